@@ -1,0 +1,58 @@
+# The README's commands. `make run` starts everything locally; `make test` runs the whole suite.
+# Both work on a fresh machine: they install what is missing (uv, the locked Python dependencies, PostgreSQL,
+# the Kafka broker jars) and start what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help run test stop lint unit bench asyncapi venv infra services clean-local
+
+help:
+	@echo "make run    - start Kafka, PostgreSQL and every service locally (URLs printed at the end)"
+	@echo "make test   - set up what the tests need and run the whole suite (lint included)"
+	@echo "make stop   - stop what run/test started"
+	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make lint   - ruff and the import contracts only"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/*/pyproject.toml services/*/pyproject.toml
+	UV_PYTHON=$(PYTHON) $(UV) sync --frozen --all-packages
+	touch $@
+
+venv: $(VENV)/.synced
+
+infra:
+	bash deploy/local/stack.sh up
+
+services: venv infra
+	bash deploy/local/services.sh start
+
+run: services
+
+stop:
+	bash deploy/local/services.sh stop
+	bash deploy/local/stack.sh down
+
+lint: venv
+	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/lint-imports --no-cache
+
+test: venv infra lint
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+unit: venv
+	$(VENV)/bin/pytest -q tests/*/unit $(PYTEST_ARGS)
+
+bench: venv infra
+	$(PY) -m bench
+
+asyncapi: venv
+	$(PY) -m contracts.asyncapi > shared/contracts/asyncapi.json

@@ -1,0 +1,39 @@
+"""Runs every benchmark, prints each result with its baseline and the ratio, and writes bench/results/latest.json."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import platform
+from datetime import UTC, datetime
+
+from bench import intake_submit, outbox_relay
+from bench.common import REPO, Result
+
+BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run}
+
+
+def report(name: str, baseline: Result, measured: Result) -> dict[str, object]:
+    ratio = measured.median / baseline.median
+    print(f"\n{name}")
+    for r in (baseline, measured):
+        runs = ", ".join(f"{s:,.0f}" for s in r.samples)
+        print(f"  {r.name:<48} median {r.median:>10,.0f} {r.unit}   runs: {runs}")
+    print(f"  ratio (measured / baseline, medians): {ratio:.3f}")
+    return {"baseline": vars(baseline), "measured": vars(measured), "ratio": ratio}
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    results = {}
+    for name, run in BENCHMARKS.items():
+        baseline, measured = await run()
+        results[name] = report(name, baseline, measured)
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(
+        {"at": datetime.now(UTC).isoformat(), "machine": platform.node(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,69 @@
+"""Outbox relay publishing throughput against a bare idempotent aiokafka producer sending the same records."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import insert
+
+from bench.common import KAFKA, Result, clock, repeat, scratch_database
+from contracts import ApplicationWithdrawn, to_record
+from intake.adapters.orm import messaging
+from servicekit.db import make_engine
+from servicekit.kafka import ensure_topics
+from servicekit.migrations import upgrade
+from servicekit.relay import OutboxRelay
+from servicekit.settings import DbSettings, KafkaSettings, OutboxSettings
+
+EVENTS = 5_000
+RUNS = 5
+MIGRATIONS = __import__("pathlib").Path(__file__).resolve().parents[1] / "services" / "intake" / "migrations"
+
+
+def events(n: int) -> list[ApplicationWithdrawn]:
+    return [ApplicationWithdrawn(application_id=uuid.uuid4(), reason="bench") for _ in range(n)]
+
+
+async def bare_producer(topic: str) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    records = [to_record(e, source="/bench") for e in events(EVENTS)]
+    try:
+        start = clock()
+        futures = [await producer.send(topic, r.value, key=r.key, headers=r.headers) for r in records]
+        await asyncio.gather(*futures)
+        return EVENTS / (clock() - start)
+    finally:
+        await producer.stop()
+
+
+async def relay_drain(url: str, topic_prefix: str) -> float:
+    engine = make_engine(DbSettings(url=url))
+    rows = [{"event_id": e.id, "topic": f"{topic_prefix}{e.topic}", "key": e.subject, "type": e.type,
+             "payload": e.model_dump(mode="json")} for e in events(EVENTS)]
+    async with engine.begin() as conn:
+        await conn.execute(insert(messaging.outbox), rows)
+    relay = OutboxRelay(engine, messaging, KafkaSettings(bootstrap_servers=KAFKA), OutboxSettings(),
+                        source="/bench", client_id="bench-relay")
+    try:
+        start = clock()
+        while relay.published < EVENTS:
+            await relay.publish_batch()
+        return EVENTS / (clock() - start)
+    finally:
+        await relay._drop_producer()
+        await engine.dispose()
+
+
+async def run() -> list[Result]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    async with scratch_database() as url:
+        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+        names = [f"{prefix}{t}" for t in ("warmup", "baseline", ApplicationWithdrawn.topic)]
+        await ensure_topics(KafkaSettings(bootstrap_servers=KAFKA), names, client_id="bench")
+        await bare_producer(f"{prefix}warmup")
+        baseline = await repeat(RUNS, lambda: bare_producer(f"{prefix}baseline"))
+        relay = await repeat(RUNS, lambda: relay_drain(url, prefix))
+    return [Result("bare aiokafka idempotent producer", "events/s", baseline),
+            Result("outbox relay (read rows, publish, mark sent)", "events/s", relay)]

@@ -1,0 +1,1 @@
+"""Intake: takes applications from partner portals and tracks each one's status."""

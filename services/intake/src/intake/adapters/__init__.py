@@ -1,0 +1,1 @@
+"""Intake's adapters: tables, repositories and the SQL unit of work."""

@@ -1,0 +1,1 @@
+"""Intake's domain: applications and their life cycle, free of frameworks."""

@@ -1,0 +1,1 @@
+"""Intake's use cases: one handler per command."""

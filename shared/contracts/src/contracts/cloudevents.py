@@ -1,0 +1,89 @@
+"""CloudEvents 1.0 Kafka protocol binding, binary content mode: attributes in `ce_*` headers, data as JSON body.
+
+Any Kafka client can read our events: the key is the aggregate id, the body is plain JSON.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.base import Event
+from contracts.registry import OUR_TYPE_PREFIXES, event_class
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+Headers = list[tuple[str, bytes]]
+
+
+class PoisonMessage(ValueError):
+    """A record that can never be processed as it is: it belongs in the dead-letter topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    key: bytes
+    value: bytes
+    headers: Headers
+
+
+def to_record(event: Event, *, source: str, extra_headers: Headers | None = None) -> KafkaRecord:
+    headers: Headers = [
+        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_id", str(event.id).encode()),
+        ("ce_type", event.type.encode()),
+        ("ce_source", source.encode()),
+        ("ce_subject", event.subject.encode()),
+        ("ce_time", event.occurred_at.isoformat().encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+    headers.extend(extra_headers or [])
+    body = json.dumps(event.data(), separators=(",", ":"), ensure_ascii=False).encode()
+    return KafkaRecord(key=event.subject.encode(), value=body, headers=headers)
+
+
+def header_map(headers: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, raw in headers or ():
+        try:
+            found[name] = raw.decode() if isinstance(raw, bytes | bytearray) else str(raw)
+        except UnicodeDecodeError as exc:
+            raise PoisonMessage(f"header {name!r} is not UTF-8") from exc
+    return found
+
+
+def from_record(headers: Any, value: bytes | None) -> Event | None:
+    """Decode a record into its event.
+
+    Returns None for a well-formed CloudEvent whose type is not ours (another producer's event on a shared
+    topic: not ours to judge). Raises PoisonMessage for anything malformed.
+    """
+    attrs = header_map(headers)
+    missing = [h for h in ("ce_specversion", "ce_id", "ce_type", "ce_time") if h not in attrs]
+    if missing:
+        raise PoisonMessage(f"missing CloudEvents headers: {', '.join(missing)}")
+    if attrs["ce_specversion"] != SPEC_VERSION:
+        raise PoisonMessage(f"unsupported ce_specversion {attrs['ce_specversion']!r}")
+    cls = event_class(attrs["ce_type"])
+    if cls is None:
+        return _unknown_type(attrs["ce_type"])
+    try:
+        data = json.loads(value or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PoisonMessage(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PoisonMessage("body is not a JSON object")
+    try:
+        time = datetime.fromisoformat(attrs["ce_time"])
+        return cls.model_validate({**data, "id": attrs["ce_id"], "type": attrs["ce_type"], "occurred_at": time})
+    except (ValidationError, ValueError) as exc:
+        raise PoisonMessage(f"{attrs['ce_type']} failed validation: {exc}") from exc
+
+
+def _unknown_type(type_name: str) -> None:
+    if type_name.startswith(OUR_TYPE_PREFIXES):
+        raise PoisonMessage(f"unknown event type {type_name!r}")
+    return None

@@ -1,0 +1,11 @@
+"""Vocabulary shared by several events."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+Program = Literal["P1", "P2", "P3"]
+Track = Literal["general", "early_career"]
+ReclaimReason = Literal["low_utilization", "plan_shortfall", "off_purpose", "operator", "withdrawn"]
+GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200", "B200"])]

@@ -1,0 +1,42 @@
+"""Events published by evaluation: an application scored, or rejected as ineligible."""
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field, PositiveInt
+
+from contracts import topics
+from contracts.base import Event
+from contracts.events.common import GpuModel, Program, Track
+
+
+class ApplicationScored(Event):
+    """An eligible application with its final score: what allocation needs to rank and place it."""
+
+    type: Literal["evaluation.application_scored.v1"] = "evaluation.application_scored.v1"
+    topic: ClassVar[str] = topics.SCORES
+    application_id: UUID
+    program: Program
+    call_id: UUID | None = None
+    score: float = Field(ge=0, description="Final score: weighted rubric plus bonus points.")
+    policy_version: str
+    track: Track = "general"
+    institution: str
+    gpus_requested: PositiveInt
+    gpu_model: GpuModel
+    period_start: date
+    period_end: date
+    planned_gpu_hours_per_month: PositiveInt
+
+
+class ApplicationRejected(Event):
+    """The application failed an eligibility rule; it goes no further."""
+
+    type: Literal["evaluation.application_rejected.v1"] = "evaluation.application_rejected.v1"
+    topic: ClassVar[str] = topics.SCORES
+    application_id: UUID
+    program: Program
+    failed_rules: list[str] = Field(min_length=1)
+    policy_version: str

@@ -1,0 +1,29 @@
+"""The message bus: one message, one transaction (inbox claim + effects + outbox rows)."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+from uuid import UUID
+
+
+class UnitOfWork(Protocol):
+    async def __aenter__(self) -> Any: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+Handler = Callable[[Any, Any], Awaitable[Any]]
+
+
+class MessageBus:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[type, Handler]) -> None:
+        self._uow_factory = uow_factory
+        self._handlers = dict(handlers)
+
+    async def handle(self, cmd: object, *, message_id: UUID | None = None, message_type: str = "") -> Any:
+        """Run the command's handler in a fresh transaction; a message id already claimed is skipped."""
+        async with self._uow_factory() as uow:
+            if message_id is not None and not await uow.inbox.claim(message_id, message_type):
+                return None
+            result = await self._handlers[type(cmd)](cmd, uow)
+            await uow.commit()
+        return result

@@ -1,0 +1,54 @@
+"""`python -m <service> api|worker|migrate`: the process roles of one code base."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from servicekit.migrations import upgrade
+from servicekit.retry import Backoff
+from servicekit.runtime import prepare_topics
+from servicekit.settings import ServiceSettings
+from servicekit.worker import Worker, install_signal_handlers
+
+log = logging.getLogger(__name__)
+
+
+def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], Any],
+         create_worker: Callable[[Any], Worker], migrations_dir: Path,
+         commands: Mapping[str, Callable[[Any], Awaitable[None]]] | None = None,
+         argv: list[str] | None = None) -> None:
+    extra = dict(commands or {})
+    parser = argparse.ArgumentParser(prog=settings_class.service_name)
+    parser.add_argument("role", choices=["api", "worker", "migrate", *extra])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_class()
+    if args.role == "api":
+        uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port,
+                    log_level="warning", access_log=False)
+    elif args.role == "worker":
+        asyncio.run(_run_worker(settings, create_worker))
+    elif args.role == "migrate":
+        upgrade(migrations_dir, settings.db.url)
+    else:
+        asyncio.run(extra[args.role](settings))
+
+
+async def _run_worker(settings: ServiceSettings, create_worker: Callable[[Any], Worker]) -> None:
+    backoff = Backoff(max_s=5.0)
+    for attempt in range(60):
+        try:
+            await prepare_topics(settings)
+            break
+        except Exception as exc:
+            log.warning("topics not ready (attempt %d): %s", attempt + 1, exc)
+            await asyncio.sleep(backoff.next_delay())
+    worker = create_worker(settings)
+    install_signal_handlers(worker.stop)
+    await worker.run()

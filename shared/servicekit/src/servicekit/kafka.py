@@ -1,0 +1,54 @@
+"""Kafka clients built the same way everywhere: idempotent producer, manual-commit consumer, topic set-up."""
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from servicekit.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, client_id=client_id,
+        acks="all", enable_idempotence=True, request_timeout_ms=settings.request_timeout_ms,
+        linger_ms=5,
+    )
+
+
+def make_consumer(settings: KafkaSettings, *topics: str, group_id: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics, bootstrap_servers=settings.bootstrap_servers, group_id=group_id, client_id=group_id,
+        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        request_timeout_ms=max(settings.request_timeout_ms, 40_000),
+        session_timeout_ms=10_000, heartbeat_interval_ms=3_000, metadata_max_age_ms=30_000,
+    )
+
+
+def make_admin(settings: KafkaSettings, *, client_id: str) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id=client_id,
+                               request_timeout_ms=settings.request_timeout_ms)
+
+
+async def ensure_topics(settings: KafkaSettings, names: list[str], *, client_id: str) -> None:
+    """Create the topics (already prefixed) that are missing; an existing topic is left as it is."""
+    admin = make_admin(settings, client_id=client_id)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if not missing:
+            return
+        new = [NewTopic(name=n, num_partitions=settings.topic_partitions,
+                        replication_factor=settings.topic_replication_factor) for n in missing]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass
+        log.info("created topics %s", missing)
+    finally:
+        await admin.close()

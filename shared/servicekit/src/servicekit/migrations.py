@@ -1,0 +1,75 @@
+"""Alembic, the same in every service: the version table lives inside the service's own schema."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from alembic.operations import Operations
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from servicekit.tables import messaging_tables
+
+
+def alembic_config(migrations_dir: Path, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision`. Synchronous: call it from a thread inside a running loop."""
+    command.upgrade(alembic_config(migrations_dir, url), revision)
+
+
+def run_env(metadata: MetaData, schema: str, default_url: str | None = None) -> None:
+    """The body of every service's migrations/env.py."""
+    url = context.config.get_main_option("sqlalchemy.url") or default_url
+    if not url:
+        raise RuntimeError("no database URL: set sqlalchemy.url or the service's DB__URL variable")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, version_table_schema=schema,
+                          include_schemas=True, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    asyncio.run(_run_online(url, metadata, schema))
+
+
+async def _run_online(url: str, metadata: MetaData, schema: str) -> None:
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            await conn.commit()
+            await conn.run_sync(_configure_and_run, metadata, schema)
+            await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+def _configure_and_run(conn: Connection, metadata: MetaData, schema: str) -> None:
+    context.configure(connection=conn, target_metadata=metadata, version_table_schema=schema,
+                      include_schemas=True,
+                      include_name=lambda name, kind, _: kind != "schema" or name == schema)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def create_messaging_tables(op: Operations, schema: str) -> None:
+    """Create the outbox and inbox in a migration, from the one definition in servicekit.tables."""
+    tables = messaging_tables(MetaData(schema=schema))
+    bind = op.get_bind()
+    for table in (tables.outbox, tables.inbox):
+        table.create(bind)
+
+
+def drop_messaging_tables(op: Operations, schema: str) -> None:
+    tables = messaging_tables(MetaData(schema=schema))
+    bind = op.get_bind()
+    for table in (tables.inbox, tables.outbox):
+        table.drop(bind)

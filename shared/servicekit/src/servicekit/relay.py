@@ -1,0 +1,112 @@
+"""The outbox relay: publishes committed event rows in order, marks them sent, and never drops one.
+
+One relay at a time per service holds the batch (a transaction-scoped advisory lock), so replicas cannot reorder
+one key's events. While the broker is down the relay backs off and tries again; rows stay until Kafka has them.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from datetime import timedelta
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts import event_class, to_record
+from servicekit.kafka import make_producer
+from servicekit.retry import Backoff, is_transient, sleep_or_stop
+from servicekit.settings import KafkaSettings, OutboxSettings
+from servicekit.tables import MessagingTables
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_S = 300.0
+
+
+class OutboxRelay:
+    def __init__(self, engine: AsyncEngine, tables: MessagingTables, kafka: KafkaSettings,
+                 settings: OutboxSettings, *, source: str, client_id: str) -> None:
+        self._engine = engine
+        self._table = tables.outbox
+        self._kafka = kafka
+        self._settings = settings
+        self._source = source
+        self._client_id = client_id
+        self._lock_key = zlib.crc32(f"outbox:{tables.outbox.fullname}".encode())
+        self._producer: AIOKafkaProducer | None = None
+        self.published = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff(max_s=self._settings.max_backoff_s)
+        last_purge = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.publish_batch()
+                    backoff.reset()
+                    if asyncio.get_running_loop().time() - last_purge > PURGE_EVERY_S:
+                        await self.purge_published()
+                        last_purge = asyncio.get_running_loop().time()
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    log.warning("outbox relay: %s; retrying", exc)
+                    await self._drop_producer()
+                    await sleep_or_stop(stop, backoff.next_delay())
+                    continue
+                if sent < self._settings.batch_size:
+                    await sleep_or_stop(stop, self._settings.poll_interval_s)
+        finally:
+            await self._drop_producer()
+
+    async def publish_batch(self) -> int:
+        """Send the oldest unpublished rows and mark them sent, all or nothing."""
+        async with self._engine.begin() as conn:
+            if not await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
+                return 0
+            rows = (await conn.execute(
+                select(self._table.c.seq, self._table.c.topic, self._table.c.type, self._table.c.payload)
+                .where(self._table.c.published_at.is_(None))
+                .order_by(self._table.c.seq).limit(self._settings.batch_size)
+            )).all()
+            if not rows:
+                return 0
+            producer = await self._ensure_producer()
+            futures = []
+            for row in rows:
+                cls = event_class(row.type)
+                if cls is None:
+                    raise RuntimeError(f"outbox row {row.seq} has unknown type {row.type!r}")
+                record = to_record(cls.model_validate(row.payload), source=self._source)
+                futures.append(await producer.send(row.topic, record.value, key=record.key,
+                                                   headers=record.headers))
+            await asyncio.gather(*futures)
+            await conn.execute(update(self._table).where(self._table.c.seq.in_([r.seq for r in rows]))
+                               .values(published_at=func.now()))
+        self.published += len(rows)
+        return len(rows)
+
+    async def purge_published(self) -> None:
+        cutoff = func.now() - timedelta(days=self._settings.retention_days)
+        async with self._engine.begin() as conn:
+            await conn.execute(self._table.delete().where(self._table.c.published_at < cutoff))
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = make_producer(self._kafka, client_id=self._client_id)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception as exc:  # a dead broker may fail the flush; the rows stay unpublished
+                log.debug("producer stop: %s", exc)

@@ -1,0 +1,97 @@
+"""Wiring shared by every service: engine, unit of work, bus, relay, consumer; the API app and the worker."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts import Event, topics
+from servicekit.bus import Handler, MessageBus
+from servicekit.consumer import EventConsumer
+from servicekit.db import make_engine, make_session_factory
+from servicekit.http import KafkaProbe, health_router, install_error_handlers
+from servicekit.kafka import ensure_topics
+from servicekit.relay import OutboxRelay
+from servicekit.settings import ServiceSettings
+from servicekit.tables import MessagingTables
+from servicekit.uow import SqlUnitOfWork
+from servicekit.worker import Job, Translation, Worker, event_handlers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    bus: MessageBus
+    uow_factory: Callable[[], SqlUnitOfWork]
+    tables: MessagingTables
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class: type[SqlUnitOfWork],
+                  handlers: Mapping[type, Handler]) -> Runtime:
+    engine = make_engine(settings.db)
+    sessions = make_session_factory(engine)
+
+    def uow_factory() -> SqlUnitOfWork:
+        return uow_class(sessions, tables, consumer=settings.service_name,
+                         topic_prefix=settings.kafka.topic_prefix)
+
+    return Runtime(settings, engine, MessageBus(uow_factory, handlers), uow_factory, tables)
+
+
+def build_api(runtime_factory: Callable[[], Runtime], *, title: str, description: str,
+              routers: Sequence[APIRouter], domain_errors: Mapping[type[Exception], int]) -> FastAPI:
+    """The FastAPI app of a service: its runtime lives for the app's lifespan, on app.state.runtime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory()
+        probe = KafkaProbe(runtime.settings.kafka, client_id=f"{runtime.settings.service_name}-api")
+        app.state.runtime = runtime
+        app.include_router(health_router(runtime.engine, probe))
+        try:
+            yield
+        finally:
+            await probe.close()
+            await runtime.aclose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app, domain_errors)
+    return app
+
+
+def build_worker(runtime: Runtime, translations: Mapping[type[Event], Translation],
+                 jobs: Sequence[Job] = ()) -> Worker:
+    settings = runtime.settings
+    relay = OutboxRelay(runtime.engine, runtime.tables, settings.kafka, settings.outbox,
+                        source=settings.source, client_id=f"{settings.service_name}-relay")
+    consumer = None
+    if translations:
+        consumer = EventConsumer(settings.kafka, group_id=settings.service_name,
+                                 handlers=event_handlers(runtime.bus, translations),
+                                 max_backoff_s=settings.outbox.max_backoff_s)
+    return Worker(relay=relay, consumer=consumer, jobs=list(jobs))
+
+
+async def prepare_topics(settings: ServiceSettings) -> None:
+    """Every topic and its dead-letter topic, so that consumers never wait on auto-creation."""
+    names = [settings.kafka.topic(t) for t in topics.ALL]
+    names += [topics.dead_letter(n) for n in names]
+    await ensure_topics(settings.kafka, names, client_id=f"{settings.service_name}-admin")
+
+
+def runtime_of(app: Any) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime

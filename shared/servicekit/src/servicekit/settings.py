@@ -1,0 +1,57 @@
+"""Settings every service shares; each service subclasses ServiceSettings with its own env prefix."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DbSettings(BaseModel):
+    url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:55432/gpuplatform"
+    pool_size: int = Field(default=5, ge=1)
+    echo: bool = False
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:59092"
+    topic_prefix: str = Field(default="", description="Prepended to every topic: one broker, many environments.")
+    request_timeout_ms: int = Field(default=15_000, ge=1_000)
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+class OutboxSettings(BaseModel):
+    poll_interval_s: float = Field(default=0.1, gt=0)
+    batch_size: int = Field(default=500, ge=1)
+    max_backoff_s: float = Field(default=5.0, gt=0)
+    retention_days: int = Field(default=7, ge=0)
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class ServiceSettings(BaseSettings):
+    """Built once at start-up from `<SERVICE>_<SECTION>__<KEY>` variables and passed down."""
+
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
+    service_name: ClassVar[str]
+
+    db: DbSettings = DbSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    http: HttpSettings = HttpSettings()
+
+    @property
+    def schema_name(self) -> str:
+        return self.service_name
+
+    @property
+    def source(self) -> str:
+        """CloudEvents `source` of everything this service publishes."""
+        return f"/gpu-platform/{self.service_name}"

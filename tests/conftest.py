@@ -1,0 +1,31 @@
+"""Fixtures on the real broker and database: every test gets its own database and its own topic prefix."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from support import databases
+from support.infra import Infra, provide
+from support.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    with provide() as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+async def template_database(infra: Infra) -> AsyncIterator[str]:
+    name = await databases.create_template(infra)
+    yield name
+    await databases.drop(infra, name)
+
+
+@pytest.fixture
+async def stack(infra: Infra, template_database: str) -> AsyncIterator[Stack]:
+    database = await databases.clone(infra, template_database)
+    yield Stack(infra=infra, database=database, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    await databases.drop(infra, database)

@@ -1,0 +1,53 @@
+"""The five services as the tests see them: settings on the test's database and topics, apps and workers."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servicekit.settings import DbSettings, KafkaSettings, OutboxSettings, ServiceSettings
+from support.infra import REPO, Infra
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+
+    @property
+    def migrations(self) -> Path:
+        return REPO / "services" / self.name / "migrations"
+
+    @property
+    def env_prefix(self) -> str:
+        return f"{self.name.upper()}_"
+
+    def settings(self, infra: Infra, database: str, topic_prefix: str, **overrides: Any) -> ServiceSettings:
+        settings_class = importlib.import_module(f"{self.name}.config").Settings
+        base: dict[str, Any] = {
+            "db": DbSettings(url=infra.sqlalchemy_url(database), pool_size=3),
+            "kafka": KafkaSettings(bootstrap_servers=infra.kafka_bootstrap, topic_prefix=topic_prefix,
+                                   request_timeout_ms=5_000, topic_partitions=2),
+            "outbox": OutboxSettings(poll_interval_s=0.05, max_backoff_s=1.0),
+        }
+        return settings_class(**{**base, **overrides})  # type: ignore[no-any-return]
+
+    def env(self, infra: Infra, database: str, topic_prefix: str, port: int) -> dict[str, str]:
+        """The same settings as environment variables, for the service run as a real process."""
+        p = self.env_prefix
+        return {
+            f"{p}DB__URL": infra.sqlalchemy_url(database), f"{p}DB__POOL_SIZE": "3",
+            f"{p}KAFKA__BOOTSTRAP_SERVERS": infra.kafka_bootstrap, f"{p}KAFKA__TOPIC_PREFIX": topic_prefix,
+            f"{p}KAFKA__REQUEST_TIMEOUT_MS": "5000", f"{p}KAFKA__TOPIC_PARTITIONS": "2",
+            f"{p}OUTBOX__POLL_INTERVAL_S": "0.05", f"{p}OUTBOX__MAX_BACKOFF_S": "1.0",
+            f"{p}HTTP__HOST": "127.0.0.1", f"{p}HTTP__PORT": str(port),
+        }
+
+    def create_app(self, settings: ServiceSettings) -> Any:
+        return importlib.import_module(f"{self.name}.entrypoints.api").create_app(settings)
+
+    def create_worker(self, settings: ServiceSettings) -> Any:
+        return importlib.import_module(f"{self.name}.entrypoints.worker").create_worker(settings)
+
+
+SERVICES = {name: ServiceSpec(name) for name in ("intake", "evaluation", "allocation", "telemetry", "billing")}

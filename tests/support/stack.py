@@ -1,0 +1,68 @@
+"""One test's slice of the real infrastructure: its own database and topic prefix, services in-process."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from servicekit.runtime import prepare_topics
+from support.infra import Infra
+from support.services import SERVICES
+
+T = TypeVar("T")
+
+
+@dataclass
+class Stack:
+    infra: Infra
+    database: str
+    topic_prefix: str
+
+    def settings(self, service: str, **overrides: Any) -> Any:
+        return SERVICES[service].settings(self.infra, self.database, self.topic_prefix, **overrides)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def db_dsn(self) -> str:
+        return self.infra.dsn(self.database)
+
+    @asynccontextmanager
+    async def api(self, service: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        """The service's real FastAPI app (lifespan included), called in-process over ASGI."""
+        app = SERVICES[service].create_app(self.settings(service, **overrides))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}") as client:
+                yield client
+
+    @asynccontextmanager
+    async def worker(self, service: str, **overrides: Any) -> AsyncIterator[Any]:
+        """The service's real worker (consumer + relay) running in the background until the block ends."""
+        settings = self.settings(service, **overrides)
+        await prepare_topics(settings)
+        worker = SERVICES[service].create_worker(settings)
+        task = asyncio.create_task(worker.run())
+        try:
+            yield worker
+        finally:
+            worker.stop.set()
+            await asyncio.wait_for(task, timeout=30)
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0,
+                     interval: float = 0.1, what: str = "condition") -> T:
+    """Poll until `probe` returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: T | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
