@@ -71,10 +71,17 @@ port_open() { # port -> 0 when something accepts TCP connections on 127.0.0.1:po
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+proc_alive() { # pid -> 0 when the process exists and is not a zombie
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ -n "$stat" && "${stat%% *}" != Z ]]
+}
+
 is_our_broker() { # pid -> 0 when pid is a live kafka.Kafka started with our config
     local pid="$1" cmdline
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
+    proc_alive "$pid" || return 1
     cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
     [[ "$cmdline" == *" kafka.Kafka $CONFIG_FILE"* ]]
 }
@@ -274,10 +281,13 @@ cmd_start() {
 
     local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
     while :; do
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if ! proc_alive "$pid"; then
             rm -f "$PID_FILE"
             show_logs "$offset"
             die "the broker exited during startup (logs above)"
+        fi
+        if [[ -f "$SERVER_LOG" ]] && (($(stat -c %s "$SERVER_LOG") < offset)); then
+            offset=0 # the log rolled over during startup
         fi
         if port_open "$KAFKA_PORT" &&
             tail -c +"$((offset + 1))" "$SERVER_LOG" 2>/dev/null | grep -q 'Kafka Server started'; then
@@ -296,7 +306,7 @@ cmd_start() {
 stop_pid() {
     local pid="$1" deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
     kill -TERM "$pid" 2>/dev/null || return 0
-    while kill -0 "$pid" 2>/dev/null; do
+    while proc_alive "$pid"; do
         if ((SECONDS >= deadline)); then
             note "broker (pid $pid) did not stop within ${KAFKA_STOP_TIMEOUT}s, sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
@@ -311,7 +321,7 @@ cmd_stop() {
     local pid
     if pid="$(broker_pid)"; then
         stop_pid "$pid"
-        if kill -0 "$pid" 2>/dev/null; then
+        if proc_alive "$pid"; then
             die "could not stop the broker (pid $pid)"
         fi
     fi

@@ -33,3 +33,28 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int = 1, timeout: 
     finally:
         await consumer.stop()
     return records
+
+
+async def wait_consumed(bootstrap: str, group: str, topic: str, *, timeout: float = 30.0) -> None:
+    """Wait until `group` has committed offsets up to the end of every partition of `topic`."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        await probe.topics()  # fetches the cluster's metadata, partitions included
+        partitions = [TopicPartition(topic, p) for p in sorted(probe.partitions_for_topic(topic) or ())]
+        ends = await probe.end_offsets(partitions)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            if all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in partitions):
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"group {group} did not consume {topic} to its end within {timeout}s")
+    finally:
+        await probe.stop()
+        await admin.close()

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from servicekit.db import service_metadata
 from servicekit.tables import messaging_tables
 
 
@@ -62,14 +63,14 @@ def _configure_and_run(conn: Connection, metadata: MetaData, schema: str) -> Non
 
 def create_messaging_tables(op: Operations, schema: str) -> None:
     """Create the outbox and inbox in a migration, from the one definition in servicekit.tables."""
-    tables = messaging_tables(MetaData(schema=schema))
+    tables = messaging_tables(service_metadata(schema))
     bind = op.get_bind()
     for table in (tables.outbox, tables.inbox):
         table.create(bind)
 
 
 def drop_messaging_tables(op: Operations, schema: str) -> None:
-    tables = messaging_tables(MetaData(schema=schema))
+    tables = messaging_tables(service_metadata(schema))
     bind = op.get_bind()
     for table in (tables.inbox, tables.outbox):
         table.drop(bind)
