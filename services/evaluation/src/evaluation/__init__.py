@@ -1,0 +1,1 @@
+"""Evaluation: checks each submitted application against its program's eligibility rules and scores it."""

@@ -1,0 +1,1 @@
+"""Evaluation's adapters: tables, repositories and the SQL unit of work."""

@@ -1,0 +1,1 @@
+"""Evaluation's domain: eligibility rules, the readiness score and the evaluation record, free of frameworks."""

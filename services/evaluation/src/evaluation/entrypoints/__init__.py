@@ -1,0 +1,1 @@
+"""Evaluation's doors: the HTTP API and the worker."""

@@ -1,0 +1,12 @@
+"""Evaluation's worker: consumes submitted applications, relays its outbox."""
+from __future__ import annotations
+
+from evaluation.bootstrap import bootstrap
+from evaluation.config import Settings
+from evaluation.entrypoints.consumer import TRANSLATIONS
+from servicekit.runtime import build_worker
+from servicekit.worker import Worker
+
+
+def create_worker(settings: Settings) -> Worker:
+    return build_worker(bootstrap(settings), TRANSLATIONS)

@@ -1,0 +1,1 @@
+"""Evaluation's use cases: one handler per command."""
