@@ -1,0 +1,62 @@
+"""The operator API: tariffs, usage accounts and invoices."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, Request
+
+from billing.adapters.unit_of_work import BillingUnitOfWork
+from billing.domain.commands import SetTariff
+from billing.domain.errors import AccountNotFound, InvoiceNotFound
+from billing.entrypoints.schemas import AccountOut, GpuModel, InvoiceOut, TariffIn, TariffOut
+from servicekit.http import PROBLEM_RESPONSES
+from servicekit.runtime import runtime_of
+
+tariffs = APIRouter(prefix="/tariffs", tags=["tariffs"], responses=PROBLEM_RESPONSES)
+accounts = APIRouter(prefix="/accounts", tags=["accounts"], responses=PROBLEM_RESPONSES)
+invoices = APIRouter(prefix="/invoices", tags=["invoices"], responses=PROBLEM_RESPONSES)
+
+
+@tariffs.put("/{gpu_model}", response_model=TariffOut, summary="Set a GPU model's price per GPU-hour")
+async def put_tariff(gpu_model: Annotated[GpuModel, Path()], body: TariffIn, request: Request) -> TariffOut:
+    cmd = SetTariff(gpu_model=gpu_model, krw_per_gpu_hour=body.krw_per_gpu_hour)
+    return TariffOut.model_validate(asdict(await runtime_of(request.app).bus.handle(cmd)))
+
+
+@tariffs.get("", response_model=list[TariffOut], summary="Every tariff; other models use the default price")
+async def list_tariffs(request: Request) -> list[TariffOut]:
+    uow: BillingUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        return [TariffOut.model_validate(asdict(t)) for t in await uow.tariffs.list()]
+
+
+@accounts.get("/{allocation_id}", response_model=AccountOut, summary="An allocation's usage account")
+async def get_account(allocation_id: UUID, request: Request) -> AccountOut:
+    uow: BillingUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        account = await uow.accounts.get(allocation_id)
+        if account is None:
+            raise AccountNotFound(f"no account for allocation {allocation_id}")
+        measured = await uow.usage.measured_gpu_hours(allocation_id)
+    return AccountOut.model_validate({**asdict(account), "measured_gpu_hours": measured})
+
+
+@invoices.get("", response_model=list[InvoiceOut], summary="Invoices, newest first")
+async def list_invoices(request: Request, application_id: UUID | None = None,
+                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[InvoiceOut]:
+    uow: BillingUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        found = await uow.invoices.list(application_id=application_id, limit=limit)
+    return [InvoiceOut.model_validate(asdict(i)) for i in found]
+
+
+@invoices.get("/{invoice_id}", response_model=InvoiceOut, summary="One invoice")
+async def get_invoice(invoice_id: UUID, request: Request) -> InvoiceOut:
+    uow: BillingUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        found = await uow.invoices.get(invoice_id)
+    if found is None:
+        raise InvoiceNotFound(f"no invoice {invoice_id}")
+    return InvoiceOut.model_validate(asdict(found))
