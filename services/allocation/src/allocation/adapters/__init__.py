@@ -1,0 +1,1 @@
+"""Allocation's adapters: tables, repositories and the SQL unit of work."""

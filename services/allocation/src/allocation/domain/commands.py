@@ -1,0 +1,86 @@
+"""Allocation's commands: what operators ask, and what other services' events tell it to do."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class RegisterCsp:
+    name: str
+
+
+@dataclass(frozen=True)
+class RegisterServer:
+    csp: str
+    name: str
+    region: str
+    gpu_model: str
+    gpus: int
+    pool: str
+
+
+@dataclass(frozen=True)
+class SeedInventory:
+    """Create whatever of these CSPs and servers is missing; existing names are left as they are."""
+
+    csps: tuple[str, ...]
+    servers: tuple[RegisterServer, ...]
+
+
+@dataclass(frozen=True)
+class AllocateGpus:
+    """Place a scored rolling-intake (P3) application at once, or waitlist it."""
+
+    application_id: UUID
+    program: str
+    score: float
+    gpus: int
+    gpu_model: str
+    period_start: date
+    period_end: date
+    planned_gpu_hours_per_month: int
+
+
+@dataclass(frozen=True)
+class AddRoundCandidate:
+    """Record a scored P1/P2 application until its round is selected."""
+
+    application_id: UUID
+    program: str
+    call_id: UUID | None
+    score: float
+    track: str
+    institution: str
+    gpus: int
+    gpu_model: str
+    period_start: date
+    period_end: date
+
+
+@dataclass(frozen=True)
+class WarnAllocation:
+    allocation_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReclaimResource:
+    """Take an allocation's GPUs back as of `at`.
+
+    From telemetry (`if_active`), an allocation that has already ended is left alone; an operator gets a conflict.
+    """
+
+    allocation_id: UUID
+    reason: str
+    at: datetime
+    if_active: bool = False
+
+
+@dataclass(frozen=True)
+class WithdrawApplication:
+    """Release the application's GPUs as of `at`, or take it out of the waitlist or its round."""
+
+    application_id: UUID
+    at: datetime

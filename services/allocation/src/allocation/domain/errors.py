@@ -1,0 +1,31 @@
+"""Allocation's domain errors; entrypoints/api.py maps each to an HTTP status."""
+
+
+class AllocationDomainError(Exception):
+    field: str | None = None
+
+
+class NotFound(AllocationDomainError):
+    pass
+
+
+class AllocationNotFound(NotFound):
+    pass
+
+
+class DuplicateName(AllocationDomainError):
+    """A CSP or server with this name exists already."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class AllocationEnded(AllocationDomainError):
+    """The allocation was already reclaimed or released."""
+
+
+class InvalidInput(AllocationDomainError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field

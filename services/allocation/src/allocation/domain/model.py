@@ -1,0 +1,191 @@
+"""Inventory (CSPs, servers, their GPUs), placement of a request onto free GPUs, and an allocation's life cycle.
+
+An allocation is active until it is reclaimed (low utilization, misuse, operator) or released (withdrawn).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from allocation.domain.errors import AllocationEnded, InvalidInput
+
+POOLS = ("P1", "P2", "P3")
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    RECLAIMED = "reclaimed"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True)
+class Csp:
+    id: UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class Server:
+    """A physical server in one pool; its GPUs are numbered 0 .. gpus-1."""
+
+    id: UUID
+    csp_id: UUID
+    csp: str
+    name: str
+    region: str
+    gpu_model: str
+    gpus: int
+    pool: str
+
+    def __post_init__(self) -> None:
+        if self.gpus < 1:
+            raise InvalidInput("gpus", "a server holds at least one GPU")
+        if self.pool not in POOLS:
+            raise InvalidInput("pool", f"must be one of {', '.join(POOLS)}")
+
+    def slot(self, gpu_index: int) -> Slot:
+        """One GPU of this server; the index must exist on it (the database cannot check this)."""
+        if not 0 <= gpu_index < self.gpus:
+            raise InvalidInput("gpu_index", f"{self.name} has GPUs 0..{self.gpus - 1}, not {gpu_index}")
+        return Slot(server_id=self.id, server_name=self.name, csp=self.csp, gpu_index=gpu_index)
+
+    def free_slots(self, taken: set[int]) -> list[Slot]:
+        return [self.slot(i) for i in range(self.gpus) if i not in taken]
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """One concrete GPU; ordered by server name, then GPU index."""
+
+    server_name: str
+    gpu_index: int
+    server_id: UUID = field(compare=False)
+    csp: str = field(compare=False)
+
+
+def choose_slots(gpus: int, free: list[list[Slot]]) -> list[Slot] | None:
+    """Pick `gpus` GPUs from the free GPUs of each server, or None when they do not fit.
+
+    A single server is preferred, the fullest one that fits (least fragmentation). Otherwise the fewest servers:
+    the emptiest ones, then the fullest server that still covers the remainder. Ties go by server name.
+    """
+    servers = sorted((sorted(slots) for slots in free if slots), key=lambda s: (len(s), s[0].server_name))
+    if gpus < 1 or sum(len(s) for s in servers) < gpus:
+        return None
+    single = next((s for s in servers if len(s) >= gpus), None)
+    if single is not None:
+        return single[:gpus]
+    biggest_first = sorted(servers, key=lambda s: (-len(s), s[0].server_name))
+    chosen: list[Slot] = []
+    while gpus - len(chosen) > len(biggest_first[0]):
+        chosen += biggest_first.pop(0)
+    remainder = gpus - len(chosen)
+    best_fit = min((s for s in biggest_first if len(s) >= remainder),
+                   key=lambda s: (len(s), s[0].server_name))
+    return sorted(chosen + best_fit[:remainder])
+
+
+def allocation_period(period_start: date, period_end: date) -> tuple[datetime, datetime]:
+    """The requested days as [period_start 00:00 UTC, the day after period_end 00:00 UTC)."""
+    if period_end < period_start:
+        raise InvalidInput("period_end", "must not be before period_start")
+    return (datetime.combine(period_start, time(), UTC),
+            datetime.combine(period_end + timedelta(days=1), time(), UTC))
+
+
+@dataclass
+class Allocation:
+    id: UUID
+    application_id: UUID
+    program: str
+    gpu_model: str
+    gpus: int
+    starts_at: datetime
+    ends_at: datetime
+    slots: list[Slot]
+    status: Status = Status.ACTIVE
+    ended_at: datetime | None = None
+    end_reason: str = ""
+    warned_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.ends_at <= self.starts_at:
+            raise InvalidInput("ends_at", "must be after starts_at")
+        if len(self.slots) != self.gpus or len(set(self.slots)) != self.gpus:
+            raise InvalidInput("slots", f"{self.gpus} distinct GPUs are needed, got {len(self.slots)}")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is Status.ACTIVE
+
+    def warn(self, at: datetime) -> bool:
+        """Record a low-utilization warning; an ended allocation ignores it."""
+        if not self.is_active:
+            return False
+        self.warned_at = at if self.warned_at is None else max(self.warned_at, at)
+        return True
+
+    def reclaim(self, reason: str, at: datetime) -> datetime:
+        """Take the GPUs back as of `at` (clamped into the period); returns the effective end."""
+        return self._end(Status.RECLAIMED, reason, at)
+
+    def release(self, reason: str, at: datetime) -> datetime:
+        """The holder gives the GPUs back (withdrawal) as of `at`, clamped into the period."""
+        return self._end(Status.RELEASED, reason, at)
+
+    def _end(self, status: Status, reason: str, at: datetime) -> datetime:
+        if not self.is_active:
+            raise AllocationEnded(f"allocation {self.id} is already {self.status}")
+        self.status, self.end_reason = status, reason
+        self.ended_at = min(max(at, self.starts_at), self.ends_at)
+        return self.ended_at
+
+
+def allocate(allocation_id: UUID, application_id: UUID, program: str, gpu_model: str,
+             period: tuple[datetime, datetime], slots: list[Slot]) -> Allocation:
+    return Allocation(id=allocation_id, application_id=application_id, program=program, gpu_model=gpu_model,
+                      gpus=len(slots), starts_at=period[0], ends_at=period[1], slots=sorted(slots))
+
+
+@dataclass(frozen=True)
+class WaitlistEntry:
+    """An application that fitted nowhere when it arrived; it waits in score order."""
+
+    application_id: UUID
+    program: str
+    score: float
+    gpus: int
+    gpu_model: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RoundCandidate:
+    """A P1/P2 application waiting for its call's round to close.
+
+    Selecting among the candidates (ranking, early-career reserve, institution balance) arrives in a later issue;
+    until then candidates are only recorded.
+    """
+
+    application_id: UUID
+    program: str
+    call_id: UUID | None
+    score: float
+    track: str
+    institution: str
+    gpus: int
+    gpu_model: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def no_fit_reason(gpus: int, free_gpus: int, gpu_model: str, pool: str,
+                  period: tuple[datetime, datetime]) -> str:
+    last_day = (period[1] - timedelta(days=1)).date()
+    return (f"{gpus} {gpu_model} GPUs requested, {free_gpus} free in pool {pool} "
+            f"for {period[0].date().isoformat()}..{last_day.isoformat()}")

@@ -1,0 +1,1 @@
+"""Allocation's doors: the operator HTTP API and the worker."""

@@ -1,0 +1,18 @@
+"""Allocation's FastAPI app."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from allocation.bootstrap import bootstrap
+from allocation.config import Settings
+from allocation.domain.errors import AllocationEnded, DuplicateName, InvalidInput, NotFound
+from allocation.entrypoints.routes import allocations, inventory
+from servicekit.runtime import build_api
+
+DOMAIN_ERRORS = {NotFound: 404, DuplicateName: 409, AllocationEnded: 409, InvalidInput: 422}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    return build_api(lambda: bootstrap(settings), title="Allocation",
+                     description="GPU inventory of the CSP and government pools, and who holds which GPU when.",
+                     routers=[inventory, allocations], domain_errors=DOMAIN_ERRORS)

@@ -1,0 +1,1 @@
+"""Allocation's use cases: one handler per command."""

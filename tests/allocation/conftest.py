@@ -1,0 +1,93 @@
+"""Allocation's fixtures: its runtime on the test database, events produced to and read from the real broker."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from allocation import demo
+from allocation.bootstrap import bootstrap
+from contracts import ApplicationScored, Event, from_record, to_record, topics
+from servicekit.runtime import Runtime
+from support.kafka import produce_raw, read_topic
+from support.stack import Stack
+
+Publish = Callable[[Event], Awaitable[None]]
+
+
+def scored(**overrides: Any) -> ApplicationScored:
+    """A scored P3 application: 4 H100 GPUs for December 2026 to February 2027."""
+    fields: dict[str, Any] = dict(
+        application_id=uuid.uuid4(), program="P3", score=81.5, policy_version="2026.1", institution="KAIST",
+        gpus_requested=4, gpu_model="H100", period_start=date(2026, 12, 1), period_end=date(2027, 2, 28),
+        planned_gpu_hours_per_month=2000,
+    )
+    return ApplicationScored(**{**fields, **overrides})
+
+
+@pytest.fixture
+def an_application_scored() -> Callable[..., ApplicationScored]:
+    return scored
+
+
+@pytest.fixture
+async def runtime(stack: Stack) -> AsyncIterator[Runtime]:
+    """Allocation's real bus and unit of work on the test's database."""
+    found = bootstrap(stack.settings("allocation"))
+    yield found
+    await found.aclose()
+
+
+@pytest.fixture
+def publish(stack: Stack) -> Publish:
+    """Produce an event the way its owner's relay does: a CloudEvents record on the (prefixed) topic."""
+
+    async def produce(event: Event) -> None:
+        record = to_record(event, source="/gpu-platform/tests")
+        await produce_raw(stack.infra.kafka_bootstrap, stack.topic(event.topic), record.value, key=record.key,
+                          headers=record.headers)
+
+    return produce
+
+
+@pytest.fixture
+def published(stack: Stack) -> Callable[..., Awaitable[list[Event]]]:
+    """The events allocation has published on `allocation.allocations.v1`, once at least `at_least` are there."""
+
+    async def read(at_least: int = 1, timeout: float = 30.0) -> list[Event]:
+        records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.ALLOCATIONS),
+                                   at_least=at_least, timeout=timeout)
+        return [e for r in records if (e := from_record(r.headers, r.value)) is not None]
+
+    return read
+
+
+@pytest.fixture
+def query(stack: Stack) -> Callable[..., Awaitable[list[asyncpg.Record]]]:
+    async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(stack.db_dsn)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    return fetch
+
+
+async def register_p3_pool(api: httpx.AsyncClient) -> None:
+    """The demo's P3 pool (4 servers x 8 H100), registered through the operator API."""
+    for name in demo.CSPS:
+        assert (await api.post("/csps", json={"name": name})).status_code == 201
+    for spec in demo.P3_SERVERS:
+        response = await api.post("/servers", json=vars(spec))
+        assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def seed_p3_via_api() -> Callable[[httpx.AsyncClient], Awaitable[None]]:
+    return register_p3_pool
