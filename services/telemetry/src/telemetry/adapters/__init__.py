@@ -1,0 +1,1 @@
+"""Telemetry's adapters: tables, repositories and the SQL unit of work."""

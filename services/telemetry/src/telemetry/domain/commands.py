@@ -1,0 +1,31 @@
+"""Telemetry's commands: what allocation's events tell it to track, and what a CSP reports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from telemetry.domain.model import Sample, Slot
+
+
+@dataclass(frozen=True)
+class TrackAllocation:
+    allocation_id: UUID
+    application_id: UUID
+    program: str
+    gpus: int
+    starts_at: datetime
+    ends_at: datetime
+    planned_gpu_hours_per_month: int
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class EndAllocation:
+    allocation_id: UUID
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordSamples:
+    samples: tuple[Sample, ...]

@@ -1,0 +1,108 @@
+"""The telemetry API's bodies: the CSPs' NDJSON sample batches, and what the API answers."""
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from telemetry.domain.errors import BatchTooLarge, UnsupportedMediaType
+from telemetry.domain.model import Allocation, Ladder, Policy, Sample, Window
+
+NDJSON = "application/x-ndjson"
+MAX_REPORTED_ERRORS = 100  # enough to fix a batch by; a batch of garbage must not answer with a megabyte
+
+
+class SampleIn(BaseModel):
+    """One NDJSON line: a GPU's DCGM busy % at an instant."""
+
+    # strict: a JSON string is not a number and `true` is not a GPU index
+    model_config = ConfigDict(extra="forbid", strict=True)
+    server: str = Field(min_length=1, max_length=255, examples=["p3-gov-01"])
+    gpu_index: int = Field(ge=0, le=1023)
+    ts: AwareDatetime
+    utilization_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
+
+
+class BatchOut(BaseModel):
+    accepted: int = Field(description="Samples stored by this batch.")
+    duplicates: int = Field(description="Samples already stored (a re-sent batch), ignored.")
+    allocations_evaluated: int = Field(description="Allocations whose utilization this batch re-evaluated.")
+
+
+class UtilizationOut(BaseModel):
+    allocation_id: UUID
+    application_id: UUID
+    program: str
+    gpus: int
+    planned_gpu_hours_per_month: int
+    planned_pct: float = Field(description="Busy % the plan implies (at most 100).")
+    threshold_pct: float = Field(description="warn_ratio * planned_pct: the ladder moves below it.")
+    utilization_pct: float | None = Field(description="Mean busy % over the window; null before any sample.")
+    window_start: datetime | None
+    window_end: datetime | None
+    samples_counted: int = Field(description="Samples in the window's mean.")
+    last_sample_at: datetime | None
+    ladder: Ladder
+    warned_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, allocation: Allocation, window: Window | None, policy: Policy) -> UtilizationOut:
+        measured: dict[str, object] = {"utilization_pct": None, "window_start": None, "window_end": None,
+                                       "samples_counted": 0, "last_sample_at": None}
+        if window is not None:
+            measured = {"utilization_pct": window.utilization_pct, "window_start": window.start,
+                        "window_end": window.end, "samples_counted": window.samples,
+                        "last_sample_at": window.end}
+        return cls.model_validate({
+            "allocation_id": allocation.id, "application_id": allocation.application_id,
+            "program": allocation.program, "gpus": allocation.gpus,
+            "planned_gpu_hours_per_month": allocation.planned_gpu_hours_per_month,
+            "planned_pct": allocation.planned_pct, "threshold_pct": allocation.threshold_pct(policy),
+            "ladder": allocation.ladder, "warned_at": allocation.warned_at, "ended_at": allocation.ended_at,
+            **measured})
+
+
+async def read_batch(request: Request, max_lines: int) -> bytes:
+    """The raw body, refused as soon as it holds more than `max_lines` lines, before the rest is read."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != NDJSON:
+        raise UnsupportedMediaType(f"send the samples as {NDJSON}, one JSON object per line")
+    body, newlines = bytearray(), 0
+    async for chunk in request.stream():
+        body += chunk
+        newlines += chunk.count(b"\n")
+        if newlines > max_lines:
+            break
+    if body.rstrip(b"\n").count(b"\n") + 1 > max_lines:
+        raise BatchTooLarge(f"a batch holds at most {max_lines} lines; split it")
+    return bytes(body)
+
+
+def parse_batch(body: bytes) -> tuple[Sample, ...]:
+    """Every line valid, or a 422 naming each bad line's field and the reason: a batch is all or nothing."""
+    samples: list[Sample] = []
+    errors: list[dict[str, object]] = []
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            s = SampleIn.model_validate_json(line)
+        except ValidationError as exc:
+            errors += [{"loc": (_field(number, e["loc"]),), "msg": e["msg"]} for e in exc.errors()]
+            continue
+        samples.append(Sample(s.server, s.gpu_index, s.ts, s.utilization_pct))
+    if not samples and not errors:
+        errors.append({"loc": ("body",), "msg": "no samples: send one JSON object per line"})
+    if len(errors) > MAX_REPORTED_ERRORS:
+        hidden = len(errors) - MAX_REPORTED_ERRORS
+        errors = [*errors[:MAX_REPORTED_ERRORS], {"loc": ("body",), "msg": f"{hidden} more errors not shown"}]
+    if errors:
+        raise RequestValidationError(errors)
+    return tuple(samples)
+
+
+def _field(number: int, loc: tuple[int | str, ...]) -> str:
+    return f"line {number}: {'.'.join(str(p) for p in loc)}" if loc else f"line {number}"

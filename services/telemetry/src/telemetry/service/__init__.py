@@ -1,0 +1,1 @@
+"""Telemetry's use cases: one handler per command."""

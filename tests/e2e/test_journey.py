@@ -1,0 +1,169 @@
+"""One P3 application from submission to invoice, across all five services running as real processes.
+
+Every step is checked through the services' HTTP APIs; nothing peeks into another service's tables.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import topics
+from support.kafka import produce_raw, read_topic, wait_consumed
+from support.processes import ServiceProcesses
+from support.stack import Stack, eventually
+
+pytestmark = pytest.mark.e2e
+
+PARTNER = {"X-Partner-Id": str(uuid.uuid4())}
+TODAY = datetime.now(UTC).date()
+GPUS = 4
+PLANNED_GPU_HOURS = 2000
+TARIFF_KRW = 5200
+
+
+def p3_application(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "program": "P3",
+        "applicant": {"name": "Dr. Park", "sector": "academia", "institution": "GIST", "region": "Gwangju"},
+        "gpus_requested": GPUS, "gpu_model": "H100", "period_start": TODAY.isoformat(),
+        "period_end": (TODAY + timedelta(days=59)).isoformat(),
+        "planned_gpu_hours_per_month": PLANNED_GPU_HOURS, "purpose": "a Korean speech model",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
+    # the reclaim ladder without its grace period, so one low batch is enough to reclaim
+    processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix,
+                                 extra_env={"TELEMETRY_POLICY__GRACE_DAYS": "0"})
+    try:
+        await processes.start(request.node.name)
+        yield processes.urls
+    finally:
+        await processes.stop()
+
+
+async def json_of(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[str, str], stack: Stack) -> None:
+    intake, evaluation, allocation = services["intake"], services["evaluation"], services["allocation"]
+    telemetry, billing = services["telemetry"], services["billing"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        # the government pool: one server of 8 H100s, and its market price
+        await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}), 201)
+        await json_of(await http.post(f"{allocation}/servers", json={
+            "csp": "gov-dc", "name": "p3-gov-01", "region": "Gwangju", "gpu_model": "H100", "gpus": 8,
+            "pool": "P3"}), 201)
+        await json_of(await http.put(f"{billing}/tariffs/H100", json={"krw_per_gpu_hour": TARIFF_KRW}))
+
+        # 1. invalid input is refused naming the field, and nothing is stored
+        missing_applicant = p3_application()
+        del missing_applicant["applicant"]
+        for body, field in ((p3_application(gpus_requested=0), "gpus_requested"),
+                            (p3_application(program="P7"), "program"), (missing_applicant, "applicant")):
+            problem = await json_of(await http.post(f"{intake}/applications", json=body, headers=PARTNER), 422)
+            assert [e["field"] for e in problem["errors"]] == [field]
+        assert await json_of(await http.get(f"{intake}/applications", headers=PARTNER)) == []
+
+        application = await json_of(await http.post(f"{intake}/applications", json=p3_application(),
+                                                    headers=PARTNER), 201)
+        app_id = application["id"]
+
+        # 2. evaluation scores it: eligible, readiness from the plan
+        async def evaluated() -> Any:
+            response = await http.get(f"{evaluation}/evaluations/{app_id}")
+            return response.json() if response.status_code == 200 else None
+
+        scored = await eventually(evaluated, what="the evaluation")
+        assert scored["status"] == "eligible"
+        assert scored["score"] == pytest.approx(40 + 60 * min(1, PLANNED_GPU_HOURS / (GPUS * 730)), abs=0.01)
+
+        # 3. allocation places it on concrete GPUs of the P3 pool
+        async def allocated() -> Any:
+            found = (await http.get(f"{allocation}/allocations", params={"application_id": app_id})).json()
+            return found[0] if found else None
+
+        placed = await eventually(allocated, what="the allocation")
+        assert placed["status"] == "active"
+        assert sorted((s["server_name"], s["gpu_index"]) for s in placed["slots"]) == [
+            ("p3-gov-01", i) for i in range(GPUS)]
+        starts_at = datetime.fromisoformat(placed["starts_at"])
+        assert starts_at == datetime.combine(TODAY, datetime.min.time(), UTC)
+        capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
+                                                params={"gpu_model": "H100"}))
+        assert capacity["free_gpus"] == 8 - GPUS
+        await eventually(lambda: status_is(http, intake, app_id, "active"), what="intake to show it active")
+
+        # 4. the CSP reports low utilization for those GPUs; telemetry calls for the reclaim
+        await eventually(lambda: known_to_telemetry(http, telemetry, placed["id"]), what="telemetry to track it")
+        samples = [{"server": s["server_name"], "gpu_index": s["gpu_index"],
+                    "ts": (starts_at + timedelta(minutes=m)).isoformat(), "utilization_pct": 4.0}
+                   for s in placed["slots"] for m in range(1, 31)]
+        ndjson = "\n".join(json.dumps(s) for s in samples) + "\n"
+        batch = await json_of(await http.post(f"{telemetry}/samples", content=ndjson,
+                                              headers={"Content-Type": "application/x-ndjson"}), 202)
+        assert batch == {"accepted": len(samples), "duplicates": 0, "allocations_evaluated": 1}
+
+        # 5. allocation reclaims the GPUs: they are back in the pool
+        async def reclaimed() -> Any:
+            found = (await http.get(f"{allocation}/allocations/{placed['id']}")).json()
+            return found if found["status"] == "reclaimed" else None
+
+        ended = await eventually(reclaimed, what="the reclaim")
+        assert ended["end_reason"] == "low_utilization"
+        reclaimed_at = datetime.fromisoformat(ended["ended_at"])
+        assert reclaimed_at == starts_at + timedelta(minutes=30)
+        capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
+                                                params={"gpu_model": "H100", "at": datetime.now(UTC).isoformat()}))
+        assert capacity["free_gpus"] == 8
+        await eventually(lambda: status_is(http, intake, app_id, "reclaimed"), what="intake to show it reclaimed")
+
+        # 6. billing charges the allocated period
+        async def invoiced() -> Any:
+            found = (await http.get(f"{billing}/invoices", params={"application_id": app_id})).json()
+            return found or None
+
+        invoices = await eventually(invoiced, what="the invoice")
+        gpu_hours = Decimal(GPUS) * Decimal((reclaimed_at - starts_at).total_seconds()) / 3600
+        assert len(invoices) == 1
+        assert Decimal(invoices[0]["gpu_hours"]) == gpu_hours
+        assert invoices[0]["market_value_krw"] == int((gpu_hours * TARIFF_KRW).quantize(Decimal(1), ROUND_HALF_UP))
+        assert invoices[0]["payable_krw"] == 0  # P3's user share defaults to nothing
+
+        # the allocation events delivered a second time change nothing
+        await redeliver_allocation_events(stack, app_id)
+        await wait_consumed(stack.infra.kafka_bootstrap, "billing", stack.topic(topics.ALLOCATIONS))
+        assert (await http.get(f"{billing}/invoices", params={"application_id": app_id})).json() == invoices
+
+
+async def status_is(http: httpx.AsyncClient, intake: str, app_id: str, status: str) -> bool:
+    response = await http.get(f"{intake}/applications/{app_id}", headers=PARTNER)
+    return bool(response.json()["status"] == status)
+
+
+async def known_to_telemetry(http: httpx.AsyncClient, telemetry: str, allocation_id: str) -> bool:
+    return (await http.get(f"{telemetry}/allocations/{allocation_id}/utilization")).status_code == 200
+
+
+async def redeliver_allocation_events(stack: Stack, app_id: str) -> None:
+    topic = stack.topic(topics.ALLOCATIONS)
+    records = [r for r in await read_topic(stack.infra.kafka_bootstrap, topic, at_least=2)
+               if r.key == app_id.encode()]
+    assert len(records) == 2  # allocated, reclaimed
+    for record in records:
+        await produce_raw(stack.infra.kafka_bootstrap, topic, record.value, key=record.key,
+                          headers=list(record.headers))
+
+

@@ -1,0 +1,205 @@
+"""Telemetry on the real database and broker: allocations from Kafka, CSP batches over HTTP, events out."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from contracts import GpuSlot, ResourceAllocated, ResourceReclaimed, to_record, topics
+from support.kafka import produce_raw, read_topic
+from support.stack import Stack, eventually
+from telemetry.config import PolicySettings
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+STARTS_AT = datetime(2026, 12, 1, tzinfo=UTC)
+SERVER = "p3-gov-01"
+
+
+def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730) -> ResourceAllocated:
+    """2 GPUs planned at 730 h/month: 50% planned, so a 15% threshold."""
+    return ResourceAllocated(
+        application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program="P3", gpu_model="H100", gpus=gpus,
+        slots=[GpuSlot(server_id=uuid.uuid4(), server_name=SERVER, csp="gov", gpu_index=i)
+               for i in range(gpus)],
+        starts_at=STARTS_AT, ends_at=STARTS_AT + timedelta(days=90),
+        planned_gpu_hours_per_month=planned_gpu_hours_per_month)
+
+
+Line = dict[str, Any]
+
+
+def batch(utilization_pct: float, *, minutes: int = 30, gpus: int = 2, server: str = SERVER) -> list[Line]:
+    return [{"server": server, "gpu_index": gpu, "utilization_pct": utilization_pct,
+             "ts": (STARTS_AT + timedelta(hours=10, minutes=m)).isoformat().replace("+00:00", "Z")}
+            for m in range(minutes) for gpu in range(gpus)]
+
+
+def ndjson(lines: list[Line]) -> str:
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+async def deliver(stack: Stack, event: ResourceAllocated | ResourceReclaimed) -> None:
+    record = to_record(event, source="/gpu-platform/allocation")
+    await produce_raw(stack.infra.kafka_bootstrap, stack.topic(topics.ALLOCATIONS), record.value,
+                      key=record.key, headers=record.headers)
+
+
+async def tracked(api: httpx.AsyncClient, allocation_id: uuid.UUID) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = await api.get(f"/allocations/{allocation_id}/utilization")
+        return response.json() if response.status_code == 200 else None
+    return await eventually(probe, what=f"allocation {allocation_id} to be tracked")
+
+
+async def fetch(stack: Stack, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(stack.db_dsn)
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+async def published(stack: Stack, *, at_least: int, timeout: float = 30.0) -> list[tuple[str, Line]]:
+    """(type, body) of every event on the utilization topic."""
+    records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.UTILIZATION),
+                               at_least=at_least, timeout=timeout)
+    return [(dict(r.headers)["ce_type"].decode(), json.loads(r.value)) for r in records]
+
+
+async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_usage(stack: Stack) -> None:
+    event = allocated()
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        response = await api.post("/samples", content=ndjson(batch(10.0)), headers=NDJSON)
+        assert response.status_code == 202, response.text
+        assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 1}
+        events = dict(await published(stack, at_least=2))
+    warning = events["telemetry.utilization_dropped.v1"]
+    assert warning["level"] == "warning"
+    assert warning["allocation_id"] == str(event.allocation_id)
+    assert warning["utilization_pct"] == 10.0
+    assert warning["threshold_pct"] == 15.0
+    usage = events["telemetry.usage_recorded.v1"]
+    assert usage["gpu_hours"] == 60 * 0.10 / 60  # 60 GPU-minutes at 10% busy
+    assert usage["utilization_pct"] == 10.0
+
+
+async def test_without_a_grace_period_the_first_drop_asks_for_the_reclaim(stack: Stack) -> None:
+    event, policy = allocated(), PolicySettings(grace_days=0)
+    async with stack.api("telemetry", policy=policy) as api, stack.worker("telemetry", policy=policy):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        await api.post("/samples", content=ndjson(batch(5.0)), headers=NDJSON)
+        state = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+        events = dict(await published(stack, at_least=2))
+    assert events["telemetry.utilization_dropped.v1"]["level"] == "reclaim"
+    assert state["ladder"] == "reclaim_requested"
+
+
+async def test_the_utilization_view_shows_the_plan_the_window_and_the_ladder(stack: Stack) -> None:
+    event = allocated()
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        before = await tracked(api, event.allocation_id)
+        await api.post("/samples", content=ndjson(batch(10.0)), headers=NDJSON)
+        after = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+    assert (before["planned_pct"], before["threshold_pct"]) == (50.0, 15.0)
+    assert (before["samples_counted"], before["utilization_pct"], before["ladder"]) == (0, None, "none")
+    assert after["samples_counted"] == 60
+    assert after["utilization_pct"] == 10.0
+    assert after["ladder"] == "warned"
+    assert after["last_sample_at"] == after["warned_at"] == "2026-12-01T10:29:00Z"
+
+
+async def test_a_batch_with_one_bad_line_is_refused_naming_the_line_and_stores_nothing(stack: Stack) -> None:
+    lines = ndjson(batch(10.0, minutes=2)).splitlines()
+    lines[2] = json.dumps({"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T11:00:00Z",
+                           "utilization_pct": 101})
+    async with stack.api("telemetry") as api:
+        response = await api.post("/samples", content="\n".join(lines), headers=NDJSON)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["line 3: utilization_pct"]
+    assert "100" in response.json()["errors"][0]["reason"]
+    assert await fetch(stack, "SELECT * FROM telemetry.sample") == []
+    assert await fetch(stack, "SELECT * FROM telemetry.outbox") == []
+
+
+async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> None:
+    good = {"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T11:00:00Z", "utilization_pct": 50}
+    lines = ["{not json", json.dumps({k: v for k, v in good.items() if k != "server"}),
+             json.dumps({**good, "ts": "2026-12-01T11:00:00"}), json.dumps({**good, "gpu_index": -1}),
+             json.dumps({**good, "utilization_pct": -0.5}), json.dumps(good)]
+    async with stack.api("telemetry") as api:
+        response = await api.post("/samples", content="\n".join(lines), headers=NDJSON)
+    errors = {e["field"]: e["reason"] for e in response.json()["errors"]}
+    assert response.status_code == 422
+    assert set(errors) == {"line 1", "line 2: server", "line 3: ts", "line 4: gpu_index",
+                           "line 5: utilization_pct"}
+    assert "JSON" in errors["line 1"]
+    assert "timezone" in errors["line 3: ts"]
+    assert await fetch(stack, "SELECT * FROM telemetry.sample") == []
+
+
+async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stack: Stack) -> None:
+    event, body = allocated(), ndjson(batch(10.0))
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        first = await api.post("/samples", content=body, headers=NDJSON)
+        again = await api.post("/samples", content=body, headers=NDJSON)
+        await eventually(lambda: fetch(stack, "SELECT 1 FROM telemetry.outbox WHERE published_at IS NOT NULL "
+                                              "HAVING count(*) = 2"), what="both events to be relayed")
+        events = await published(stack, at_least=3, timeout=3.0)
+    assert first.json()["accepted"] == 60
+    assert again.json() == {"accepted": 0, "duplicates": 60, "allocations_evaluated": 0}
+    assert sorted(t for t, _ in events) == ["telemetry.usage_recorded.v1", "telemetry.utilization_dropped.v1"]
+    assert len(await fetch(stack, "SELECT * FROM telemetry.sample")) == 60
+
+
+async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: Stack) -> None:
+    event = allocated()
+    reclaimed = ResourceReclaimed(application_id=event.application_id, allocation_id=event.allocation_id,
+                                  gpus=2, reason="operator", reclaimed_at=STARTS_AT + timedelta(hours=1))
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        await deliver(stack, reclaimed)
+
+        async def ended() -> dict[str, Any] | None:
+            state = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+            return state if state.get("ended_at") else None
+        state = await eventually(ended, what="the reclaim to be recorded")
+        response = await api.post("/samples", content=ndjson(batch(1.0)), headers=NDJSON)
+    assert state["ended_at"] == "2026-12-01T01:00:00Z"
+    assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
+    assert await fetch(stack, "SELECT * FROM telemetry.outbox") == []
+
+
+async def test_samples_of_gpus_nobody_holds_are_stored_without_effects(stack: Stack) -> None:
+    async with stack.api("telemetry") as api:
+        response = await api.post("/samples", content=ndjson(batch(0.0, server="p3-gov-99")), headers=NDJSON)
+    assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
+    assert await fetch(stack, "SELECT * FROM telemetry.outbox") == []
+
+
+async def test_a_batch_over_the_line_limit_is_refused_whole(stack: Stack) -> None:
+    async with stack.api("telemetry", policy=PolicySettings(max_batch_lines=10)) as api:
+        response = await api.post("/samples", content=ndjson(batch(50.0, minutes=6)), headers=NDJSON)
+    assert response.status_code == 413
+    assert await fetch(stack, "SELECT * FROM telemetry.sample") == []
+
+
+async def test_a_body_that_is_not_ndjson_is_refused(stack: Stack) -> None:
+    async with stack.api("telemetry") as api:
+        response = await api.post("/samples", json=batch(50.0, minutes=1))
+    assert response.status_code == 415
+
+
+async def test_an_untracked_allocation_has_no_utilization(stack: Stack) -> None:
+    async with stack.api("telemetry") as api:
+        response = await api.get(f"/allocations/{uuid.uuid4()}/utilization")
+    assert response.status_code == 404
