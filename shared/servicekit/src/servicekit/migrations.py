@@ -45,8 +45,12 @@ async def _run_online(url: str, metadata: MetaData, schema: str) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-            await conn.commit()
+            # a service role owns its schema but may not create schemas: look before creating
+            exists = await conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"),
+                                       {"schema": schema})
+            if not exists:
+                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                await conn.commit()
             await conn.run_sync(_configure_and_run, metadata, schema)
             await conn.commit()
     finally:
