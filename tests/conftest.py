@@ -8,6 +8,7 @@ import pytest
 
 from support import databases
 from support.infra import Infra, provide
+from support.kafka import delete_topics_with_prefix
 from support.stack import Stack
 
 
@@ -27,5 +28,7 @@ async def template_database(infra: Infra) -> AsyncIterator[str]:
 @pytest.fixture
 async def stack(infra: Infra, template_database: str) -> AsyncIterator[Stack]:
     database = await databases.clone(infra, template_database)
-    yield Stack(infra=infra, database=database, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    yield Stack(infra=infra, database=database, topic_prefix=prefix)
     await databases.drop(infra, database)
+    await delete_topics_with_prefix(infra.kafka_bootstrap, prefix)

@@ -69,14 +69,7 @@ def published(stack: Stack) -> Callable[..., Awaitable[list[Event]]]:
 
 @pytest.fixture
 def query(stack: Stack) -> Callable[..., Awaitable[list[asyncpg.Record]]]:
-    async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(stack.db_dsn)
-        try:
-            return list(await conn.fetch(sql, *args))
-        finally:
-            await conn.close()
-
-    return fetch
+    return stack.fetch
 
 
 async def register_p3_pool(api: httpx.AsyncClient) -> None:

@@ -58,3 +58,17 @@ async def wait_consumed(bootstrap: str, group: str, topic: str, *, timeout: floa
     finally:
         await probe.stop()
         await admin.close()
+
+
+async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:
+    """A test's topics go when the test does, so the broker stays small and restarts fast."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()

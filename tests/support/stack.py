@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 
 from servicekit.runtime import prepare_topics
@@ -31,6 +32,17 @@ class Stack:
     @property
     def db_dsn(self) -> str:
         return self.infra.dsn(self.database)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Rows of a query on the test's database, for tests that check what was (not) stored."""
+        conn = await asyncpg.connect(self.db_dsn)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    async def count(self, table: str) -> int:
+        return int((await self.fetch(f"SELECT count(*) FROM {table}"))[0][0])
 
     @asynccontextmanager
     async def api(self, service: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:

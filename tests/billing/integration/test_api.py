@@ -4,18 +4,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
 import pytest
 
 from support.stack import Stack
-
-
-async def count_rows(stack: Stack, table: str) -> int:
-    conn = await asyncpg.connect(stack.db_dsn)
-    try:
-        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
-    finally:
-        await conn.close()
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -33,7 +24,7 @@ async def test_a_bad_tariff_is_refused_naming_the_field_and_nothing_is_stored(
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == [field]
     assert listed == []
-    assert await count_rows(stack, "billing.tariff") == 0
+    assert await stack.count("billing.tariff") == 0
 
 
 async def test_setting_a_tariff_again_replaces_the_price(stack: Stack) -> None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import httpx
 
 from billing.config import InvoicingSettings, PayerSettings
@@ -66,13 +65,6 @@ async def account_of(api: httpx.AsyncClient, allocation_id: uuid.UUID) -> dict[s
     return await eventually(probe, what=f"the account of allocation {allocation_id}")
 
 
-async def count_rows(stack: Stack, table: str) -> int:
-    conn = await asyncpg.connect(stack.db_dsn)
-    try:
-        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
-    finally:
-        await conn.close()
-
 
 async def test_an_allocation_reclaimed_through_kafka_is_invoiced_with_the_right_totals(stack: Stack) -> None:
     start = this_minute() - timedelta(days=1)
@@ -113,7 +105,7 @@ async def test_redelivered_allocation_and_reclaim_leave_one_invoice_with_the_sam
     assert after == [first]
     assert (first["market_value_krw"], first["payable_krw"]) == (24_000, 0)  # 6 GPU-hours; P3 is free
     assert len(records) == 1
-    assert await count_rows(stack, "billing.invoice") == 1
+    assert await stack.count("billing.invoice") == 1
 
 
 async def test_the_clock_invoices_an_allocation_whose_period_has_ended(stack: Stack) -> None:
@@ -166,7 +158,7 @@ async def test_measured_usage_is_kept_once_per_window_beside_the_account(stack: 
         account = await account_of(api, allocation.allocation_id)
     assert Decimal(account["measured_gpu_hours"]) == Decimal("5.75")
     assert account["status"] == "open"  # usage is informational: it neither closes nor bills the account
-    assert await count_rows(stack, "billing.usage_entry") == 2
+    assert await stack.count("billing.usage_entry") == 2
 
 
 async def _at_least(value: int, target: int) -> bool:

@@ -5,8 +5,6 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-import asyncpg
-
 from contracts import (
     Applicant,
     ApplicationRejected,
@@ -46,13 +44,6 @@ async def published(stack: Stack, at_least: int = 1) -> list[Event]:
     events = [from_record(r.headers, r.value) for r in records]
     return [e for e in events if e is not None]
 
-
-async def fetch(stack: Stack, sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.db_dsn)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
 
 
 async def _at_least(value: int, wanted: int) -> bool:
@@ -96,7 +87,7 @@ async def test_an_ineligible_application_is_rejected_naming_every_failed_rule(st
     assert [r.split(":")[0] for r in rejected.failed_rules] == ["p1_industry_sector", "p1_gpu_range"]
     assert "academia" in rejected.failed_rules[0] and "20" in rejected.failed_rules[1]
     assert rejected.policy_version == "2026.1"
-    [row] = await fetch(stack, "SELECT status, score FROM evaluation.evaluation")
+    [row] = await stack.fetch("SELECT status, score FROM evaluation.evaluation")
     assert (row["status"], row["score"]) == ("rejected", None)
 
 
@@ -108,10 +99,10 @@ async def test_the_same_event_delivered_twice_is_evaluated_and_published_once(st
             await deliver(stack, message)
         await eventually(lambda: _at_least(worker.consumer.processed, 3), what="three deliveries")
 
-    assert len(await fetch(stack, "SELECT 1 FROM evaluation.evaluation")) == 1
-    outbox = await fetch(stack, "SELECT type FROM evaluation.outbox")
+    assert len(await stack.fetch("SELECT 1 FROM evaluation.evaluation")) == 1
+    outbox = await stack.fetch("SELECT type FROM evaluation.outbox")
     assert [r["type"] for r in outbox] == ["evaluation.application_scored.v1"]
-    inbox = await fetch(stack, "SELECT event_id FROM evaluation.inbox")
+    inbox = await stack.fetch("SELECT event_id FROM evaluation.inbox")
     assert {r["event_id"] for r in inbox} == {event.id, resent.id}
 
 
@@ -121,6 +112,6 @@ async def test_an_eligible_p2_application_awaits_review_and_publishes_nothing(st
         await deliver(stack, event)
         await eventually(lambda: _at_least(worker.consumer.processed, 1), what="the delivery")
 
-    [row] = await fetch(stack, "SELECT status, score, failed_rules FROM evaluation.evaluation")
+    [row] = await stack.fetch("SELECT status, score, failed_rules FROM evaluation.evaluation")
     assert (row["status"], row["score"], row["failed_rules"]) == ("awaiting_review", None, "[]")
-    assert await fetch(stack, "SELECT 1 FROM evaluation.outbox") == []
+    assert await stack.fetch("SELECT 1 FROM evaluation.outbox") == []

@@ -4,8 +4,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
-
 from support.kafka import read_topic
 from support.stack import Stack
 
@@ -22,13 +20,6 @@ def p3_application(**overrides: Any) -> dict[str, Any]:
     body.update(overrides)
     return body
 
-
-async def count_rows(stack: Stack, table: str) -> int:
-    conn = await asyncpg.connect(stack.db_dsn)
-    try:
-        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
-    finally:
-        await conn.close()
 
 
 async def test_a_submitted_application_is_stored_and_its_event_is_published(stack: Stack) -> None:
@@ -53,8 +44,8 @@ async def test_zero_gpus_is_refused_naming_the_field_and_nothing_is_stored(stack
         response = await api.post("/applications", json=p3_application(gpus_requested=0), headers=PARTNER)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["gpus_requested"]
-    assert await count_rows(stack, "intake.application") == 0
-    assert await count_rows(stack, "intake.outbox") == 0
+    assert await stack.count("intake.application") == 0
+    assert await stack.count("intake.outbox") == 0
 
 
 async def test_an_unknown_program_and_a_missing_applicant_are_both_named(stack: Stack) -> None:
@@ -64,7 +55,7 @@ async def test_an_unknown_program_and_a_missing_applicant_are_both_named(stack: 
         response = await api.post("/applications", json=body, headers=PARTNER)
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"program", "applicant"}
-    assert await count_rows(stack, "intake.outbox") == 0
+    assert await stack.count("intake.outbox") == 0
 
 
 async def test_a_period_ending_before_it_starts_is_refused_by_the_domain(stack: Stack) -> None:
@@ -73,7 +64,7 @@ async def test_a_period_ending_before_it_starts_is_refused_by_the_domain(stack: 
         response = await api.post("/applications", json=body, headers=PARTNER)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "period_end"
-    assert await count_rows(stack, "intake.application") == 0
+    assert await stack.count("intake.application") == 0
 
 
 async def test_another_partner_cannot_see_the_application(stack: Stack) -> None:
@@ -91,4 +82,4 @@ async def test_a_withdrawal_is_recorded_and_published(stack: Stack) -> None:
         again = await api.post(f"/applications/{created['id']}/withdraw", json={}, headers=PARTNER)
     assert withdrawn.json()["status"] == "withdrawn"
     assert again.status_code == 409
-    assert await count_rows(stack, "intake.outbox") == 2
+    assert await stack.count("intake.outbox") == 2

@@ -5,7 +5,6 @@ import asyncio
 import uuid
 from datetime import date
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -28,13 +27,6 @@ APPLICATION = {
 }
 
 
-async def fetch(stack: Stack, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.db_dsn)
-    try:
-        return list(await conn.fetch(sql))
-    finally:
-        await conn.close()
-
 
 async def record_effect(event: ApplicationWithdrawn, uow: SqlUnitOfWork) -> None:
     """A deliberately non-idempotent effect: only the inbox stands between a redelivery and a second row."""
@@ -43,7 +35,7 @@ async def record_effect(event: ApplicationWithdrawn, uow: SqlUnitOfWork) -> None
 
 
 async def test_a_redelivered_event_is_processed_once(stack: Stack) -> None:
-    await fetch(stack, "CREATE TABLE intake.effect (application_id uuid NOT NULL)")
+    await stack.fetch("CREATE TABLE intake.effect (application_id uuid NOT NULL)")
     settings = stack.settings("intake")
     await prepare_topics(settings)
     runtime = build_runtime(settings, messaging, SqlUnitOfWork, {ApplicationWithdrawn: record_effect})
@@ -62,8 +54,8 @@ async def test_a_redelivered_event_is_processed_once(stack: Stack) -> None:
         stop.set()
         await task
         await runtime.aclose()
-    assert len(await fetch(stack, "SELECT * FROM intake.effect")) == 1
-    assert len(await fetch(stack, "SELECT * FROM intake.inbox")) == 1
+    assert len(await stack.fetch("SELECT * FROM intake.effect")) == 1
+    assert len(await stack.fetch("SELECT * FROM intake.inbox")) == 1
 
 
 @pytest.mark.slow
@@ -76,7 +68,7 @@ async def test_an_event_written_while_kafka_is_down_is_published_when_it_returns
             response = await api.post("/applications", json=APPLICATION, headers=PARTNER)
             assert response.status_code == 201  # the request never waits on the broker
             await asyncio.sleep(3)  # the relay tries, fails and backs off meanwhile
-            unpublished = await fetch(stack, "SELECT * FROM intake.outbox WHERE published_at IS NULL")
+            unpublished = await stack.fetch("SELECT * FROM intake.outbox WHERE published_at IS NULL")
             assert len(unpublished) == 1
         finally:
             await asyncio.to_thread(kafka.start)
@@ -84,7 +76,7 @@ async def test_an_event_written_while_kafka_is_down_is_published_when_it_returns
                          what="the relay to publish after the broker came back")
     records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.APPLICATIONS))
     assert [r.key.decode() for r in records] == [response.json()["id"]]
-    assert await fetch(stack, "SELECT * FROM intake.outbox WHERE published_at IS NULL") == []
+    assert await stack.fetch("SELECT * FROM intake.outbox WHERE published_at IS NULL") == []
 
 
 async def test_poison_messages_go_to_the_dead_letter_topic_and_the_next_good_one_is_processed(

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 
 from contracts import GpuSlot, ResourceAllocated, ResourceReclaimed, to_record, topics
@@ -54,13 +53,6 @@ async def tracked(api: httpx.AsyncClient, allocation_id: uuid.UUID) -> dict[str,
         return response.json() if response.status_code == 200 else None
     return await eventually(probe, what=f"allocation {allocation_id} to be tracked")
 
-
-async def fetch(stack: Stack, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.db_dsn)
-    try:
-        return list(await conn.fetch(sql))
-    finally:
-        await conn.close()
 
 
 async def published(stack: Stack, *, at_least: int, timeout: float = 30.0) -> list[tuple[str, Line]]:
@@ -125,8 +117,8 @@ async def test_a_batch_with_one_bad_line_is_refused_naming_the_line_and_stores_n
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["line 3: utilization_pct"]
     assert "100" in response.json()["errors"][0]["reason"]
-    assert await fetch(stack, "SELECT * FROM telemetry.sample") == []
-    assert await fetch(stack, "SELECT * FROM telemetry.outbox") == []
+    assert await stack.fetch("SELECT * FROM telemetry.sample") == []
+    assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> None:
@@ -142,7 +134,7 @@ async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> 
                            "line 5: utilization_pct"}
     assert "JSON" in errors["line 1"]
     assert "timezone" in errors["line 3: ts"]
-    assert await fetch(stack, "SELECT * FROM telemetry.sample") == []
+    assert await stack.fetch("SELECT * FROM telemetry.sample") == []
 
 
 async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stack: Stack) -> None:
@@ -152,13 +144,13 @@ async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stac
         await tracked(api, event.allocation_id)
         first = await api.post("/samples", content=body, headers=NDJSON)
         again = await api.post("/samples", content=body, headers=NDJSON)
-        await eventually(lambda: fetch(stack, "SELECT 1 FROM telemetry.outbox WHERE published_at IS NOT NULL "
+        await eventually(lambda: stack.fetch("SELECT 1 FROM telemetry.outbox WHERE published_at IS NOT NULL "
                                               "HAVING count(*) = 2"), what="both events to be relayed")
         events = await published(stack, at_least=3, timeout=3.0)
     assert first.json()["accepted"] == 60
     assert again.json() == {"accepted": 0, "duplicates": 60, "allocations_evaluated": 0}
     assert sorted(t for t, _ in events) == ["telemetry.usage_recorded.v1", "telemetry.utilization_dropped.v1"]
-    assert len(await fetch(stack, "SELECT * FROM telemetry.sample")) == 60
+    assert len(await stack.fetch("SELECT * FROM telemetry.sample")) == 60
 
 
 async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: Stack) -> None:
@@ -176,21 +168,21 @@ async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: St
         response = await api.post("/samples", content=ndjson(batch(1.0)), headers=NDJSON)
     assert state["ended_at"] == "2026-12-01T01:00:00Z"
     assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
-    assert await fetch(stack, "SELECT * FROM telemetry.outbox") == []
+    assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_samples_of_gpus_nobody_holds_are_stored_without_effects(stack: Stack) -> None:
     async with stack.api("telemetry") as api:
         response = await api.post("/samples", content=ndjson(batch(0.0, server="p3-gov-99")), headers=NDJSON)
     assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
-    assert await fetch(stack, "SELECT * FROM telemetry.outbox") == []
+    assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_a_batch_over_the_line_limit_is_refused_whole(stack: Stack) -> None:
     async with stack.api("telemetry", policy=PolicySettings(max_batch_lines=10)) as api:
         response = await api.post("/samples", content=ndjson(batch(50.0, minutes=6)), headers=NDJSON)
     assert response.status_code == 413
-    assert await fetch(stack, "SELECT * FROM telemetry.sample") == []
+    assert await stack.fetch("SELECT * FROM telemetry.sample") == []
 
 
 async def test_a_body_that_is_not_ndjson_is_refused(stack: Stack) -> None:

@@ -1,6 +1,8 @@
 """The message bus: one message, one transaction (inbox claim + effects + outbox rows)."""
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
@@ -11,7 +13,18 @@ class UnitOfWork(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
 
-Handler = Callable[[Any, Any], Awaitable[Any]]
+Handler = Callable[..., Awaitable[Any]]
+
+
+def inject(handlers: Mapping[type, Handler], **dependencies: Any) -> dict[type, Handler]:
+    """Bind each dependency a handler names among its parameters, so the bus can call every handler as (cmd, uow)."""
+
+    def bind(handler: Handler) -> Handler:
+        wanted = inspect.signature(handler).parameters
+        given = {name: value for name, value in dependencies.items() if name in wanted}
+        return functools.partial(handler, **given) if given else handler
+
+    return {command: bind(handler) for command, handler in handlers.items()}
 
 
 class MessageBus:

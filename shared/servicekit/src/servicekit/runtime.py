@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import Event, topics
-from servicekit.bus import Handler, MessageBus
+from servicekit.bus import Handler, MessageBus, inject
 from servicekit.consumer import EventConsumer
 from servicekit.db import make_engine, make_session_factory
 from servicekit.http import KafkaProbe, health_router, install_error_handlers
@@ -38,7 +38,8 @@ class Runtime:
 
 
 def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class: type[SqlUnitOfWork],
-                  handlers: Mapping[type, Handler]) -> Runtime:
+                  handlers: Mapping[type, Handler], **dependencies: Any) -> Runtime:
+    """`dependencies` (a policy, a clock) reach the handlers that name them as parameters."""
     engine = make_engine(settings.db)
     sessions = make_session_factory(engine)
 
@@ -46,7 +47,7 @@ def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class:
         return uow_class(sessions, tables, consumer=settings.service_name,
                          topic_prefix=settings.kafka.topic_prefix)
 
-    return Runtime(settings, engine, MessageBus(uow_factory, handlers), uow_factory, tables)
+    return Runtime(settings, engine, MessageBus(uow_factory, inject(handlers, **dependencies)), uow_factory, tables)
 
 
 def build_api(runtime_factory: Callable[[], Runtime], *, title: str, description: str,
