@@ -27,10 +27,12 @@ def this_minute() -> datetime:
 def allocated(*, starts_at: datetime, hours: float, **overrides: Any) -> ResourceAllocated:
     fields: dict[str, Any] = dict(
         application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program="P1", gpu_model="H100", gpus=4,
-        slots=[GpuSlot(server_id=uuid.uuid4(), server_name="srv-01", csp="csp-a", gpu_index=0)],
         starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), planned_gpu_hours_per_month=1000,
     )
     fields.update(overrides)
+    server_id = uuid.uuid4()
+    fields["slots"] = [GpuSlot(server_id=server_id, server_name="srv-01", csp="csp-a", gpu_index=i)
+                       for i in range(fields["gpus"])]
     return ResourceAllocated(**fields)
 
 

@@ -81,3 +81,22 @@ def test_every_type_name_is_versioned_and_every_topic_carries_events() -> None:
     assert all(name.rsplit(".", 1)[-1].startswith("v") for name in REGISTRY)
     assert all(events_on(topic) for topic in topics.ALL)
     assert len(REGISTRY) >= 10
+
+
+def test_a_scored_event_whose_period_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(ValueError, match="period_end is before period_start"):
+        ApplicationScored.model_validate({**a_scored_event().model_dump(), "period_end": date(2026, 11, 1)})
+
+
+def test_an_allocation_whose_slots_do_not_match_its_gpus_is_poison_on_the_wire() -> None:
+    from contracts import GpuSlot, ResourceAllocated
+
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    event = ResourceAllocated(
+        application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program="P3", gpu_model="H100", gpus=1,
+        slots=[GpuSlot(server_id=uuid.uuid4(), server_name="p3-gov-01", csp="gov", gpu_index=0)],
+        starts_at=start, ends_at=start.replace(month=12, day=31), planned_gpu_hours_per_month=100)
+    record = to_record(event, source="/x")
+    body = json.dumps({**json.loads(record.value), "gpus": 2}).encode()
+    with pytest.raises(PoisonMessage, match="slots do not match gpus"):
+        from_record(record.headers, body)

@@ -93,6 +93,25 @@ async def test_without_a_grace_period_the_first_drop_asks_for_the_reclaim(stack:
     assert state["ladder"] == "reclaim_requested"
 
 
+async def test_a_warned_allocation_that_recovers_publishes_the_recovery_and_starts_over(stack: Stack) -> None:
+    event = allocated()
+    busy = [{**line, "ts": line["ts"].replace("T10:", "T11:"), "utilization_pct": 90.0}
+            for line in batch(0, minutes=60)]
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        await api.post("/samples", content=ndjson(batch(10.0)), headers=NDJSON)
+        await api.post("/samples", content=ndjson(busy), headers=NDJSON)
+        state = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+        events = await published(stack, at_least=4)
+    types = [t for t, _ in events]
+    assert types.count("telemetry.utilization_dropped.v1") == 1
+    recovered = dict(events)["telemetry.utilization_recovered.v1"]
+    assert recovered["utilization_pct"] == (60 * 10.0 + 120 * 90.0) / 180
+    assert recovered["threshold_pct"] == 15.0
+    assert (state["ladder"], state["warned_at"]) == ("none", None)
+
+
 async def test_the_utilization_view_shows_the_plan_the_window_and_the_ladder(stack: Stack) -> None:
     event = allocated()
     async with stack.api("telemetry") as api, stack.worker("telemetry"):

@@ -14,6 +14,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     events.ResourceReclaimed,
     events.UsageRecorded,
     events.UtilizationDropped,
+    events.UtilizationRecovered,
     events.InvoiceIssued,
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from contracts import UsageRecorded, UtilizationDropped
+from contracts import UsageRecorded, UtilizationDropped, UtilizationRecovered
 from telemetry.adapters.unit_of_work import TelemetryUnitOfWork
 from telemetry.domain import model
 from telemetry.domain.commands import EndAllocation, RecordSamples, TrackAllocation
@@ -56,6 +56,11 @@ async def _evaluate(allocation: model.Allocation, uow: TelemetryUnitOfWork, poli
     await uow.allocations.save(allocation)
     if step in (Step.WARNING, Step.RECLAIM):
         await uow.outbox.add(_utilization_dropped(allocation, window, step, policy))
+    elif step is Step.RECOVERED:
+        await uow.outbox.add(UtilizationRecovered(
+            application_id=allocation.application_id, allocation_id=allocation.id,
+            utilization_pct=window.utilization_pct, threshold_pct=allocation.threshold_pct(policy),
+            window_start=window.start, window_end=window.end))
     log.info("allocation %s: %s", allocation.id, step)
     return True
 

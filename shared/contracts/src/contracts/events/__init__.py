@@ -3,7 +3,7 @@ from contracts.events.allocation import ApplicationWaitlisted, GpuSlot, Resource
 from contracts.events.billing import InvoiceIssued
 from contracts.events.evaluation import ApplicationRejected, ApplicationScored
 from contracts.events.intake import Applicant, ApplicationSubmitted, ApplicationWithdrawn
-from contracts.events.telemetry import UsageRecorded, UtilizationDropped
+from contracts.events.telemetry import UsageRecorded, UtilizationDropped, UtilizationRecovered
 
 __all__ = [
     "Applicant",
@@ -18,4 +18,5 @@ __all__ = [
     "ResourceReclaimed",
     "UsageRecorded",
     "UtilizationDropped",
+    "UtilizationRecovered",
 ]

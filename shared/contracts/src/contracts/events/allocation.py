@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
+from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt, model_validator
 
 from contracts import topics
 from contracts.base import Contract, Event
@@ -34,6 +34,14 @@ class ResourceAllocated(Event):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     planned_gpu_hours_per_month: PositiveInt
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> ResourceAllocated:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at is not after starts_at")
+        if len(self.slots) != self.gpus:
+            raise ValueError("slots do not match gpus")
+        return self
 
 
 class ApplicationWaitlisted(Event):

@@ -5,7 +5,7 @@ from datetime import date
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, model_validator
 
 from contracts import topics
 from contracts.base import Event
@@ -29,6 +29,12 @@ class ApplicationScored(Event):
     period_start: date
     period_end: date
     planned_gpu_hours_per_month: PositiveInt
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> ApplicationScored:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
 
 
 class ApplicationRejected(Event):

@@ -4,26 +4,35 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, NonNegativeFloat
+from pydantic import AwareDatetime, Field, NonNegativeFloat, model_validator
 
 from contracts import topics
 from contracts.base import Event
 
 
-class UsageRecorded(Event):
+class _Windowed(Event):
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> _Windowed:
+        if self.window_end < self.window_start:
+            raise ValueError("window_end is before window_start")
+        return self
+
+
+class UsageRecorded(_Windowed):
     """GPU-hours actually used by an allocation over a window of CSP samples."""
 
     type: Literal["telemetry.usage_recorded.v1"] = "telemetry.usage_recorded.v1"
     topic: ClassVar[str] = topics.UTILIZATION
     application_id: UUID
     allocation_id: UUID
-    window_start: AwareDatetime
-    window_end: AwareDatetime
     gpu_hours: NonNegativeFloat
     utilization_pct: float = Field(ge=0, le=100)
 
 
-class UtilizationDropped(Event):
+class UtilizationDropped(_Windowed):
     """An allocation's utilization fell below its threshold: a warning, or the call to reclaim."""
 
     type: Literal["telemetry.utilization_dropped.v1"] = "telemetry.utilization_dropped.v1"
@@ -33,5 +42,14 @@ class UtilizationDropped(Event):
     level: Literal["warning", "reclaim"]
     utilization_pct: float = Field(ge=0, le=100)
     threshold_pct: float = Field(ge=0, le=100)
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+
+
+class UtilizationRecovered(_Windowed):
+    """A warned allocation is back at or above its threshold: the reclaim ladder starts over."""
+
+    type: Literal["telemetry.utilization_recovered.v1"] = "telemetry.utilization_recovered.v1"
+    topic: ClassVar[str] = topics.UTILIZATION
+    application_id: UUID
+    allocation_id: UUID
+    utilization_pct: float = Field(ge=0, le=100)
+    threshold_pct: float = Field(ge=0, le=100)
