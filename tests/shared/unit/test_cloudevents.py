@@ -36,7 +36,7 @@ def test_an_event_travels_as_binary_mode_headers_and_a_plain_json_body() -> None
     assert headers["ce_type"] == "evaluation.application_scored.v1"
     assert headers["ce_source"] == "/gpu-platform/evaluation"
     assert headers["ce_subject"] == str(event.application_id)
-    assert headers["ce_time"] == "2026-11-27T09:30:00+00:00"
+    assert datetime.fromisoformat(headers["ce_time"]) == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     assert record.key == str(event.application_id).encode()
     body = json.loads(record.value)
     assert body["score"] == 71.5 and "id" not in body and "type" not in body
