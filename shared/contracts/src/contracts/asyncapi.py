@@ -17,7 +17,9 @@ from contracts.registry import EVENT_CLASSES, events_on
 
 PRODUCERS = {
     topics.APPLICATIONS: "intake",
+    topics.CALLS: "intake",
     topics.SCORES: "evaluation",
+    topics.ROUNDS: "evaluation",
     topics.ALLOCATIONS: "allocation",
     topics.UTILIZATION: "telemetry",
     topics.INVOICES: "billing",

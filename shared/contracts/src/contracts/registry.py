@@ -7,8 +7,11 @@ from contracts.base import Event
 EVENT_CLASSES: tuple[type[Event], ...] = (
     events.ApplicationSubmitted,
     events.ApplicationWithdrawn,
+    events.CallClosed,
+    events.ApplicationInReview,
     events.ApplicationScored,
     events.ApplicationRejected,
+    events.RoundScored,
     events.ResourceAllocated,
     events.ApplicationWaitlisted,
     events.ResourceReclaimed,

@@ -9,3 +9,9 @@ Program = Literal["P1", "P2", "P3"]
 Track = Literal["general", "early_career"]
 ReclaimReason = Literal["low_utilization", "plan_shortfall", "off_purpose", "operator", "withdrawn"]
 GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200", "B200"])]
+
+# Korea's 17 first-level regions; the capital region is Seoul, Incheon and Gyeonggi.
+Region = Literal["Seoul", "Busan", "Daegu", "Incheon", "Gwangju", "Daejeon", "Ulsan", "Sejong", "Gyeonggi",
+                 "Gangwon", "Chungbuk", "Chungnam", "Jeonbuk", "Jeonnam", "Gyeongbuk", "Gyeongnam", "Jeju"]
+CAPITAL_REGION: frozenset[str] = frozenset({"Seoul", "Incheon", "Gyeonggi"})
+CompanySize = Literal["large", "mid", "small"]

@@ -29,6 +29,9 @@ class ApplicationScored(Event):
     period_start: date
     period_end: date
     planned_gpu_hours_per_month: PositiveInt
+    servers_requested: PositiveInt | None = Field(default=None, description="P2: whole servers.")
+    region: str | None = None
+    bonus_points: float = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ApplicationScored:
@@ -45,4 +48,26 @@ class ApplicationRejected(Event):
     application_id: UUID
     program: Program
     failed_rules: list[str] = Field(min_length=1)
+    policy_version: str
+
+
+class ApplicationInReview(Event):
+    """Reviewers were assigned to a P1/P2 application."""
+
+    type: Literal["evaluation.application_in_review.v1"] = "evaluation.application_in_review.v1"
+    topic: ClassVar[str] = topics.SCORES
+    application_id: UUID
+    reviewers: PositiveInt
+
+
+class RoundScored(Event):
+    """Every application of a closed call has its final score (or was rejected): selection can run."""
+
+    type: Literal["evaluation.round_scored.v1"] = "evaluation.round_scored.v1"
+    topic: ClassVar[str] = topics.ROUNDS
+    subject_field: ClassVar[str] = "call_id"
+    call_id: UUID
+    program: Program
+    scored: list[UUID]
+    rejected: list[UUID]
     policy_version: str

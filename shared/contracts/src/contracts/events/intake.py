@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field, PositiveInt
+from pydantic import AwareDatetime, Field, PositiveInt
 
 from contracts import topics
 from contracts.base import Contract, Event
-from contracts.events.common import GpuModel, Program
+from contracts.events.common import CompanySize, GpuModel, Program, Region
 
 
 class Applicant(Contract):
@@ -17,6 +17,30 @@ class Applicant(Contract):
     sector: Literal["industry", "academia", "research_institute", "public"]
     institution: str = Field(min_length=1, description="Company or research institution.")
     region: str = Field(min_length=1, description="Head-office or affiliation region.")
+
+
+class Company(Contract):
+    """A P1 applicant: a small company or an early-stage startup."""
+
+    business_registration_number: str = Field(pattern=r"^\d{10}$")
+    size: Literal["small", "startup"]
+    head_office_region: Region
+    representative_birth_date: date
+
+
+class Researcher(Contract):
+    """A P2 lead researcher: early-career means within 7 years of appointment, or 39 or under."""
+
+    institution_type: Literal["university", "research_institute"]
+    appointment_date: date
+    birth_date: date
+
+
+class CorporateParticipant(Contract):
+    """A company taking part in a P2 project: it pays a share of the market price unless results go open source."""
+
+    name: str = Field(min_length=1)
+    size: CompanySize
 
 
 class ApplicationSubmitted(Event):
@@ -35,6 +59,15 @@ class ApplicationSubmitted(Event):
     period_end: date
     planned_gpu_hours_per_month: PositiveInt
     purpose: str
+    company: Company | None = Field(default=None, description="P1 only.")
+    researcher: Researcher | None = Field(default=None, description="P2 only.")
+    servers_requested: PositiveInt | None = Field(default=None, description="P2: whole servers.")
+    corporate_participants: list[CorporateParticipant] = Field(default_factory=list, description="P2.")
+    open_source: bool = Field(default=False, description="P2: results released as open source.")
+    training_data_scale: str | None = Field(default=None, description="P1: e.g. '200 GB of text'.")
+    earliest_start: date | None = Field(default=None, description="P3: the earliest acceptable start.")
+    acceptable_window_months: Annotated[int, Field(ge=1, le=4)] | None = Field(
+        default=None, description="P3: a short window of 1-4 months is a valid request.")
 
 
 class ApplicationWithdrawn(Event):
@@ -44,3 +77,16 @@ class ApplicationWithdrawn(Event):
     topic: ClassVar[str] = topics.APPLICATIONS
     application_id: UUID
     reason: str = ""
+
+
+class CallClosed(Event):
+    """A P1/P2 call (round) closed: its applications are handed to evaluation and then allocation."""
+
+    type: Literal["intake.call_closed.v1"] = "intake.call_closed.v1"
+    topic: ClassVar[str] = topics.CALLS
+    subject_field: ClassVar[str] = "call_id"
+    call_id: UUID
+    program: Program
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+    application_ids: list[UUID] = Field(description="Every application submitted to the call, not withdrawn.")
