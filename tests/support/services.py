@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from servicekit.settings import DbSettings, KafkaSettings, OutboxSettings, ServiceSettings
+from support.auth import auth_settings
 from support.infra import REPO, Infra
 
 
@@ -29,13 +30,19 @@ class ServiceSpec:
             "kafka": KafkaSettings(bootstrap_servers=infra.kafka_bootstrap, topic_prefix=topic_prefix,
                                    request_timeout_ms=5_000, topic_partitions=2),
             "outbox": OutboxSettings(poll_interval_s=0.05, max_backoff_s=1.0),
+            "auth": auth_settings() if self.name == ISSUER else auth_settings().model_copy(
+                update={"private_key_pem": None}),
         }
         return settings_class(**{**base, **overrides})  # type: ignore[no-any-return]
 
     def env(self, infra: Infra, database: str, topic_prefix: str, port: int) -> dict[str, str]:
         """The same settings as environment variables, for the service run as a real process."""
         p = self.env_prefix
-        return {
+        auth = auth_settings()
+        keys = {f"{p}AUTH__PUBLIC_KEYS_PEM": "".join(auth.public_keys_pem)}
+        if auth.private_key_pem is not None and self.name == ISSUER:  # only the issuer holds the signing key
+            keys[f"{p}AUTH__PRIVATE_KEY_PEM"] = auth.private_key_pem.get_secret_value()
+        return {**keys,
             f"{p}DB__URL": infra.sqlalchemy_url(database), f"{p}DB__POOL_SIZE": "3",
             f"{p}KAFKA__BOOTSTRAP_SERVERS": infra.kafka_bootstrap, f"{p}KAFKA__TOPIC_PREFIX": topic_prefix,
             f"{p}KAFKA__REQUEST_TIMEOUT_MS": "5000", f"{p}KAFKA__TOPIC_PARTITIONS": "2",
@@ -50,4 +57,5 @@ class ServiceSpec:
         return importlib.import_module(f"{self.name}.entrypoints.worker").create_worker(settings)
 
 
+ISSUER = "intake"
 SERVICES = {name: ServiceSpec(name) for name in ("intake", "evaluation", "allocation", "telemetry", "billing")}

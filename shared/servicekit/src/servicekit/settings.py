@@ -1,10 +1,14 @@
 """Settings every service shares; each service subclasses ServiceSettings with its own env prefix."""
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+import re
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
 
 
 class DbSettings(BaseModel):
@@ -36,6 +40,31 @@ class HttpSettings(BaseModel):
     port: int = 8000
 
 
+class AuthSettings(BaseModel):
+    """Access tokens: intake signs them with the private key; every service verifies them with the public keys.
+
+    There is no switch to turn authentication off: a service that mounts it refuses to start without a key.
+    """
+
+    issuer: str = "gpu-platform/intake"
+    audience: str = "gpu-platform"
+    private_key_pem: SecretStr | None = Field(default=None, description="Ed25519 signing key, PKCS#8 PEM (intake).")
+    public_keys_pem: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Ed25519 verification keys, PEM: the current key, then any still trusted while "
+                                "keys rotate. One variable may hold several concatenated PEM blocks.")
+    token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    leeway_s: int = Field(default=30, ge=0, le=300, description="Tolerated clock skew between services.")
+
+    @field_validator("public_keys_pem", mode="before")
+    @classmethod
+    def _split_pem_bundle(cls, value: Any) -> Any:
+        # an environment variable is one string: a JSON list, or PEM blocks one after the other
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else PEM_BLOCK.findall(text)
+        return value
+
+
 class ServiceSettings(BaseSettings):
     """Built once at start-up from `<SERVICE>_<SECTION>__<KEY>` variables and passed down."""
 
@@ -46,6 +75,7 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     outbox: OutboxSettings = OutboxSettings()
     http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
 
     @property
     def schema_name(self) -> str:

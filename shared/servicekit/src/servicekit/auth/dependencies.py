@@ -1,0 +1,94 @@
+"""FastAPI dependencies: who is calling (`authenticated`) and whether the role may (`require`).
+
+`install_auth(app, verifier)` once in create_app; then `Depends(authenticated)` or `Depends(require("operator"))`
+on a route or a router.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from servicekit.auth.tokens import Principal, Role, TokenError, TokenMissing
+from servicekit.auth.verifier import TokenVerifier
+from servicekit.http import FieldError, Problem, problem
+
+REALM = "gpu-platform"
+# declares the scheme in the OpenAPI document; the header itself is read below, to tell each failure apart
+BEARER = HTTPBearer(auto_error=False, bearerFormat="JWT", scheme_name="bearer",
+                    description="An access token from the issuer's POST /oauth/token (client credentials).")
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No access token, or one that is expired, forged or malformed"},
+    403: {"model": Problem, "description": "The caller's role may not do this"},
+}
+
+
+class Unauthenticated(Exception):
+    def __init__(self, error: TokenError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Forbidden(Exception):
+    """The token is good, the role is not allowed here."""
+
+
+def install_auth(app: FastAPI, verifier: TokenVerifier) -> None:
+    """Make the verifier known to `authenticated` and turn its refusals into problem responses."""
+    app.state.auth_verifier = verifier
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
+    app.add_exception_handler(Forbidden, _forbidden)
+
+
+def verifier_of(app: Any) -> TokenVerifier:
+    verifier: TokenVerifier | None = getattr(app.state, "auth_verifier", None)
+    if verifier is None:
+        raise RuntimeError("install_auth(app, verifier) was not called: the app cannot check access tokens")
+    return verifier
+
+
+async def authenticated(request: Request,
+                        _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None) -> Principal:
+    """The caller named by the `Authorization: Bearer <token>` header, or 401."""
+    verifier = verifier_of(request.app)
+    header = request.headers.get("authorization")
+    if header is None:
+        raise Unauthenticated(TokenMissing("the Authorization header is missing"))
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(TokenMissing("the Authorization header holds no Bearer token"))
+    try:
+        return verifier.verify(token.strip())
+    except TokenError as exc:
+        raise Unauthenticated(exc) from exc
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets only these roles through (403 for the others) and gives the Principal."""
+    allowed = frozenset(roles)
+
+    async def role_allowed(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"a {principal.role} may not do this; allowed: {', '.join(sorted(allowed))}")
+        return principal
+
+    return role_allowed
+
+
+async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unauthenticated)
+    reason = exc.error.reason
+    response = problem(401, "Not authenticated", str(exc.error), [FieldError(field="Authorization", reason=reason)])
+    # RFC 6750 §3: no error code when the request carried no token at all
+    challenge = f'Bearer realm="{REALM}"'
+    if reason != TokenMissing.reason:
+        challenge += f', error="invalid_token", error_description="{reason}"'
+    response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
+    return problem(403, "Forbidden", str(exc))

@@ -1,0 +1,112 @@
+"""Verifies access tokens with the issuer's public keys alone: no call to intake, no shared table."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from jwt import exceptions as jwt_errors
+
+from servicekit.auth.keys import AuthConfigError, key_id, load_public_key
+from servicekit.auth.tokens import (
+    ALGORITHM,
+    SUBJECT_CLAIMS,
+    TOKEN_TYPE,
+    Principal,
+    TokenAudienceInvalid,
+    TokenError,
+    TokenExpired,
+    TokenIssuerInvalid,
+    TokenMalformed,
+    TokenMissing,
+    TokenNotYetValid,
+    TokenSignatureInvalid,
+)
+from servicekit.settings import AuthSettings
+
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
+# checked in this order: the first match explains the refusal
+_ERRORS: list[tuple[type[Exception], type[TokenError], str]] = [
+    (jwt_errors.ExpiredSignatureError, TokenExpired, "the access token has expired"),
+    (jwt_errors.ImmatureSignatureError, TokenNotYetValid, "the access token is not valid yet"),
+    (jwt_errors.InvalidAudienceError, TokenAudienceInvalid, "the access token is meant for another audience"),
+    (jwt_errors.InvalidIssuerError, TokenIssuerInvalid, "the access token comes from another issuer"),
+    (jwt_errors.InvalidSignatureError, TokenSignatureInvalid, "the access token's signature does not verify"),
+    (jwt_errors.InvalidTokenError, TokenMalformed, "the access token is malformed"),
+]
+
+
+class TokenVerifier:
+    """Trusts every key given, so that tokens signed before a key rotation stay valid until they expire."""
+
+    def __init__(self, public_keys_pem: Sequence[str | bytes], *, issuer: str, audience: str,
+                 leeway_s: float = 30) -> None:
+        if not public_keys_pem:
+            raise AuthConfigError("no public key: set <SERVICE>_AUTH__PUBLIC_KEYS_PEM (auth.public_keys_pem)")
+        keys = [load_public_key(pem) for pem in public_keys_pem]
+        self._keys: dict[str, Ed25519PublicKey] = {key_id(key): key for key in keys}
+        self.issuer, self.audience, self.leeway_s = issuer, audience, leeway_s
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> TokenVerifier:
+        return cls(settings.public_keys_pem, issuer=settings.issuer, audience=settings.audience,
+                   leeway_s=settings.leeway_s)
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def verify(self, token: str | None) -> Principal:
+        """The caller the token names, or a TokenError saying why not."""
+        if not token:
+            raise TokenMissing("no access token")
+        claims = self._decode(token, self._candidate_keys(token))
+        return _principal(claims)
+
+    def _candidate_keys(self, token: str) -> list[Ed25519PublicKey]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt_errors.InvalidTokenError as exc:
+            raise TokenMalformed(f"the access token is malformed: {exc}") from exc
+        if header.get("alg") != ALGORITHM:
+            raise TokenMalformed(f"the access token's algorithm {header.get('alg')!r} is not {ALGORITHM}")
+        if header.get("typ") != TOKEN_TYPE:
+            raise TokenMalformed(f"not an access token (typ {header.get('typ')!r}, expected {TOKEN_TYPE})")
+        kid = header.get("kid")
+        if kid is None:
+            return list(self._keys.values())
+        if kid not in self._keys:
+            raise TokenSignatureInvalid("the access token is signed by a key this service does not trust")
+        return [self._keys[kid]]
+
+    def _decode(self, token: str, keys: list[Ed25519PublicKey]) -> dict[str, Any]:
+        for key in keys:
+            try:
+                return jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
+                                  leeway=self.leeway_s, options={"require": REQUIRED_CLAIMS})
+            except jwt_errors.InvalidSignatureError:
+                continue  # perhaps the next trusted key signed it
+            except jwt_errors.InvalidTokenError as exc:
+                raise _translate(exc) from exc
+        raise TokenSignatureInvalid("the access token's signature does not verify")
+
+
+def _translate(exc: Exception) -> TokenError:
+    for jwt_error, token_error, message in _ERRORS:
+        if isinstance(exc, jwt_error):
+            return token_error(f"{message}: {exc}")
+    return TokenMalformed(f"the access token is malformed: {exc}")
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    role = claims.get("role")
+    claim = SUBJECT_CLAIMS.get(role) if isinstance(role, str) else None
+    subject = claims.get(claim) if claim else None
+    try:
+        principal = Principal.of(claims.get("client_id", claims["sub"]), role, subject,  # type: ignore[arg-type]
+                                 str(claims.get("scope", "")).split())
+    except (ValueError, TypeError) as exc:
+        raise TokenMalformed(f"the access token's claims do not name a caller: {exc}") from exc
+    return principal
+
