@@ -14,9 +14,10 @@ from sqlalchemy import text
 from bench.common import KAFKA, Result, clock, repeat, scratch_database
 from intake.config import Settings
 from intake.entrypoints.api import create_app
+from servicekit.auth import Principal, TokenIssuer, generate_keypair
 from servicekit.db import make_engine
 from servicekit.migrations import upgrade
-from servicekit.settings import DbSettings, KafkaSettings
+from servicekit.settings import AuthSettings, DbSettings, KafkaSettings
 
 REQUESTS = 300
 RUNS = 5
@@ -24,8 +25,9 @@ MIGRATIONS = __import__("pathlib").Path(__file__).resolve().parents[1] / "servic
 BODY = {
     "program": "P3",
     "applicant": {"name": "Bench Lab", "sector": "academia", "institution": "SNU", "region": "Seoul"},
-    "gpus_requested": 8, "gpu_model": "H100", "period_start": "2026-12-01", "period_end": "2027-01-31",
-    "planned_gpu_hours_per_month": 3000, "purpose": "benchmark",
+    "gpus_requested": 8, "gpu_model": "H100", "earliest_start": "2026-12-01", "acceptable_window_months": 2,
+    "period_start": "2026-12-01", "period_end": "2027-01-31", "planned_gpu_hours_per_month": 3000,
+    "purpose": "benchmark",
 }
 
 
@@ -52,8 +54,13 @@ def bare_app(url: str) -> FastAPI:
     return app
 
 
-async def requests_per_second(app: FastAPI) -> float:
-    headers = {"X-Partner-Id": str(uuid.uuid4())}
+def partner_token(auth: AuthSettings) -> dict[str, str]:
+    """A partner's access token, as a portal sends it: intake verifies it on every request (the bare app ignores it)."""
+    principal = Principal(client_id="bench-portal", role="partner", partner_id=uuid.uuid4())
+    return {"Authorization": f"Bearer {TokenIssuer.from_settings(auth).issue(principal).token}"}
+
+
+async def requests_per_second(app: FastAPI, headers: dict[str, str]) -> float:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         start = clock()
         for _ in range(REQUESTS):
@@ -68,13 +75,15 @@ async def run() -> list[Result]:
         bare = bare_app(url)
         async with bare.state.engine.begin() as conn:
             await conn.execute(text("CREATE TABLE bare (id uuid PRIMARY KEY, program text, gpus int)"))
-        settings = Settings(db=DbSettings(url=url), kafka=KafkaSettings(bootstrap_servers=KAFKA))
-        intake = create_app(settings)
+        private_pem, public_pem = generate_keypair()
+        auth = AuthSettings(private_key_pem=private_pem, public_keys_pem=[public_pem])
+        settings = Settings(db=DbSettings(url=url), kafka=KafkaSettings(bootstrap_servers=KAFKA), auth=auth)
+        intake, headers = create_app(settings), partner_token(auth)
         async with intake.router.lifespan_context(intake):
-            await requests_per_second(bare)  # warm-up of both
-            await requests_per_second(intake)
-            baseline = await repeat(RUNS, lambda: requests_per_second(bare))
-            measured = await repeat(RUNS, lambda: requests_per_second(intake))
+            await requests_per_second(bare, headers)  # warm-up of both
+            await requests_per_second(intake, headers)
+            baseline = await repeat(RUNS, lambda: requests_per_second(bare, headers))
+            measured = await repeat(RUNS, lambda: requests_per_second(intake, headers))
         await bare.state.engine.dispose()
     return [Result("bare FastAPI endpoint, one insert", "requests/s", baseline),
             Result("intake POST /applications", "requests/s", measured)]

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiokafka.errors import KafkaError
 
 from support import databases
 from support.infra import Infra, provide
@@ -31,4 +33,7 @@ async def stack(infra: Infra, template_database: str) -> AsyncIterator[Stack]:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     yield Stack(infra=infra, database=database, topic_prefix=prefix)
     await databases.drop(infra, database)
-    await delete_topics_with_prefix(infra.kafka_bootstrap, prefix)
+    try:
+        await delete_topics_with_prefix(infra.kafka_bootstrap, prefix)
+    except KafkaError as exc:  # housekeeping only: a broker away now must not fail the test that just passed
+        warnings.warn(f"topics {prefix}* not deleted: {exc}", stacklevel=1)

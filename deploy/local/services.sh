@@ -18,11 +18,33 @@ KAFKA_PORT="${KAFKA_PORT:-59092}"
 SERVICES=(intake evaluation allocation telemetry billing)
 declare -A PORTS=([intake]=8001 [evaluation]=8002 [allocation]=8003 [telemetry]=8004 [billing]=8005)
 
-service_env() { # svc -> the env of one service's processes
+AUTH_DIR="$REPO_ROOT/.local/auth"
+
+ensure_keys() { # the token signing key pair, made once (intake signs, every service verifies)
+    [[ -s $AUTH_DIR/private.pem && -s $AUTH_DIR/public.pem ]] && return 0
+    mkdir -p "$AUTH_DIR" && chmod 700 "$AUTH_DIR"
+    "$PY" - "$AUTH_DIR" <<'PY'
+import os, sys
+from servicekit.auth import generate_keypair
+private, public = generate_keypair()
+for name, text, mode in (("private.pem", private, 0o600), ("public.pem", public, 0o644)):
+    path = os.path.join(sys.argv[1], name)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as out:
+        out.write(text)
+PY
+}
+
+run_as() { # svc cmd... -> exec cmd with the service's environment (call it in a subshell or with &)
     local svc=$1 up=${1^^}
-    echo "${up}_DB__URL=postgresql+asyncpg://$svc:$svc@127.0.0.1:$PG_PORT/gpuplatform" \
-        "${up}_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT" \
-        "${up}_HTTP__HOST=127.0.0.1" "${up}_HTTP__PORT=${PORTS[$svc]}"
+    shift
+    export "${up}_DB__URL=postgresql+asyncpg://$svc:$svc@127.0.0.1:$PG_PORT/gpuplatform"
+    export "${up}_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT"
+    export "${up}_HTTP__HOST=127.0.0.1" "${up}_HTTP__PORT=${PORTS[$svc]}"
+    export "${up}_AUTH__PUBLIC_KEYS_PEM=$(cat "$AUTH_DIR/public.pem")"
+    if [[ $svc == intake ]]; then
+        export "INTAKE_AUTH__PRIVATE_KEY_PEM=$(cat "$AUTH_DIR/private.pem")"
+    fi
+    exec "$@"
 }
 
 running() { # name -> 0 when its pid file names a live process
@@ -33,8 +55,7 @@ running() { # name -> 0 when its pid file names a live process
 launch() { # svc role
     local name="$1-$2"
     running "$name" && return 0
-    # shellcheck disable=SC2046
-    env $(service_env "$1") nohup "$PY" -m "$1" "$2" >>"$LOG_DIR/$name.log" 2>&1 &
+    run_as "$1" nohup "$PY" -m "$1" "$2" >>"$LOG_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
 }
 
@@ -53,18 +74,22 @@ wait_ready() { # svc
 
 cmd_start() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
+    ensure_keys
     for svc in "${SERVICES[@]}"; do
-        # shellcheck disable=SC2046
-        env $(service_env "$svc") "$PY" -m "$svc" migrate >>"$LOG_DIR/$svc-migrate.log" 2>&1 \
+        (run_as "$svc" "$PY" -m "$svc" migrate) >>"$LOG_DIR/$svc-migrate.log" 2>&1 \
             || { tail -n 30 "$LOG_DIR/$svc-migrate.log" >&2; exit 1; }
     done
-    # shellcheck disable=SC2046
-    env $(service_env allocation) "$PY" -m allocation seed-demo >>"$LOG_DIR/allocation-seed.log" 2>&1 \
+    (run_as allocation "$PY" -m allocation seed-demo) >>"$LOG_DIR/allocation-seed.log" 2>&1 \
         || { tail -n 30 "$LOG_DIR/allocation-seed.log" >&2; exit 1; }
+    if [[ ! -s $AUTH_DIR/operator.json ]]; then # the first operator's credentials, shown once, kept here
+        (umask 077 && run_as intake "$PY" -m intake bootstrap-operator >"$AUTH_DIR/operator.json") \
+            || { echo "could not create the first operator client" >&2; exit 1; }
+    fi
     for svc in "${SERVICES[@]}"; do launch "$svc" api; launch "$svc" worker; done
     for svc in "${SERVICES[@]}"; do wait_ready "$svc"; done
     echo "Services are up (logs in .local/logs, stop with 'make stop'):"
     for svc in "${SERVICES[@]}"; do printf '  %-11s http://127.0.0.1:%s/docs\n' "$svc" "${PORTS[$svc]}"; done
+    echo "Operator credentials (client id and secret for POST /oauth/token on intake): $AUTH_DIR/operator.json"
 }
 
 cmd_stop() {

@@ -14,6 +14,7 @@ from allocation import demo
 from allocation.bootstrap import bootstrap
 from contracts import ApplicationScored, Event, from_record, to_record, topics
 from servicekit.runtime import Runtime
+from support.auth import OPERATOR
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack
 
@@ -75,9 +76,9 @@ def query(stack: Stack) -> Callable[..., Awaitable[list[asyncpg.Record]]]:
 async def register_p3_pool(api: httpx.AsyncClient) -> None:
     """The demo's P3 pool (4 servers x 8 H100), registered through the operator API."""
     for name in demo.CSPS:
-        assert (await api.post("/csps", json={"name": name})).status_code == 201
+        assert (await api.post("/csps", json={"name": name}, headers=OPERATOR)).status_code == 201
     for spec in demo.P3_SERVERS:
-        response = await api.post("/servers", json=vars(spec))
+        response = await api.post("/servers", json=vars(spec), headers=OPERATOR)
         assert response.status_code == 201, response.text
 
 

@@ -15,13 +15,15 @@ import httpx
 import pytest
 
 from contracts import topics
+from support.auth import OPERATOR, bearer
 from support.kafka import produce_raw, read_topic, wait_consumed
 from support.processes import ServiceProcesses
 from support.stack import Stack, eventually
 
 pytestmark = pytest.mark.e2e
 
-PARTNER = {"X-Partner-Id": str(uuid.uuid4())}
+PARTNER = bearer("partner", uuid.uuid4())
+CSP = bearer("csp", "gov-dc")  # the CSP that owns the server, for telemetry
 TODAY = datetime.now(UTC).date()
 GPUS = 4
 PLANNED_GPU_HOURS = 2000
@@ -32,8 +34,9 @@ def p3_application(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "program": "P3",
         "applicant": {"name": "Dr. Park", "sector": "academia", "institution": "GIST", "region": "Gwangju"},
-        "gpus_requested": GPUS, "gpu_model": "H100", "period_start": TODAY.isoformat(),
-        "period_end": (TODAY + timedelta(days=59)).isoformat(),
+        "gpus_requested": GPUS, "gpu_model": "H100", "earliest_start": TODAY.isoformat(),
+        "acceptable_window_months": 2, "period_start": TODAY.isoformat(),
+        "period_end": (TODAY + timedelta(days=89)).isoformat(),
         "planned_gpu_hours_per_month": PLANNED_GPU_HOURS, "purpose": "a Korean speech model",
     }
     body.update(overrides)
@@ -62,11 +65,12 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
     telemetry, billing = services["telemetry"], services["billing"]
     async with httpx.AsyncClient(timeout=10) as http:
         # the government pool: one server of 8 H100s, and its market price
-        await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}), 201)
+        await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}, headers=OPERATOR), 201)
         await json_of(await http.post(f"{allocation}/servers", json={
             "csp": "gov-dc", "name": "p3-gov-01", "region": "Gwangju", "gpu_model": "H100", "gpus": 8,
-            "pool": "P3"}), 201)
-        await json_of(await http.put(f"{billing}/tariffs/H100", json={"krw_per_gpu_hour": TARIFF_KRW}))
+            "pool": "P3"}, headers=OPERATOR), 201)
+        await json_of(await http.put(f"{billing}/tariffs/H100", json={"krw_per_gpu_hour": TARIFF_KRW},
+                                     headers=OPERATOR))
 
         # 1. invalid input is refused naming the field, and nothing is stored
         missing_applicant = p3_application()
@@ -75,7 +79,8 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
                             (p3_application(program="P7"), "program"), (missing_applicant, "applicant")):
             problem = await json_of(await http.post(f"{intake}/applications", json=body, headers=PARTNER), 422)
             assert [e["field"] for e in problem["errors"]] == [field]
-        assert await json_of(await http.get(f"{intake}/applications", headers=PARTNER)) == []
+        assert await json_of(await http.get(f"{intake}/applications", headers=PARTNER)) == {
+            "items": [], "next_cursor": None}
 
         application = await json_of(await http.post(f"{intake}/applications", json=p3_application(),
                                                     headers=PARTNER), 201)
@@ -83,7 +88,7 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
 
         # 2. evaluation scores it: eligible, readiness from the plan
         async def evaluated() -> Any:
-            response = await http.get(f"{evaluation}/evaluations/{app_id}")
+            response = await http.get(f"{evaluation}/evaluations/{app_id}", headers=OPERATOR)
             return response.json() if response.status_code == 200 else None
 
         scored = await eventually(evaluated, what="the evaluation")
@@ -92,7 +97,8 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
 
         # 3. allocation places it on concrete GPUs of the P3 pool
         async def allocated() -> Any:
-            found = (await http.get(f"{allocation}/allocations", params={"application_id": app_id})).json()
+            found = (await http.get(f"{allocation}/allocations", params={"application_id": app_id},
+                                    headers=OPERATOR)).json()
             return found[0] if found else None
 
         placed = await eventually(allocated, what="the allocation")
@@ -102,7 +108,7 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         starts_at = datetime.fromisoformat(placed["starts_at"])
         assert starts_at == datetime.combine(TODAY, datetime.min.time(), UTC)
         capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
-                                                params={"gpu_model": "H100"}))
+                                                params={"gpu_model": "H100"}, headers=OPERATOR))
         assert capacity["free_gpus"] == 8 - GPUS
         await eventually(lambda: status_is(http, intake, app_id, "active"), what="intake to show it active")
 
@@ -113,12 +119,12 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
                    for s in placed["slots"] for m in range(1, 31)]
         ndjson = "\n".join(json.dumps(s) for s in samples) + "\n"
         batch = await json_of(await http.post(f"{telemetry}/samples", content=ndjson,
-                                              headers={"Content-Type": "application/x-ndjson"}), 202)
+                                              headers={**CSP, "Content-Type": "application/x-ndjson"}), 202)
         assert batch == {"accepted": len(samples), "duplicates": 0, "allocations_evaluated": 1}
 
         # 5. allocation reclaims the GPUs: they are back in the pool
         async def reclaimed() -> Any:
-            found = (await http.get(f"{allocation}/allocations/{placed['id']}")).json()
+            found = (await http.get(f"{allocation}/allocations/{placed['id']}", headers=OPERATOR)).json()
             return found if found["status"] == "reclaimed" else None
 
         ended = await eventually(reclaimed, what="the reclaim")
@@ -126,13 +132,15 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         reclaimed_at = datetime.fromisoformat(ended["ended_at"])
         assert reclaimed_at == starts_at + timedelta(minutes=30)
         capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
-                                                params={"gpu_model": "H100", "at": datetime.now(UTC).isoformat()}))
+                                                params={"gpu_model": "H100", "at": datetime.now(UTC).isoformat()},
+                                                headers=OPERATOR))
         assert capacity["free_gpus"] == 8
         await eventually(lambda: status_is(http, intake, app_id, "reclaimed"), what="intake to show it reclaimed")
 
         # 6. billing charges the allocated period
         async def invoiced() -> Any:
-            found = (await http.get(f"{billing}/invoices", params={"application_id": app_id})).json()
+            found = (await http.get(f"{billing}/invoices", params={"application_id": app_id},
+                                    headers=OPERATOR)).json()
             return found or None
 
         invoices = await eventually(invoiced, what="the invoice")
@@ -145,7 +153,8 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         # the allocation events delivered a second time change nothing
         await redeliver_allocation_events(stack, app_id)
         await wait_consumed(stack.infra.kafka_bootstrap, "billing", stack.topic(topics.ALLOCATIONS))
-        assert (await http.get(f"{billing}/invoices", params={"application_id": app_id})).json() == invoices
+        assert (await http.get(f"{billing}/invoices", params={"application_id": app_id},
+                               headers=OPERATOR)).json() == invoices
 
 
 async def status_is(http: httpx.AsyncClient, intake: str, app_id: str, status: str) -> bool:
@@ -154,7 +163,7 @@ async def status_is(http: httpx.AsyncClient, intake: str, app_id: str, status: s
 
 
 async def known_to_telemetry(http: httpx.AsyncClient, telemetry: str, allocation_id: str) -> bool:
-    return (await http.get(f"{telemetry}/allocations/{allocation_id}/utilization")).status_code == 200
+    return (await http.get(f"{telemetry}/allocations/{allocation_id}/utilization", headers=CSP)).status_code == 200
 
 
 async def redeliver_allocation_events(stack: Stack, app_id: str) -> None:

@@ -2,16 +2,24 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
+
+import httpx
 
 from servicekit.auth import Principal, Role, TokenIssuer, generate_keypair
 from servicekit.settings import AuthSettings
+
+ISSUER = "gpu-platform/intake"
+AUDIENCE = "gpu-platform"
 
 
 @cache
 def auth_settings() -> AuthSettings:
     private_pem, public_pem = generate_keypair()
-    return AuthSettings(private_key_pem=private_pem, public_keys_pem=[public_pem])
+    # the longest lifetime allowed, so a token minted at collection time outlives the whole suite
+    return AuthSettings(private_key_pem=private_pem, public_keys_pem=[public_pem], token_ttl_s=3600)
 
 
 def bearer(role: Role, subject: object | None = None, *, client_id: str | None = None) -> dict[str, str]:
@@ -26,3 +34,34 @@ def bearer(role: Role, subject: object | None = None, *, client_id: str | None =
 
 
 OPERATOR = bearer("operator", client_id="operator-tests")
+
+
+def refused_tokens() -> dict[str, dict[str, str]]:
+    """One refused Authorization header for each reason the verifier gives, keyed by that reason."""
+    signing_key = auth_settings().private_key_pem
+    assert signing_key is not None
+    ours = signing_key.get_secret_value()
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+
+    def token(issuer: TokenIssuer) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issuer.issue(Principal.of('tests', 'operator', None)).token}"}
+
+    return {
+        "missing": {"Authorization": "Basic b3BlcmF0b3I6c2VjcmV0"},
+        "malformed": {"Authorization": "Bearer not-a-jwt"},
+        "bad_signature": token(TokenIssuer(generate_keypair()[0], issuer=ISSUER, audience=AUDIENCE)),
+        "expired": token(TokenIssuer(ours, issuer=ISSUER, audience=AUDIENCE, clock=lambda: an_hour_ago)),
+        "wrong_audience": token(TokenIssuer(ours, issuer=ISSUER, audience="elsewhere")),
+        "wrong_issuer": token(TokenIssuer(ours, issuer="someone-else", audience=AUDIENCE)),
+    }
+
+
+async def refusals(api: httpx.AsyncClient, calls: list[tuple[str, str, Any]],
+                   headers: dict[str, str]) -> list[tuple[str, int, dict[str, Any]]]:
+    """Each call's path, status and problem body, the WWW-Authenticate challenge added to the body."""
+    found = []
+    for method, path, body in calls:
+        response = await api.request(method, path, json=body, headers=headers)
+        found.append((path, response.status_code,
+                      {**response.json(), "challenge": response.headers.get("WWW-Authenticate")}))
+    return found

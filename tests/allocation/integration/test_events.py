@@ -18,6 +18,7 @@ from contracts import (
     ResourceReclaimed,
     UtilizationDropped,
 )
+from support.auth import OPERATOR
 from support.stack import Stack, eventually
 
 Query = Callable[..., Awaitable[list[asyncpg.Record]]]
@@ -27,12 +28,13 @@ JAN_15 = datetime(2027, 1, 15, tzinfo=UTC)
 
 
 async def capacity(api: httpx.AsyncClient, at: datetime) -> tuple[int, int, int]:
-    body = (await api.get("/pools/P3/capacity", params={"gpu_model": "H100", "at": at.isoformat()})).json()
+    params = {"gpu_model": "H100", "at": at.isoformat()}
+    body = (await api.get("/pools/P3/capacity", params=params, headers=OPERATOR)).json()
     return body["total_gpus"], body["allocated_gpus"], body["free_gpus"]
 
 
 async def allocation_of(api: httpx.AsyncClient, application_id: uuid.UUID) -> dict[str, Any] | None:
-    found = (await api.get("/allocations", params={"application_id": str(application_id)})).json()
+    found = (await api.get("/allocations", params={"application_id": str(application_id)}, headers=OPERATOR)).json()
     return found[0] if found else None
 
 
@@ -118,7 +120,7 @@ async def test_a_request_that_fits_nowhere_is_waitlisted_and_a_round_application
         await publish(too_big)
         [waitlisted] = await published()
         await eventually(lambda: query("SELECT 1 FROM allocation.round_candidate"), what="the candidate")
-        line = (await api.get("/waitlist", params={"program": "P3"})).json()
+        line = (await api.get("/waitlist", params={"program": "P3"}, headers=OPERATOR)).json()
     assert isinstance(waitlisted, ApplicationWaitlisted)
     assert waitlisted.application_id == too_big.application_id
     assert waitlisted.reason.startswith("40 H100 GPUs requested, 32 free in pool P3")

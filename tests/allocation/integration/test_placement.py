@@ -23,6 +23,7 @@ from allocation.domain.commands import (
 from allocation.domain.model import Allocation, Status
 from servicekit.retry import is_transient
 from servicekit.runtime import Runtime
+from support.auth import OPERATOR
 from support.stack import Stack
 
 Query = Callable[..., Awaitable[list[asyncpg.Record]]]
@@ -77,9 +78,9 @@ async def test_an_operator_reclaim_is_published_and_a_second_one_is_a_conflict(s
     placed: Allocation = await bus.handle(allocate(4))
     async with stack.api("allocation") as api:
         reclaimed = await api.post(f"/allocations/{placed.id}/reclaim",
-                                   json={"reason": "off_purpose", "at": JAN_15.isoformat()})
-        again = await api.post(f"/allocations/{placed.id}/reclaim", json={"reason": "operator"})
-        bad_reason = await api.post(f"/allocations/{placed.id}/reclaim", json={"reason": "bored"})
+                                   json={"reason": "off_purpose", "at": JAN_15.isoformat()}, headers=OPERATOR)
+        again = await api.post(f"/allocations/{placed.id}/reclaim", json={"reason": "operator"}, headers=OPERATOR)
+        bad_reason = await api.post(f"/allocations/{placed.id}/reclaim", json={"reason": "bored"}, headers=OPERATOR)
     assert reclaimed.status_code == 200
     assert (reclaimed.json()["status"], reclaimed.json()["end_reason"]) == ("reclaimed", "off_purpose")
     assert (again.status_code, bad_reason.status_code) == (409, 422)

@@ -12,6 +12,7 @@ import httpx
 
 from billing.config import InvoicingSettings, PayerSettings
 from contracts import Event, GpuSlot, ResourceAllocated, ResourceReclaimed, UsageRecorded, to_record
+from support.auth import OPERATOR
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
 
@@ -50,7 +51,7 @@ async def deliver(stack: Stack, *events: Event) -> None:
 
 
 async def invoices_of(api: httpx.AsyncClient, application_id: uuid.UUID) -> list[dict[str, Any]]:
-    response = await api.get("/invoices", params={"application_id": str(application_id)})
+    response = await api.get("/invoices", params={"application_id": str(application_id)}, headers=OPERATOR)
     assert response.status_code == 200, response.text
     return list(response.json())
 
@@ -62,7 +63,7 @@ async def first_invoice(api: httpx.AsyncClient, application_id: uuid.UUID) -> di
 
 async def account_of(api: httpx.AsyncClient, allocation_id: uuid.UUID) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        response = await api.get(f"/accounts/{allocation_id}")
+        response = await api.get(f"/accounts/{allocation_id}", headers=OPERATOR)
         return dict(response.json()) if response.status_code == 200 else None
     return await eventually(probe, what=f"the account of allocation {allocation_id}")
 
@@ -74,7 +75,7 @@ async def test_an_allocation_reclaimed_through_kafka_is_invoiced_with_the_right_
     async with stack.api("billing") as api, stack.worker("billing"):
         await deliver(stack, allocation, reclaimed(allocation, start + timedelta(hours=10, minutes=30)))
         invoice = await first_invoice(api, allocation.application_id)
-        fetched = (await api.get(f"/invoices/{invoice['id']}")).json()
+        fetched = (await api.get(f"/invoices/{invoice['id']}", headers=OPERATOR)).json()
         account = await account_of(api, allocation.allocation_id)
         records = await read_topic(stack.infra.kafka_bootstrap, stack.topic("billing.invoices.v1"))
     # 4 GPUs x 10.5 h = 42 GPU-hours x 4,000 KRW = 168,000 KRW; P1 pays 30%
@@ -136,10 +137,10 @@ async def test_a_tariff_set_through_the_api_prices_the_allocations_after_it(stac
     async with stack.api("billing") as api, stack.worker("billing"):
         await deliver(stack, before)
         assert (await account_of(api, before.allocation_id))["krw_per_gpu_hour"] == 4000  # the default
-        response = await api.put("/tariffs/H200", json={"krw_per_gpu_hour": 5500})
+        response = await api.put("/tariffs/H200", json={"krw_per_gpu_hour": 5500}, headers=OPERATOR)
         await deliver(stack, after, reclaimed(after, start + timedelta(hours=2)))
         invoice = await first_invoice(api, after.application_id)
-        tariffs = (await api.get("/tariffs")).json()
+        tariffs = (await api.get("/tariffs", headers=OPERATOR)).json()
         before_account = await account_of(api, before.allocation_id)
     assert response.status_code == 200, response.text
     assert [(t["gpu_model"], t["krw_per_gpu_hour"]) for t in tariffs] == [("H200", 5500)]

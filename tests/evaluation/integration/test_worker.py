@@ -15,6 +15,7 @@ from contracts import (
     to_record,
     topics,
 )
+from support.auth import OPERATOR
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
 
@@ -57,7 +58,7 @@ async def test_a_submitted_p3_application_is_scored_published_and_explained(stac
         [scored] = await published(stack)
 
         async def evaluated() -> Any:
-            response = await api.get(f"/evaluations/{event.application_id}")
+            response = await api.get(f"/evaluations/{event.application_id}", headers=OPERATOR)
             return response.json() if response.status_code == 200 else None
         body = await eventually(evaluated, what="the evaluation over HTTP")
 
@@ -68,12 +69,14 @@ async def test_a_submitted_p3_application_is_scored_published_and_explained(stac
     assert (scored.call_id, scored.gpus_requested, scored.gpu_model) == (event.call_id, 4, "H100")
     assert (scored.period_start, scored.period_end) == (event.period_start, event.period_end)
     assert scored.planned_gpu_hours_per_month == 2000
+    assert (scored.region, scored.bonus_points, scored.servers_requested) == ("Daejeon", 0, None)
     assert (body["status"], body["score"], body["policy_version"]) == ("eligible", 81.1, "2026.1")
     assert {c["name"]: c["points"] for c in body["components"]} == {"eligibility_base": 40.0,
                                                                     "plan_readiness": 41.1}
     assert body["failed_rules"] == []
     assert {r["rule"] for r in body["rules"] if r["passed"]} == {
-        "p3_period_length", "p3_period_not_ended", "period_order", "plan_within_capacity"}
+        "p3_period_length", "p3_period_not_ended", "p3_window_length", "p3_window_open", "period_order",
+        "plan_within_capacity"}
 
 
 async def test_an_ineligible_application_is_rejected_naming_every_failed_rule(stack: Stack) -> None:
@@ -84,8 +87,9 @@ async def test_an_ineligible_application_is_rejected_naming_every_failed_rule(st
 
     assert isinstance(rejected, ApplicationRejected)
     assert rejected.application_id == event.application_id
-    assert [r.split(":")[0] for r in rejected.failed_rules] == ["p1_industry_sector", "p1_gpu_range"]
-    assert "academia" in rejected.failed_rules[0] and "20" in rejected.failed_rules[1]
+    assert [r.split(":")[0] for r in rejected.failed_rules] == ["p1_industry_sector", "p1_company_size",
+                                                                 "p1_gpu_range", "p1_server_count"]
+    assert "academia" in rejected.failed_rules[0] and "20" in rejected.failed_rules[2]
     assert rejected.policy_version == "2026.1"
     [row] = await stack.fetch("SELECT status, score FROM evaluation.evaluation")
     assert (row["status"], row["score"]) == ("rejected", None)
@@ -106,12 +110,13 @@ async def test_the_same_event_delivered_twice_is_evaluated_and_published_once(st
     assert {r["event_id"] for r in inbox} == {event.id, resent.id}
 
 
-async def test_an_eligible_p2_application_awaits_review_and_publishes_nothing(stack: Stack) -> None:
+async def test_an_eligible_p2_application_without_reviewers_waits_for_them_and_publishes_nothing(
+        stack: Stack) -> None:
     event = submitted(program="P2", gpus_requested=16, planned_gpu_hours_per_month=8000)
     async with stack.worker("evaluation") as worker:
         await deliver(stack, event)
         await eventually(lambda: _at_least(worker.consumer.processed, 1), what="the delivery")
 
     [row] = await stack.fetch("SELECT status, score, failed_rules FROM evaluation.evaluation")
-    assert (row["status"], row["score"], row["failed_rules"]) == ("awaiting_review", None, "[]")
+    assert (row["status"], row["score"], row["failed_rules"]) == ("awaiting_reviewers", None, "[]")
     assert await stack.fetch("SELECT 1 FROM evaluation.outbox") == []

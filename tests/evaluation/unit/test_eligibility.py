@@ -7,10 +7,16 @@ from uuid import uuid4
 
 import pytest
 
-from evaluation.domain.model import Applicant, Policy, Submission, add_months, check_eligibility
+from evaluation.config import PolicySeed
+from evaluation.domain.eligibility import check_eligibility
+from evaluation.domain.facts import add_months
+from evaluation.domain.model import Applicant, Company, Submission
+from evaluation.domain.policy import Policy
 
-POLICY = Policy()
+POLICY = PolicySeed().policy()
 SUBMITTED_AT = datetime(2026, 4, 10, 9, 30, tzinfo=UTC)
+A_STARTUP = Company(business_registration_number="1234567890", size="startup", head_office_region="Busan",
+                    representative_birth_date=date(1990, 1, 1))
 
 
 def a_submission(program: str = "P3", sector: str = "academia", **overrides: object) -> Submission:
@@ -18,14 +24,15 @@ def a_submission(program: str = "P3", sector: str = "academia", **overrides: obj
         application_id=uuid4(), program=program, call_id=None,
         applicant=Applicant(sector=sector, institution="KAIST", region="Daejeon"),
         gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
-        planned_gpu_hours_per_month=4000, submitted_at=SUBMITTED_AT,
+        planned_gpu_hours_per_month=1000, submitted_at=SUBMITTED_AT,
+        company=A_STARTUP if program == "P1" else None,
     )
     fields.update(overrides)
     return Submission(**fields)  # type: ignore[arg-type]
 
 
-def failed(submission: Submission, policy: Policy = POLICY) -> list[str]:
-    return [c.rule for c in check_eligibility(submission, policy) if not c.passed]
+def failed(submission: Submission, policy: Policy = POLICY, on: date | None = None) -> list[str]:
+    return [c.rule for c in check_eligibility(submission, policy, on) if not c.passed]
 
 
 def test_a_p1_industry_request_within_sixteen_gpus_passes_every_rule() -> None:
@@ -40,8 +47,9 @@ def test_p1_refuses_applicants_outside_industry(sector: str) -> None:
 def test_p1_refuses_seventeen_gpus_and_says_how_many_were_asked() -> None:
     checks = check_eligibility(a_submission("P1", "industry", gpus_requested=17), POLICY)
     failing = [c for c in checks if not c.passed]
-    assert [c.rule for c in failing] == ["p1_gpu_range"]
+    assert [c.rule for c in failing] == ["p1_gpu_range", "p1_server_count"]
     assert "1 to 16" in failing[0].message and "17" in failing[0].message
+    assert "needs 3" in failing[1].message
 
 
 def test_p1_grants_zero_gpus_to_nobody() -> None:
@@ -51,6 +59,44 @@ def test_p1_grants_zero_gpus_to_nobody() -> None:
 def test_the_p1_gpu_ceiling_is_the_policy_setting() -> None:
     assert failed(a_submission("P1", "industry", gpus_requested=12), replace(POLICY, p1_max_gpus=10)) \
         == ["p1_gpu_range"]
+
+
+@pytest.mark.parametrize("size", ["small", "startup"])
+def test_p1_accepts_small_companies_and_startups(size: str) -> None:
+    company = replace(A_STARTUP, size=size)
+    assert failed(a_submission("P1", "industry", gpus_requested=4, company=company)) == []
+
+
+@pytest.mark.parametrize("size", ["mid", "large"])
+def test_p1_refuses_a_company_that_is_neither_small_nor_a_startup(size: str) -> None:
+    checks = check_eligibility(a_submission("P1", "industry", gpus_requested=4,
+                                            company=replace(A_STARTUP, size=size)), POLICY)
+    failing = [c for c in checks if not c.passed]
+    assert [c.rule for c in failing] == ["p1_company_size"]
+    assert failing[0].message == f"P1 is for small and startup companies; the company is {size}"
+
+
+def test_p1_refuses_an_application_without_the_company_s_details() -> None:
+    assert failed(a_submission("P1", "industry", gpus_requested=4, company=None)) == ["p1_company_size"]
+
+
+def test_the_eligible_company_sizes_are_the_policy_setting() -> None:
+    submission = a_submission("P1", "industry", gpus_requested=4, company=replace(A_STARTUP, size="small"))
+    assert failed(submission, replace(POLICY, p1_company_sizes=("startup",))) == ["p1_company_size"]
+
+
+def test_p1_accepts_sixteen_gpus_on_two_servers_and_refuses_a_third_server() -> None:
+    assert failed(a_submission("P1", "industry", gpus_requested=16, servers_requested=2)) == []
+    checks = check_eligibility(a_submission("P1", "industry", gpus_requested=12, servers_requested=3), POLICY)
+    failing = [c for c in checks if not c.passed]
+    assert [c.rule for c in failing] == ["p1_server_count"]
+    assert "at most 2 servers" in failing[0].message and "needs 3" in failing[0].message
+
+
+def test_p1_counts_the_servers_a_request_needs_when_it_names_none() -> None:
+    assert failed(a_submission("P1", "industry", gpus_requested=16), replace(POLICY, p1_max_gpus=24)) == []
+    assert failed(a_submission("P1", "industry", gpus_requested=17), replace(POLICY, p1_max_gpus=24)) \
+        == ["p1_server_count"]
 
 
 @pytest.mark.parametrize("sector", ["academia", "research_institute"])
@@ -68,6 +114,14 @@ def test_p2_refuses_gpus_that_do_not_fill_whole_servers() -> None:
     failing = [c for c in checks if not c.passed]
     assert [c.rule for c in failing] == ["p2_whole_servers"]
     assert "multiple of 8" in failing[0].message
+
+
+def test_p2_refuses_servers_that_do_not_match_the_gpus_requested() -> None:
+    assert failed(a_submission("P2", gpus_requested=16, servers_requested=2)) == []
+    checks = check_eligibility(a_submission("P2", gpus_requested=8, servers_requested=2), POLICY)
+    failing = [c for c in checks if not c.passed]
+    assert [c.rule for c in failing] == ["p2_whole_servers"]
+    assert "2 servers are 16 GPUs, not 8" in failing[0].message
 
 
 def test_the_server_size_is_the_policy_setting() -> None:
@@ -102,6 +156,12 @@ def test_p3_refuses_a_period_that_ended_before_the_submission() -> None:
     assert failed(submission) == ["p3_period_not_ended"]
 
 
+def test_a_recheck_judges_the_period_on_its_own_day() -> None:
+    submission = a_submission(period_start=date(2026, 5, 1), period_end=date(2026, 10, 31))
+    assert failed(submission, on=date(2026, 10, 31)) == []
+    assert failed(submission, on=date(2026, 11, 1)) == ["p3_period_not_ended"]
+
+
 def test_p3_accepts_a_period_that_ends_on_the_day_of_submission() -> None:
     assert failed(a_submission(period_start=date(2026, 1, 1), period_end=date(2026, 4, 10))) == []
 
@@ -111,6 +171,47 @@ def test_the_submission_day_is_taken_in_utc() -> None:
     submission = a_submission(period_start=date(2026, 1, 1), period_end=date(2026, 4, 10),
                               submitted_at=seoul_morning)
     assert failed(submission) == []
+
+
+@pytest.mark.parametrize("months", [1, 2, 3, 4])
+def test_p3_accepts_a_window_of_one_to_four_months(months: int) -> None:
+    submission = a_submission(earliest_start=date(2026, 5, 1), acceptable_window_months=months)
+    assert failed(submission) == []
+
+
+@pytest.mark.parametrize("months", [0, 5])
+def test_p3_refuses_a_window_outside_one_to_four_months(months: int) -> None:
+    checks = check_eligibility(a_submission(earliest_start=date(2026, 5, 1), acceptable_window_months=months),
+                               POLICY)
+    failing = [c for c in checks if not c.passed]
+    assert [c.rule for c in failing] == ["p3_window_length"]
+    assert "1 to 4 months" in failing[0].message
+
+
+def test_the_window_limits_are_the_policy_setting() -> None:
+    submission = a_submission(earliest_start=date(2026, 5, 1), acceptable_window_months=4)
+    assert failed(submission, replace(POLICY, p3_max_window_months=3)) == ["p3_window_length"]
+
+
+def test_a_window_that_still_fits_before_the_period_ends_is_open() -> None:
+    # 3 months from 1 August are 1 August to 31 October, the period's last day
+    submission = a_submission(earliest_start=date(2026, 5, 1), acceptable_window_months=3)
+    assert failed(submission, on=date(2026, 8, 1)) == []
+
+
+def test_a_window_that_no_longer_fits_before_the_period_ends_has_closed() -> None:
+    submission = a_submission(earliest_start=date(2026, 5, 1), acceptable_window_months=3)
+    checks = check_eligibility(submission, POLICY, date(2026, 8, 2))
+    failing = [c for c in checks if not c.passed]
+    assert [c.rule for c in failing] == ["p3_window_open"]
+    assert failing[0].message == ("the window has closed: 3 months from 2026-08-02 run to 2026-11-01, past the "
+                                  "period's end on 2026-10-31")
+
+
+def test_a_window_starts_no_earlier_than_the_earliest_start_the_applicant_gave() -> None:
+    late_start = a_submission(earliest_start=date(2026, 8, 31), acceptable_window_months=3)
+    assert failed(late_start) == ["p3_window_open"]
+    assert failed(replace(late_start, acceptable_window_months=2)) == []
 
 
 @pytest.mark.parametrize("program,sector,gpus", [("P1", "industry", 4), ("P2", "academia", 8),
@@ -150,6 +251,8 @@ def test_a_passed_rule_states_what_it_demanded() -> None:
     (date(2028, 1, 31), 1, date(2028, 2, 29)),
     (date(2026, 11, 15), 3, date(2027, 2, 15)),
     (date(2026, 5, 1), 12, date(2027, 5, 1)),
+    (date(2026, 3, 31), -1, date(2026, 2, 28)),
+    (date(2026, 1, 15), -2, date(2025, 11, 15)),
 ])
 def test_adding_months_keeps_the_day_or_falls_to_the_month_end(start: date, months: int,
                                                                 expected: date) -> None:

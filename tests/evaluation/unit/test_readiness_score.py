@@ -7,9 +7,13 @@ from uuid import uuid4
 
 import pytest
 
-from evaluation.domain.model import Applicant, Policy, Status, Submission, evaluate, readiness_components
+from evaluation.config import PolicySeed
+from evaluation.domain.decisions import evaluate
+from evaluation.domain.model import Applicant, Company, Researcher, Status, Submission
+from evaluation.domain.policy import Policy
+from evaluation.domain.scoring import readiness_components
 
-POLICY = Policy()
+POLICY = PolicySeed().policy()
 AT = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
 
 
@@ -95,9 +99,17 @@ def test_an_ineligible_application_is_rejected_unscored_naming_each_rule_with_it
     assert result.failed_rules[1].startswith("period_order: ")
 
 
-@pytest.mark.parametrize("program,sector,gpus", [("P1", "industry", 4), ("P2", "research_institute", 8)])
+@pytest.mark.parametrize("program,sector,gpus,rules", [("P1", "industry", 4, 6), ("P2", "research_institute", 8, 4)])
 def test_an_eligible_p1_or_p2_application_awaits_its_review_panel_unscored(program: str, sector: str,
-                                                                         gpus: int) -> None:
-    result = evaluate(a_submission(program, sector, gpus_requested=gpus), POLICY, AT)
-    assert (result.status, result.score, result.components) == (Status.AWAITING_REVIEW, None, [])
-    assert all(c.passed for c in result.checks) and len(result.checks) == 4
+                                                                         gpus: int, rules: int) -> None:
+    company = Company("1234567890", "small", "Seoul", date(1980, 1, 1)) if program == "P1" else None
+    result = evaluate(a_submission(program, sector, gpus_requested=gpus, company=company), POLICY, AT)
+    assert (result.status, result.score, result.components) == (Status.AWAITING_REVIEWERS, None, [])
+    assert all(c.passed for c in result.checks) and len(result.checks) == rules
+    assert result.eligibility_policy_version == result.policy_version == "2026.1"
+
+
+def test_the_derived_facts_are_kept_with_the_evaluation() -> None:
+    researcher = Researcher("university", appointment_date=date(2015, 3, 1), birth_date=date(1980, 1, 1))
+    result = evaluate(a_submission("P2", gpus_requested=8, researcher=researcher), POLICY, AT)
+    assert result.facts == {"early_career": False, "non_capital_region": True}

@@ -1,49 +1,107 @@
 """An application's life cycle, without a database."""
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
 from intake.domain import model
-from intake.domain.errors import InvalidApplication, InvalidTransition
-from intake.domain.model import Applicant, Status
+from intake.domain.calls import Call, IntakeMode, Program
+from intake.domain.errors import InvalidInput, InvalidTransition
+from intake.domain.forms import Applicant, Company, Form, Limits
+from intake.domain.model import Status
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+P1 = Program("P1", "HPC support", IntakeMode.ROUND)
+P3 = Program("P3", "Government GPUs", IntakeMode.ROLLING)
+CALL = Call(uuid4(), "P1", "2027 round 1", NOW - timedelta(days=1), NOW + timedelta(days=7))
 
 
-def an_application(**overrides: object) -> model.Application:
+def p3_form(**overrides: object) -> Form:
     fields: dict[str, object] = dict(
-        program="P3", call_id=None, applicant=Applicant("Dr. Kim", "academia", "KAIST", "Daejeon"),
-        gpus_requested=4, gpu_model="H100", period_start=date(2026, 12, 1), period_end=date(2027, 2, 28),
-        planned_gpu_hours_per_month=2000, purpose="fine-tuning a Korean LLM",
+        program="P3", applicant=Applicant("Dr. Kim", "academia", "KAIST", "Daejeon"), gpus_requested=4,
+        gpu_model="H100", period_start=date(2026, 12, 1), period_end=date(2027, 2, 28),
+        planned_gpu_hours_per_month=2000, purpose="fine-tuning a Korean LLM", earliest_start=date(2026, 12, 1),
+        acceptable_window_months=3,
     )
     fields.update(overrides)
-    return model.submit(uuid4(), uuid4(), NOW, **fields)
+    return Form(**fields)  # type: ignore[arg-type]
+
+
+def p1_form(**overrides: object) -> Form:
+    company = Company("1234567890", "startup", "Busan", date(1992, 3, 14))
+    fields: dict[str, object] = dict(
+        program="P1", call_id=CALL.id, applicant=Applicant("Kim Minji", "industry", "Haneul AI", "Busan"),
+        company=company, gpus_requested=8, gpu_model="H100", period_start=date(2027, 1, 1),
+        period_end=date(2027, 6, 30), planned_gpu_hours_per_month=3000, purpose="a service model",
+        training_data_scale="200 GB",
+    )
+    fields.update(overrides)
+    return Form(**fields)  # type: ignore[arg-type]
+
+
+def an_application(form: Form | None = None, *, submit: bool = True, call: Call | None = None) -> model.Application:
+    form = form or p3_form()
+    program = P1 if form.program == "P1" else P3
+    return model.new_application(uuid4(), uuid4(), form, program=program, call=call, at=NOW, limits=Limits(),
+                                 submit=submit)
 
 
 def test_a_new_application_starts_submitted_with_one_history_entry() -> None:
     app = an_application()
     assert app.status is Status.SUBMITTED
+    assert app.submitted_at == NOW
     assert app.history == [(Status.SUBMITTED, "")]
 
 
-def test_a_period_that_ends_before_it_starts_is_refused_naming_the_field() -> None:
-    with pytest.raises(InvalidApplication) as error:
-        an_application(period_start=date(2027, 1, 1), period_end=date(2026, 12, 1))
-    assert error.value.field == "period_end"
+def test_a_draft_is_not_submitted_until_it_is() -> None:
+    app = an_application(submit=False)
+    assert (app.status, app.submitted_at) == (Status.DRAFT, None)
+    app.submit(NOW + timedelta(hours=1), P3, None)
+    assert (app.status, app.submitted_at) == (Status.SUBMITTED, NOW + timedelta(hours=1))
+    assert app.history == [(Status.DRAFT, ""), (Status.SUBMITTED, "")]
 
 
-def test_p1_refuses_more_than_sixteen_gpus() -> None:
-    with pytest.raises(InvalidApplication) as error:
-        an_application(program="P1", gpus_requested=17)
-    assert error.value.field == "gpus_requested"
+def test_a_submitted_application_cannot_be_submitted_again() -> None:
+    app = an_application()
+    with pytest.raises(InvalidTransition):
+        app.submit(NOW, P3, None)
+
+
+def test_a_draft_of_a_round_is_kept_after_its_call_closed_but_cannot_be_submitted() -> None:
+    call = Call(CALL.id, "P1", "round", CALL.opens_at, CALL.closes_at)
+    app = an_application(p1_form(), submit=False, call=call)
+    call.close(NOW)
+    with pytest.raises(InvalidInput) as error:
+        app.submit(NOW + timedelta(minutes=1), P1, call)
+    assert error.value.field == "call_id"
+    assert app.status is Status.DRAFT
+
+
+def test_a_request_in_servers_counts_whole_servers_of_gpus() -> None:
+    app = an_application(p3_form(gpus_requested=None, servers_requested=2))
+    assert app.gpus_requested == 16
+
+
+def test_form_and_call_problems_are_reported_together() -> None:
+    with pytest.raises(InvalidInput) as error:
+        an_application(p1_form(gpus_requested=17, call_id=None))
+    assert [field for field, _ in error.value.problems] == ["gpus_requested", "call_id"]
 
 
 def test_outcomes_arriving_out_of_order_never_move_the_status_back() -> None:
     app = an_application()
     assert app.advance(Status.ACTIVE, "allocated", NOW)
     assert not app.advance(Status.SCORED, "late score", NOW)
+    assert not app.advance(Status.IN_REVIEW, "late review", NOW)
     assert app.status is Status.ACTIVE
+
+
+def test_the_life_cycle_moves_through_review_scoring_and_selection() -> None:
+    app = an_application()
+    for status in (Status.IN_REVIEW, Status.SCORED, Status.WAITLISTED, Status.SELECTED, Status.ACTIVE,
+                   Status.COMPLETED):
+        assert app.advance(status, "", NOW), status
+    assert app.status is Status.COMPLETED
 
 
 def test_a_repeated_outcome_changes_nothing() -> None:
@@ -52,8 +110,25 @@ def test_a_repeated_outcome_changes_nothing() -> None:
     assert not app.advance(Status.SCORED, "score 80", NOW)
 
 
-def test_a_reclaimed_application_cannot_be_withdrawn() -> None:
+def test_an_outcome_for_a_draft_changes_nothing() -> None:
+    app = an_application(submit=False)
+    assert not app.advance(Status.SCORED, "score 80", NOW)
+    assert app.status is Status.DRAFT
+
+
+@pytest.mark.parametrize("status", [Status.DRAFT, Status.SUBMITTED, Status.IN_REVIEW, Status.SCORED,
+                                    Status.WAITLISTED, Status.SELECTED, Status.ACTIVE])
+def test_an_application_can_be_withdrawn_from_every_status_that_is_not_final(status: Status) -> None:
+    app = an_application(submit=status is not Status.DRAFT)
+    if status not in (Status.DRAFT, Status.SUBMITTED):
+        app.advance(status, "", NOW)
+    app.withdraw("plans changed", NOW)
+    assert app.status is Status.WITHDRAWN
+
+
+@pytest.mark.parametrize("status", [Status.REJECTED, Status.RECLAIMED, Status.COMPLETED, Status.WITHDRAWN])
+def test_a_final_application_cannot_be_withdrawn(status: Status) -> None:
     app = an_application()
-    app.advance(Status.RECLAIMED, "low_utilization", NOW)
+    app.advance(status, "", NOW)
     with pytest.raises(InvalidTransition):
         app.withdraw("changed plans", NOW)

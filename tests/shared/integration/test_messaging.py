@@ -14,16 +14,18 @@ from servicekit.consumer import EventConsumer
 from servicekit.runtime import build_runtime, prepare_topics
 from servicekit.uow import SqlUnitOfWork
 from servicekit.worker import event_handlers
+from support.auth import bearer
 from support.infra import KafkaControl
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
 
-PARTNER = {"X-Partner-Id": str(uuid.uuid4())}
+PARTNER = bearer("partner")
 APPLICATION = {
     "program": "P3",
     "applicant": {"name": "Dr. Lee", "sector": "research_institute", "institution": "ETRI", "region": "Daejeon"},
-    "gpus_requested": 8, "gpu_model": "H100", "period_start": "2026-12-01", "period_end": "2027-01-31",
-    "planned_gpu_hours_per_month": 3000, "purpose": "speech recognition",
+    "gpus_requested": 8, "gpu_model": "H100", "earliest_start": "2026-12-01", "acceptable_window_months": 2,
+    "period_start": "2026-12-01", "period_end": "2027-01-31", "planned_gpu_hours_per_month": 3000,
+    "purpose": "speech recognition",
 }
 
 

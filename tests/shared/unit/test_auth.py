@@ -35,7 +35,7 @@ from servicekit.auth import (
     verify_secret,
 )
 from servicekit.auth.keys import load_private_key
-from servicekit.settings import ServiceSettings
+from servicekit.settings import PEM_BLOCK, ServiceSettings
 
 ISSUER, AUDIENCE = "gpu-platform/intake", "gpu-platform"
 PRIVATE, PUBLIC = generate_keypair()
@@ -292,3 +292,15 @@ def test_the_secret_check_compares_digests_in_constant_time(monkeypatch: pytest.
     assert verify_secret(secret, stored)
     assert not verify_secret("wrong", stored)
     assert len(compared) == 2 and all(len(a) == len(b) == 32 for a, b in compared)
+
+
+def test_keys_can_come_from_mounted_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from servicekit.settings import AuthSettings
+
+    private_pem, public_pem = generate_keypair()
+    (tmp_path / "private.pem").write_text(private_pem)
+    (tmp_path / "public.pem").write_text(public_pem)
+    settings = AuthSettings(private_key_file=tmp_path / "private.pem", public_keys_file=tmp_path / "public.pem")
+    assert settings.private_key_pem is not None
+    assert settings.private_key_pem.get_secret_value() == private_pem
+    assert settings.public_keys_pem == PEM_BLOCK.findall(public_pem)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from contracts import GpuSlot, ResourceAllocated, ResourceReclaimed, to_record, topics
+from support.auth import OPERATOR, bearer
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
 from telemetry.config import PolicySettings
@@ -31,6 +32,11 @@ def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730) -> Resource
 Line = dict[str, Any]
 
 
+def as_csp(name: str = "gov") -> dict[str, str]:
+    """A batch's headers, sent by the CSP `name`: "gov" hosts SERVER in allocated()."""
+    return {**NDJSON, **bearer("csp", name)}
+
+
 def batch(utilization_pct: float, *, minutes: int = 30, gpus: int = 2, server: str = SERVER) -> list[Line]:
     return [{"server": server, "gpu_index": gpu, "utilization_pct": utilization_pct,
              "ts": (STARTS_AT + timedelta(hours=10, minutes=m)).isoformat().replace("+00:00", "Z")}
@@ -49,7 +55,7 @@ async def deliver(stack: Stack, event: ResourceAllocated | ResourceReclaimed) ->
 
 async def tracked(api: httpx.AsyncClient, allocation_id: uuid.UUID) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        response = await api.get(f"/allocations/{allocation_id}/utilization")
+        response = await api.get(f"/allocations/{allocation_id}/utilization", headers=OPERATOR)
         return response.json() if response.status_code == 200 else None
     return await eventually(probe, what=f"allocation {allocation_id} to be tracked")
 
@@ -67,7 +73,7 @@ async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_
     async with stack.api("telemetry") as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
-        response = await api.post("/samples", content=ndjson(batch(10.0)), headers=NDJSON)
+        response = await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
         assert response.status_code == 202, response.text
         assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 1}
         events = dict(await published(stack, at_least=2))
@@ -86,8 +92,8 @@ async def test_without_a_grace_period_the_first_drop_asks_for_the_reclaim(stack:
     async with stack.api("telemetry", policy=policy) as api, stack.worker("telemetry", policy=policy):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
-        await api.post("/samples", content=ndjson(batch(5.0)), headers=NDJSON)
-        state = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+        await api.post("/samples", content=ndjson(batch(5.0)), headers=as_csp())
+        state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
         events = dict(await published(stack, at_least=2))
     assert events["telemetry.utilization_dropped.v1"]["level"] == "reclaim"
     assert state["ladder"] == "reclaim_requested"
@@ -100,9 +106,9 @@ async def test_a_warned_allocation_that_recovers_publishes_the_recovery_and_star
     async with stack.api("telemetry") as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
-        await api.post("/samples", content=ndjson(batch(10.0)), headers=NDJSON)
-        await api.post("/samples", content=ndjson(busy), headers=NDJSON)
-        state = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+        await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
+        await api.post("/samples", content=ndjson(busy), headers=as_csp())
+        state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
         events = await published(stack, at_least=4)
     types = [t for t, _ in events]
     assert types.count("telemetry.utilization_dropped.v1") == 1
@@ -117,8 +123,8 @@ async def test_the_utilization_view_shows_the_plan_the_window_and_the_ladder(sta
     async with stack.api("telemetry") as api, stack.worker("telemetry"):
         await deliver(stack, event)
         before = await tracked(api, event.allocation_id)
-        await api.post("/samples", content=ndjson(batch(10.0)), headers=NDJSON)
-        after = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+        await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
+        after = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
     assert (before["planned_pct"], before["threshold_pct"]) == (50.0, 15.0)
     assert (before["samples_counted"], before["utilization_pct"], before["ladder"]) == (0, None, "none")
     assert after["samples_counted"] == 60
@@ -132,7 +138,7 @@ async def test_a_batch_with_one_bad_line_is_refused_naming_the_line_and_stores_n
     lines[2] = json.dumps({"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T11:00:00Z",
                            "utilization_pct": 101})
     async with stack.api("telemetry") as api:
-        response = await api.post("/samples", content="\n".join(lines), headers=NDJSON)
+        response = await api.post("/samples", content="\n".join(lines), headers=as_csp())
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["line 3: utilization_pct"]
     assert "100" in response.json()["errors"][0]["reason"]
@@ -146,7 +152,7 @@ async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> 
              json.dumps({**good, "ts": "2026-12-01T11:00:00"}), json.dumps({**good, "gpu_index": -1}),
              json.dumps({**good, "utilization_pct": -0.5}), json.dumps(good)]
     async with stack.api("telemetry") as api:
-        response = await api.post("/samples", content="\n".join(lines), headers=NDJSON)
+        response = await api.post("/samples", content="\n".join(lines), headers=as_csp())
     errors = {e["field"]: e["reason"] for e in response.json()["errors"]}
     assert response.status_code == 422
     assert set(errors) == {"line 1", "line 2: server", "line 3: ts", "line 4: gpu_index",
@@ -161,8 +167,8 @@ async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stac
     async with stack.api("telemetry") as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
-        first = await api.post("/samples", content=body, headers=NDJSON)
-        again = await api.post("/samples", content=body, headers=NDJSON)
+        first = await api.post("/samples", content=body, headers=as_csp())
+        again = await api.post("/samples", content=body, headers=as_csp())
         await eventually(lambda: stack.fetch("SELECT 1 FROM telemetry.outbox WHERE published_at IS NOT NULL "
                                               "HAVING count(*) = 2"), what="both events to be relayed")
         events = await published(stack, at_least=3, timeout=3.0)
@@ -181,10 +187,10 @@ async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: St
         await deliver(stack, reclaimed)
 
         async def ended() -> dict[str, Any] | None:
-            state = (await api.get(f"/allocations/{event.allocation_id}/utilization")).json()
+            state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
             return state if state.get("ended_at") else None
         state = await eventually(ended, what="the reclaim to be recorded")
-        response = await api.post("/samples", content=ndjson(batch(1.0)), headers=NDJSON)
+        response = await api.post("/samples", content=ndjson(batch(1.0)), headers=as_csp())
     assert state["ended_at"] == "2026-12-01T01:00:00Z"
     assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
     assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
@@ -192,25 +198,56 @@ async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: St
 
 async def test_samples_of_gpus_nobody_holds_are_stored_without_effects(stack: Stack) -> None:
     async with stack.api("telemetry") as api:
-        response = await api.post("/samples", content=ndjson(batch(0.0, server="p3-gov-99")), headers=NDJSON)
+        response = await api.post("/samples", content=ndjson(batch(0.0, server="p3-gov-99")), headers=as_csp())
     assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
     assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_a_batch_over_the_line_limit_is_refused_whole(stack: Stack) -> None:
     async with stack.api("telemetry", policy=PolicySettings(max_batch_lines=10)) as api:
-        response = await api.post("/samples", content=ndjson(batch(50.0, minutes=6)), headers=NDJSON)
+        response = await api.post("/samples", content=ndjson(batch(50.0, minutes=6)), headers=as_csp())
     assert response.status_code == 413
     assert await stack.fetch("SELECT * FROM telemetry.sample") == []
 
 
 async def test_a_body_that_is_not_ndjson_is_refused(stack: Stack) -> None:
     async with stack.api("telemetry") as api:
-        response = await api.post("/samples", json=batch(50.0, minutes=1))
+        response = await api.post("/samples", json=batch(50.0, minutes=1), headers=bearer("csp", "gov"))
     assert response.status_code == 415
 
 
 async def test_an_untracked_allocation_has_no_utilization(stack: Stack) -> None:
     async with stack.api("telemetry") as api:
-        response = await api.get(f"/allocations/{uuid.uuid4()}/utilization")
+        response = await api.get(f"/allocations/{uuid.uuid4()}/utilization", headers=OPERATOR)
     assert response.status_code == 404
+
+
+async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_each_line(stack: Stack) -> None:
+    event = allocated()  # SERVER is gov's
+    foreign = [*batch(10.0, minutes=1, server="beta-01"), *batch(10.0, minutes=1)]
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        refused = await api.post("/samples", content=ndjson(foreign), headers=as_csp("beta"))
+        stored_after_refusal = await stack.count("telemetry.sample")
+        own = await api.post("/samples", content=ndjson(foreign[:2]), headers=as_csp("beta"))
+    assert refused.status_code == 403
+    assert refused.json()["errors"] == [{"field": f"line {n}: server", "reason": f"{SERVER} is not a server of beta"}
+                                        for n in (3, 4)]
+    assert stored_after_refusal == 0
+    assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
+    # beta-01 is in no tracked allocation: no owner is known yet, so its samples are taken from whoever sends them
+    assert (own.status_code, own.json()["accepted"]) == (202, 2)
+
+
+async def test_the_utilization_is_shown_to_the_csp_hosting_the_allocation_and_to_no_other(stack: Stack) -> None:
+    event = allocated()
+    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        found = {csp: await api.get(f"/allocations/{event.allocation_id}/utilization", headers=bearer("csp", csp))
+                 for csp in ("gov", "beta")}
+    assert found["gov"].status_code == 200
+    assert found["gov"].json()["allocation_id"] == str(event.allocation_id)
+    assert found["beta"].status_code == 404
+    assert "not tracked" in found["beta"].json()["detail"]

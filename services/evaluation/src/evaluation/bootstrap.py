@@ -1,4 +1,7 @@
-"""Wires evaluation: engine, unit of work, bus and the scoring policy from the settings; nothing at import time."""
+"""Wires evaluation: engine, unit of work and bus from the settings; nothing is created at import time.
+
+The scoring policy is not wired here: every handler reads the version in force from the database.
+"""
 from __future__ import annotations
 
 from evaluation.adapters.orm import messaging
@@ -9,4 +12,4 @@ from servicekit.runtime import Runtime, build_runtime
 
 
 def bootstrap(settings: Settings) -> Runtime:
-    return build_runtime(settings, messaging, EvaluationUnitOfWork, HANDLERS, policy=settings.policy())
+    return build_runtime(settings, messaging, EvaluationUnitOfWork, HANDLERS)

@@ -1,13 +1,56 @@
-"""Evaluation's settings: EVALUATION_<SECTION>__<KEY>, and the scoring policy's numbers (EVALUATION_<KEY>)."""
+"""Evaluation's settings: EVALUATION_<SECTION>__<KEY>. The policy numbers here only seed version 2026.1.
+
+Once seeded, the policy lives in the policy_version table and changes only by a new version (POST /policies).
+"""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from evaluation.domain.model import Policy
+from contracts.events.common import CAPITAL_REGION
+from evaluation.domain.policy import CRITERIA, Policy, policy_problems
 from servicekit.settings import HttpSettings, ServiceSettings
+
+
+class PolicySeed(BaseModel):
+    """The first policy version: PROGRAM_RULES.md's defaults (EVALUATION_SEED_POLICY__<KEY>)."""
+
+    version: str = Field(default="2026.1", min_length=1)
+    effective_from: AwareDatetime = datetime(2026, 1, 1, tzinfo=UTC)
+    rubric_weights: dict[str, float] = Field(default={c: 1 / 3 for c in CRITERIA},
+                                             description="Weight of each review criterion; they sum to 1.")
+    p1_regional_bonus_points: float = Field(default=3, ge=0, description="P1: head office outside the capital.")
+    p1_youth_bonus_points: float = Field(default=3, ge=0, description="P1: representative aged at most the "
+                                                                      "youth age on the submission day.")
+    p2_non_capital_bonus_points: float = Field(default=3, ge=0, description="P2: researcher outside the capital.")
+    capital_region: list[str] = Field(default=sorted(CAPITAL_REGION), description="Seoul, Incheon, Gyeonggi.")
+    youth_max_age_years: int = Field(default=39, ge=0)
+    early_career_max_years_since_appointment: int = Field(default=7, ge=0)
+    early_career_max_age_years: int = Field(default=39, ge=0)
+    reviewers_per_application: int = Field(default=3, ge=1)
+    min_reviews: int = Field(default=2, ge=1, description="Reviews that make a P1/P2 score final.")
+    p1_company_sizes: list[str] = Field(default=["small", "startup"], min_length=1)
+    p1_max_gpus: int = Field(default=16, ge=1, description="P1: most GPUs one applicant may request.")
+    p1_max_servers: int = Field(default=2, ge=1, description="P1: most servers one request may span.")
+    server_gpus: int = Field(default=8, ge=1, description="GPUs per server; P2 gives whole servers.")
+    p3_max_period_months: int = Field(default=12, ge=1, description="P3: longest period, in months.")
+    p3_min_window_months: int = Field(default=1, ge=1, description="P3: shortest idle window one may ask for.")
+    p3_max_window_months: int = Field(default=4, ge=1, description="P3: longest idle window one may ask for.")
+    eligibility_base_points: float = Field(default=40.0, ge=0, le=100,
+                                           description="P3 readiness score points for passing eligibility.")
+
+    def policy(self) -> Policy:
+        return Policy(**self.model_dump())
+
+    @model_validator(mode="after")
+    def _sound(self) -> PolicySeed:
+        problems = policy_problems(self.policy())
+        if problems:
+            raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
+        return self
 
 
 class Settings(ServiceSettings):
@@ -15,15 +58,4 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "evaluation"
 
     http: HttpSettings = HttpSettings(port=8002)
-
-    policy_version: str = Field(default="2026.1", min_length=1, description="Stamped on every evaluation.")
-    p1_max_gpus: int = Field(default=16, ge=1, description="P1: most GPUs one applicant may request.")
-    server_gpus: int = Field(default=8, ge=1, description="P2: GPUs per server; P2 gives whole servers.")
-    p3_max_period_months: int = Field(default=12, ge=1, description="P3: longest period, in months.")
-    eligibility_base_points: float = Field(default=40.0, ge=0, le=100,
-                                           description="Readiness score points for passing eligibility.")
-
-    def policy(self) -> Policy:
-        return Policy(version=self.policy_version, p1_max_gpus=self.p1_max_gpus, server_gpus=self.server_gpus,
-                      p3_max_period_months=self.p3_max_period_months,
-                      eligibility_base_points=self.eligibility_base_points)
+    seed_policy: PolicySeed = PolicySeed()

@@ -1,4 +1,5 @@
-"""Wires intake: engine, unit of work and bus from the settings; nothing is created at import time."""
+"""Wires intake: engine, unit of work, bus, the form limits and the webhook cap from the settings; nothing at import
+time."""
 from __future__ import annotations
 
 from intake.adapters.orm import messaging
@@ -9,4 +10,5 @@ from servicekit.runtime import Runtime, build_runtime
 
 
 def bootstrap(settings: Settings) -> Runtime:
-    return build_runtime(settings, messaging, IntakeUnitOfWork, HANDLERS)
+    return build_runtime(settings, messaging, IntakeUnitOfWork, HANDLERS, limits=settings.forms.limits(),
+                         max_webhooks=settings.webhooks.max_per_partner)

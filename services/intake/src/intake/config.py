@@ -1,11 +1,28 @@
-"""Intake's settings: INTAKE_<SECTION>__<KEY>."""
+"""Intake's settings: INTAKE_<SECTION>__<KEY> (e.g. INTAKE_FORMS__SERVER_GPUS, INTAKE_WEBHOOKS__MAX_ATTEMPTS,
+INTAKE_AUTH__PRIVATE_KEY_PEM)."""
 from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from intake.adapters.idempotency import IdempotencySettings
+from intake.adapters.webhook_delivery import WebhookSettings
+from intake.domain.forms import Limits
 from servicekit.settings import HttpSettings, ServiceSettings
+
+
+class FormSettings(BaseModel):
+    """The numbers the application forms are checked against at the door."""
+
+    server_gpus: int = Field(default=8, ge=1, description="GPUs per server: requests in servers count these.")
+    p1_max_gpus: int = Field(default=16, ge=1, description="P1: most GPUs one applicant may request.")
+    p1_max_servers: int = Field(default=2, ge=1, description="P1: a request fits on at most this many servers.")
+
+    def limits(self) -> Limits:
+        return Limits(server_gpus=self.server_gpus, p1_max_gpus=self.p1_max_gpus,
+                      p1_max_servers=self.p1_max_servers)
 
 
 class Settings(ServiceSettings):
@@ -13,3 +30,6 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "intake"
 
     http: HttpSettings = HttpSettings(port=8001)
+    forms: FormSettings = FormSettings()
+    idempotency: IdempotencySettings = IdempotencySettings()
+    webhooks: WebhookSettings = WebhookSettings()

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)
@@ -52,6 +53,9 @@ class AuthSettings(BaseModel):
     public_keys_pem: Annotated[list[str], NoDecode] = Field(
         default=[], description="Ed25519 verification keys, PEM: the current key, then any still trusted while "
                                 "keys rotate. One variable may hold several concatenated PEM blocks.")
+    private_key_file: Path | None = Field(default=None, description="Read the signing key from this file instead "
+                                                                   "(a mounted secret).")
+    public_keys_file: Path | None = Field(default=None, description="Read verification keys from this file too.")
     token_ttl_s: int = Field(default=900, ge=60, le=3600)
     leeway_s: int = Field(default=30, ge=0, le=300, description="Tolerated clock skew between services.")
 
@@ -63,6 +67,15 @@ class AuthSettings(BaseModel):
             text = value.strip()
             return json.loads(text) if text.startswith("[") else PEM_BLOCK.findall(text)
         return value
+
+    @model_validator(mode="after")
+    def _read_key_files(self) -> AuthSettings:
+        if self.private_key_file is not None and self.private_key_pem is None:
+            self.private_key_pem = SecretStr(self.private_key_file.read_text())
+        if self.public_keys_file is not None:
+            found = PEM_BLOCK.findall(self.public_keys_file.read_text())
+            self.public_keys_pem = [*self.public_keys_pem, *(k for k in found if k not in self.public_keys_pem)]
+        return self
 
 
 class ServiceSettings(BaseSettings):

@@ -1,4 +1,4 @@
-"""Allocation's FastAPI app."""
+"""Allocation's FastAPI app: its routers, access tokens checked, and each domain error's HTTP status."""
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -7,12 +7,15 @@ from allocation.bootstrap import bootstrap
 from allocation.config import Settings
 from allocation.domain.errors import AllocationEnded, DuplicateName, InvalidInput, NotFound
 from allocation.entrypoints.routes import allocations, inventory
+from servicekit.auth import TokenVerifier, install_auth
 from servicekit.runtime import build_api
 
 DOMAIN_ERRORS = {NotFound: 404, DuplicateName: 409, AllocationEnded: 409, InvalidInput: 422}
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return build_api(lambda: bootstrap(settings), title="Allocation",
-                     description="GPU inventory of the CSP and government pools, and who holds which GPU when.",
-                     routers=[inventory, allocations], domain_errors=DOMAIN_ERRORS)
+    app = build_api(lambda: bootstrap(settings), title="Allocation",
+                    description="GPU inventory of the CSP and government pools, and who holds which GPU when.",
+                    routers=[inventory, allocations], domain_errors=DOMAIN_ERRORS)
+    install_auth(app, TokenVerifier.from_settings(settings.auth))
+    return app

@@ -1,11 +1,14 @@
-"""The operator API: the GPU inventory and its capacity, allocations, operator reclaims and the waitlist."""
+"""The operator API: the GPU inventory and its capacity, allocations, operator reclaims and the waitlist.
+
+Every route wants an access token; all are operator-only but a pool's capacity, which any role may read.
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from allocation.adapters.unit_of_work import AllocationUnitOfWork
@@ -23,11 +26,14 @@ from allocation.entrypoints.schemas import (
     ServerOut,
     WaitlistOut,
 )
+from servicekit.auth import AUTH_RESPONSES, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
 
-inventory = APIRouter(tags=["inventory"], responses=PROBLEM_RESPONSES)
-allocations = APIRouter(tags=["allocations"], responses=PROBLEM_RESPONSES)
+RESPONSES = {**PROBLEM_RESPONSES, **AUTH_RESPONSES}
+OPERATOR_ONLY = [Depends(require("operator"))]
+inventory = APIRouter(tags=["inventory"], responses=RESPONSES, dependencies=[Depends(authenticated)])
+allocations = APIRouter(tags=["allocations"], responses=RESPONSES, dependencies=OPERATOR_ONLY)
 
 
 def _uow(request: Request) -> AllocationUnitOfWork:
@@ -42,25 +48,28 @@ def _allocation_out(item: model.Allocation) -> AllocationOut:
     return AllocationOut.model_validate({**vars(item), "slots": [vars(s) for s in item.slots]})
 
 
-@inventory.post("/csps", status_code=201, response_model=CspOut, summary="Register a cloud service provider")
+@inventory.post("/csps", status_code=201, response_model=CspOut, dependencies=OPERATOR_ONLY,
+                summary="Register a cloud service provider")
 async def register_csp(body: CspIn, request: Request) -> CspOut:
     return CspOut.model_validate(vars(await _handle(request, RegisterCsp(name=body.name))))
 
 
-@inventory.get("/csps", response_model=list[CspOut], summary="Every CSP, by name")
+@inventory.get("/csps", response_model=list[CspOut], dependencies=OPERATOR_ONLY, summary="Every CSP, by name")
 async def list_csps(request: Request) -> list[CspOut]:
     async with _uow(request) as uow:
         return [CspOut.model_validate(vars(c)) for c in await uow.inventory.csps()]
 
 
-@inventory.post("/servers", status_code=201, response_model=ServerOut, summary="Register a server in a pool")
+@inventory.post("/servers", status_code=201, response_model=ServerOut, dependencies=OPERATOR_ONLY,
+                summary="Register a server in a pool")
 async def register_server(body: ServerIn, request: Request) -> ServerOut:
     gpus = body.gpus or runtime_of(request.app).settings.inventory.server_gpus  # type: ignore[attr-defined]
     cmd = RegisterServer(**body.model_dump(exclude={"gpus"}), gpus=gpus)
     return ServerOut.model_validate(vars(await _handle(request, cmd)))
 
 
-@inventory.get("/servers", response_model=list[ServerOut], summary="Servers, by name, of a pool and model")
+@inventory.get("/servers", response_model=list[ServerOut], dependencies=OPERATOR_ONLY,
+               summary="Servers, by name, of a pool and model")
 async def list_servers(request: Request, pool: Pool | None = None, gpu_model: str | None = None,
                        ) -> list[ServerOut]:
     async with _uow(request) as uow:
@@ -69,7 +78,8 @@ async def list_servers(request: Request, pool: Pool | None = None, gpu_model: st
 
 
 @inventory.get("/pools/{program}/capacity", response_model=CapacityOut,
-               summary="Total, allocated and free GPUs of a program's pool at an instant (default: now)")
+               summary="Total, allocated and free GPUs of a program's pool at an instant (default: now)",
+               description="Any authenticated role may read it: partners plan their requests by it.")
 async def pool_capacity(program: Pool, request: Request, gpu_model: str | None = None,
                         at: AwareDatetime | None = None) -> CapacityOut:
     at = at or datetime.now(UTC)

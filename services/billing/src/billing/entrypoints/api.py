@@ -1,4 +1,4 @@
-"""Billing's FastAPI app."""
+"""Billing's FastAPI app: its routers, access tokens checked, and each domain error's HTTP status."""
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -7,12 +7,15 @@ from billing.bootstrap import bootstrap
 from billing.config import Settings
 from billing.domain.errors import AccountAlreadyInvoiced, AccountNotFound, InvalidTariff, InvoiceNotFound
 from billing.entrypoints.routes import accounts, invoices, tariffs
+from servicekit.auth import TokenVerifier, install_auth
 from servicekit.runtime import build_api
 
 DOMAIN_ERRORS = {AccountNotFound: 404, InvoiceNotFound: 404, AccountAlreadyInvoiced: 409, InvalidTariff: 422}
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return build_api(lambda: bootstrap(settings), title="Billing",
-                     description="Tariffs, usage accounts and invoices of the GPU support programs.",
-                     routers=[tariffs, accounts, invoices], domain_errors=DOMAIN_ERRORS)
+    app = build_api(lambda: bootstrap(settings), title="Billing",
+                    description="Tariffs, usage accounts and invoices of the GPU support programs.",
+                    routers=[tariffs, accounts, invoices], domain_errors=DOMAIN_ERRORS)
+    install_auth(app, TokenVerifier.from_settings(settings.auth))
+    return app

@@ -1,25 +1,33 @@
-"""The operator API: tariffs, usage accounts and invoices."""
+"""The operator API: tariffs, usage accounts and invoices; every route wants an access token.
+
+Any role may read the tariffs. Accounts and invoices are operator-only for now: billing does not know partners yet
+(allocation's events name the application, not its partner), so it could not show a partner only its own.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from billing.adapters.unit_of_work import BillingUnitOfWork
 from billing.domain.commands import SetTariff
 from billing.domain.errors import AccountNotFound, InvoiceNotFound
 from billing.entrypoints.schemas import AccountOut, GpuModel, InvoiceOut, TariffIn, TariffOut
+from servicekit.auth import AUTH_RESPONSES, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
 
-tariffs = APIRouter(prefix="/tariffs", tags=["tariffs"], responses=PROBLEM_RESPONSES)
-accounts = APIRouter(prefix="/accounts", tags=["accounts"], responses=PROBLEM_RESPONSES)
-invoices = APIRouter(prefix="/invoices", tags=["invoices"], responses=PROBLEM_RESPONSES)
+RESPONSES = {**PROBLEM_RESPONSES, **AUTH_RESPONSES}
+OPERATOR_ONLY = [Depends(require("operator"))]
+tariffs = APIRouter(prefix="/tariffs", tags=["tariffs"], responses=RESPONSES, dependencies=[Depends(authenticated)])
+accounts = APIRouter(prefix="/accounts", tags=["accounts"], responses=RESPONSES, dependencies=OPERATOR_ONLY)
+invoices = APIRouter(prefix="/invoices", tags=["invoices"], responses=RESPONSES, dependencies=OPERATOR_ONLY)
 
 
-@tariffs.put("/{gpu_model}", response_model=TariffOut, summary="Set a GPU model's price per GPU-hour")
+@tariffs.put("/{gpu_model}", response_model=TariffOut, dependencies=OPERATOR_ONLY,
+             summary="Set a GPU model's price per GPU-hour")
 async def put_tariff(gpu_model: Annotated[GpuModel, Path()], body: TariffIn, request: Request) -> TariffOut:
     cmd = SetTariff(gpu_model=gpu_model, krw_per_gpu_hour=body.krw_per_gpu_hour)
     return TariffOut.model_validate(asdict(await runtime_of(request.app).bus.handle(cmd)))

@@ -1,7 +1,21 @@
 """Evaluation's tables, all in the `evaluation` schema."""
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Index, Integer, Numeric, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from servicekit.db import service_metadata
@@ -23,13 +37,77 @@ evaluation = Table(
     Column("applicant_sector", Text, nullable=False),
     Column("applicant_institution", Text, nullable=False),
     Column("applicant_region", Text, nullable=False),
+    Column("applicant_name", Text, nullable=False, server_default=""),
     Column("gpus_requested", Integer, nullable=False),
     Column("gpu_model", Text, nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
     Column("planned_gpu_hours_per_month", Integer, nullable=False),
+    Column("purpose", Text, nullable=False, server_default=""),
+    Column("company", JSONB),
+    Column("researcher", JSONB),
+    Column("servers_requested", Integer),
+    Column("corporate_participants", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("open_source", Boolean, nullable=False, server_default=text("false")),
+    Column("training_data_scale", Text),
+    Column("earliest_start", Date),
+    Column("acceptable_window_months", Integer),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("evaluated_at", DateTime(timezone=True), nullable=False),
     Index("ix_evaluation_evaluated_at", "evaluated_at"),
     Index("ix_evaluation_program_status_evaluated_at", "program", "status", "evaluated_at"),
+    Index("ix_evaluation_call_id", "call_id"),
+    Index("ix_evaluation_status_submitted_at", "status", "submitted_at"),
+)
+
+policy_version = Table(
+    "policy_version", metadata,
+    Column("version", Text, primary_key=True),
+    Column("effective_from", DateTime(timezone=True), nullable=False, unique=True),
+    Column("rules", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+reviewer = Table(
+    "reviewer", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("institution", Text, nullable=False),
+    Column("expertise", JSONB, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+review_assignment = Table(
+    "review_assignment", metadata,
+    Column("application_id", UUID(as_uuid=True), ForeignKey("evaluation.evaluation.application_id"),
+           nullable=False),
+    Column("reviewer_id", UUID(as_uuid=True), ForeignKey("evaluation.reviewer.id"), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("scores", JSONB),
+    Column("reviewed_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("application_id", "reviewer_id"),
+    Index("ix_review_assignment_reviewer_id", "reviewer_id"),
+)
+
+review_exclusion = Table(
+    "review_exclusion", metadata,
+    Column("application_id", UUID(as_uuid=True), ForeignKey("evaluation.evaluation.application_id"),
+           nullable=False),
+    Column("reviewer_id", UUID(as_uuid=True), ForeignKey("evaluation.reviewer.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("excluded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("application_id", "reviewer_id"),
+)
+
+call_round = Table(
+    "round", metadata,
+    Column("call_id", UUID(as_uuid=True), primary_key=True),
+    Column("program", Text, nullable=False),
+    Column("opens_at", DateTime(timezone=True), nullable=False),
+    Column("closes_at", DateTime(timezone=True), nullable=False),
+    Column("application_ids", JSONB, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+    Column("scored_at", DateTime(timezone=True)),
 )

@@ -2,29 +2,82 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters.orm import evaluation
-from evaluation.domain.model import Applicant, Check, Component, Evaluation, Status, Submission
+from evaluation.domain.model import (
+    Applicant,
+    Check,
+    Company,
+    Component,
+    CorporateParticipant,
+    CriterionScore,
+    Evaluation,
+    Recheck,
+    Researcher,
+    Status,
+    Submission,
+)
 
 APPLICANT_PREFIX = "applicant_"
-SUBMISSION_FIELDS = tuple(f.name for f in dataclasses.fields(Submission) if f.name != "applicant")
+NESTED = {"applicant", "company", "researcher", "corporate_participants"}
+SUBMISSION_FIELDS = tuple(f.name for f in dataclasses.fields(Submission) if f.name not in NESTED)
+
+
+def _json(value: Any) -> Any:
+    """Dates as ISO strings, for the JSON columns."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _json(v) for k, v in vars(value).items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _company(data: dict[str, Any] | None) -> Company | None:
+    if data is None:
+        return None
+    return Company(**{**data, "representative_birth_date": date.fromisoformat(data["representative_birth_date"])})
+
+
+def _researcher(data: dict[str, Any] | None) -> Researcher | None:
+    if data is None:
+        return None
+    return Researcher(data["institution_type"], date.fromisoformat(data["appointment_date"]),
+                      date.fromisoformat(data["birth_date"]))
+
+
+def _recheck(data: dict[str, Any]) -> Recheck:
+    return Recheck(at=datetime.fromisoformat(data["at"]), policy_version=data["policy_version"],
+                   changes=data["changes"], checks=[Check(**c) for c in data["rules"]])
+
+
+def _explanation(result: Evaluation) -> dict[str, Any]:
+    return {"rules": _json(result.checks), "eligibility_policy_version": result.eligibility_policy_version,
+            "facts": result.facts, "components": _json(result.components), "criteria": _json(result.criteria),
+            "reviews_received": result.reviews_received, "reviews_required": result.reviews_required,
+            "rechecks": [{"at": r.at.isoformat(), "policy_version": r.policy_version, "changes": r.changes,
+                          "rules": _json(r.checks)} for r in result.rechecks]}
 
 
 def _row(result: Evaluation) -> dict[str, Any]:
-    submission = result.submission
+    s = result.submission
     return {
-        **{name: getattr(submission, name) for name in SUBMISSION_FIELDS},
-        **{APPLICANT_PREFIX + k: v for k, v in vars(submission.applicant).items()},
+        **{name: getattr(s, name) for name in SUBMISSION_FIELDS},
+        **{APPLICANT_PREFIX + k: v for k, v in vars(s.applicant).items()},
+        "company": _json(s.company), "researcher": _json(s.researcher),
+        "corporate_participants": _json(s.corporate_participants),
         "status": result.status.value, "score": result.score, "policy_version": result.policy_version,
-        "explanation": {"rules": [dataclasses.asdict(c) for c in result.checks],
-                        "components": [dataclasses.asdict(c) for c in result.components]},
-        "failed_rules": result.failed_rules, "evaluated_at": result.evaluated_at,
+        "explanation": _explanation(result), "failed_rules": result.failed_rules,
+        "evaluated_at": result.evaluated_at,
     }
 
 
@@ -32,13 +85,20 @@ def _evaluation(row: Any) -> Evaluation:
     data = dict(row._mapping)
     applicant = Applicant(**{k.removeprefix(APPLICANT_PREFIX): data.pop(k)
                              for k in list(data) if k.startswith(APPLICANT_PREFIX)})
-    submission = Submission(applicant=applicant, **{name: data[name] for name in SUBMISSION_FIELDS})
-    explanation = data["explanation"]
+    submission = Submission(
+        applicant=applicant, company=_company(data["company"]), researcher=_researcher(data["researcher"]),
+        corporate_participants=tuple(CorporateParticipant(**c) for c in data["corporate_participants"]),
+        **{name: data[name] for name in SUBMISSION_FIELDS})
+    x = data["explanation"]
     return Evaluation(
         submission=submission, status=Status(data["status"]), score=data["score"],
         policy_version=data["policy_version"], evaluated_at=data["evaluated_at"],
-        checks=[Check(**c) for c in explanation["rules"]],
-        components=[Component(**c) for c in explanation["components"]],
+        checks=[Check(**c) for c in x["rules"]], components=[Component(**c) for c in x["components"]],
+        eligibility_policy_version=x.get("eligibility_policy_version", data["policy_version"]),
+        criteria=[CriterionScore(**c) for c in x.get("criteria", [])], reviews_received=x.get("reviews_received", 0),
+        reviews_required=x.get("reviews_required", 0),
+        facts=x.get("facts", {}), failed_rules=list(data["failed_rules"]),
+        rechecks=[_recheck(r) for r in x.get("rechecks", [])],
     )
 
 
@@ -53,16 +113,34 @@ class EvaluationRepository:
                 .returning(evaluation.c.application_id))
         return (await self._session.execute(stmt)).first() is not None
 
-    async def get(self, application_id: UUID) -> Evaluation | None:
+    async def save(self, result: Evaluation) -> None:
+        """Write back a changed evaluation (its status, score, explanation and current facts)."""
+        await self._session.execute(update(evaluation)
+                                    .where(evaluation.c.application_id == result.application_id)
+                                    .values(_row(result)))
+
+    async def get(self, application_id: UUID, *, for_update: bool = False) -> Evaluation | None:
+        """One evaluation; `for_update` holds its row until the transaction ends (reviews and closes queue)."""
         stmt = select(evaluation).where(evaluation.c.application_id == application_id)
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
         return _evaluation(row) if row else None
 
+    async def awaiting_reviewers(self) -> list[Evaluation]:
+        """Applications waiting for a panel, oldest submission first, locked so one registration assigns each."""
+        stmt = (select(evaluation).where(evaluation.c.status == Status.AWAITING_REVIEWERS.value)
+                .order_by(evaluation.c.submitted_at, evaluation.c.application_id).with_for_update())
+        return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]
+
+    async def statuses(self, application_ids: Sequence[UUID]) -> dict[UUID, Status]:
+        stmt = (select(evaluation.c.application_id, evaluation.c.status)
+                .where(evaluation.c.application_id.in_(list(application_ids))))
+        return {r.application_id: Status(r.status) for r in (await self._session.execute(stmt)).all()}
+
     async def list(self, *, program: str | None = None, status: str | None = None,
-                   limit: int = 50) -> list[Evaluation]:
+                   call_id: UUID | None = None, limit: int = 50) -> list[Evaluation]:
         stmt = (select(evaluation)
                 .order_by(evaluation.c.evaluated_at.desc(), evaluation.c.application_id.desc()).limit(limit))
-        for column, value in (("program", program), ("status", status)):
+        for column, value in (("program", program), ("status", status), ("call_id", call_id)):
             if value is not None:
                 stmt = stmt.where(evaluation.c[column] == value)
         return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]

@@ -1,16 +1,17 @@
-"""Evaluation's commands: what other services' events ask it to do."""
+"""Evaluation's commands: what other services' events, operators and reviewers ask it to do."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from evaluation.domain.model import Applicant
+from evaluation.domain.model import Applicant, Company, CorporateParticipant, Researcher
 
 
 @dataclass(frozen=True)
 class EvaluateApplication:
-    """Check a submitted application's eligibility and, where its program allows, score it."""
+    """Check a submitted application's eligibility; score a P3 one at once, send a P1/P2 one to a panel."""
 
     application_id: UUID
     program: str
@@ -22,3 +23,63 @@ class EvaluateApplication:
     period_end: date
     planned_gpu_hours_per_month: int
     submitted_at: datetime
+    purpose: str = ""
+    company: Company | None = None
+    researcher: Researcher | None = None
+    servers_requested: int | None = None
+    corporate_participants: tuple[CorporateParticipant, ...] = ()
+    open_source: bool = False
+    training_data_scale: str | None = None
+    earliest_start: date | None = None
+    acceptable_window_months: int | None = None
+
+
+@dataclass(frozen=True)
+class ScoreRound:
+    """A P1/P2 call closed: make each listed application's score final (or reject it), then report the round."""
+
+    call_id: UUID
+    program: str
+    opens_at: datetime
+    closes_at: datetime
+    application_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True)
+class RecheckEligibility:
+    """Re-run the rules at award time, under the version in force at `at`, with facts that changed since."""
+
+    application_id: UUID
+    at: datetime
+    company_size: str | None = None
+    sector: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterReviewer:
+    """Add a reviewer to the pool; applications waiting for reviewers are assigned at once if they now can be."""
+
+    name: str
+    institution: str
+    expertise: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SubmitReview:
+    """An assigned reviewer's criterion scores for one application."""
+
+    application_id: UUID
+    reviewer_id: UUID
+    scores: dict[str, float]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PublishPolicy:
+    """A new policy version from `effective_from` (default: now) on; `changes` are the rules that differ from the
+    latest version's."""
+
+    version: str
+    effective_from: datetime | None = None
+    changes: dict[str, Any] = field(default_factory=dict)

@@ -1,42 +1,26 @@
-"""An application's evaluation: its program's eligibility rules, then (P3 only, for now) the readiness score.
+"""The application as evaluation sees it, and its evaluation's life: arrival, review, the round's close, re-check.
 
-P1 and P2 applications that pass their rules wait for a review panel, which arrives in a later issue: until then
-they are `awaiting_review`, with no score and no event.
+arrival: ineligible → rejected; P3 → scored at once (eligible); P1/P2 → awaiting_reviewers, then in_review once a
+panel is assigned; the call's close makes the score final (eligible) or rejects it for want of reviews.
 """
 from __future__ import annotations
 
-import calendar
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from fractions import Fraction
+from typing import Any
 from uuid import UUID
 
-HOURS_PER_DAY = 24
-LONGEST_MONTH_DAYS = 31
-AVERAGE_MONTH_HOURS = 730  # 8,760 hours a year over 12 months: what one GPU offers in a typical month
-MAX_SCORE = 100
-RESEARCH_SECTORS = ("academia", "research_institute")
-SCORED_AT_ONCE = frozenset({"P3"})  # P3's rolling intake has no panel: an eligible plan is scored at once
+from evaluation.domain.policy import Policy
+
+INSUFFICIENT_REVIEWS = "insufficient_reviews"
 
 
 class Status(StrEnum):
-    ELIGIBLE = "eligible"
+    AWAITING_REVIEWERS = "awaiting_reviewers"
+    IN_REVIEW = "in_review"
+    ELIGIBLE = "eligible"  # eligible and scored: the score is final
     REJECTED = "rejected"
-    AWAITING_REVIEW = "awaiting_review"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The numbers of one scoring policy version (the settings provide them)."""
-
-    version: str = "2026.1"
-    p1_max_gpus: int = 16
-    server_gpus: int = 8
-    p3_max_period_months: int = 12
-    eligibility_base_points: float = 40.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +28,28 @@ class Applicant:
     sector: str
     institution: str
     region: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Company:
+    business_registration_number: str
+    size: str
+    head_office_region: str
+    representative_birth_date: date
+
+
+@dataclass(frozen=True)
+class Researcher:
+    institution_type: str
+    appointment_date: date
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class CorporateParticipant:
+    name: str
+    size: str
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,20 @@ class Submission:
     period_end: date
     planned_gpu_hours_per_month: int
     submitted_at: datetime
+    purpose: str = ""
+    company: Company | None = None
+    researcher: Researcher | None = None
+    servers_requested: int | None = None
+    corporate_participants: tuple[CorporateParticipant, ...] = ()
+    open_source: bool = False
+    training_data_scale: str | None = None
+    earliest_start: date | None = None
+    acceptable_window_months: int | None = None
+
+    @property
+    def submitted_on(self) -> date:
+        """The submission day, taken in UTC like every time the platform stores."""
+        return self.submitted_at.astimezone(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -76,160 +96,107 @@ class Check:
 
 @dataclass(frozen=True)
 class Component:
-    """One part of the score: its points and how they were reached."""
+    """One part of the score: its points and how they were reached. The components add up to the score."""
 
     name: str
     points: float
     detail: str
 
 
-Violation = Callable[[Submission, Policy], str | None]
+@dataclass(frozen=True)
+class CriterionScore:
+    """One rubric criterion: the reviewers' mean, its weight, and the weighted points (rounded for display)."""
+
+    name: str
+    weight: float
+    mean: float
+    reviews: int
+    weighted_points: float
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A named eligibility rule: `requirement` (formatted with the policy) says what it demands."""
-
-    name: str
-    requirement: str
-    violation: Violation
-
-    def check(self, submission: Submission, policy: Policy) -> Check:
-        problem = self.violation(submission, policy)
-        return Check(self.name, problem is None, problem or self.requirement.format(**vars(policy)))
+class Review:
+    reviewer_id: UUID
+    scores: dict[str, float]
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or that month's last day when it is shorter (31 Jan + 1 → 28 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+@dataclass(frozen=True)
+class Recheck:
+    """Eligibility re-run at award time under the version then in force, with the facts as they are now."""
+
+    at: datetime
+    policy_version: str
+    changes: dict[str, Any]
+    checks: list[Check]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
 
 
-def _p1_industry_sector(s: Submission, _: Policy) -> str | None:
-    if s.applicant.sector != "industry":
-        return f"P1 is for industry applicants; the applicant's sector is {s.applicant.sector}"
-    return None
+@dataclass
+class Round:
+    """A closed P1/P2 call: its applications are scored under the version in force at its close."""
 
-
-def _p1_gpu_range(s: Submission, p: Policy) -> str | None:
-    if not 1 <= s.gpus_requested <= p.p1_max_gpus:
-        return f"P1 grants 1 to {p.p1_max_gpus} GPUs; {s.gpus_requested} were requested"
-    return None
-
-
-def _p2_research_sector(s: Submission, _: Policy) -> str | None:
-    if s.applicant.sector not in RESEARCH_SECTORS:
-        return f"P2 is for academia and research institutes; the applicant's sector is {s.applicant.sector}"
-    return None
-
-
-def _p2_whole_servers(s: Submission, p: Policy) -> str | None:
-    if s.gpus_requested % p.server_gpus:
-        return (f"P2 gives whole servers of {p.server_gpus} GPUs; {s.gpus_requested} GPUs is not a multiple "
-                f"of {p.server_gpus}")
-    return None
-
-
-def _p3_period_length(s: Submission, p: Policy) -> str | None:
-    latest = add_months(s.period_start, p.p3_max_period_months)
-    if s.period_end > latest:
-        return (f"P3 periods last at most {p.p3_max_period_months} months (to {latest} at the latest); "
-                f"this one ends on {s.period_end}")
-    return None
-
-
-def _p3_period_not_ended(s: Submission, _: Policy) -> str | None:
-    submitted_on = s.submitted_at.astimezone(UTC).date()
-    if s.period_end < submitted_on:
-        return f"the period ended on {s.period_end}, before the submission on {submitted_on}"
-    return None
-
-
-def _period_order(s: Submission, _: Policy) -> str | None:
-    if s.period_end <= s.period_start:
-        return f"period_end {s.period_end} is not after period_start {s.period_start}"
-    return None
-
-
-def _plan_within_capacity(s: Submission, _: Policy) -> str | None:
-    capacity = s.gpus_requested * HOURS_PER_DAY * LONGEST_MONTH_DAYS
-    if s.planned_gpu_hours_per_month > capacity:
-        return (f"{s.planned_gpu_hours_per_month} planned GPU-hours per month exceed the {capacity} that "
-                f"{s.gpus_requested} GPUs can deliver ({HOURS_PER_DAY} h x {LONGEST_MONTH_DAYS} days each)")
-    return None
-
-
-PROGRAM_RULES: dict[str, tuple[Rule, ...]] = {
-    "P1": (Rule("p1_industry_sector", "P1 is for industry applicants", _p1_industry_sector),
-           Rule("p1_gpu_range", "P1 grants 1 to {p1_max_gpus} GPUs", _p1_gpu_range)),
-    "P2": (Rule("p2_research_sector", "P2 is for academia and research institutes", _p2_research_sector),
-           Rule("p2_whole_servers", "P2 gives whole servers of {server_gpus} GPUs", _p2_whole_servers)),
-    "P3": (Rule("p3_period_length", "P3 periods last at most {p3_max_period_months} months", _p3_period_length),
-           Rule("p3_period_not_ended", "the period has not ended before the submission", _p3_period_not_ended)),
-}
-COMMON_RULES: tuple[Rule, ...] = (
-    Rule("period_order", "period_end is after period_start", _period_order),
-    Rule("plan_within_capacity", "the planned GPU-hours per month fit what the GPUs can deliver",
-         _plan_within_capacity),
-)
-
-
-def check_eligibility(submission: Submission, policy: Policy) -> list[Check]:
-    """Every rule of the submission's program and every common rule, passed or not, in a stable order."""
-    return [rule.check(submission, policy) for rule in (*PROGRAM_RULES[submission.program], *COMMON_RULES)]
-
-
-def _to_cents(points: Fraction) -> Fraction:
-    """Round half up to 2 decimals, exactly (no binary floating point on the way)."""
-    return Fraction(math.floor(points * 100 + Fraction(1, 2)), 100)
-
-
-def readiness_components(submission: Submission, policy: Policy) -> list[Component]:
-    """The base for passing eligibility plus the rest of 100 points in proportion to the plan's ratio."""
-    base = _to_cents(Fraction(str(policy.eligibility_base_points)))
-    weight = MAX_SCORE - base
-    offered_hours = submission.gpus_requested * AVERAGE_MONTH_HOURS
-    plan_ratio = min(Fraction(submission.planned_gpu_hours_per_month, offered_hours), Fraction(1))
-    plan_points = _to_cents(weight * plan_ratio)
-    return [
-        Component("eligibility_base", float(base), f"passed every {submission.program} eligibility rule"),
-        Component("plan_readiness", float(plan_points),
-                  f"{float(weight):g} x plan ratio {float(plan_ratio):.4f} = min(1, "
-                  f"{submission.planned_gpu_hours_per_month} planned GPU-hours per month / "
-                  f"({submission.gpus_requested} GPUs x {AVERAGE_MONTH_HOURS} h))"),
-    ]
+    call_id: UUID
+    program: str
+    opens_at: datetime
+    closes_at: datetime
+    application_ids: tuple[UUID, ...]
+    policy_version: str
+    closed_at: datetime
+    scored_at: datetime | None = None
 
 
 @dataclass
 class Evaluation:
-    """The outcome for one application; `checks` and `components` are its full explanation."""
+    """The outcome for one application. `checks`, `components` and `criteria` are its full explanation."""
 
     submission: Submission
     status: Status
     score: float | None
-    policy_version: str
+    policy_version: str  # the version of the latest decision (the score's, once scored)
     evaluated_at: datetime
     checks: list[Check] = field(default_factory=list)
     components: list[Component] = field(default_factory=list)
+    eligibility_policy_version: str = ""
+    criteria: list[CriterionScore] = field(default_factory=list)
+    reviews_received: int = 0
+    reviews_required: int = 0  # P1/P2: the policy's minimum, which makes the score final
+    facts: dict[str, bool] = field(default_factory=dict)
+    failed_rules: list[str] = field(default_factory=list)
+    rechecks: list[Recheck] = field(default_factory=list)
 
     @property
     def application_id(self) -> UUID:
         return self.submission.application_id
 
     @property
-    def failed_rules(self) -> list[str]:
-        return [c.describe() for c in self.checks if not c.passed]
+    def score_final(self) -> bool:
+        """Scored P3 at once; P1/P2 once the minimum of reviews is in (the round's close publishes it)."""
+        return self.score is not None and (self.status is Status.ELIGIBLE
+                                           or self.reviews_received >= self.reviews_required)
 
+    @property
+    def decided(self) -> bool:
+        return self.status in (Status.ELIGIBLE, Status.REJECTED)
 
-def evaluate(submission: Submission, policy: Policy, at: datetime) -> Evaluation:
-    """Check eligibility; score an eligible P3 plan at once; leave an eligible P1/P2 for its review panel."""
-    checks = check_eligibility(submission, policy)
-    result = Evaluation(submission, Status.AWAITING_REVIEW, None, policy.version, at, checks)
-    if any(not c.passed for c in checks):
-        result.status = Status.REJECTED
-    elif submission.program in SCORED_AT_ONCE:
-        result.components = readiness_components(submission, policy)
-        result.status = Status.ELIGIBLE
-        result.score = round(sum(c.points for c in result.components), 2)
-    return result
+    def reject(self, failed_rules: list[str], policy: Policy, at: datetime) -> None:
+        self.status, self.score, self.failed_rules = Status.REJECTED, None, failed_rules
+        self.policy_version, self.evaluated_at = policy.version, at
+
+    def start_review(self) -> None:
+        self.status = Status.IN_REVIEW
+
+    def change_facts(self, *, company_size: str | None = None, sector: str | None = None) -> dict[str, Any]:
+        """Apply facts that changed since the submission; returns what changed (for the re-check's record)."""
+        changes: dict[str, Any] = {}
+        s = self.submission
+        if company_size is not None and s.company is not None and company_size != s.company.size:
+            s = replace(s, company=replace(s.company, size=company_size))
+            changes["company_size"] = company_size
+        if sector is not None and sector != s.applicant.sector:
+            s = replace(s, applicant=replace(s.applicant, sector=sector))
+            changes["sector"] = sector
+        self.submission = s
+        return changes

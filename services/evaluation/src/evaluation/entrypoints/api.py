@@ -1,18 +1,34 @@
-"""Evaluation's FastAPI app."""
+"""Evaluation's FastAPI app, and the one place its domain errors become HTTP statuses."""
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from evaluation.bootstrap import bootstrap
 from evaluation.config import Settings
-from evaluation.domain.errors import EvaluationNotFound
-from evaluation.entrypoints.routes import router
+from evaluation.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from evaluation.entrypoints.panel_routes import policies, reviewers
+from evaluation.entrypoints.routes import rounds, router
+from servicekit.auth import TokenVerifier, install_auth
+from servicekit.http import FieldError, problem
 from servicekit.runtime import build_api
 
-DOMAIN_ERRORS = {EvaluationNotFound: 404}
+DOMAIN_ERRORS = {NotFound: 404, Forbidden: 403, Conflict: 409}
+
+
+async def _invalid_input(_: Request, exc: Exception) -> JSONResponse:
+    """Input the schema let through but the domain refuses: 422 naming every field, like a schema error."""
+    assert isinstance(exc, InvalidInput)
+    return problem(422, "Invalid request", str(exc), [FieldError(field=f, reason=r) for f, r in exc.errors])
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return build_api(lambda: bootstrap(settings), title="Evaluation",
-                     description="Eligibility, scores and their explanations for submitted applications.",
-                     routers=[router], domain_errors=DOMAIN_ERRORS)
+    app = build_api(lambda: bootstrap(settings), title="Evaluation",
+                    description="Eligibility, review panels, scores and their explanations, under versioned "
+                                "scoring policies. Every request wants a bearer access token from intake's "
+                                "`POST /oauth/token`: most endpoints are for operators; a reviewer's token "
+                                "submits its reviews and reads its assignments and their evaluations.",
+                    routers=[router, rounds, reviewers, policies], domain_errors=DOMAIN_ERRORS)
+    install_auth(app, TokenVerifier.from_settings(settings.auth))
+    app.add_exception_handler(InvalidInput, _invalid_input)
+    return app

@@ -1,23 +1,35 @@
-"""Other services' events, translated into evaluation's commands: a submitted application is evaluated."""
+"""Other services' events, translated into evaluation's commands: a submission is evaluated, a closed call scored."""
 from __future__ import annotations
 
-from contracts import ApplicationSubmitted
-from evaluation.domain.commands import EvaluateApplication
-from evaluation.domain.model import Applicant
+from contracts import ApplicationSubmitted, CallClosed
+from evaluation.domain.commands import EvaluateApplication, ScoreRound
+from evaluation.domain.model import Applicant, Company, CorporateParticipant, Researcher
 
 
 def evaluate_submitted(e: ApplicationSubmitted) -> EvaluateApplication:
-    """The submission as evaluation needs it; its event time is the submission time the P3 rules use."""
+    """The submission as evaluation needs it; its event time is the submission time the rules and policy use."""
     return EvaluateApplication(
         application_id=e.application_id, program=e.program, call_id=e.call_id,
         applicant=Applicant(sector=e.applicant.sector, institution=e.applicant.institution,
-                            region=e.applicant.region),
+                            region=e.applicant.region, name=e.applicant.name),
         gpus_requested=e.gpus_requested, gpu_model=e.gpu_model, period_start=e.period_start,
         period_end=e.period_end, planned_gpu_hours_per_month=e.planned_gpu_hours_per_month,
-        submitted_at=e.occurred_at,
+        submitted_at=e.occurred_at, purpose=e.purpose,
+        company=Company(**e.company.model_dump()) if e.company is not None else None,
+        researcher=Researcher(**e.researcher.model_dump()) if e.researcher is not None else None,
+        servers_requested=e.servers_requested,
+        corporate_participants=tuple(CorporateParticipant(c.name, c.size) for c in e.corporate_participants),
+        open_source=e.open_source, training_data_scale=e.training_data_scale, earliest_start=e.earliest_start,
+        acceptable_window_months=e.acceptable_window_months,
     )
+
+
+def score_closed(e: CallClosed) -> ScoreRound:
+    return ScoreRound(call_id=e.call_id, program=e.program, opens_at=e.opens_at, closes_at=e.closes_at,
+                      application_ids=tuple(e.application_ids))
 
 
 TRANSLATIONS = {
     ApplicationSubmitted: evaluate_submitted,
+    CallClosed: score_closed,
 }

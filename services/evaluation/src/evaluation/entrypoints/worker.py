@@ -1,4 +1,4 @@
-"""Evaluation's worker: consumes submitted applications, relays its outbox."""
+"""Evaluation's worker: consumes submitted applications and closed calls, relays its outbox."""
 from __future__ import annotations
 
 from evaluation.bootstrap import bootstrap

@@ -1,52 +1,144 @@
 """Evaluation's handlers; the HANDLERS map at the bottom is the service's table of contents.
 
-Handlers that need the scoring policy declare a keyword-only `policy` parameter; bootstrap injects it.
+Every decision is taken under the policy version in force at its moment (the submission, the call's close, the
+re-check), read from the policy_version table, and names that version.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 from datetime import UTC, datetime
+from uuid import uuid4
 
-from contracts import ApplicationRejected, ApplicationScored, Event
 from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
-from evaluation.domain import model
-from evaluation.domain.commands import EvaluateApplication
-from evaluation.domain.model import Policy, Status
+from evaluation.domain import decisions
+from evaluation.domain.commands import (
+    EvaluateApplication,
+    PublishPolicy,
+    RecheckEligibility,
+    RegisterReviewer,
+    ScoreRound,
+    SubmitReview,
+)
+from evaluation.domain.errors import Conflict, EvaluationNotFound, Forbidden, InvalidInput
+from evaluation.domain.model import Evaluation, Recheck, Round, Status, Submission
+from evaluation.domain.panel import Reviewer
+from evaluation.domain.policy import Policy, policy_problems, review_problems
+from evaluation.service import panels, rounds
+from evaluation.service.outcomes import outcome, rejected_event
 
 log = logging.getLogger(__name__)
 
 
-async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWork, *,
-                               policy: Policy) -> model.Evaluation | None:
-    submission = model.Submission(**{f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd)})
-    result = model.evaluate(submission, policy, datetime.now(UTC))
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWork) -> Evaluation | None:
+    if cmd.call_id is not None:
+        await uow.rounds.lock_call(cmd.call_id)
+    policy = await uow.policies.in_force(cmd.submitted_at)
+    result = decisions.evaluate(Submission(**{f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd)}),
+                                policy, _now())
     if not await uow.evaluations.add(result):
         # the same application under another event id (a re-sent submission): the first evaluation stands
         log.warning("application %s is already evaluated; ignoring the repeat", cmd.application_id)
         return None
-    outcome = _outcome(result)
-    if outcome is not None:
-        await uow.outbox.add(outcome)
+    closed = await uow.rounds.get(cmd.call_id, for_update=True) if cmd.call_id is not None else None
+    event = outcome(result, policy)
+    if event is not None:
+        await uow.outbox.add(event)
+    if closed is not None:
+        await rounds.decide_late(result, closed, uow, result.evaluated_at)
+    elif result.status is Status.AWAITING_REVIEWERS:
+        pool, load = await panels.pool_and_load(uow)
+        await panels.assign_panel(result, policy, uow, result.evaluated_at, pool=pool, load=load)
     return result
 
 
-def _outcome(result: model.Evaluation) -> Event | None:
-    """The event telling the others; none while a P1/P2 application awaits its review panel (a later issue)."""
-    s = result.submission
+async def score_round(cmd: ScoreRound, uow: EvaluationUnitOfWork) -> Round | None:
+    await uow.rounds.lock_call(cmd.call_id)
+    policy, at = await uow.policies.in_force(cmd.closes_at), _now()
+    item = Round(cmd.call_id, cmd.program, cmd.opens_at, cmd.closes_at, cmd.application_ids, policy.version, at)
+    if not await uow.rounds.add(item):
+        log.warning("call %s was closed already; ignoring the repeated close", cmd.call_id)
+        return None
+    for application_id in dict.fromkeys(cmd.application_ids):
+        result = await uow.evaluations.get(application_id, for_update=True)
+        if result is not None:  # one not here yet is decided when it arrives
+            await rounds.decide(result, policy, uow, at)
+    await rounds.report_if_complete(item, uow, at)
+    return item
+
+
+async def submit_review(cmd: SubmitReview, uow: EvaluationUnitOfWork) -> Evaluation:
+    result = await uow.evaluations.get(cmd.application_id, for_update=True)
+    mine = await uow.panels.assignments(application_id=cmd.application_id, reviewer_id=cmd.reviewer_id)
+    if result is None or not mine:
+        raise Forbidden(f"reviewer {cmd.reviewer_id} is not assigned to application {cmd.application_id}")
+    if mine[0].reviewed_at is not None:
+        raise Conflict(f"reviewer {cmd.reviewer_id} has reviewed application {cmd.application_id} already")
+    if result.status is not Status.IN_REVIEW:
+        raise Conflict(f"application {cmd.application_id} is {result.status}: its reviews are closed")
+    if problems := review_problems(cmd.scores):
+        raise InvalidInput(problems)
+    await uow.panels.record_review(cmd.application_id, cmd.reviewer_id, cmd.scores, cmd.at)
+    policy = await uow.policies.get(result.policy_version) or await uow.policies.in_force(cmd.at)
+    decisions.record_reviews(result, await uow.panels.reviews(cmd.application_id), policy)
+    await uow.evaluations.save(result)
+    return result
+
+
+async def recheck_eligibility(cmd: RecheckEligibility,
+                              uow: EvaluationUnitOfWork) -> tuple[Evaluation, Recheck]:
+    result = await uow.evaluations.get(cmd.application_id, for_update=True)
+    if result is None:
+        raise EvaluationNotFound(f"no evaluation for application {cmd.application_id}")
     if result.status is Status.REJECTED:
-        return ApplicationRejected(application_id=s.application_id, program=s.program,
-                                   failed_rules=result.failed_rules, policy_version=result.policy_version)
-    if result.status is Status.ELIGIBLE and result.score is not None:
-        return ApplicationScored(
-            application_id=s.application_id, program=s.program, call_id=s.call_id, score=result.score,
-            policy_version=result.policy_version, track="general", institution=s.applicant.institution,
-            gpus_requested=s.gpus_requested, gpu_model=s.gpu_model, period_start=s.period_start,
-            period_end=s.period_end, planned_gpu_hours_per_month=s.planned_gpu_hours_per_month,
-        )
-    return None
+        raise Conflict(f"application {cmd.application_id} is rejected already")
+    if cmd.company_size is not None and result.submission.company is None:
+        raise InvalidInput([("company_size", "the application names no company")])
+    policy = await uow.policies.in_force(cmd.at)
+    done = decisions.recheck(result, policy, cmd.at, company_size=cmd.company_size, sector=cmd.sector)
+    await uow.evaluations.save(result)
+    if not done.passed:
+        await uow.outbox.add(rejected_event(result))
+    return result, done
+
+
+async def register_reviewer(cmd: RegisterReviewer, uow: EvaluationUnitOfWork) -> Reviewer:
+    reviewer = Reviewer(uuid4(), cmd.name, cmd.institution, cmd.expertise, cmd.active)
+    await uow.reviewers.add(reviewer)
+    assigned = await panels.assign_waiting(uow, _now())
+    log.info("reviewer %s registered; %d waiting application(s) got a panel", reviewer.id, assigned)
+    return reviewer
+
+
+async def publish_policy(cmd: PublishPolicy, uow: EvaluationUnitOfWork) -> Policy:
+    await uow.policies.lock()
+    if await uow.policies.get(cmd.version) is not None:
+        raise Conflict(f"policy version {cmd.version} exists already; a version is never changed")
+    now = _now()
+    latest = max(await uow.policies.list(), key=lambda p: p.effective_from)
+    policy = Policy.from_rules(cmd.version, cmd.effective_from or now, {**latest.rules(), **cmd.changes})
+    problems = policy_problems(policy)
+    if policy.effective_from < now:
+        problems.insert(0, ("effective_from", f"{policy.effective_from} is in the past: a version only governs "
+                                              "decisions made after it exists"))
+    elif policy.effective_from <= latest.effective_from:
+        problems.insert(0, ("effective_from", f"must be after {latest.effective_from}, the start of the latest "
+                                              f"version {latest.version}"))
+    if problems:
+        raise InvalidInput(problems)
+    await uow.policies.add(policy)
+    return policy
 
 
 HANDLERS = {
     EvaluateApplication: evaluate_application,
+    ScoreRound: score_round,
+    SubmitReview: submit_review,
+    RecheckEligibility: recheck_eligibility,
+    RegisterReviewer: register_reviewer,
+    PublishPolicy: publish_policy,
 }

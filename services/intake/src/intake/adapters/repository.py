@@ -1,36 +1,60 @@
-"""Applications in and out of the database."""
+"""Applications in and out of the database: the common parts in columns, the program-specific parts in `details`."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.orm import application, application_status
-from intake.domain.model import Applicant, Application, Status
+from intake.domain.forms import Form
+from intake.domain.model import Application, Status
 
 APPLICANT_PREFIX = "applicant_"
+COLUMNS = ("program", "call_id", "gpu_model", "period_start", "period_end", "planned_gpu_hours_per_month",
+           "purpose")
+DETAILS = ("company", "researcher", "servers_requested", "corporate_participants", "open_source",
+           "training_data_scale", "earliest_start", "acceptable_window_months")
+FORM = TypeAdapter(Form)
+Cursor = tuple[datetime, UUID]
 
 
 def _row(app: Application) -> dict[str, Any]:
+    form = FORM.dump_python(app.form, mode="json")
     return {
-        "id": app.id, "partner_id": app.partner_id, "program": app.program, "call_id": app.call_id,
-        **{APPLICANT_PREFIX + k: v for k, v in vars(app.applicant).items()},
-        "gpus_requested": app.gpus_requested, "gpu_model": app.gpu_model,
-        "period_start": app.period_start, "period_end": app.period_end,
-        "planned_gpu_hours_per_month": app.planned_gpu_hours_per_month, "purpose": app.purpose,
-        "status": app.status.value, "status_reason": app.status_reason,
+        "id": app.id, "partner_id": app.partner_id,
+        **{k: getattr(app.form, k) for k in COLUMNS},
+        **{APPLICANT_PREFIX + k: v for k, v in form["applicant"].items()},
+        "gpus_requested": app.gpus_requested, "details": {k: form[k] for k in DETAILS},
+        "status": app.status.value, "status_reason": app.status_reason, "created_at": app.created_at,
         "submitted_at": app.submitted_at, "updated_at": app.updated_at,
     }
 
 
 def _application(row: Any) -> Application:
     data = dict(row._mapping)
-    applicant = Applicant(**{k.removeprefix(APPLICANT_PREFIX): data.pop(k)
-                             for k in list(data) if k.startswith(APPLICANT_PREFIX)})
-    data["status"] = Status(data["status"])
-    return Application(applicant=applicant, **data)
+    details = data["details"]
+    form = FORM.validate_python({
+        **{k: data[k] for k in COLUMNS}, **details,
+        "applicant": {k.removeprefix(APPLICANT_PREFIX): v for k, v in data.items() if k.startswith(APPLICANT_PREFIX)},
+        # a request in servers was stored with the GPUs it comes to
+        "gpus_requested": None if details.get("servers_requested") else data["gpus_requested"],
+    })
+    return Application(id=data["id"], partner_id=data["partner_id"], form=form,
+                       gpus_requested=data["gpus_requested"], created_at=data["created_at"],
+                       submitted_at=data["submitted_at"], status=Status(data["status"]),
+                       status_reason=data["status_reason"], updated_at=data["updated_at"])
+
+
+def keyset_page(stmt: Select[Any], at: ColumnElement[Any], id_: ColumnElement[Any], after: Cursor | None,
+                limit: int) -> Select[Any]:
+    """Newest first by (`at`, `id_`), starting after the cursor: stable while rows are added."""
+    if after is not None:
+        stmt = stmt.where(tuple_(at, id_) < tuple_(*after))
+    return stmt.order_by(at.desc(), id_.desc()).limit(limit)
 
 
 class ApplicationRepository:
@@ -47,19 +71,28 @@ class ApplicationRepository:
         return _application(row) if row else None
 
     async def save(self, app: Application) -> None:
-        values = _row(app)
-        await self._session.execute(application.update().where(application.c.id == app.id)
-                                    .values(status=values["status"], status_reason=values["status_reason"],
-                                            updated_at=values["updated_at"]))
+        await self._session.execute(application.update().where(application.c.id == app.id).values(
+            status=app.status.value, status_reason=app.status_reason, submitted_at=app.submitted_at,
+            updated_at=app.updated_at))
         await self._record_history(app)
 
-    async def list(self, *, partner_id: UUID | None = None, program: str | None = None,
-                   status: str | None = None, limit: int = 50) -> list[Application]:
-        stmt = select(application).order_by(application.c.submitted_at.desc()).limit(limit)
-        for column, value in (("partner_id", partner_id), ("program", program), ("status", status)):
+    async def page(self, *, partner_id: UUID, program: str | None = None, call_id: UUID | None = None,
+                   status: str | None = None, after: Cursor | None = None, limit: int = 50) -> list[Application]:
+        """The partner's applications, newest first, optionally filtered."""
+        stmt = select(application).where(application.c.partner_id == partner_id)
+        for column, value in (("program", program), ("call_id", call_id), ("status", status)):
             if value is not None:
                 stmt = stmt.where(application.c[column] == value)
+        stmt = keyset_page(stmt, application.c.created_at, application.c.id, after, limit)
         return [_application(r) for r in (await self._session.execute(stmt)).all()]
+
+    async def submitted_to(self, call_id: UUID) -> list[UUID]:
+        """Every application submitted to the call and not withdrawn, oldest first."""
+        stmt = (select(application.c.id)
+                .where(application.c.call_id == call_id,
+                       application.c.status.not_in([Status.DRAFT.value, Status.WITHDRAWN.value]))
+                .order_by(application.c.submitted_at, application.c.id))
+        return list((await self._session.scalars(stmt)).all())
 
     async def history(self, application_id: UUID) -> list[dict[str, Any]]:
         stmt = (select(application_status.c.status, application_status.c.reason, application_status.c.at)
@@ -72,7 +105,7 @@ class ApplicationRepository:
             return
         start = await self._session.scalar(
             select(func.count()).where(application_status.c.application_id == app.id)) or 0
-        at = app.updated_at or app.submitted_at
+        at = app.updated_at or app.created_at
         await self._session.execute(application_status.insert(), [
             {"application_id": app.id, "seq": start + i, "status": s.value, "reason": r, "at": at}
             for i, (s, r) in enumerate(app.history)])

@@ -1,1 +1,2 @@
-"""Intake's domain: applications and their life cycle, free of frameworks."""
+"""Intake's domain: programs and calls, the application forms, applications and their life cycle, free of
+frameworks."""

@@ -1,25 +1,30 @@
-"""Intake's commands: what a partner asks, and what other services' outcomes tell it to record."""
+"""Intake's commands: what partners and operators ask (webhooks included), and what other services' outcomes tell it
+to record."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID
 
-from intake.domain.model import Applicant, Status
+from intake.domain.forms import Form
+from intake.domain.model import Status
+
+
+@dataclass(frozen=True)
+class CreateApplication:
+    """A new application from its form: submitted at once, or kept as a draft."""
+
+    partner_id: UUID
+    form: Form
+    submit: bool = True
 
 
 @dataclass(frozen=True)
 class SubmitApplication:
+    """Submit a draft."""
+
+    application_id: UUID
     partner_id: UUID
-    program: str
-    call_id: UUID | None
-    applicant: Applicant
-    gpus_requested: int
-    gpu_model: str
-    period_start: date
-    period_end: date
-    planned_gpu_hours_per_month: int
-    purpose: str
 
 
 @dataclass(frozen=True)
@@ -35,3 +40,31 @@ class RecordOutcome:
     status: Status
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class OpenCall:
+    program: str
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
+class CloseCall:
+    call_id: UUID
+
+
+@dataclass(frozen=True)
+class RegisterWebhook:
+    """A URL the partner wants its applications' status changes POSTed to."""
+
+    partner_id: UUID
+    url: str
+    description: str
+
+
+@dataclass(frozen=True)
+class RemoveWebhook:
+    partner_id: UUID
+    webhook_id: UUID

@@ -1,4 +1,7 @@
 """Intake's domain errors; entrypoints/api.py maps each to an HTTP status."""
+from __future__ import annotations
+
+Problem = tuple[str, str]  # (field path, reason), e.g. ("company.head_office_region", "is not a region")
 
 
 class IntakeError(Exception):
@@ -9,11 +12,26 @@ class ApplicationNotFound(IntakeError):
     pass
 
 
+class CallNotFound(IntakeError):
+    pass
+
+
 class InvalidTransition(IntakeError):
-    """The application's status does not allow this change."""
+    """The application's or the call's status does not allow this change."""
 
 
-class InvalidApplication(IntakeError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
+class InvalidInput(IntakeError):
+    """Input that breaks one or more rules: every broken rule is named, by field path and reason."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
+        self.problems = list(problems)
+        self.field = problems[0][0] if problems else None
+
+
+class WebhookNotFound(IntakeError):
+    pass
+
+
+class TooManyWebhooks(IntakeError):
+    """The partner already has as many webhooks as a partner may."""

@@ -1,73 +1,77 @@
-"""An application and its life cycle: submitted → scored/rejected → waitlisted → active → reclaimed/completed.
+"""An application and its life cycle: draft → submitted → in review → scored → selected / waitlisted / rejected →
+active → completed / reclaimed / withdrawn.
 
 Outcomes arrive on different topics, so they may arrive out of order: a status only ever moves forward.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from intake.domain.errors import InvalidApplication, InvalidTransition
-
-P1_MAX_GPUS = 16
+from intake.domain.calls import Call, Program, call_problems
+from intake.domain.errors import InvalidInput, InvalidTransition
+from intake.domain.forms import Form, Limits, form_problems
 
 
 class Status(StrEnum):
+    DRAFT = "draft"
     SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
     SCORED = "scored"
-    REJECTED = "rejected"
     WAITLISTED = "waitlisted"
+    SELECTED = "selected"
+    REJECTED = "rejected"
     ACTIVE = "active"
-    RECLAIMED = "reclaimed"
     COMPLETED = "completed"
+    RECLAIMED = "reclaimed"
     WITHDRAWN = "withdrawn"
 
 
+# a waitlisted application may still be selected later (capacity freed), never the other way round
 STAGE = {
-    Status.SUBMITTED: 0, Status.SCORED: 1, Status.REJECTED: 9, Status.WAITLISTED: 2, Status.ACTIVE: 3,
-    Status.RECLAIMED: 9, Status.COMPLETED: 9, Status.WITHDRAWN: 9,
+    Status.DRAFT: 0, Status.SUBMITTED: 1, Status.IN_REVIEW: 2, Status.SCORED: 3, Status.WAITLISTED: 4,
+    Status.SELECTED: 5, Status.ACTIVE: 6, Status.REJECTED: 9, Status.COMPLETED: 9, Status.RECLAIMED: 9,
+    Status.WITHDRAWN: 9,
 }
 TERMINAL = frozenset(s for s, stage in STAGE.items() if stage == 9)
-
-
-@dataclass
-class Applicant:
-    name: str
-    sector: str
-    institution: str
-    region: str
 
 
 @dataclass
 class Application:
     id: UUID
     partner_id: UUID
-    program: str
-    call_id: UUID | None
-    applicant: Applicant
+    form: Form
     gpus_requested: int
-    gpu_model: str
-    period_start: date
-    period_end: date
-    planned_gpu_hours_per_month: int
-    purpose: str
-    submitted_at: datetime
-    status: Status = Status.SUBMITTED
+    created_at: datetime
+    submitted_at: datetime | None = None
+    status: Status = Status.DRAFT
     status_reason: str = ""
     updated_at: datetime | None = None
     history: list[tuple[Status, str]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if self.period_end <= self.period_start:
-            raise InvalidApplication("period_end", "must be after period_start")
-        if self.program == "P1" and self.gpus_requested > P1_MAX_GPUS:
-            raise InvalidApplication("gpus_requested", f"P1 grants at most {P1_MAX_GPUS} GPUs")
+    @property
+    def program(self) -> str:
+        return self.form.program
+
+    @property
+    def call_id(self) -> UUID | None:
+        return self.form.call_id
+
+    def submit(self, at: datetime, program: Program, call: Call | None) -> None:
+        """A draft goes to evaluation; a round's call must be open at `at`."""
+        if self.status is not Status.DRAFT:
+            raise InvalidTransition(f"an application that is {self.status} cannot be submitted")
+        problems = call_problems(self.form, program, call, at)
+        if problems:
+            raise InvalidInput(*problems)
+        self.submitted_at = at
+        self._set(Status.SUBMITTED, "", at)
 
     def advance(self, status: Status, reason: str, at: datetime) -> bool:
         """Move forward to `status`; a stale or repeated outcome changes nothing and returns False."""
-        if self.status in TERMINAL or STAGE[status] <= STAGE[self.status]:
+        if self.status in TERMINAL or self.status is Status.DRAFT or STAGE[status] <= STAGE[self.status]:
             return False
         self._set(status, reason, at)
         return True
@@ -82,9 +86,15 @@ class Application:
         self.history.append((status, reason))
 
 
-def submit(application_id: UUID, partner_id: UUID, at: datetime, **fields: object) -> Application:
-    """A new application, validated, with `submitted` as the first entry of its history."""
-    app = Application(id=application_id, partner_id=partner_id, submitted_at=at, updated_at=at,
-                      **fields)  # type: ignore[arg-type]
-    app.history.append((Status.SUBMITTED, ""))
+def new_application(application_id: UUID, partner_id: UUID, form: Form, *, program: Program, call: Call | None,
+                    at: datetime, limits: Limits, submit: bool) -> Application:
+    """A validated application: submitted at once, or kept as a draft (its call's window is checked on submit)."""
+    problems = [*form_problems(form, at.date(), limits), *call_problems(form, program, call, at if submit else None)]
+    if problems:
+        raise InvalidInput(*problems)
+    app = Application(application_id, partner_id, form, form.gpus(limits), created_at=at)
+    if submit:
+        app.submit(at, program, call)
+    else:
+        app._set(Status.DRAFT, "", at)
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contracts import (
+    ApplicationInReview,
     ApplicationRejected,
     ApplicationScored,
     ApplicationWaitlisted,
@@ -12,6 +13,8 @@ from intake.domain.commands import RecordOutcome
 from intake.domain.model import Status
 
 TRANSLATIONS = {
+    ApplicationInReview: lambda e: RecordOutcome(e.application_id, Status.IN_REVIEW,
+                                                 f"{e.reviewers} reviewers assigned", e.occurred_at),
     ApplicationScored: lambda e: RecordOutcome(e.application_id, Status.SCORED, f"score {e.score:.2f}",
                                                e.occurred_at),
     ApplicationRejected: lambda e: RecordOutcome(e.application_id, Status.REJECTED, "; ".join(e.failed_rules),

@@ -1,35 +1,48 @@
-"""The partner API. A partner sees and changes only its own applications.
-
-Until per-partner credentials land, the partner identifies itself with the `X-Partner-Id` header.
-"""
+"""The partner API for applications. A partner sees and changes only its own applications."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+import dataclasses
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Request
+from pydantic import TypeAdapter
 
+from contracts.events.common import Program
+from intake.adapters.idempotency import idempotent_route
 from intake.adapters.unit_of_work import IntakeUnitOfWork
-from intake.domain.commands import SubmitApplication, WithdrawApplication
+from intake.domain.commands import CreateApplication, SubmitApplication, WithdrawApplication
 from intake.domain.errors import ApplicationNotFound
-from intake.domain.model import Applicant, Application, Status
-from intake.entrypoints.schemas import ApplicationIn, ApplicationOut, WithdrawIn
+from intake.domain.forms import Form
+from intake.domain.model import Application, Status
+from intake.entrypoints import pagination
+from intake.entrypoints.deps import PartnerId, current_client, partner_only
+from intake.entrypoints.schemas import ApplicationIn, ApplicationOut, Page, WithdrawIn
+from servicekit.auth import AUTH_RESPONSES
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
 
-router = APIRouter(prefix="/applications", tags=["applications"], responses=PROBLEM_RESPONSES)
-PartnerId = Annotated[UUID, Header(alias="X-Partner-Id", description="The calling partner")]
+router = APIRouter(prefix="/applications", tags=["applications"], dependencies=[Depends(partner_only)],
+                   responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, route_class=idempotent_route(current_client))
+FORM = TypeAdapter(Form)
 
 
 def _out(app: Application, history: list[dict[str, Any]] | None = None) -> ApplicationOut:
-    return ApplicationOut.model_validate({**vars(app), "applicant": vars(app.applicant),
-                                          "history": history or []})
+    return ApplicationOut.model_validate({
+        **dataclasses.asdict(app.form), **{k: v for k, v in vars(app).items() if k != "form"},
+        "history": history or []})
 
 
-@router.post("", status_code=201, response_model=ApplicationOut, summary="Submit an application")
-async def submit(body: ApplicationIn, partner_id: PartnerId, request: Request) -> ApplicationOut:
-    fields = body.model_dump(exclude={"applicant"})
-    cmd = SubmitApplication(partner_id=partner_id, applicant=Applicant(**body.applicant.model_dump()), **fields)
+@router.post("", status_code=201, response_model=ApplicationOut, summary="Submit an application, or save a draft")
+async def create(body: ApplicationIn, partner_id: PartnerId, request: Request) -> ApplicationOut:
+    form = FORM.validate_python(body.model_dump(exclude={"submit"}))
+    cmd = CreateApplication(partner_id=partner_id, form=form, submit=body.submit)
+    return _out(await runtime_of(request.app).bus.handle(cmd))
+
+
+@router.post("/{application_id}/submit", response_model=ApplicationOut, summary="Submit a draft")
+async def submit(application_id: UUID, partner_id: PartnerId, request: Request) -> ApplicationOut:
+    cmd = SubmitApplication(application_id=application_id, partner_id=partner_id)
     return _out(await runtime_of(request.app).bus.handle(cmd))
 
 
@@ -39,18 +52,20 @@ async def get(application_id: UUID, partner_id: PartnerId, request: Request) -> 
     async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
         app = await uow.applications.get(application_id)
         if app is None or app.partner_id != partner_id:
-            raise ApplicationNotFound(str(application_id))
+            raise ApplicationNotFound(f"no application {application_id}")
         return _out(app, await uow.applications.history(application_id))
 
 
-@router.get("", response_model=list[ApplicationOut], summary="The partner's applications, newest first")
-async def list_(partner_id: PartnerId, request: Request, program: str | None = None,
-                status: Status | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                ) -> list[ApplicationOut]:
-    async with runtime_of(request.app).uow_factory() as uow:
-        apps = await uow.applications.list(partner_id=partner_id, program=program,  # type: ignore[attr-defined]
-                                           status=status.value if status else None, limit=limit)
-    return [_out(a) for a in apps]
+@router.get("", response_model=Page[ApplicationOut], summary="The partner's applications, newest first")
+async def list_(partner_id: PartnerId, request: Request, program: Program | None = None,
+                call_id: UUID | None = None, status: Status | None = None, limit: pagination.Limit = 50,
+                cursor: pagination.CursorParam = None) -> Page[ApplicationOut]:
+    uow: IntakeUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        apps = await uow.applications.page(partner_id=partner_id, program=program, call_id=call_id,
+                                           status=status.value if status else None,
+                                           after=pagination.decode(cursor), limit=limit + 1)
+    return pagination.page([_out(a) for a in apps], limit, lambda a: (a.created_at, a.id))
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, summary="Withdraw an application")

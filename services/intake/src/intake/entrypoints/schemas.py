@@ -1,34 +1,99 @@
-"""The partner API's request and response bodies."""
+"""The API's request and response bodies: one application form per program, told apart by `program`; calls;
+webhooks and their delivery log."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
 
+from contracts.events.common import CompanySize, GpuModel, Program, Region
+from intake.domain.calls import CallStatus, IntakeMode
 from intake.domain.model import Status
+from intake.domain.webhooks import STATUS_CHANGED, DeliveryState
+
+T = TypeVar("T")
 
 
-class ApplicantIn(BaseModel):
+class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Applicant(_In):
     name: str = Field(min_length=1, max_length=200)
     sector: Literal["industry", "academia", "research_institute", "public"]
-    institution: str = Field(min_length=1, max_length=200)
-    region: str = Field(min_length=1, max_length=50)
+    institution: str = Field(min_length=1, max_length=200, description="Company or research institution.")
+    region: Region = Field(description="Head-office or affiliation region.")
 
 
-class ApplicationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    program: Literal["P1", "P2", "P3"]
-    call_id: UUID | None = None
-    applicant: ApplicantIn
-    gpus_requested: PositiveInt = Field(le=1024)
-    gpu_model: str = Field(min_length=1, max_length=64)
+class Company(_In):
+    """P1: a small company or an early-stage startup."""
+
+    business_registration_number: str = Field(pattern=r"^\d{10}$", description="10 digits, no dashes.")
+    size: Literal["small", "startup"]
+    head_office_region: Region
+    representative_birth_date: date = Field(description="Youth company: the representative is 39 or under.")
+
+
+class Researcher(_In):
+    """P2: the lead researcher; institution and region are the applicant's."""
+
+    institution_type: Literal["university", "research_institute"]
+    appointment_date: date = Field(description="Early-career: appointed within the last 7 years (or 39 or under).")
+    birth_date: date
+
+
+class CorporateParticipant(_In):
+    name: str = Field(min_length=1, max_length=200)
+    size: CompanySize
+
+
+class _Form(_In):
+    applicant: Applicant
+    gpu_model: GpuModel
     period_start: date
     period_end: date
     planned_gpu_hours_per_month: PositiveInt
     purpose: str = Field(min_length=1, max_length=4000)
+    submit: bool = Field(default=True, description="false stores a draft: not submitted, nothing published.")
+
+
+class P1Form(_Form):
+    """High-performance computing support for small companies and startups: 1 to 16 GPUs, in rounds."""
+
+    program: Literal["P1"]
+    call_id: UUID = Field(description="An open P1 call.")
+    company: Company
+    gpus_requested: PositiveInt = Field(description="1 to 16 GPUs, at most 2 servers' worth.")
+    training_data_scale: str = Field(min_length=1, max_length=200, examples=["200 GB of text"])
+
+
+class P2Form(_Form):
+    """AI research computing support for academia and research institutes: whole servers, in rounds."""
+
+    program: Literal["P2"]
+    call_id: UUID = Field(description="An open P2 call.")
+    researcher: Researcher
+    servers_requested: PositiveInt = Field(description="Whole servers.")
+    gpus_requested: int | None = Field(default=None, description="Refused: P2 gives whole servers only.")
+    open_source: bool = Field(default=False, description="Results released as open source: no corporate fee.")
+    corporate_participants: list[CorporateParticipant] = Field(default_factory=list, max_length=100)
+
+
+class P3Form(_Form):
+    """Government-owned GPUs, rolling intake: GPUs or servers for a window of 1 to 4 months."""
+
+    program: Literal["P3"]
+    call_id: UUID | None = Field(default=None, description="Refused: P3 takes applications at any time.")
+    gpus_requested: PositiveInt | None = Field(default=None, description="GPUs, or else servers_requested.")
+    servers_requested: PositiveInt | None = Field(default=None, description="Whole servers, or else GPUs.")
+    earliest_start: date
+    acceptable_window_months: int = Field(ge=1, le=4, description="The period lies within this many months "
+                                                                  "from earliest_start.")
+
+
+ApplicationIn = Annotated[P1Form | P2Form | P3Form, Field(discriminator="program")]
 
 
 class StatusChange(BaseModel):
@@ -37,25 +102,108 @@ class StatusChange(BaseModel):
     at: datetime
 
 
+class ApplicantOut(BaseModel):
+    name: str
+    sector: str
+    institution: str
+    region: str
+
+
 class ApplicationOut(BaseModel):
     id: UUID
     partner_id: UUID
     program: str
     call_id: UUID | None
-    applicant: ApplicantIn
-    gpus_requested: int
+    applicant: ApplicantOut
+    gpus_requested: int = Field(description="GPUs asked for; servers counted in GPUs.")
+    servers_requested: int | None
     gpu_model: str
     period_start: date
     period_end: date
     planned_gpu_hours_per_month: int
     purpose: str
+    company: Company | None
+    researcher: Researcher | None
+    corporate_participants: list[CorporateParticipant]
+    open_source: bool
+    training_data_scale: str | None
+    earliest_start: date | None
+    acceptable_window_months: int | None
     status: Status
     status_reason: str
-    submitted_at: datetime
+    created_at: datetime
+    submitted_at: datetime | None
     updated_at: datetime | None
     history: list[StatusChange] = []
 
 
-class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WithdrawIn(_In):
     reason: str = Field(default="", max_length=2000)
+
+
+class ProgramOut(BaseModel):
+    code: Program
+    name: str
+    intake_mode: IntakeMode = Field(description="round: calls with a window; rolling: at any time.")
+
+
+class CallIn(_In):
+    program: Program
+    title: str = Field(min_length=1, max_length=200)
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+
+
+class CallOut(BaseModel):
+    id: UUID
+    program: str
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    status: CallStatus
+    closed_at: datetime | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class WebhookIn(_In):
+    url: str = Field(min_length=1, max_length=2000, description="An http or https URL; redirects are not followed.",
+                     examples=["https://portal.example.kr/hooks/gpu"])
+    description: str = Field(default="", max_length=500)
+
+
+class WebhookOut(BaseModel):
+    id: UUID
+    partner_id: UUID
+    url: str
+    description: str
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description=(
+        "Signs every delivery (Webhook-Signature). Shown in this response only, and in its replay under the same "
+        "Idempotency-Key."))
+
+
+class DeliveryOut(BaseModel):
+    """One notification of one status change to one webhook, and how its delivery went."""
+
+    id: UUID = Field(description="The delivery id: the Webhook-Id header and `delivery_id` in the body.")
+    event: Literal["application.status_changed"] = STATUS_CHANGED
+    application_id: UUID
+    application_status: Status
+    reason: str
+    occurred_at: datetime
+    state: DeliveryState = Field(description="pending (due at next_attempt_at), delivered, failed after the last "
+                                             "attempt, or cancelled because the webhook was removed.")
+    attempts: int
+    last_status_code: int | None = Field(description="The receiver's HTTP status at the last attempt.")
+    last_error: str | None = Field(description="Why the last attempt got no HTTP answer (refused, timed out, …).")
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -4,38 +4,54 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from contracts import Applicant as ApplicantContract
-from contracts import ApplicationSubmitted, ApplicationWithdrawn
+from contracts import ApplicationSubmitted, ApplicationWithdrawn, CallClosed
 from intake.adapters.unit_of_work import IntakeUnitOfWork
-from intake.domain import model
-from intake.domain.commands import RecordOutcome, SubmitApplication, WithdrawApplication
-from intake.domain.errors import ApplicationNotFound
+from intake.domain import calls, model, webhooks
+from intake.domain.commands import (
+    CloseCall,
+    CreateApplication,
+    OpenCall,
+    RecordOutcome,
+    RegisterWebhook,
+    RemoveWebhook,
+    SubmitApplication,
+    WithdrawApplication,
+)
+from intake.domain.errors import ApplicationNotFound, CallNotFound, InvalidInput, TooManyWebhooks, WebhookNotFound
+from intake.domain.forms import Limits
 
 log = logging.getLogger(__name__)
 
 
+async def create_application(cmd: CreateApplication, uow: IntakeUnitOfWork, limits: Limits) -> model.Application:
+    program = await _program(uow, cmd.form.program)
+    call = await uow.calls.get(cmd.form.call_id, lock="share") if cmd.form.call_id else None
+    app = model.new_application(uuid4(), cmd.partner_id, cmd.form, program=program, call=call,
+                                at=datetime.now(UTC), limits=limits, submit=cmd.submit)
+    await _store(uow, app, new=True)
+    if app.status is model.Status.SUBMITTED:
+        await uow.outbox.add(_submitted(app))
+    return app
+
+
 async def submit_application(cmd: SubmitApplication, uow: IntakeUnitOfWork) -> model.Application:
-    fields = {f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd) if f.name != "partner_id"}
-    app = model.submit(uuid4(), cmd.partner_id, datetime.now(UTC), **fields)
-    await uow.applications.add(app)
-    await uow.outbox.add(ApplicationSubmitted(
-        application_id=app.id, partner_id=app.partner_id, program=app.program, call_id=app.call_id,
-        applicant=ApplicantContract(**vars(app.applicant)), gpus_requested=app.gpus_requested,
-        gpu_model=app.gpu_model, period_start=app.period_start, period_end=app.period_end,
-        planned_gpu_hours_per_month=app.planned_gpu_hours_per_month, purpose=app.purpose,
-    ))
+    app = await _own_application(uow, cmd.application_id, cmd.partner_id)
+    call = await uow.calls.get(app.call_id, lock="share") if app.call_id else None
+    app.submit(datetime.now(UTC), await _program(uow, app.program), call)
+    await _store(uow, app)
+    await uow.outbox.add(_submitted(app))
     return app
 
 
 async def withdraw_application(cmd: WithdrawApplication, uow: IntakeUnitOfWork) -> model.Application:
-    app = await uow.applications.get(cmd.application_id, for_update=True)
-    if app is None or app.partner_id != cmd.partner_id:
-        raise ApplicationNotFound(str(cmd.application_id))
+    app = await _own_application(uow, cmd.application_id, cmd.partner_id)
+    was_draft = app.status is model.Status.DRAFT
     app.withdraw(cmd.reason, datetime.now(UTC))
-    await uow.applications.save(app)
-    await uow.outbox.add(ApplicationWithdrawn(application_id=app.id, reason=cmd.reason))
+    await _store(uow, app)
+    if not was_draft:  # a draft never left intake: nobody else knows it
+        await uow.outbox.add(ApplicationWithdrawn(application_id=app.id, reason=cmd.reason))
     return app
 
 
@@ -45,11 +61,77 @@ async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork) -> None:
         log.warning("outcome %s for unknown application %s", cmd.status, cmd.application_id)
         return
     if app.advance(cmd.status, cmd.reason, cmd.at):
-        await uow.applications.save(app)
+        await _store(uow, app)
+
+
+async def open_call(cmd: OpenCall, uow: IntakeUnitOfWork) -> calls.Call:
+    call = calls.open_call(uuid4(), await _program(uow, cmd.program), cmd.title, cmd.opens_at, cmd.closes_at)
+    await uow.calls.add(call)
+    return call
+
+
+async def close_call(cmd: CloseCall, uow: IntakeUnitOfWork) -> calls.Call:
+    call = await uow.calls.get(cmd.call_id, lock="update")
+    if call is None:
+        raise CallNotFound(f"no call {cmd.call_id}")
+    call.close(datetime.now(UTC))
+    await uow.calls.save(call)
+    await uow.outbox.add(CallClosed(call_id=call.id, program=call.program, opens_at=call.opens_at,
+                                    closes_at=call.closes_at,
+                                    application_ids=await uow.applications.submitted_to(call.id)))
+    return call
+
+
+async def register_webhook(cmd: RegisterWebhook, uow: IntakeUnitOfWork, max_webhooks: int) -> webhooks.Webhook:
+    hook = webhooks.new_webhook(uuid4(), cmd.partner_id, cmd.url, cmd.description, datetime.now(UTC))
+    # two registrations at the same moment may both pass: the cap is against accumulation, not a quota
+    if await uow.webhooks.count(cmd.partner_id) >= max_webhooks:
+        raise TooManyWebhooks(f"a partner may have {max_webhooks} webhooks; remove one first")
+    await uow.webhooks.add(hook)
+    return hook
+
+
+async def remove_webhook(cmd: RemoveWebhook, uow: IntakeUnitOfWork) -> None:
+    if not await uow.webhooks.remove(cmd.webhook_id, cmd.partner_id, datetime.now(UTC)):
+        raise WebhookNotFound(f"no webhook {cmd.webhook_id}")
+
+
+async def _store(uow: IntakeUnitOfWork, app: model.Application, *, new: bool = False) -> None:
+    """Save the application; each status change it went through is due to its partner's webhooks, in the same
+    transaction, so that a change is never notified without being made, nor made without being notified."""
+    changes = [(status.value, reason) for status, reason in app.history]
+    await (uow.applications.add(app) if new else uow.applications.save(app))
+    await uow.webhooks.notify(app.partner_id, app.id, changes, occurred_at=app.updated_at or app.created_at,
+                              now=datetime.now(UTC))
+
+
+async def _program(uow: IntakeUnitOfWork, code: str) -> calls.Program:
+    program = await uow.programs.get(code)
+    if program is None:
+        raise InvalidInput(("program", f"{code} is not a program"))
+    return program
+
+
+async def _own_application(uow: IntakeUnitOfWork, application_id: UUID, partner_id: UUID) -> model.Application:
+    """The partner's application, locked; another partner's is as good as missing."""
+    app = await uow.applications.get(application_id, for_update=True)
+    if app is None or app.partner_id != partner_id:
+        raise ApplicationNotFound(f"no application {application_id}")
+    return app
+
+
+def _submitted(app: model.Application) -> ApplicationSubmitted:
+    form = {**dataclasses.asdict(app.form), "gpus_requested": app.gpus_requested}
+    return ApplicationSubmitted(application_id=app.id, partner_id=app.partner_id, **form)
 
 
 HANDLERS = {
+    CreateApplication: create_application,
     SubmitApplication: submit_application,
     WithdrawApplication: withdraw_application,
     RecordOutcome: record_outcome,
+    OpenCall: open_call,
+    CloseCall: close_call,
+    RegisterWebhook: register_webhook,
+    RemoveWebhook: remove_webhook,
 }

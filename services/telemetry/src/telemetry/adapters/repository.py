@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -64,6 +64,19 @@ class AllocationRepository:
         overlapping = and_(allocation.c.allocation_id.in_(on_servers),
                            allocation.c.starts_at <= latest, until > earliest)
         return await self._load(overlapping, for_update=for_update)
+
+    async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
+        """The CSPs each of the servers is tracked under; a slot recorded without its CSP names none."""
+        if not servers:
+            return {}
+        stmt = (select(allocation_slot.c.server_name, allocation_slot.c.csp).distinct()
+                .where(allocation_slot.c.server_name == any_(bindparam("servers", sorted(servers),
+                                                                       type_=ARRAY(Text))),
+                       allocation_slot.c.csp != ""))
+        found: dict[str, set[str]] = defaultdict(set)
+        for server_name, csp in await self._session.execute(stmt):
+            found[server_name].add(csp)
+        return dict(found)
 
     async def save(self, tracked: Allocation) -> None:
         await self._session.execute(

@@ -28,4 +28,8 @@ class EndAllocation:
 
 @dataclass(frozen=True)
 class RecordSamples:
+    """A CSP's batch: `csp` must own every tracked server it names; `line_numbers` are the samples' batch lines."""
+
     samples: tuple[Sample, ...]
+    csp: str
+    line_numbers: tuple[int, ...]

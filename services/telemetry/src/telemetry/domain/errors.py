@@ -15,3 +15,11 @@ class BatchTooLarge(TelemetryError):
 
 class UnsupportedMediaType(TelemetryError):
     field = "content-type"
+
+
+class ServersOfAnotherCsp(TelemetryError):
+    """A batch names servers tracked as another CSP's: a CSP reports only on its own servers."""
+
+    def __init__(self, csp: str, lines: list[tuple[int, str]]) -> None:
+        super().__init__(f"lines naming servers that are not {csp}'s: {len(lines)}; the batch was refused whole")
+        self.csp, self.lines = csp, lines

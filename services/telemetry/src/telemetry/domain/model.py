@@ -6,7 +6,7 @@ a threshold derived from the applicant's own plan (planned GPU-hours per month).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -162,6 +162,10 @@ class Allocation:
         if self.ended_at is None:
             self.ended_at = at
 
+    def hosted_by(self, csp: str) -> bool:
+        """Whether the CSP hosts any of its GPUs (an allocation may span servers of several CSPs)."""
+        return any(slot.csp == csp for slot in self.slots)
+
 
 def attribute(samples: Iterable[Sample], allocations: Iterable[Allocation]) -> dict[UUID, BatchUsage]:
     """Each sample goes to the allocation that held its GPU at its instant (to none, if it was free)."""
@@ -179,6 +183,16 @@ def attribute(samples: Iterable[Sample], allocations: Iterable[Allocation]) -> d
             else:
                 usage[allocation.id] = BatchUsage.starting_with(allocation.id, sample)
     return usage
+
+
+def foreign_lines(samples: Iterable[Sample], line_numbers: Iterable[int], owners: Mapping[str, Set[str]],
+                  csp: str) -> list[tuple[int, str]]:
+    """(line, server) of each sample on a server tracked as another CSP's.
+
+    A server no allocation has named yet has no known owner, so its samples are let through.
+    """
+    return [(line, sample.server_name) for sample, line in zip(samples, line_numbers, strict=True)
+            if owners.get(sample.server_name, set()) - {csp}]
 
 
 @dataclass(frozen=True)

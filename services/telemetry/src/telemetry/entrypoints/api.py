@@ -1,18 +1,33 @@
-"""Telemetry's FastAPI app."""
+"""Telemetry's FastAPI app: its router, access tokens checked, and each domain error's HTTP status."""
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from servicekit.auth import TokenVerifier, install_auth
+from servicekit.http import FieldError, problem
 from servicekit.runtime import build_api
 from telemetry.bootstrap import bootstrap
 from telemetry.config import Settings
-from telemetry.domain.errors import AllocationNotFound, BatchTooLarge, UnsupportedMediaType
+from telemetry.domain.errors import AllocationNotFound, BatchTooLarge, ServersOfAnotherCsp, UnsupportedMediaType
 from telemetry.entrypoints.routes import router
+from telemetry.entrypoints.schemas import capped
 
 DOMAIN_ERRORS = {AllocationNotFound: 404, BatchTooLarge: 413, UnsupportedMediaType: 415}
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return build_api(lambda: bootstrap(settings), title="Telemetry",
-                     description="GPU utilization from the CSPs, measured against each allocation's plan.",
-                     routers=[router], domain_errors=DOMAIN_ERRORS)
+    app = build_api(lambda: bootstrap(settings), title="Telemetry",
+                    description="GPU utilization from the CSPs, measured against each allocation's plan.",
+                    routers=[router], domain_errors=DOMAIN_ERRORS)
+    install_auth(app, TokenVerifier.from_settings(settings.auth))
+    app.add_exception_handler(ServersOfAnotherCsp, _servers_of_another_csp)
+    return app
+
+
+async def _servers_of_another_csp(_: Request, exc: Exception) -> JSONResponse:
+    """403 naming each refused line, the way a 422 names each bad one."""
+    assert isinstance(exc, ServersOfAnotherCsp)
+    errors = [FieldError(field=f"line {number}: server", reason=f"{server} is not a server of {exc.csp}")
+              for number, server in exc.lines]
+    return problem(403, "Forbidden", str(exc), capped(errors, lambda msg: FieldError(field="body", reason=msg)))

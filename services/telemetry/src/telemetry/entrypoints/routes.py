@@ -1,11 +1,12 @@
-"""The CSPs' door (sample batches) and the operators' view of an allocation's utilization."""
+"""The CSPs' door (sample batches) and the view of an allocation's utilization, for operators and its CSPs."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from servicekit.auth import AUTH_RESPONSES, Principal, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES, Problem
 from servicekit.runtime import runtime_of
 from telemetry.adapters.unit_of_work import TelemetryUnitOfWork
@@ -15,10 +16,12 @@ from telemetry.domain.errors import AllocationNotFound
 from telemetry.domain.model import BatchReceipt
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut, parse_batch, read_batch
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter(responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, dependencies=[Depends(authenticated)])
 NDJSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {NDJSON: {"schema": {
     "type": "string", "description": 'One sample per line: {"server": "p3-gov-01", "gpu_index": 0, '
                                      '"ts": "2026-12-01T10:00:00Z", "utilization_pct": 12.5}'}}}}}
+Csp = Annotated[Principal, Depends(require("csp"))]
+OperatorOrCsp = Annotated[Principal, Depends(require("operator", "csp"))]
 
 
 def _settings(request: Request) -> Settings:
@@ -27,28 +30,35 @@ def _settings(request: Request) -> Settings:
 
 @router.post("/samples", status_code=202, response_model=BatchOut, tags=["samples"],
              summary="Report a batch of GPU utilization samples (NDJSON)", openapi_extra=NDJSON_BODY,
-             responses={413: {"model": Problem, "description": "More lines than a batch may hold"},
+             responses={403: {"model": Problem, "description": "Not a CSP, or lines (each named) for servers "
+                                                              "tracked as another CSP's: nothing is stored"},
+                        413: {"model": Problem, "description": "More lines than a batch may hold"},
                         415: {"model": Problem, "description": "Not application/x-ndjson"}})
-async def post_samples(request: Request) -> BatchOut:
+async def post_samples(request: Request, caller: Csp) -> BatchOut:
     """A CSP's samples, stored all or nothing with their effects; a sample sent again is counted, not stored.
 
-    Until per-CSP credentials land (a later issue), any caller may report on any server; Prometheus
-    remote-write with the DCGM exporter's metric names comes later as well.
+    A CSP reports only on its own servers: a server is known as a CSP's once an allocation on it is tracked (the
+    CSP's name comes with the allocation). Samples of a server no allocation has named yet have no known owner
+    and are stored as they come. Prometheus remote-write with the DCGM exporter's metric names comes later.
     """
     body = await read_batch(request, _settings(request).policy.max_batch_lines)
-    receipt: BatchReceipt = await runtime_of(request.app).bus.handle(RecordSamples(parse_batch(body)))
+    samples, line_numbers = parse_batch(body)
+    cmd = RecordSamples(samples, csp=cast(str, caller.csp), line_numbers=line_numbers)
+    receipt: BatchReceipt = await runtime_of(request.app).bus.handle(cmd)
     return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates,
                     allocations_evaluated=receipt.allocations_evaluated)
 
 
 @router.get("/allocations/{allocation_id}/utilization", response_model=UtilizationOut, tags=["allocations"],
-            summary="An allocation's utilization against its plan, and where it stands on the reclaim ladder")
-async def get_utilization(allocation_id: UUID, request: Request) -> UtilizationOut:
+            summary="An allocation's utilization against its plan, and where it stands on the reclaim ladder",
+            description="For operators, and for a CSP that hosts the allocation's GPUs; to any other CSP the "
+                        "allocation does not exist (404).")
+async def get_utilization(allocation_id: UUID, request: Request, caller: OperatorOrCsp) -> UtilizationOut:
     policy = _settings(request).policy.ladder()
     uow: TelemetryUnitOfWork
     async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
         allocation = await uow.allocations.get(allocation_id)
-        if allocation is None:
+        if allocation is None or (caller.role == "csp" and not allocation.hosted_by(cast(str, caller.csp))):
             raise AllocationNotFound(f"allocation {allocation_id} is not tracked")
         window = await uow.samples.window(allocation, days=policy.window_days)
     return UtilizationOut.of(allocation, window, policy)

@@ -1,7 +1,9 @@
 """The telemetry API's bodies: the CSPs' NDJSON sample batches, and what the API answers."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 from fastapi import Request
@@ -11,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from telemetry.domain.errors import BatchTooLarge, UnsupportedMediaType
 from telemetry.domain.model import Allocation, Ladder, Policy, Sample, Window
 
+T = TypeVar("T")
 NDJSON = "application/x-ndjson"
 MAX_REPORTED_ERRORS = 100  # enough to fix a batch by; a batch of garbage must not answer with a megabyte
 
@@ -81,9 +84,10 @@ async def read_batch(request: Request, max_lines: int) -> bytes:
     return bytes(body)
 
 
-def parse_batch(body: bytes) -> tuple[Sample, ...]:
-    """Every line valid, or a 422 naming each bad line's field and the reason: a batch is all or nothing."""
+def parse_batch(body: bytes) -> tuple[tuple[Sample, ...], tuple[int, ...]]:
+    """The samples and each one's line number; or a 422 naming each bad line's field and the reason."""
     samples: list[Sample] = []
+    line_numbers: list[int] = []
     errors: list[dict[str, object]] = []
     for number, line in enumerate(body.split(b"\n"), start=1):
         if not line.strip():
@@ -94,14 +98,19 @@ def parse_batch(body: bytes) -> tuple[Sample, ...]:
             errors += [{"loc": (_field(number, e["loc"]),), "msg": e["msg"]} for e in exc.errors()]
             continue
         samples.append(Sample(s.server, s.gpu_index, s.ts, s.utilization_pct))
+        line_numbers.append(number)
     if not samples and not errors:
         errors.append({"loc": ("body",), "msg": "no samples: send one JSON object per line"})
-    if len(errors) > MAX_REPORTED_ERRORS:
-        hidden = len(errors) - MAX_REPORTED_ERRORS
-        errors = [*errors[:MAX_REPORTED_ERRORS], {"loc": ("body",), "msg": f"{hidden} more errors not shown"}]
     if errors:
-        raise RequestValidationError(errors)
-    return tuple(samples)
+        raise RequestValidationError(capped(errors, lambda msg: {"loc": ("body",), "msg": msg}))
+    return tuple(samples), tuple(line_numbers)
+
+
+def capped(errors: list[T], more: Callable[[str], T]) -> list[T]:
+    """At most MAX_REPORTED_ERRORS errors, then one that says how many were left out."""
+    if len(errors) <= MAX_REPORTED_ERRORS:
+        return errors
+    return [*errors[:MAX_REPORTED_ERRORS], more(f"{len(errors) - MAX_REPORTED_ERRORS} more errors not shown")]
 
 
 def _field(number: int, loc: tuple[int | str, ...]) -> str:

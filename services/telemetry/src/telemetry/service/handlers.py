@@ -11,6 +11,7 @@ from contracts import UsageRecorded, UtilizationDropped, UtilizationRecovered
 from telemetry.adapters.unit_of_work import TelemetryUnitOfWork
 from telemetry.domain import model
 from telemetry.domain.commands import EndAllocation, RecordSamples, TrackAllocation
+from telemetry.domain.errors import ServersOfAnotherCsp
 from telemetry.domain.model import BatchReceipt, BatchUsage, Policy, Step, Window
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ async def end_allocation(cmd: EndAllocation, uow: TelemetryUnitOfWork) -> None:
 
 
 async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy: Policy) -> BatchReceipt:
+    owners = await uow.allocations.owners({s.server_name for s in cmd.samples})
+    foreign = model.foreign_lines(cmd.samples, cmd.line_numbers, owners, cmd.csp)
+    if foreign:
+        raise ServersOfAnotherCsp(cmd.csp, foreign)
     new = await uow.samples.add_new(cmd.samples)
     # locked, so that two batches for one allocation are judged one after the other, each seeing the other's
     allocations = await uow.allocations.holding(new, for_update=True)

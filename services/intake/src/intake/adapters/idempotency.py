@@ -1,0 +1,198 @@
+"""`Idempotency-Key` on POST: a retried request gets the first response again instead of a second effect.
+
+The same key and body replay the stored response (with `Idempotent-Replayed: true`); the same key with another
+request is 422; a retry while the first is still running is 409. Keys are scoped per principal (the caller).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, Table, Text, and_, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit.http import PROBLEM_RESPONSES, FieldError, problem
+from servicekit.retry import is_transient, sleep_or_stop
+from servicekit.runtime import runtime_of
+
+log = logging.getLogger(__name__)
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+IN_FLIGHT, DONE = "in_flight", "done"
+
+
+class IdempotencySettings(BaseModel):
+    in_flight_timeout_s: float = Field(default=60.0, gt=0, description=(
+        "A first request still running after this long is taken to have died: a retry may run it again."))
+    retention_hours: float = Field(default=24.0, gt=0, description="How long a key and its response are kept.")
+    purge_interval_s: float = Field(default=300.0, gt=0, description="How often the worker purges expired keys.")
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table(
+        "idempotency_key", metadata,
+        Column("principal", Text, primary_key=True),
+        Column("key", Text, primary_key=True),
+        Column("request_hash", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("response_status", Integer),
+        Column("response_body", LargeBinary),
+        Column("response_media_type", Text),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index("ix_idempotency_key_created_at", "created_at"),
+    )
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """The request as the key must see it again: method, path and query, and the body (JSON key order aside)."""
+    try:
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass  # not JSON: the raw bytes are the body
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
+
+
+class IdempotencyStore:
+    """The keys in their table. Each call is its own short transaction, apart from the request's business one."""
+
+    def __init__(self, table: Table, settings: IdempotencySettings) -> None:
+        self.table = table
+        self.settings = settings
+
+    async def claim(self, engine: AsyncEngine, principal: str, key: str, request_hash: str) -> Row[Any] | None:
+        """None when this request now holds the key; otherwise the row of the request that holds it."""
+        t, now = self.table, datetime.now(UTC)
+        expired = t.c.created_at < now - timedelta(hours=self.settings.retention_hours)
+        abandoned = and_(t.c.status == IN_FLIGHT, t.c.request_hash == request_hash,
+                         t.c.created_at < now - timedelta(seconds=self.settings.in_flight_timeout_s))
+        fresh = {"request_hash": request_hash, "status": IN_FLIGHT, "created_at": now, "response_status": None,
+                 "response_body": None, "response_media_type": None}
+        stmt = (insert(t).values(principal=principal, key=key, **fresh)
+                .on_conflict_do_update(index_elements=[t.c.principal, t.c.key], set_=fresh,
+                                       where=or_(expired, abandoned))
+                .returning(t.c.key))
+        async with engine.begin() as conn:
+            if (await conn.execute(stmt)).first() is not None:
+                return None
+            # the upsert locked the existing row, so it is still there to read
+            return (await conn.execute(select(t).where(t.c.principal == principal, t.c.key == key))).one()
+
+    async def finish(self, engine: AsyncEngine, principal: str, key: str, response: Response) -> None:
+        t = self.table
+        async with engine.begin() as conn:
+            await conn.execute(t.update().where(t.c.principal == principal, t.c.key == key).values(
+                status=DONE, response_status=response.status_code, response_body=bytes(response.body),
+                response_media_type=response.headers.get("content-type")))
+
+    async def release(self, engine: AsyncEngine, principal: str, key: str) -> None:
+        """The request failed before it changed anything: a retry with the key runs afresh."""
+        t = self.table
+        async with engine.begin() as conn:
+            await conn.execute(t.delete().where(t.c.principal == principal, t.c.key == key,
+                                                t.c.status == IN_FLIGHT))
+
+    async def purge(self, engine: AsyncEngine) -> None:
+        cutoff = datetime.now(UTC) - timedelta(hours=self.settings.retention_hours)
+        async with engine.begin() as conn:
+            await conn.execute(self.table.delete().where(self.table.c.created_at < cutoff))
+
+
+class _Answered(Exception):
+    """The key already has an answer: a replay, or a refusal."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _answer(held: Row[Any], request_hash: str) -> Response:
+    if held.request_hash != request_hash:
+        return problem(422, "Idempotency key reused", f"{HEADER} was used for another request", [
+            FieldError(field=HEADER, reason="was already used with another request (method, path or body)")])
+    if held.status == IN_FLIGHT:
+        return problem(409, "Request in flight", f"the first request with this {HEADER} has not finished", [
+            FieldError(field=HEADER, reason="the first request with this key is still in flight; retry later")])
+    return Response(held.response_body, status_code=held.response_status, media_type=held.response_media_type,
+                    headers={REPLAYED_HEADER: "true"})
+
+
+KeyHeader = Annotated[str | None, Header(alias=HEADER, min_length=1, max_length=255, description=(
+    "Makes a retry safe: the same key and body replay the first response; another body is 422; a retry while "
+    "the first is in flight is 409. Scoped per caller, kept for a day."))]
+RESPONSES: dict[int | str, dict[str, Any]] = {409: PROBLEM_RESPONSES[409], 422: PROBLEM_RESPONSES[422]}
+
+
+def idempotent_route(principal: Callable[..., Any]) -> type[APIRoute]:
+    """A route class whose POST routes honour `Idempotency-Key`, scoped by the value of the `principal` dependency.
+
+    One line per router: `APIRouter(route_class=idempotent_route(current_partner))`. The app needs
+    `app.state.idempotency` (an IdempotencyStore) and a servicekit runtime for its engine.
+    """
+
+    # a plain default, not Annotated: postponed annotations cannot see this closure's `principal`
+    async def claim(request: Request, key: KeyHeader = None, who: Any = Depends(principal)) -> None:  # noqa: B008
+        if key is None:
+            return
+        store: IdempotencyStore = request.app.state.idempotency
+        request_hash = fingerprint(request.method, str(request.url.path) + "?" + request.url.query,
+                                   await request.body())
+        held = await store.claim(runtime_of(request.app).engine, str(who), key, request_hash)
+        if held is not None:
+            raise _Answered(_answer(held, request_hash))
+        request.state.idempotency_claim = (str(who), key)
+
+    class IdempotentRoute(APIRoute):
+        def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+            if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
+                kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(claim)]
+                kwargs["responses"] = {**RESPONSES, **(kwargs.get("responses") or {})}
+            super().__init__(path, endpoint, **kwargs)
+
+        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+            return _remembering(super().get_route_handler())
+
+    return IdempotentRoute
+
+
+def _remembering(handle: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Store the response of a request that holds a key; give the key back if the request failed."""
+
+    async def handler(request: Request) -> Response:
+        try:
+            response = await handle(request)
+        except _Answered as answered:
+            return answered.response
+        except Exception:
+            if claim := getattr(request.state, "idempotency_claim", None):
+                await request.app.state.idempotency.release(runtime_of(request.app).engine, *claim)
+            raise
+        if claim := getattr(request.state, "idempotency_claim", None):
+            await request.app.state.idempotency.finish(runtime_of(request.app).engine, *claim, response)
+        return response
+
+    return handler
+
+
+def purge_expired_keys(engine: AsyncEngine, store: IdempotencyStore) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """A worker job: expired keys go, so the table holds about a day of requests."""
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await store.purge(engine)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("purging idempotency keys: %s; retrying", exc)
+            await sleep_or_stop(stop, store.settings.purge_interval_s)
+
+    return run

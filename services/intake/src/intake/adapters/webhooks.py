@@ -1,0 +1,78 @@
+"""Webhooks and their delivery log in and out of the database. A status change becomes one pending delivery per
+active webhook of the partner, written in the transaction of the change: the delivery table is the webhooks' outbox."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.adapters.orm import webhook, webhook_delivery
+from intake.adapters.repository import Cursor, keyset_page
+from intake.domain.webhooks import STATUS_CHANGED, DeliveryState, Webhook
+
+PUBLIC = [c for c in webhook.c if c.name not in ("secret", "removed_at")]
+ACTIVE = webhook.c.removed_at.is_(None)
+
+
+class WebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, hook: Webhook) -> None:
+        await self._session.execute(webhook.insert().values(vars(hook)))
+
+    async def count(self, partner_id: UUID) -> int:
+        stmt = select(func.count()).where(webhook.c.partner_id == partner_id, ACTIVE)
+        return int(await self._session.scalar(stmt) or 0)
+
+    async def page(self, partner_id: UUID, *, after: Cursor | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The partner's active webhooks, newest first, without their secrets."""
+        stmt = select(*PUBLIC).where(webhook.c.partner_id == partner_id, ACTIVE)
+        stmt = keyset_page(stmt, webhook.c.created_at, webhook.c.id, after, limit)
+        return [dict(r._mapping) for r in (await self._session.execute(stmt)).all()]
+
+    async def exists(self, webhook_id: UUID, partner_id: UUID) -> bool:
+        """Whether the partner has this active webhook; another partner's is as good as missing."""
+        stmt = select(webhook.c.id).where(webhook.c.id == webhook_id, webhook.c.partner_id == partner_id, ACTIVE)
+        return (await self._session.scalar(stmt)) is not None
+
+    async def remove(self, webhook_id: UUID, partner_id: UUID, at: datetime) -> bool:
+        """Deactivate the webhook and cancel what it still had to deliver; False if the partner has no such one."""
+        removed = await self._session.scalar(
+            webhook.update().where(webhook.c.id == webhook_id, webhook.c.partner_id == partner_id, ACTIVE)
+            .values(removed_at=at).returning(webhook.c.id))
+        if removed is None:
+            return False
+        d = webhook_delivery
+        await self._session.execute(d.update().where(d.c.webhook_id == webhook_id,
+                                                     d.c.state == DeliveryState.PENDING.value)
+                                    .values(state=DeliveryState.CANCELLED.value, next_attempt_at=None))
+        return True
+
+    async def notify(self, partner_id: UUID, application_id: UUID, changes: Sequence[tuple[str, str]],
+                     occurred_at: datetime, now: datetime) -> int:
+        """One pending delivery per active webhook and change; the number of deliveries written."""
+        # FOR SHARE: a removal waits for this transaction, then cancels these deliveries too
+        hooks = (await self._session.scalars(select(webhook.c.id).where(webhook.c.partner_id == partner_id, ACTIVE)
+                                             .with_for_update(read=True))).all()
+        rows = [{"id": uuid4(), "webhook_id": hook_id, "event": STATUS_CHANGED, "application_id": application_id,
+                 "application_status": status, "reason": reason, "occurred_at": occurred_at,
+                 "state": DeliveryState.PENDING.value, "next_attempt_at": now, "created_at": now}
+                for hook_id in hooks for status, reason in changes]
+        if rows:
+            await self._session.execute(webhook_delivery.insert(), rows)
+        return len(rows)
+
+    async def deliveries(self, webhook_id: UUID, *, state: str | None = None, after: Cursor | None = None,
+                         limit: int = 50) -> list[dict[str, Any]]:
+        """The webhook's delivery log, newest first."""
+        d = webhook_delivery
+        stmt = select(d).where(d.c.webhook_id == webhook_id)
+        if state is not None:
+            stmt = stmt.where(d.c.state == state)
+        stmt = keyset_page(stmt, d.c.created_at, d.c.id, after, limit)
+        return [dict(r._mapping) for r in (await self._session.execute(stmt)).all()]

@@ -1,0 +1,58 @@
+"""A partner's webhooks: register one (its signing secret is shown once), list, remove, and read its delivery log.
+Another partner's webhook is as good as missing: 404."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from intake.adapters.idempotency import idempotent_route
+from intake.adapters.unit_of_work import IntakeUnitOfWork
+from intake.domain.commands import RegisterWebhook, RemoveWebhook
+from intake.domain.errors import WebhookNotFound
+from intake.domain.webhooks import DeliveryState
+from intake.entrypoints import pagination
+from intake.entrypoints.deps import PartnerId, current_client, partner_only
+from intake.entrypoints.schemas import DeliveryOut, Page, WebhookCreatedOut, WebhookIn, WebhookOut
+from servicekit.auth import AUTH_RESPONSES
+from servicekit.http import PROBLEM_RESPONSES
+from servicekit.runtime import runtime_of
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], dependencies=[Depends(partner_only)],
+                   responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, route_class=idempotent_route(current_client))
+
+
+@router.post("", status_code=201, response_model=WebhookCreatedOut,
+             summary="Register a URL for the status changes of the partner's applications; its secret is shown once")
+async def register(body: WebhookIn, partner_id: PartnerId, request: Request, response: Response) -> WebhookCreatedOut:
+    hook = await runtime_of(request.app).bus.handle(RegisterWebhook(partner_id, body.url, body.description))
+    response.headers["Cache-Control"] = "no-store"
+    return WebhookCreatedOut.model_validate(vars(hook))
+
+
+@router.get("", response_model=Page[WebhookOut], summary="The partner's webhooks, newest first, without secrets")
+async def list_(partner_id: PartnerId, request: Request, limit: pagination.Limit = 50,
+                cursor: pagination.CursorParam = None) -> Page[WebhookOut]:
+    uow: IntakeUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        found = await uow.webhooks.page(partner_id, after=pagination.decode(cursor), limit=limit + 1)
+    return pagination.page([WebhookOut.model_validate(h) for h in found], limit, lambda h: (h.created_at, h.id))
+
+
+@router.delete("/{webhook_id}", status_code=204, summary="Remove a webhook: what it still had to deliver is cancelled")
+async def remove(webhook_id: UUID, partner_id: PartnerId, request: Request) -> Response:
+    await runtime_of(request.app).bus.handle(RemoveWebhook(partner_id, webhook_id))
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut],
+            summary="The webhook's delivery log, newest first: attempts, last answer, next attempt")
+async def deliveries(webhook_id: UUID, partner_id: PartnerId, request: Request, state: DeliveryState | None = None,
+                     limit: pagination.Limit = 50, cursor: pagination.CursorParam = None) -> Page[DeliveryOut]:
+    uow: IntakeUnitOfWork
+    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
+        if not await uow.webhooks.exists(webhook_id, partner_id):
+            raise WebhookNotFound(f"no webhook {webhook_id}")
+        found = await uow.webhooks.deliveries(webhook_id, state=state.value if state else None,
+                                              after=pagination.decode(cursor), limit=limit + 1)
+    return pagination.page([DeliveryOut.model_validate(d) for d in found], limit, lambda d: (d.created_at, d.id))

@@ -1,0 +1,137 @@
+"""A P1 round end to end: 30 applications from two partners, panels, reviews, the call closed, every one scored.
+
+All five services run as real processes; every step goes through their HTTP APIs with real access tokens.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from support.auth import OPERATOR, bearer
+from support.processes import ServiceProcesses
+from support.stack import Stack, eventually
+
+pytestmark = pytest.mark.e2e
+
+APPLICATIONS = 30
+REVIEWERS = [("Dr. Han", "KAIST", ["nlp"]), ("Dr. Seo", "POSTECH", ["vision"]), ("Dr. Yoon", "SNU", ["speech"]),
+             ("Dr. Jang", "UNIST", ["nlp", "speech"]), ("Dr. Lim", "GIST", ["vision"])]
+PURPOSES = ["an nlp assistant for clinics", "vision inspection of wafers", "speech recognition for call centres"]
+
+
+def p1_form(i: int, call_id: str) -> dict[str, Any]:
+    """Applicant i: regional when i % 3 == 0 (Busan, not the capital region), youth when i is even."""
+    region = "Busan" if i % 3 == 0 else "Seoul"
+    gpus = i % 16 + 1
+    return {
+        "program": "P1", "call_id": call_id,
+        "applicant": {"name": f"CEO {i}", "sector": "industry", "institution": f"Startup {i}", "region": region},
+        "company": {"business_registration_number": f"{1000000000 + i}", "size": "startup",
+                    "head_office_region": region,
+                    "representative_birth_date": "1995-05-05" if i % 2 == 0 else "1970-05-05"},
+        "gpus_requested": gpus, "gpu_model": "H100", "period_start": "2027-01-01", "period_end": "2027-06-30",
+        "planned_gpu_hours_per_month": gpus * 300, "purpose": PURPOSES[i % 3],
+        "training_data_scale": f"{10 * (i + 1)} GB",
+    }
+
+
+def criterion_scores(i: int, reviewer: int) -> dict[str, float]:
+    base = 50 + (i * 7 + reviewer * 3) % 40
+    return {"technical_social_impact": base, "ai_ecosystem_contribution": base + 5,
+            "capability_readiness": base - 5}
+
+
+def expected_score(i: int, reviews: list[dict[str, float]]) -> Decimal:
+    """Equal thirds of each criterion's mean, rounded half-up once; +3 regional, +3 youth (policy 2026.1)."""
+    means = [sum(Decimal(str(r[c])) for r in reviews) / len(reviews) for c in reviews[0]]
+    rubric = (sum(means) / 3).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return rubric + (3 if i % 3 == 0 else 0) + (3 if i % 2 == 0 else 0)
+
+
+@pytest.fixture
+async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
+    processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix)
+    try:
+        await processes.start(request.node.name)
+        yield processes.urls
+    finally:
+        await processes.stop()
+
+
+async def test_a_p1_round_of_thirty_applications_is_reviewed_closed_and_scored(services: dict[str, str]) -> None:
+    intake, evaluation = services["intake"], services["evaluation"]
+    partners = [bearer("partner", uuid.uuid4()), bearer("partner", uuid.uuid4())]
+    async with httpx.AsyncClient(timeout=30) as http:
+        now = datetime.now(UTC)
+        call = await ok(http.post(f"{intake}/calls", headers=OPERATOR, json={
+            "program": "P1", "title": "P1 2027 first round", "opens_at": (now - timedelta(minutes=5)).isoformat(),
+            "closes_at": (now + timedelta(days=14)).isoformat()}), 201)
+        reviewers = [await ok(http.post(f"{evaluation}/reviewers", headers=OPERATOR, json={
+            "name": name, "institution": institution, "expertise": expertise}), 201)
+            for name, institution, expertise in REVIEWERS]
+        tokens = {r["id"]: bearer("reviewer", uuid.UUID(r["id"])) for r in reviewers}
+
+        ids = [(await ok(http.post(f"{intake}/applications", headers=partners[i % 2],
+                                   json=p1_form(i, call["id"])), 201))["id"] for i in range(APPLICATIONS)]
+
+        # each application gets its panel; two of its reviewers score it
+        reviews: dict[str, list[dict[str, float]]] = {}
+        for i, app_id in enumerate(ids):
+            panel = await eventually(lambda a=app_id: assigned(http, evaluation, a), what=f"the panel of {i}")
+            assert len(panel["assigned"]) == 3
+            reviews[app_id] = []
+            for n, member in enumerate(panel["assigned"][:2]):
+                scores = criterion_scores(i, n)
+                await ok(http.post(f"{evaluation}/reviews", headers=tokens[member["reviewer_id"]],
+                                   json={"application_id": app_id, "scores": scores}), 201)
+                reviews[app_id].append(scores)
+        await eventually(lambda: has_status(http, intake, partners[0], ids[0], "in_review"),
+                         what="intake to show the first application in review")
+
+        await ok(http.post(f"{intake}/calls/{call['id']}/close", headers=OPERATOR, json={}))
+
+        async def round_scored() -> Any:
+            response = await http.get(f"{evaluation}/rounds/{call['id']}", headers=OPERATOR)
+            return response.json() if response.status_code == 200 and response.json()["scored_at"] else None
+
+        scored_round = await eventually(round_scored, timeout=90, what="the round to be scored")
+        assert sorted(scored_round["application_ids"]) == sorted(ids)
+        assert scored_round["undecided"] == []
+        for i, app_id in enumerate(ids):
+            result = await ok(http.get(f"{evaluation}/evaluations/{app_id}", headers=OPERATOR))
+            assert result["status"] == "eligible" and result["score_final"]
+            assert Decimal(str(result["score"])) == expected_score(i, reviews[app_id]), i
+            assert sum(Decimal(str(c["points"])) for c in result["components"]) == Decimal(str(result["score"]))
+            assert {c["name"] for c in result["criteria"]} == set(reviews[app_id][0])
+        for i, app_id in enumerate(ids):
+            await eventually(lambda a=app_id, p=partners[i % 2]: has_status(http, intake, p, a, "scored"),
+                             what=f"intake to show application {i} scored")
+        # each partner sees its own fifteen, and only those
+        listed = await ok(http.get(f"{intake}/applications", headers=partners[1], params={"limit": 100}))
+        assert sorted(a["id"] for a in listed["items"]) == sorted(ids[1::2])
+
+
+async def ok(request: Any, status: int = 200) -> Any:
+    response: httpx.Response = await request
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def assigned(http: httpx.AsyncClient, evaluation: str, app_id: str) -> Any:
+    response = await http.get(f"{evaluation}/evaluations/{app_id}/panel", headers=OPERATOR)
+    return response.json() if response.status_code == 200 and response.json()["assigned"] else None
+
+
+async def status_of(http: httpx.AsyncClient, intake: str, partner: dict[str, str], app_id: str) -> str:
+    return str((await ok(http.get(f"{intake}/applications/{app_id}", headers=partner)))["status"])
+
+
+async def has_status(http: httpx.AsyncClient, intake: str, partner: dict[str, str], app_id: str,
+                     status: str) -> bool:
+    return await status_of(http, intake, partner, app_id) == status

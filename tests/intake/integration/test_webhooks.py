@@ -1,0 +1,236 @@
+"""Signed webhooks on the real database and a real receiving HTTP server: registration, signature, retries with
+backoff, the delivery log, and who is told what."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import ApplicationInReview, to_record
+from intake.adapters.webhook_delivery import WebhookSettings
+from support.auth import bearer
+from support.kafka import produce_raw
+from support.stack import Stack, eventually
+
+Form = Callable[..., dict[str, Any]]
+Stored = Callable[[], Awaitable[dict[str, int]]]
+FAST = WebhookSettings(first_delay_s=0.3, max_delay_s=5, max_attempts=5, poll_interval_s=0.05, timeout_s=3)
+
+
+async def register(api: httpx.AsyncClient, partner: dict[str, str], url: str, **body: Any) -> dict[str, Any]:
+    response = await api.post("/webhooks", json={"url": url, **body}, headers=partner)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def deliveries(api: httpx.AsyncClient, partner: dict[str, str], hook_id: str) -> list[dict[str, Any]]:
+    response = await api.get(f"/webhooks/{hook_id}/deliveries", headers=partner)
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def signed_by(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """The receiver's check, written from the documented scheme rather than from intake's code."""
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, headers["webhook-signature"])
+
+
+async def test_a_status_change_is_posted_to_the_partners_webhook_signed_with_its_secret(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=FAST):
+        hook = await register(api, partner, receiver.url(), description="portal")
+        app = (await api.post("/applications", json=a_form("P3"), headers=partner)).json()
+        await eventually(lambda: asyncio.sleep(0, receiver.requests), what="the delivery")
+        (request,) = receiver.requests
+        logged = await eventually(lambda: delivered(api, partner, hook["id"]), what="the log to show it delivered")
+    assert hook["secret"].startswith("whsec_")
+    assert signed_by(hook["secret"], request.headers, request.body)
+    assert not signed_by("whsec_another", request.headers, request.body)
+    assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
+    assert request.headers["content-type"] == "application/json"
+    body = request.json()
+    assert body == {"delivery_id": request.headers["webhook-id"], "event": "application.status_changed",
+                    "application_id": app["id"], "status": "submitted", "reason": "", "at": body["at"]}
+    (entry,) = logged
+    assert (entry["id"], entry["state"], entry["attempts"], entry["last_status_code"]) == (
+        request.headers["webhook-id"], "delivered", 1, 200)
+    assert entry["delivered_at"] is not None and entry["next_attempt_at"] is None
+
+
+async def test_a_failing_receiver_gets_the_same_delivery_again_after_growing_waits(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    receiver.fail("/hook", 3)
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=FAST):
+        hook = await register(api, partner, receiver.url())
+        await api.post("/applications", json=a_form("P3"), headers=partner)
+        retrying = await eventually(lambda: in_state(api, partner, hook["id"], "pending", attempts_at_least=1),
+                                    what="a failed attempt in the log")
+        logged = await eventually(lambda: delivered(api, partner, hook["id"]), timeout=20,
+                                  what="the fourth attempt to get through")
+    attempts = receiver.on("/hook")
+    assert len(attempts) == 4
+    assert len({r.headers["webhook-id"] for r in attempts}) == 1 and len({r.body for r in attempts}) == 1
+    assert all(signed_by(hook["secret"], r.headers, r.body) for r in attempts)
+    waits = [later.at - earlier.at for earlier, later in itertools.pairwise(attempts)]
+    assert all(wait >= backoff - 0.05 for wait, backoff in zip(waits, (0.3, 0.6, 1.2), strict=True)), waits
+    assert (retrying[0]["last_status_code"], retrying[0]["next_attempt_at"] is not None) == (500, True)
+    assert (logged[0]["attempts"], logged[0]["last_status_code"]) == (4, 200)
+
+
+async def test_after_the_last_attempt_a_delivery_stays_failed_in_the_log(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    receiver.fail("/hook", -1)
+    settings = FAST.model_copy(update={"first_delay_s": 0.1, "max_attempts": 3})
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=settings):
+        hook = await register(api, partner, receiver.url())
+        await api.post("/applications", json=a_form("P3"), headers=partner)
+        (entry,) = await eventually(lambda: in_state(api, partner, hook["id"], "failed"), what="the failure")
+        await asyncio.sleep(0.5)
+        failed = await deliveries(api, partner, hook["id"])
+    assert (entry["attempts"], entry["last_status_code"], entry["next_attempt_at"]) == (3, 500, None)
+    assert len(receiver.on("/hook")) == 3  # and no more
+    assert failed[0]["state"] == "failed"
+
+
+async def test_a_receiver_that_cannot_be_reached_is_logged_with_the_error(
+        stack: Stack, a_form: Form, partner: dict[str, str]) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = FAST.model_copy(update={"first_delay_s": 0.1, "max_attempts": 2})
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=settings):
+        hook = await register(api, partner, f"http://127.0.0.1:{port}/hook")
+        await api.post("/applications", json=a_form("P3"), headers=partner)
+        (entry,) = await eventually(lambda: in_state(api, partner, hook["id"], "failed"), what="the failure")
+    assert entry["attempts"] == 2
+    assert entry["last_status_code"] is None
+    assert entry["last_error"].startswith("ConnectError")
+
+
+async def test_every_status_change_is_notified_including_those_other_services_bring(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=FAST):
+        await register(api, partner, receiver.url())
+        draft = (await api.post("/applications", json=a_form("P3", submit=False), headers=partner)).json()
+        await api.post(f"/applications/{draft['id']}/submit", headers=partner)
+        review = ApplicationInReview(application_id=uuid.UUID(draft["id"]), reviewers=3)
+        record = to_record(review, source="/gpu-platform/tests")
+        await produce_raw(stack.infra.kafka_bootstrap, stack.topic(review.topic), record.value, key=record.key,
+                          headers=record.headers)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.requests) >= 3), what="three deliveries")
+        await api.post(f"/applications/{draft['id']}/withdraw", json={"reason": "no longer needed"},
+                       headers=partner)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.requests) == 4), what="the withdrawal's delivery")
+    bodies = sorted((r.json() for r in receiver.requests), key=lambda b: b["at"])
+    assert [(b["status"], b["reason"]) for b in bodies] == [
+        ("draft", ""), ("submitted", ""), ("in_review", "3 reviewers assigned"), ("withdrawn", "no longer needed")]
+    assert {b["application_id"] for b in bodies} == {draft["id"]}
+
+
+async def test_another_partners_webhook_hears_nothing_of_this_partners_applications(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    stranger = bearer("partner")
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=FAST):
+        mine = await register(api, partner, receiver.url("/mine"))
+        theirs = await register(api, stranger, receiver.url("/theirs"))
+        await api.post("/applications", json=a_form("P3"), headers=partner)
+        await eventually(lambda: delivered(api, partner, mine["id"]), what="my delivery")
+        their_log = await deliveries(api, stranger, theirs["id"])
+    assert len(receiver.on("/mine")) == 1
+    assert receiver.on("/theirs") == [] and their_log == []
+
+
+async def test_removing_a_webhook_cancels_what_it_still_had_to_deliver(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    receiver.fail("/hook", -1)
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=FAST):
+        hook = await register(api, partner, receiver.url())
+        app = (await api.post("/applications", json=a_form("P3"), headers=partner)).json()
+        await eventually(lambda: in_state(api, partner, hook["id"], "pending", attempts_at_least=1),
+                         what="a failed attempt")
+        removed = await api.delete(f"/webhooks/{hook['id']}", headers=partner)
+        again = await api.delete(f"/webhooks/{hook['id']}", headers=partner)
+        await api.post(f"/applications/{app['id']}/withdraw", json={}, headers=partner)
+        tried = len(receiver.requests)
+        await asyncio.sleep(FAST.first_delay_s * 4)
+        listed = (await api.get("/webhooks", headers=partner)).json()
+        log = await api.get(f"/webhooks/{hook['id']}/deliveries", headers=partner)
+    assert (removed.status_code, again.status_code, log.status_code) == (204, 404, 404)
+    assert listed == {"items": [], "next_cursor": None}
+    assert [r["state"] for r in await stack.fetch("SELECT state FROM intake.webhook_delivery")] == ["cancelled"]
+    assert len(receiver.requests) == tried
+
+
+async def test_two_workers_send_each_delivery_once(stack: Stack, a_form: Form, partner: dict[str, str],
+                                                   receiver: Any) -> None:
+    settings = FAST.model_copy(update={"poll_interval_s": 0.01, "batch_size": 3})
+    async with stack.api("intake") as api:
+        await register(api, partner, receiver.url())
+        for _ in range(20):
+            await api.post("/applications", json=a_form("P3"), headers=partner)
+        async with stack.worker("intake", webhooks=settings), stack.worker("intake", webhooks=settings):
+            await eventually(lambda: asyncio.sleep(0, len(receiver.requests) >= 20), what="twenty deliveries")
+            await asyncio.sleep(0.5)  # time for a double send to show
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)) == 20
+
+
+@pytest.mark.parametrize("url", ["ftp://portal.example.kr/hook", "javascript:alert(1)", "portal.example.kr/hook",
+                                 "https://user:password@portal.example.kr/hook", "http://", "http://[::1/hook"])
+async def test_only_an_http_or_https_url_is_registered(stack: Stack, partner: dict[str, str], url: str) -> None:
+    async with stack.api("intake") as api:
+        response = await api.post("/webhooks", json={"url": url}, headers=partner)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["url"]
+    assert await stack.count("intake.webhook") == 0
+
+
+async def test_the_secret_is_shown_when_the_webhook_is_registered_and_never_listed(
+        stack: Stack, partner: dict[str, str], partner_id: uuid.UUID) -> None:
+    async with stack.api("intake") as api:
+        created = await api.post("/webhooks", json={"url": "https://portal.example.kr/hook", "description": "main"},
+                                 headers=partner)
+        listed = (await api.get("/webhooks", headers=partner)).json()
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    assert len(created.json()["secret"]) > 40
+    assert listed["items"] == [{k: v for k, v in created.json().items() if k != "secret"}]
+    assert listed["items"][0]["partner_id"] == str(partner_id)
+
+
+async def test_a_partner_has_at_most_the_configured_number_of_webhooks(stack: Stack, partner: dict[str, str]) -> None:
+    async with stack.api("intake", webhooks=WebhookSettings(max_per_partner=2)) as api:
+        first, _ = [await register(api, partner, f"https://portal.example.kr/{i}") for i in range(2)]
+        third = await api.post("/webhooks", json={"url": "https://portal.example.kr/3"}, headers=partner)
+        await api.delete(f"/webhooks/{first['id']}", headers=partner)
+        after_removal = await api.post("/webhooks", json={"url": "https://portal.example.kr/3"}, headers=partner)
+    assert (third.status_code, after_removal.status_code) == (409, 201)
+
+
+async def test_a_refused_application_notifies_nobody(stack: Stack, a_form: Form, partner: dict[str, str],
+                                                     stored: Stored) -> None:
+    async with stack.api("intake") as api:
+        await register(api, partner, "https://portal.example.kr/hook")
+        response = await api.post("/applications", json=a_form("P3", gpus_requested=0), headers=partner)
+    assert response.status_code == 422
+    assert set((await stored()).values()) == {0}
+
+
+async def in_state(api: httpx.AsyncClient, partner: dict[str, str], hook_id: str, state: str,
+                   attempts_at_least: int = 0) -> list[dict[str, Any]] | None:
+    found = await deliveries(api, partner, hook_id)
+    ok = found and all(d["state"] == state and d["attempts"] >= attempts_at_least for d in found)
+    return found if ok else None
+
+
+async def delivered(api: httpx.AsyncClient, partner: dict[str, str], hook_id: str) -> list[dict[str, Any]] | None:
+    return await in_state(api, partner, hook_id, "delivered")

@@ -1,0 +1,120 @@
+"""The rules each program's form must meet, without a database."""
+from datetime import date
+from uuid import uuid4
+
+import pytest
+
+from intake.domain.forms import Applicant, Company, Form, Limits, Researcher, add_months, form_problems
+
+TODAY = date(2026, 11, 27)
+COMPANY = Company("1234567890", "startup", "Busan", date(1992, 3, 14))
+RESEARCHER = Researcher("university", date(2022, 3, 1), date(1988, 7, 21))
+COMMON: dict[str, object] = dict(
+    applicant=Applicant("A", "industry", "Haneul AI", "Busan"), gpu_model="H100", period_start=date(2027, 1, 1),
+    period_end=date(2027, 3, 31), planned_gpu_hours_per_month=1000, purpose="training",
+)
+VALID: dict[str, dict[str, object]] = {
+    "P1": dict(program="P1", call_id=uuid4(), company=COMPANY, gpus_requested=16, training_data_scale="1 TB"),
+    "P2": dict(program="P2", call_id=uuid4(), researcher=RESEARCHER, servers_requested=1),
+    "P3": dict(program="P3", gpus_requested=4, earliest_start=date(2027, 1, 1), acceptable_window_months=3),
+}
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def problems(program: str, limits: Limits = DEFAULT_LIMITS, **overrides: object) -> list[tuple[str, str]]:
+    form = Form(**{**COMMON, **VALID[program], **overrides})  # type: ignore[arg-type]
+    return form_problems(form, TODAY, limits)
+
+
+def fields(program: str, limits: Limits = DEFAULT_LIMITS, **overrides: object) -> list[str]:
+    return [field for field, _ in problems(program, limits, **overrides)]
+
+
+@pytest.mark.parametrize("program", ["P1", "P2", "P3"])
+def test_a_valid_form_of_each_program_breaks_no_rule(program: str) -> None:
+    assert problems(program) == []
+
+
+def test_p1_grants_sixteen_gpus_but_not_seventeen() -> None:
+    assert fields("P1", gpus_requested=17) == ["gpus_requested"]
+    assert "1 to 16 GPUs" in problems("P1", gpus_requested=17)[0][1]
+
+
+def test_p1_grants_at_most_two_servers_worth_of_gpus_for_the_configured_server_size() -> None:
+    small_servers = Limits(server_gpus=4)
+    assert fields("P1", small_servers, gpus_requested=8) == []
+    assert fields("P1", small_servers, gpus_requested=9) == ["gpus_requested"]
+
+
+def test_p1_needs_its_company() -> None:
+    assert fields("P1", company=None) == ["company"]
+
+
+def test_a_representative_born_in_the_future_is_refused() -> None:
+    company = Company("1234567890", "small", "Busan", date(2026, 11, 28))
+    assert fields("P1", company=company) == ["company.representative_birth_date"]
+
+
+def test_p2_refuses_a_request_in_single_gpus() -> None:
+    assert fields("P2", gpus_requested=8) == ["gpus_requested"]
+
+
+def test_p2_needs_servers_and_a_lead_researcher() -> None:
+    assert fields("P2", servers_requested=None, researcher=None) == ["servers_requested", "researcher"]
+
+
+def test_a_researcher_born_in_the_future_is_refused() -> None:
+    researcher = Researcher("university", date(2026, 12, 1), date(2026, 12, 2))
+    assert fields("P2", researcher=researcher) == ["researcher.birth_date", "researcher.appointment_date"]
+
+
+def test_a_researcher_appointed_before_birth_is_refused() -> None:
+    researcher = Researcher("university", date(1980, 1, 1), date(1988, 7, 21))
+    assert fields("P2", researcher=researcher) == ["researcher.appointment_date"]
+
+
+def test_an_appointment_in_the_future_is_refused() -> None:
+    researcher = Researcher("research_institute", date(2027, 3, 1), date(1988, 7, 21))
+    assert fields("P2", researcher=researcher) == ["researcher.appointment_date"]
+
+
+def test_p3_takes_gpus_or_servers_but_not_both_and_not_neither() -> None:
+    assert fields("P3", gpus_requested=None, servers_requested=1) == []
+    assert fields("P3", servers_requested=1) == ["servers_requested"]
+    assert fields("P3", gpus_requested=None) == ["gpus_requested"]
+
+
+@pytest.mark.parametrize("months", [1, 4])
+def test_p3_accepts_a_window_of_one_to_four_months(months: int) -> None:
+    end = add_months(date(2027, 1, 1), months)
+    assert fields("P3", acceptable_window_months=months, period_end=end) == []
+
+
+@pytest.mark.parametrize("months", [0, 5])
+def test_p3_refuses_a_window_outside_one_to_four_months(months: int) -> None:
+    assert fields("P3", acceptable_window_months=months) == ["acceptable_window_months"]
+
+
+def test_a_p3_period_must_leave_room_for_the_whole_window() -> None:
+    assert fields("P3", period_end=date(2027, 3, 31)) == []  # 1 Jan + 3 months: its last day is 31 Mar
+    assert fields("P3", period_end=date(2027, 3, 30)) == ["period_end"]
+    assert fields("P3", period_end=date(2027, 6, 30)) == []  # a longer period leaves room to place it
+
+
+def test_a_p3_period_cannot_start_before_the_earliest_start() -> None:
+    assert fields("P3", period_start=date(2026, 12, 31)) == ["period_start"]
+
+
+def test_p3_needs_an_earliest_start() -> None:
+    assert fields("P3", earliest_start=None) == ["earliest_start"]
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_naming_period_end() -> None:
+    assert fields("P1", period_end=date(2026, 12, 1)) == ["period_end"]
+
+
+def test_a_month_later_is_the_last_day_of_a_shorter_month() -> None:
+    assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
+    assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
