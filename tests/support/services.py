@@ -53,6 +53,9 @@ class ServiceSpec:
     def create_app(self, settings: ServiceSettings) -> Any:
         return importlib.import_module(f"{self.name}.entrypoints.api").create_app(settings)
 
+    def bootstrap(self, settings: ServiceSettings) -> Any:
+        return importlib.import_module(f"{self.name}.bootstrap").bootstrap(settings)
+
     def create_worker(self, settings: ServiceSettings) -> Any:
         return importlib.import_module(f"{self.name}.entrypoints.worker").create_worker(settings)
 

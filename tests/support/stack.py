@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,15 @@ class Stack:
 
     async def count(self, table: str) -> int:
         return int((await self.fetch(f"SELECT count(*) FROM {table}"))[0][0])
+
+    async def handle(self, service: str, *commands: object) -> None:
+        """Run each command through the service's own message bus, in order, as its consumer would."""
+        runtime = SERVICES[service].bootstrap(self.settings(service))
+        try:
+            for cmd in commands:
+                await runtime.bus.handle(cmd, message_id=uuid.uuid4(), message_type="test")
+        finally:
+            await runtime.aclose()
 
     @asynccontextmanager
     async def api(self, service: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:

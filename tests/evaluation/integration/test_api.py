@@ -5,7 +5,6 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from evaluation.bootstrap import bootstrap
 from evaluation.domain.commands import EvaluateApplication
 from evaluation.domain.model import Applicant, Company
 from support.auth import OPERATOR
@@ -22,15 +21,6 @@ def evaluate(program: str = "P3", sector: str = "academia", **overrides: Any) ->
     fields.update(overrides)
     return EvaluateApplication(**fields)
 
-
-async def handle_all(stack: Stack, *commands: EvaluateApplication) -> None:
-    """Run each command through the service's own bus, in order, as the consumer would."""
-    runtime = bootstrap(stack.settings("evaluation"))
-    try:
-        for cmd in commands:
-            await runtime.bus.handle(cmd, message_id=uuid.uuid4(), message_type="test")
-    finally:
-        await runtime.aclose()
 
 
 async def test_an_unknown_application_is_not_found(stack: Stack) -> None:
@@ -49,7 +39,7 @@ async def test_a_malformed_application_id_is_refused_naming_it(stack: Stack) -> 
 
 async def test_a_rejected_evaluation_shows_each_failed_rule_and_no_score(stack: Stack) -> None:
     cmd = evaluate("P2", "industry", gpus_requested=12)
-    await handle_all(stack, cmd)
+    await stack.handle("evaluation", cmd)
     async with stack.api("evaluation") as api:
         body = (await api.get(f"/evaluations/{cmd.application_id}", headers=OPERATOR)).json()
     assert (body["status"], body["score"], body["components"]) == ("rejected", None, [])
@@ -64,7 +54,7 @@ async def test_the_list_is_newest_first_and_filters_by_program_and_status(stack:
     first = evaluate()
     second = evaluate("P1", "industry", gpus_requested=4, planned_gpu_hours_per_month=100, company=startup)
     third, fourth = evaluate(gpus_requested=3, planned_gpu_hours_per_month=10_000), evaluate()
-    await handle_all(stack, first, second, third, fourth)
+    await stack.handle("evaluation", first, second, third, fourth)
     async with stack.api("evaluation") as api:
         everything = (await api.get("/evaluations", headers=OPERATOR)).json()
         p3 = (await api.get("/evaluations", params={"program": "P3"}, headers=OPERATOR)).json()
@@ -86,7 +76,7 @@ async def test_the_list_is_newest_first_and_filters_by_program_and_status(stack:
 async def test_the_list_filters_by_call(stack: Stack) -> None:
     call_id = uuid.uuid4()
     mine, other = evaluate(call_id=call_id), evaluate()
-    await handle_all(stack, mine, other)
+    await stack.handle("evaluation", mine, other)
     async with stack.api("evaluation") as api:
         found = (await api.get("/evaluations", params={"call_id": str(call_id)}, headers=OPERATOR)).json()
     assert [e["application_id"] for e in found] == [str(mine.application_id)]

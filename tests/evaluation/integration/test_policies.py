@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 
 from contracts import Applicant, ApplicationScored, ApplicationSubmitted, Company, from_record, to_record, topics
-from evaluation.bootstrap import bootstrap
 from evaluation.domain.commands import ScoreRound
 from evaluation.entrypoints.consumer import evaluate_submitted
 from support.auth import OPERATOR, bearer
@@ -37,14 +36,6 @@ def p1(size: str = "startup") -> ApplicationSubmitted:
         gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
         planned_gpu_hours_per_month=3000, purpose="inference", occurred_at=datetime(2026, 4, 10, tzinfo=UTC))
 
-
-async def handle(stack: Stack, *commands: object) -> None:
-    runtime = bootstrap(stack.settings("evaluation"))
-    try:
-        for cmd in commands:
-            await runtime.bus.handle(cmd, message_id=uuid.uuid4(), message_type="test")
-    finally:
-        await runtime.aclose()
 
 
 async def publish(api: httpx.AsyncClient, **body: Any) -> httpx.Response:
@@ -138,14 +129,14 @@ async def test_a_round_is_scored_under_the_version_in_force_at_its_close(stack: 
     async with stack.api("evaluation") as api:
         for name in ("Ahn", "Baek", "Cho"):
             await api.post("/reviewers", json={"name": name, "institution": "POSTECH"}, headers=OPERATOR)
-        await handle(stack, evaluate_submitted(event))
+        await stack.handle("evaluation", evaluate_submitted(event))
         panel = (await api.get(f"/evaluations/{event.application_id}/panel", headers=OPERATOR)).json()
         for member, given in zip(panel["assigned"], ((80, 70, 90), (90, 60, 75)), strict=False):
             await api.post("/reviews", headers=bearer("reviewer", member["reviewer_id"]), json={
                 "application_id": str(event.application_id), "scores": dict(zip(SKEWED, given, strict=True))})
         assert (await publish(api, version="2026.2", rubric_weights=SKEWED, p1_youth_bonus_points=5)).is_success
         assert event.call_id is not None
-        await handle(stack, ScoreRound(event.call_id, "P1", datetime(2026, 3, 25, tzinfo=UTC),
+        await stack.handle("evaluation", ScoreRound(event.call_id, "P1", datetime(2026, 3, 25, tzinfo=UTC),
                                        datetime.now(UTC), (event.application_id,)))
         result = (await api.get(f"/evaluations/{event.application_id}", headers=OPERATOR)).json()
 
@@ -159,7 +150,7 @@ async def test_a_round_is_scored_under_the_version_in_force_at_its_close(stack: 
 
 async def test_a_recheck_applies_the_version_in_force_at_its_time(stack: Stack) -> None:
     event = p1(size="small")
-    await handle(stack, evaluate_submitted(event))
+    await stack.handle("evaluation", evaluate_submitted(event))
     async with stack.api("evaluation") as api:
         assert (await publish(api, version="2026.2", p1_company_sizes=["startup"])).is_success
         earlier = await api.post(f"/evaluations/{event.application_id}/recheck", headers=OPERATOR,

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts import Applicant, ApplicationRejected, ApplicationSubmitted, Company, from_record, topics
-from evaluation.bootstrap import bootstrap
 from evaluation.domain.commands import ScoreRound
 from evaluation.entrypoints.consumer import evaluate_submitted
 from support.auth import OPERATOR, bearer
@@ -28,14 +27,6 @@ def submitted(program: str = "P1", **overrides: Any) -> ApplicationSubmitted:
     return ApplicationSubmitted(**fields)
 
 
-async def handle(stack: Stack, *commands: object) -> None:
-    runtime = bootstrap(stack.settings("evaluation"))
-    try:
-        for cmd in commands:
-            await runtime.bus.handle(cmd, message_id=uuid.uuid4(), message_type="test")
-    finally:
-        await runtime.aclose()
-
 
 async def scored_p1(stack: Stack) -> ApplicationSubmitted:
     """A P1 application reviewed twice and scored at its call's close."""
@@ -43,14 +34,14 @@ async def scored_p1(stack: Stack) -> ApplicationSubmitted:
     async with stack.api("evaluation") as api:
         for name in ("Ahn", "Baek", "Cho"):
             await api.post("/reviewers", json={"name": name, "institution": "POSTECH"}, headers=OPERATOR)
-        await handle(stack, evaluate_submitted(event))
+        await stack.handle("evaluation", evaluate_submitted(event))
         panel = (await api.get(f"/evaluations/{event.application_id}/panel", headers=OPERATOR)).json()
         for member in panel["assigned"][:2]:
             await api.post("/reviews", headers=bearer("reviewer", member["reviewer_id"]), json={
                 "application_id": str(event.application_id), "scores": {
                     "technical_social_impact": 80, "ai_ecosystem_contribution": 80, "capability_readiness": 80}})
     assert event.call_id is not None
-    await handle(stack, ScoreRound(event.call_id, "P1", datetime(2026, 3, 25, tzinfo=UTC),
+    await stack.handle("evaluation", ScoreRound(event.call_id, "P1", datetime(2026, 3, 25, tzinfo=UTC),
                                    datetime(2026, 4, 24, tzinfo=UTC), (event.application_id,)))
     return event
 
@@ -94,7 +85,7 @@ async def test_a_recheck_that_passes_keeps_the_score_and_is_recorded(stack: Stac
 async def test_a_p3_window_that_has_closed_by_award_time_fails_the_recheck(stack: Stack) -> None:
     event = submitted("P3", company=None, call_id=None, earliest_start=date(2026, 5, 1), acceptable_window_months=3,
                       applicant=Applicant(name="Dr. Kim", sector="academia", institution="KAIST", region="Daejeon"))
-    await handle(stack, evaluate_submitted(event))
+    await stack.handle("evaluation", evaluate_submitted(event))
     async with stack.api("evaluation") as api:
         still_open = await api.post(f"/evaluations/{event.application_id}/recheck", headers=OPERATOR,
                                     json={"at": "2026-08-01T12:00:00+00:00"})
@@ -108,7 +99,7 @@ async def test_a_p3_window_that_has_closed_by_award_time_fails_the_recheck(stack
 async def test_a_recheck_is_refused_for_unknown_rejected_or_mistaken_requests(stack: Stack) -> None:
     rejected = submitted(gpus_requested=40)
     p3 = submitted("P3", company=None, call_id=None)
-    await handle(stack, evaluate_submitted(rejected), evaluate_submitted(p3))
+    await stack.handle("evaluation", evaluate_submitted(rejected), evaluate_submitted(p3))
     async with stack.api("evaluation") as api:
         unknown = await api.post(f"/evaluations/{uuid.uuid4()}/recheck", headers=OPERATOR, json={})
         again = await api.post(f"/evaluations/{rejected.application_id}/recheck", headers=OPERATOR, json={})

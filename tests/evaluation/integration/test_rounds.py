@@ -22,7 +22,6 @@ from contracts import (
     to_record,
     topics,
 )
-from evaluation.bootstrap import bootstrap
 from evaluation.entrypoints.consumer import evaluate_submitted, score_closed
 from support.auth import OPERATOR, bearer
 from support.kafka import produce_raw, read_topic
@@ -66,14 +65,6 @@ async def events_on(stack: Stack, topic: str, at_least: int) -> list[Event]:
     records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topic), at_least=at_least)
     return [e for e in (from_record(r.headers, r.value) for r in records) if e is not None]
 
-
-async def handle(stack: Stack, *commands: object) -> None:
-    runtime = bootstrap(stack.settings("evaluation"))
-    try:
-        for cmd in commands:
-            await runtime.bus.handle(cmd, message_id=uuid.uuid4(), message_type="test")
-    finally:
-        await runtime.aclose()
 
 
 async def register_reviewers(api: httpx.AsyncClient, *names: str) -> None:
@@ -185,9 +176,9 @@ async def test_a_p2_round_puts_early_career_researchers_on_their_track_with_whol
                                      birth_date=date(1975, 1, 1)))
     async with stack.api("evaluation") as api:
         await register_reviewers(api, "Ahn", "Baek", "Cho")
-        await handle(stack, evaluate_submitted(early))
+        await stack.handle("evaluation", evaluate_submitted(early))
         await review(api, early, scores(90, 90, 90), scores(70, 70, 70))
-        await handle(stack, score_closed(closed(call_id, early, program="P2")))
+        await stack.handle("evaluation", score_closed(closed(call_id, early, program="P2")))
 
     [payload] = await outbox(stack, "evaluation.application_scored.v1")
     assert (payload["track"], payload["servers_requested"], payload["region"]) == ("early_career", 2, "Daejeon")
@@ -197,9 +188,9 @@ async def test_a_p2_round_puts_early_career_researchers_on_their_track_with_whol
 async def test_a_submission_arriving_after_its_call_closed_is_decided_and_completes_the_round(stack: Stack) -> None:
     call_id = uuid.uuid4()
     late = p1(call_id)
-    await handle(stack, score_closed(closed(call_id, late)))
+    await stack.handle("evaluation", score_closed(closed(call_id, late)))
     assert await outbox(stack, "evaluation.round_scored.v1") == []  # still waiting for it
-    await handle(stack, evaluate_submitted(late))
+    await stack.handle("evaluation", evaluate_submitted(late))
 
     [rejected] = await outbox(stack, "evaluation.application_rejected.v1")
     assert rejected["failed_rules"][0].startswith("insufficient_reviews")
@@ -212,7 +203,7 @@ async def test_a_repeated_close_changes_nothing(stack: Stack) -> None:
     call_id = uuid.uuid4()
     event = p1(call_id)
     close = closed(call_id, event)
-    await handle(stack, evaluate_submitted(event), score_closed(close), score_closed(close))
+    await stack.handle("evaluation", evaluate_submitted(event), score_closed(close), score_closed(close))
     assert len(await outbox(stack, "evaluation.round_scored.v1")) == 1
     assert len(await outbox(stack, "evaluation.application_rejected.v1")) == 1
 
@@ -222,9 +213,9 @@ async def test_a_review_after_the_close_is_refused(stack: Stack) -> None:
     event = p1(call_id)
     async with stack.api("evaluation") as api:
         await register_reviewers(api, "Ahn", "Baek", "Cho")
-        await handle(stack, evaluate_submitted(event))
+        await stack.handle("evaluation", evaluate_submitted(event))
         panel = (await api.get(f"/evaluations/{event.application_id}/panel", headers=OPERATOR)).json()
-        await handle(stack, score_closed(closed(call_id, event)))
+        await stack.handle("evaluation", score_closed(closed(call_id, event)))
         late = await api.post("/reviews", json={"application_id": str(event.application_id),
                                                 "scores": scores(50, 50, 50)},
                               headers=bearer("reviewer", panel["assigned"][0]["reviewer_id"]))
