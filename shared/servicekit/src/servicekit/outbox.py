@@ -17,8 +17,9 @@ class Outbox:
         self.added: list[Event] = []
 
     async def add(self, event: Event) -> None:
-        await self._session.execute(self._table.insert().values(
-            event_id=event.id, topic=f"{self._prefix}{event.topic}", key=event.subject,
-            type=event.type, payload=event.model_dump(mode="json"),
-        ))
+        # parameters apart from the statement, so SQLAlchemy compiles the INSERT once per process
+        await self._session.execute(self._table.insert(), {
+            "event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
+            "type": event.type, "payload": event.model_dump(mode="json"),
+        })
         self.added.append(event)

@@ -62,8 +62,9 @@ class ApplicationRepository:
         self._session = session
 
     async def add(self, app: Application) -> None:
-        await self._session.execute(application.insert().values(_row(app)))
-        await self._record_history(app)
+        # parameters apart from the statement, so SQLAlchemy compiles the INSERT once per process
+        await self._session.execute(application.insert(), _row(app))
+        await self._record_history(app, first_seq=0)
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None:
         stmt = select(application).where(application.c.id == application_id)
@@ -100,10 +101,10 @@ class ApplicationRepository:
                 .order_by(application_status.c.seq))
         return [dict(r._mapping) for r in (await self._session.execute(stmt)).all()]
 
-    async def _record_history(self, app: Application) -> None:
+    async def _record_history(self, app: Application, first_seq: int | None = None) -> None:
         if not app.history:
             return
-        start = await self._session.scalar(
+        start = first_seq if first_seq is not None else await self._session.scalar(
             select(func.count()).where(application_status.c.application_id == app.id)) or 0
         at = app.updated_at or app.created_at
         await self._session.execute(application_status.insert(), [
