@@ -286,6 +286,8 @@ provision() {
         done
         echo "END \$\$;"
         echo "ALTER ROLE $APP_OWNER WITH LOGIN CREATEDB PASSWORD '$APP_OWNER';"
+        # the tests drop their databases WITH (FORCE), which must end any session left in them
+        echo "GRANT pg_signal_backend TO $APP_OWNER;"
         for svc in "${SERVICES[@]}"; do
             echo "ALTER ROLE $svc WITH LOGIN PASSWORD '$svc';"
             # platform may act on every service schema (migrations, test cleanup).

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import warnings
 
 import asyncpg
 
@@ -33,7 +34,15 @@ async def clone(infra: Infra, template: str) -> str:
 
 
 async def drop(infra: Infra, name: str) -> None:
-    await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """Drop a test's database; a leftover one is only clutter, so a refusal is retried, then reported."""
+    for attempt in range(3):
+        try:
+            await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.PostgresError as exc:
+            if attempt == 2:
+                warnings.warn(f"database {name} not dropped: {exc}", stacklevel=1)
+            await asyncio.sleep(0.5)
 
 
 async def _admin(infra: Infra, sql: str) -> None:
