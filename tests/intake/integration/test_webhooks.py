@@ -23,7 +23,9 @@ from support.stack import Stack, eventually
 
 Form = Callable[..., dict[str, Any]]
 Stored = Callable[[], Awaitable[dict[str, int]]]
-FAST = WebhookSettings(first_delay_s=0.3, max_delay_s=5, max_attempts=5, poll_interval_s=0.05, timeout_s=3)
+# the test receiver listens on loopback, which production refuses
+FAST = WebhookSettings(first_delay_s=0.3, max_delay_s=5, max_attempts=5, poll_interval_s=0.05, timeout_s=3,
+                       allow_private_networks=True)
 
 
 async def register(api: httpx.AsyncClient, partner: dict[str, str], url: str, **body: Any) -> dict[str, Any]:
@@ -100,6 +102,17 @@ async def test_after_the_last_attempt_a_delivery_stays_failed_in_the_log(
     assert (entry["attempts"], entry["last_status_code"], entry["next_attempt_at"]) == (3, 500, None)
     assert len(receiver.on("/hook")) == 3  # and no more
     assert failed[0]["state"] == "failed"
+
+
+async def test_by_default_a_webhook_into_a_private_network_is_refused_and_logged(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    settings = FAST.model_copy(update={"first_delay_s": 0.1, "max_attempts": 2, "allow_private_networks": False})
+    async with stack.api("intake") as api, stack.worker("intake", webhooks=settings):
+        hook = await register(api, partner, receiver.url())
+        await api.post("/applications", json=a_form("P3"), headers=partner)
+        (entry,) = await eventually(lambda: in_state(api, partner, hook["id"], "failed"), what="the refusal")
+    assert receiver.on("/hook") == []
+    assert "127.0.0.1" in entry["last_error"] and "not a public address" in entry["last_error"]
 
 
 async def test_a_receiver_that_cannot_be_reached_is_logged_with_the_error(

@@ -82,3 +82,13 @@ def test_the_default_schedule_keeps_trying_for_about_a_day() -> None:
 def test_a_longest_wait_shorter_than_the_first_is_refused() -> None:
     with pytest.raises(ValueError, match="max_delay_s"):
         WebhookSettings(first_delay_s=60, max_delay_s=10)
+
+
+async def test_only_public_addresses_are_webhook_destinations_unless_private_networks_are_allowed() -> None:
+    from intake.adapters.egress import refused_destination
+
+    for url in ("http://127.0.0.1:8080/hook", "http://10.1.2.3/hook", "http://169.254.169.254/latest",
+                "http://[::1]/hook", "http://localhost/hook"):
+        assert await refused_destination(url, allow_private=False) is not None, url
+    assert await refused_destination("http://8.8.8.8/hook", allow_private=False) is None
+    assert await refused_destination("http://127.0.0.1/hook", allow_private=True) is None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from intake.adapters.egress import refused_destination
 from intake.adapters.orm import webhook, webhook_delivery
 from intake.domain.webhooks import DeliveryState, RetryPolicy, StatusChange, signature
 from servicekit.retry import is_transient, sleep_or_stop
@@ -35,6 +36,9 @@ class WebhookSettings(BaseModel):
     poll_interval_s: float = Field(default=1.0, gt=0, description="How often the worker looks for due deliveries.")
     batch_size: int = Field(default=20, ge=1, le=500, description="Deliveries claimed and sent at once.")
     max_per_partner: int = Field(default=10, ge=1, description="Active webhooks one partner may have.")
+    allow_private_networks: bool = Field(default=False, description=(
+        "Send to loopback, private and link-local addresses too (on-premises receivers, tests). Off, a partner "
+        "cannot make the platform call into its own network."))
 
     @model_validator(mode="after")
     def _delays_in_order(self) -> WebhookSettings:
@@ -107,8 +111,12 @@ class DeliveryQueue:
             await conn.execute(stmt)
 
 
-async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime]) -> Attempt:
+async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime], *,
+               allow_private: bool = False) -> Attempt:
     """One signed POST. The response body is never read: only its status counts."""
+    refused = await refused_destination(due.url, allow_private=allow_private)
+    if refused is not None:
+        return Attempt(clock(), error=f"refused: {refused}")
     body = due.change.body()
     timestamp = int(time.time())
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
@@ -134,17 +142,18 @@ def deliver_webhooks(engine: AsyncEngine, settings: WebhookSettings,
         # redirects are not followed: a 3xx is a failed attempt, so a delivery never lands where nobody registered
         async with httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False) as client:
             while not stop.is_set():
-                sent = await _one_batch(queue, client, clock)
+                sent = await _one_batch(queue, client, clock, settings.allow_private_networks)
                 if sent < settings.batch_size:
                     await sleep_or_stop(stop, settings.poll_interval_s)
 
     return run
 
 
-async def _one_batch(queue: DeliveryQueue, client: httpx.AsyncClient, clock: Callable[[], datetime]) -> int:
+async def _one_batch(queue: DeliveryQueue, client: httpx.AsyncClient, clock: Callable[[], datetime],
+                     allow_private: bool) -> int:
     try:
         claimed = await queue.claim(clock())
-        attempts = await asyncio.gather(*(send(client, due, clock) for due in claimed))
+        attempts = await asyncio.gather(*(send(client, due, clock, allow_private=allow_private) for due in claimed))
         for due, attempt in zip(claimed, attempts, strict=True):
             await queue.record(due, attempt)
     except Exception as exc:
