@@ -2,36 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from evaluation.domain.model import Applicant, Company, CorporateParticipant, Researcher
+from evaluation.domain.model import Submission
 
 
 @dataclass(frozen=True)
-class EvaluateApplication:
+class EvaluateApplication(Submission):
     """Check a submitted application's eligibility; score a P3 one at once, send a P1/P2 one to a panel."""
-
-    application_id: UUID
-    program: str
-    call_id: UUID | None
-    applicant: Applicant
-    gpus_requested: int
-    gpu_model: str
-    period_start: date
-    period_end: date
-    planned_gpu_hours_per_month: int
-    submitted_at: datetime
-    purpose: str = ""
-    company: Company | None = None
-    researcher: Researcher | None = None
-    servers_requested: int | None = None
-    corporate_participants: tuple[CorporateParticipant, ...] = ()
-    open_source: bool = False
-    training_data_scale: str | None = None
-    earliest_start: date | None = None
-    acceptable_window_months: int | None = None
 
 
 @dataclass(frozen=True)

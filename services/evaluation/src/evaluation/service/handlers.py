@@ -5,7 +5,6 @@ re-check), read from the policy_version table, and names that version.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -21,7 +20,7 @@ from evaluation.domain.commands import (
     SubmitReview,
 )
 from evaluation.domain.errors import Conflict, EvaluationNotFound, Forbidden, InvalidInput
-from evaluation.domain.model import Evaluation, Recheck, Round, Status, Submission
+from evaluation.domain.model import Evaluation, Recheck, Round, Status
 from evaluation.domain.panel import Reviewer
 from evaluation.domain.policy import Policy, policy_problems, review_problems
 from evaluation.service import panels, rounds
@@ -38,8 +37,7 @@ async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWo
     if cmd.call_id is not None:
         await uow.rounds.lock_call(cmd.call_id)
     policy = await uow.policies.in_force(cmd.submitted_at)
-    result = decisions.evaluate(Submission(**{f.name: getattr(cmd, f.name) for f in dataclasses.fields(cmd)}),
-                                policy, _now())
+    result = decisions.evaluate(cmd, policy, _now())
     if not await uow.evaluations.add(result):
         # the same application under another event id (a re-sent submission): the first evaluation stands
         log.warning("application %s is already evaluated; ignoring the repeat", cmd.application_id)
