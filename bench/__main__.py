@@ -7,10 +7,10 @@ import logging
 import platform
 from datetime import UTC, datetime
 
-from bench import intake_submit, outbox_relay
+from bench import intake_submit, outbox_relay, selection
 from bench.common import REPO, Result
 
-BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run}
+BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run, "selection": selection.run}
 
 
 def report(name: str, baseline: Result, measured: Result) -> dict[str, object]:

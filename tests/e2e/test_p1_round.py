@@ -1,11 +1,11 @@
-"""A P1 round end to end: 30 applications from two partners, panels, reviews, the call closed, every one scored.
+"""A P1 round end to end: 30 applications from two partners, panels, reviews, the call closed, every one scored,
+and the round selected onto the P1 pool: the selected active, the rest waitlisted.
 
 All five services run as real processes; every step goes through their HTTP APIs with real access tokens.
 """
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from support.auth import OPERATOR, bearer
-from support.processes import ServiceProcesses
-from support.stack import Stack, eventually
+from support.stack import eventually, ok
 
 pytestmark = pytest.mark.e2e
 
@@ -54,18 +53,8 @@ def expected_score(i: int, reviews: list[dict[str, float]]) -> Decimal:
     return rubric + (3 if i % 3 == 0 else 0) + (3 if i % 2 == 0 else 0)
 
 
-@pytest.fixture
-async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
-    processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix)
-    try:
-        await processes.start(request.node.name)
-        yield processes.urls
-    finally:
-        await processes.stop()
-
-
 async def test_a_p1_round_of_thirty_applications_is_reviewed_closed_and_scored(services: dict[str, str]) -> None:
-    intake, evaluation = services["intake"], services["evaluation"]
+    intake, evaluation, allocation = services["intake"], services["evaluation"], services["allocation"]
     partners = [bearer("partner", uuid.uuid4()), bearer("partner", uuid.uuid4())]
     async with httpx.AsyncClient(timeout=30) as http:
         now = datetime.now(UTC)
@@ -77,6 +66,11 @@ async def test_a_p1_round_of_thirty_applications_is_reviewed_closed_and_scored(s
             for name, institution, expertise in REVIEWERS]
         tokens = {r["id"]: bearer("reviewer", uuid.UUID(r["id"])) for r in reviewers}
 
+        await ok(http.post(f"{allocation}/csps", headers=OPERATOR, json={"name": "alpha-cloud"}), 201)
+        for n in range(4):
+            await ok(http.post(f"{allocation}/servers", headers=OPERATOR, json={
+                "csp": "alpha-cloud", "name": f"p1-{n}", "region": "Seoul", "gpu_model": "H100", "gpus": 8,
+                "pool": "P1"}), 201)
         ids = [(await ok(http.post(f"{intake}/applications", headers=partners[i % 2],
                                    json=p1_form(i, call["id"])), 201))["id"] for i in range(APPLICATIONS)]
 
@@ -109,18 +103,18 @@ async def test_a_p1_round_of_thirty_applications_is_reviewed_closed_and_scored(s
             assert Decimal(str(result["score"])) == expected_score(i, reviews[app_id]), i
             assert sum(Decimal(str(c["points"])) for c in result["components"]) == Decimal(str(result["score"]))
             assert {c["name"] for c in result["criteria"]} == set(reviews[app_id][0])
+        # allocation selects the round: 4 servers of 8 H100 for 241 GPUs asked, so most wait
+        decided = await eventually(lambda: selected_round(http, allocation, call["id"]), timeout=60,
+                                   what="the round to be selected")
+        chosen = {d["application_id"] for d in decided["decisions"] if d["selected"]}
+        assert 0 < sum(d["gpus"] for d in decided["decisions"] if d["selected"]) <= 32
         for i, app_id in enumerate(ids):
-            await eventually(lambda a=app_id, p=partners[i % 2]: has_status(http, intake, p, a, "scored"),
-                             what=f"intake to show application {i} scored")
+            outcome = "active" if app_id in chosen else "waitlisted"
+            await eventually(lambda a=app_id, p=partners[i % 2], o=outcome: has_status(http, intake, p, a, o),
+                             what=f"intake to show application {i} {outcome}")
         # each partner sees its own fifteen, and only those
         listed = await ok(http.get(f"{intake}/applications", headers=partners[1], params={"limit": 100}))
         assert sorted(a["id"] for a in listed["items"]) == sorted(ids[1::2])
-
-
-async def ok(request: Any, status: int = 200) -> Any:
-    response: httpx.Response = await request
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def assigned(http: httpx.AsyncClient, evaluation: str, app_id: str) -> Any:
@@ -130,6 +124,11 @@ async def assigned(http: httpx.AsyncClient, evaluation: str, app_id: str) -> Any
 
 async def status_of(http: httpx.AsyncClient, intake: str, partner: dict[str, str], app_id: str) -> str:
     return str((await ok(http.get(f"{intake}/applications/{app_id}", headers=partner)))["status"])
+
+
+async def selected_round(http: httpx.AsyncClient, allocation: str, call_id: str) -> Any:
+    response = await http.get(f"{allocation}/rounds/{call_id}", headers=OPERATOR)
+    return response.json() if response.status_code == 200 and response.json()["status"] == "selected" else None
 
 
 async def has_status(http: httpx.AsyncClient, intake: str, partner: dict[str, str], app_id: str,

@@ -1,5 +1,5 @@
-"""Intake's fixtures: a valid form of each program, partners' tokens, an open call, what intake has stored and
-published, and a real HTTP server that receives webhooks."""
+"""Intake's fixtures: a valid form of each program, partners' tokens, an open call, an offer of freed capacity, what
+intake has stored and published, and a real HTTP server that receives webhooks."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +16,8 @@ import httpx
 import pytest
 import uvicorn
 
+from contracts import OfferMade
+from intake.entrypoints.consumer import TRANSLATIONS
 from support.auth import OPERATOR, bearer
 from support.stack import Stack, eventually
 
@@ -86,6 +88,23 @@ def open_call() -> Callable[..., Awaitable[dict[str, Any]]]:
         return dict(response.json())
 
     return opened
+
+
+@pytest.fixture
+def make_offer(stack: Stack) -> Callable[..., Awaitable[OfferMade]]:
+    """Allocation offers freed capacity to an application, run through intake's bus as its consumer would: by
+    default 4 H100 GPUs from 1 December to 28 February, to be answered within three days."""
+
+    async def offered(application_id: str, **overrides: Any) -> OfferMade:
+        fields: dict[str, Any] = dict(
+            application_id=uuid.UUID(application_id), offer_id=uuid.uuid4(), program="P3", gpu_model="H100",
+            gpus=4, starts_at=datetime(2026, 12, 1, tzinfo=UTC), ends_at=datetime(2027, 2, 28, tzinfo=UTC),
+            expires_at=datetime.now(UTC) + timedelta(days=3))
+        event = OfferMade(**{**fields, **overrides})
+        await stack.handle("intake", TRANSLATIONS[OfferMade](event))
+        return event
+
+    return offered
 
 
 @pytest.fixture

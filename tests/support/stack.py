@@ -88,3 +88,10 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+async def ok(request: Awaitable[httpx.Response], status: int = 200) -> Any:
+    """The JSON body of an awaited request, which must answer `status`."""
+    response = await request
+    assert response.status_code == status, response.text
+    return response.json()

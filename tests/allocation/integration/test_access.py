@@ -12,8 +12,25 @@ A_SERVER = {"csp": "gamma-cloud", "name": "p3-gov-01", "region": "Gwangju", "gpu
 OPERATOR_CALLS = [("POST", "/csps", {"name": "gamma-cloud"}), ("GET", "/csps", None),
                   ("POST", "/servers", A_SERVER), ("GET", "/servers", None), ("GET", "/allocations", None),
                   ("GET", f"/allocations/{SOME_ID}", None),
-                  ("POST", f"/allocations/{SOME_ID}/reclaim", {"reason": "operator"}), ("GET", "/waitlist", None)]
-EVERY_CALL = [*OPERATOR_CALLS, ("GET", "/pools/P3/capacity", None)]
+                  ("POST", f"/allocations/{SOME_ID}/reclaim", {"reason": "operator"}), ("GET", "/waitlist", None),
+                  ("POST", f"/servers/{SOME_ID}/windows", {"pool": "P3"}), ("GET", f"/servers/{SOME_ID}/windows", None),
+                  ("POST", f"/allocations/{SOME_ID}/waive", None), ("GET", "/rounds", None),
+                  ("GET", f"/rounds/{SOME_ID}", None), ("GET", "/offers", None)]
+EVERY_CALL = [*OPERATOR_CALLS, ("GET", "/pools/P3/capacity", None),
+              ("GET", "/pools/P3/capacity/daily?start=2027-01-01&end=2027-01-02", None)]
+
+
+async def test_the_lists_above_cover_every_endpoint_of_the_api(stack: Stack) -> None:
+    async with stack.api("allocation") as api:
+        paths = (await api.get("/openapi.json")).json()["paths"]
+    documented = {(method.upper(), path) for path, methods in paths.items() for method in methods
+                  if not path.startswith(("/healthz", "/readyz"))}
+    called = {(method, path.split("?")[0].replace(str(SOME_ID), "{id}")) for method, path, _ in EVERY_CALL}
+    assert {(m, _template(p)) for m, p in documented} == {(m, _template(p)) for m, p in called}
+
+
+def _template(path: str) -> str:
+    return "/".join("{id}" if part.startswith("{") or part == "P3" else part for part in path.split("/"))
 
 
 

@@ -114,6 +114,8 @@ async def test_the_openapi_document_lists_every_endpoint_with_its_errors(stack: 
         spec = (await api.get("/openapi.json")).json()
     operations = {(path, method): op for path, ops in spec["paths"].items() for method, op in ops.items()}
     assert {("/applications", "post"), ("/applications/{application_id}/submit", "post"), ("/calls", "post"),
+            ("/applications/{application_id}/offer/accept", "post"),
+            ("/applications/{application_id}/offer/decline", "post"),
             ("/calls/{call_id}/close", "post"), ("/calls", "get"), ("/programs", "get"), ("/webhooks", "post"),
             ("/webhooks", "get"), ("/webhooks/{webhook_id}", "delete"), ("/webhooks/{webhook_id}/deliveries", "get"),
             ("/oauth/token", "post"), ("/clients", "post"), ("/clients", "get")} <= set(operations)
@@ -123,7 +125,7 @@ async def test_the_openapi_document_lists_every_endpoint_with_its_errors(stack: 
     for key in (("/calls", "post"), ("/calls/{call_id}/close", "post")):
         assert "403" in operations[key]["responses"]
     schemas = spec["components"]["schemas"]
-    assert {"P1Form", "P2Form", "P3Form", "Problem", "Page_ApplicationOut_", "Page_CallOut_",
+    assert {"P1Form", "P2Form", "P3Form", "Problem", "Page_ApplicationOut_", "Page_CallOut_", "OfferOut",
             "WebhookCreatedOut", "Page_DeliveryOut_", "TokenOut", "ClientCreatedOut"} <= set(schemas)
     assert "bearer" in spec["components"]["securitySchemes"]
     for (path, method), op in operations.items():

@@ -20,6 +20,7 @@ OPERATOR_ONLY = [("post", "/calls"), ("post", "/calls/{id}/close"), ("post", "/c
                  ("post", "/clients/{id}/revoke")]
 PARTNER_ONLY = [("post", "/applications"), ("get", "/applications"), ("get", "/applications/{id}"),
                 ("post", "/applications/{id}/submit"), ("post", "/applications/{id}/withdraw"),
+                ("post", "/applications/{id}/offer/accept"), ("post", "/applications/{id}/offer/decline"),
                 ("post", "/webhooks"), ("get", "/webhooks"), ("delete", "/webhooks/{id}"),
                 ("get", "/webhooks/{id}/deliveries")]
 

@@ -104,6 +104,21 @@ def test_the_life_cycle_moves_through_review_scoring_and_selection() -> None:
     assert app.status is Status.COMPLETED
 
 
+def test_a_waitlisted_application_may_be_offered_capacity_and_accept_it_on_the_way_to_active() -> None:
+    app = an_application()
+    for status in (Status.WAITLISTED, Status.OFFERED, Status.ACCEPTED, Status.ACTIVE):
+        assert app.advance(status, "", NOW), status
+    assert not app.advance(Status.OFFERED, "a late offer", NOW)
+    assert app.status is Status.ACTIVE
+
+
+def test_an_offered_application_may_end_declined_and_stays_so() -> None:
+    app = an_application()
+    for status in (Status.WAITLISTED, Status.OFFERED, Status.DECLINED):
+        assert app.advance(status, "", NOW), status
+    assert not app.advance(Status.ACTIVE, "a late allocation", NOW)
+
+
 def test_a_repeated_outcome_changes_nothing() -> None:
     app = an_application()
     assert app.advance(Status.SCORED, "score 80", NOW)
@@ -117,7 +132,8 @@ def test_an_outcome_for_a_draft_changes_nothing() -> None:
 
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.SUBMITTED, Status.IN_REVIEW, Status.SCORED,
-                                    Status.WAITLISTED, Status.SELECTED, Status.ACTIVE])
+                                    Status.WAITLISTED, Status.SELECTED, Status.OFFERED, Status.ACCEPTED,
+                                    Status.ACTIVE])
 def test_an_application_can_be_withdrawn_from_every_status_that_is_not_final(status: Status) -> None:
     app = an_application(submit=status is not Status.DRAFT)
     if status not in (Status.DRAFT, Status.SUBMITTED):
@@ -126,7 +142,8 @@ def test_an_application_can_be_withdrawn_from_every_status_that_is_not_final(sta
     assert app.status is Status.WITHDRAWN
 
 
-@pytest.mark.parametrize("status", [Status.REJECTED, Status.RECLAIMED, Status.COMPLETED, Status.WITHDRAWN])
+@pytest.mark.parametrize("status", [Status.REJECTED, Status.RECLAIMED, Status.COMPLETED, Status.WITHDRAWN,
+                                    Status.DECLINED])
 def test_a_final_application_cannot_be_withdrawn(status: Status) -> None:
     app = an_application()
     app.advance(status, "", NOW)

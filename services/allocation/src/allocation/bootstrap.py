@@ -9,4 +9,4 @@ from servicekit.runtime import Runtime, build_runtime
 
 
 def bootstrap(settings: Settings) -> Runtime:
-    return build_runtime(settings, messaging, AllocationUnitOfWork, HANDLERS)
+    return build_runtime(settings, messaging, AllocationUnitOfWork, HANDLERS, policy=settings.policy())

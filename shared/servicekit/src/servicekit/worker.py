@@ -12,10 +12,29 @@ from contracts import Event
 from servicekit.bus import MessageBus
 from servicekit.consumer import EventConsumer
 from servicekit.relay import OutboxRelay
+from servicekit.retry import is_transient, sleep_or_stop
 
 log = logging.getLogger(__name__)
 Translation = Callable[[Any], object | None]
 Job = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def periodic(name: str, interval_s: float, action: Callable[[], Awaitable[int]]) -> Job:
+    """A job that runs `action` every `interval_s` and logs how many things it did; an outage is waited out,
+    anything else stops the worker."""
+
+    async def job(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if done := await action():
+                    log.info("%s: %d done", name, done)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("%s: %s; retrying in %ss", name, exc, interval_s)
+            await sleep_or_stop(stop, interval_s)
+
+    return job
 
 
 def event_handlers(bus: MessageBus, translations: Mapping[type[Event], Translation]) -> dict[type[Event], Any]:

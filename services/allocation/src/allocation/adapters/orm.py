@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -15,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    func,
 )
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, ExcludeConstraint
 
@@ -44,6 +48,17 @@ server = Table(
     Index("ix_server_pool_gpu_model", "pool", "gpu_model"),
 )
 
+server_window = Table(
+    "server_window", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("server_id", UUID(as_uuid=True), ForeignKey("server.id"), nullable=False),
+    Column("pool", Text, nullable=False),
+    Column("during", TSTZRANGE, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ExcludeConstraint(("server_id", "="), ("during", "&&"), using="gist", name="ex_server_window_overlap"),
+)
+
 allocation = Table(
     "allocation", metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
@@ -57,9 +72,10 @@ allocation = Table(
     Column("ended_at", DateTime(timezone=True)),
     Column("end_reason", Text, nullable=False, server_default=""),
     Column("warned_at", DateTime(timezone=True)),
+    Column("waived_at", DateTime(timezone=True)),
     CheckConstraint("gpus > 0", name="gpus_positive"),
     CheckConstraint("ends_at > starts_at", name="period_forward"),
-    CheckConstraint("status IN ('active', 'reclaimed', 'released')", name="status_known"),
+    CheckConstraint("status IN ('active', 'reclaimed', 'released', 'offered', 'lapsed')", name="status_known"),
 )
 
 allocation_gpu = Table(
@@ -84,6 +100,13 @@ waitlist = Table(
     Column("period", TSTZRANGE, nullable=False),
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("call_id", UUID(as_uuid=True)),
+    Column("rank", Integer),
+    Column("track", Text, nullable=False, server_default="general"),
+    Column("institution", Text, nullable=False, server_default=""),
+    Column("planned_gpu_hours_per_month", Integer, nullable=False, server_default="1"),
+    Column("min_days", Integer),
+    Column("offer_id", UUID(as_uuid=True)),
 )
 
 round_candidate = Table(
@@ -97,4 +120,57 @@ round_candidate = Table(
     Column("gpus", Integer, nullable=False),
     Column("gpu_model", Text, nullable=False),
     Column("period", TSTZRANGE, nullable=False),
+    Column("planned_gpu_hours_per_month", Integer, nullable=False, server_default="1"),
+)
+
+excluded_application = Table(
+    "excluded_application", metadata,
+    Column("application_id", UUID(as_uuid=True), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+round_ = Table(
+    "round", metadata,
+    Column("call_id", UUID(as_uuid=True), primary_key=True),
+    Column("program", Text, nullable=False),
+    Column("expected", ARRAY(UUID(as_uuid=True)), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("selected_at", DateTime(timezone=True)),
+    Column("method", Text),
+    Column("objective", Float),
+    Column("capacity", JSON, nullable=False, server_default="{}"),
+    Column("reserve_gpus", Integer, nullable=False, server_default="0"),
+    Column("reserve_gpus_used", Integer, nullable=False, server_default="0"),
+    Column("solve_seconds", Float),
+)
+
+round_decision = Table(
+    "round_decision", metadata,
+    Column("call_id", UUID(as_uuid=True), ForeignKey("round.call_id"), nullable=False),
+    Column("application_id", UUID(as_uuid=True), nullable=False),
+    Column("selected", Boolean, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("basis", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("allocation_id", UUID(as_uuid=True)),
+    PrimaryKeyConstraint("call_id", "application_id"),
+)
+
+offer = Table(
+    "offer", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("application_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("allocation_id", UUID(as_uuid=True), ForeignKey("allocation.id"), nullable=False),
+    Column("program", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("freed_at", DateTime(timezone=True), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("made_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("planned_gpu_hours_per_month", Integer, nullable=False),
 )

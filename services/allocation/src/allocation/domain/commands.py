@@ -13,12 +13,27 @@ class RegisterCsp:
 
 @dataclass(frozen=True)
 class RegisterServer:
+    """A server and its first availability window in `pool` (unbounded unless dates are given)."""
+
     csp: str
     name: str
     region: str
     gpu_model: str
     gpus: int
     pool: str
+    available_from: date | None = None
+    available_until: date | None = None
+
+
+@dataclass(frozen=True)
+class OpenWindow:
+    """The server serves `pool` from `starts_on` to `ends_on` inclusive (an idle window offered to the waitlist)."""
+
+    server_id: UUID
+    pool: str
+    starts_on: date | None
+    ends_on: date | None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class AllocateGpus:
     period_start: date
     period_end: date
     planned_gpu_hours_per_month: int
+    acceptable_window_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,62 @@ class AddRoundCandidate:
     gpu_model: str
     period_start: date
     period_end: date
+    planned_gpu_hours_per_month: int = 1
+
+
+@dataclass(frozen=True)
+class SelectRound:
+    """Every application of the call has a final score or was rejected: choose, place and waitlist."""
+
+    call_id: UUID
+    program: str
+    scored: tuple[UUID, ...]
+    rejected: tuple[UUID, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExcludeApplication:
+    """Evaluation rejected the application (at award time, or in the re-check before an offer)."""
+
+    application_id: UUID
+    reason: str
+    at: datetime
+    offer_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmEligibility:
+    application_id: UUID
+    offer_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AcceptOffer:
+    application_id: UUID
+    offer_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DeclineOffer:
+    application_id: UUID
+    offer_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExpireOffers:
+    """Close the open offers that expired by `now`; returns how many."""
+
+    now: datetime
+
+
+@dataclass(frozen=True)
+class WaiveReclaim:
+    allocation_id: UUID
+    at: datetime
 
 
 @dataclass(frozen=True)

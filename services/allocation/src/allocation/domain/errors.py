@@ -29,3 +29,15 @@ class InvalidInput(AllocationDomainError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
         self.field = field
+
+
+class OfferClosed(AllocationDomainError):
+    """The offer is not in a state that allows this (answered, expired, or not yet made)."""
+
+
+class Overlap(AllocationDomainError):
+    """A window overlaps another window of the same server."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field

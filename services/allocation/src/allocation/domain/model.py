@@ -1,6 +1,8 @@
 """Inventory (CSPs, servers, their GPUs), placement of a request onto free GPUs, and an allocation's life cycle.
 
-An allocation is active until it is reclaimed (low utilization, misuse, operator) or released (withdrawn).
+An allocation is active until it is reclaimed (low utilization, misuse, operator) or released (withdrawn). GPUs held
+for an offer are an allocation too (`offered`), so the same exclusion constraint guards them; an offer that is not
+taken up lapses and holds nothing.
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ POOLS = ("P1", "P2", "P3")
 
 
 class Status(StrEnum):
+    OFFERED = "offered"
     ACTIVE = "active"
     RECLAIMED = "reclaimed"
     RELEASED = "released"
+    LAPSED = "lapsed"
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class Allocation:
     ended_at: datetime | None = None
     end_reason: str = ""
     warned_at: datetime | None = None
+    waived_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.ends_at <= self.starts_at:
@@ -127,6 +132,29 @@ class Allocation:
         self.warned_at = at if self.warned_at is None else max(self.warned_at, at)
         return True
 
+    def waive(self, at: datetime) -> None:
+        """An operator waives the reclaim ladder: a reclaim for a warning given before `at` is not carried out."""
+        if not self.is_active:
+            raise AllocationEnded(f"allocation {self.id} is {self.status}")
+        self.waived_at = at
+
+    @property
+    def reclaim_waived(self) -> bool:
+        """Waived after the latest warning (a new warning after the waiver re-arms the ladder)."""
+        return self.waived_at is not None and (self.warned_at is None or self.waived_at >= self.warned_at)
+
+    def take_up(self) -> None:
+        """The offer was accepted: the held GPUs become the holder's."""
+        if self.status is not Status.OFFERED:
+            raise AllocationEnded(f"allocation {self.id} is {self.status}, not offered")
+        self.status = Status.ACTIVE
+
+    def lapse(self, reason: str) -> None:
+        """The offer was not taken up: the hold ends before it began, so it holds no GPU at any time."""
+        if self.status is not Status.OFFERED:
+            raise AllocationEnded(f"allocation {self.id} is {self.status}, not offered")
+        self.status, self.end_reason, self.ended_at = Status.LAPSED, reason, self.starts_at
+
     def reclaim(self, reason: str, at: datetime) -> datetime:
         """Take the GPUs back as of `at` (clamped into the period); returns the effective end."""
         return self._end(Status.RECLAIMED, reason, at)
@@ -144,14 +172,18 @@ class Allocation:
 
 
 def allocate(allocation_id: UUID, application_id: UUID, program: str, gpu_model: str,
-             period: tuple[datetime, datetime], slots: list[Slot]) -> Allocation:
+             period: tuple[datetime, datetime], slots: list[Slot], status: Status = Status.ACTIVE) -> Allocation:
     return Allocation(id=allocation_id, application_id=application_id, program=program, gpu_model=gpu_model,
-                      gpus=len(slots), starts_at=period[0], ends_at=period[1], slots=sorted(slots))
+                      gpus=len(slots), starts_at=period[0], ends_at=period[1], slots=sorted(slots), status=status)
 
 
 @dataclass(frozen=True)
 class WaitlistEntry:
-    """An application that fitted nowhere when it arrived; it waits in score order."""
+    """An application that fitted nowhere (P3) or was not selected in its round (P1/P2); it waits in rank order.
+
+    `min_days`: the shortest part of its period it accepts (P3's 1-4-month windows); None means all of what is
+    left of the period. `offer_id` is set while capacity is held for it.
+    """
 
     application_id: UUID
     program: str
@@ -162,15 +194,18 @@ class WaitlistEntry:
     ends_at: datetime
     reason: str
     created_at: datetime
+    planned_gpu_hours_per_month: int = 1
+    call_id: UUID | None = None
+    rank: int | None = None
+    track: str = "general"
+    institution: str = ""
+    min_days: int | None = None
+    offer_id: UUID | None = None
 
 
 @dataclass(frozen=True)
 class RoundCandidate:
-    """A P1/P2 application waiting for its call's round to close.
-
-    Selecting among the candidates (ranking, early-career reserve, institution balance) arrives in a later issue;
-    until then candidates are only recorded.
-    """
+    """A scored P1/P2 application waiting for its call's round to be selected."""
 
     application_id: UUID
     program: str
@@ -182,6 +217,7 @@ class RoundCandidate:
     gpu_model: str
     starts_at: datetime
     ends_at: datetime
+    planned_gpu_hours_per_month: int = 1
 
 
 def no_fit_reason(gpus: int, free_gpus: int, gpu_model: str, pool: str,

@@ -1,18 +1,33 @@
 """Other services' events, translated into allocation's commands.
 
-A scored P3 application is placed at once (rolling intake); P1/P2 ones wait for their round. Telemetry warns or
-reclaims; a withdrawal frees GPUs or a place in line.
+A scored P3 application is placed at once (rolling intake); P1/P2 ones wait for their round, selected when the round
+is scored. Evaluation's rejections and re-check answers, the partner's answers to offers, telemetry's warnings and
+reclaims, and withdrawals each become a command.
 """
 from __future__ import annotations
 
 from allocation.domain.commands import (
+    AcceptOffer,
     AddRoundCandidate,
     AllocateGpus,
+    ConfirmEligibility,
+    DeclineOffer,
+    ExcludeApplication,
     ReclaimResource,
+    SelectRound,
     WarnAllocation,
     WithdrawApplication,
 )
-from contracts import ApplicationScored, ApplicationWithdrawn, UtilizationDropped
+from contracts import (
+    ApplicationRejected,
+    ApplicationScored,
+    ApplicationWithdrawn,
+    EligibilityConfirmed,
+    OfferAccepted,
+    OfferDeclined,
+    RoundScored,
+    UtilizationDropped,
+)
 
 ROLLING_PROGRAMS = frozenset({"P3"})
 
@@ -20,9 +35,10 @@ ROLLING_PROGRAMS = frozenset({"P3"})
 def _scored(e: ApplicationScored) -> AllocateGpus | AddRoundCandidate:
     if e.program in ROLLING_PROGRAMS:
         return AllocateGpus(e.application_id, e.program, e.score, e.gpus_requested, e.gpu_model,
-                            e.period_start, e.period_end, e.planned_gpu_hours_per_month)
+                            e.period_start, e.period_end, e.planned_gpu_hours_per_month, e.acceptable_window_months)
     return AddRoundCandidate(e.application_id, e.program, e.call_id, e.score, e.track, e.institution,
-                             e.gpus_requested, e.gpu_model, e.period_start, e.period_end)
+                             e.gpus_requested, e.gpu_model, e.period_start, e.period_end,
+                             e.planned_gpu_hours_per_month)
 
 
 def _dropped(e: UtilizationDropped) -> WarnAllocation | ReclaimResource:
@@ -33,6 +49,12 @@ def _dropped(e: UtilizationDropped) -> WarnAllocation | ReclaimResource:
 
 TRANSLATIONS = {
     ApplicationScored: _scored,
+    RoundScored: lambda e: SelectRound(e.call_id, e.program, tuple(e.scored), tuple(e.rejected), e.occurred_at),
+    ApplicationRejected: lambda e: ExcludeApplication(e.application_id, "; ".join(e.failed_rules), e.occurred_at,
+                                                      e.offer_id),
+    EligibilityConfirmed: lambda e: ConfirmEligibility(e.application_id, e.offer_id, e.occurred_at),
+    OfferAccepted: lambda e: AcceptOffer(e.application_id, e.offer_id, e.occurred_at),
+    OfferDeclined: lambda e: DeclineOffer(e.application_id, e.offer_id, e.occurred_at),
     UtilizationDropped: _dropped,
     ApplicationWithdrawn: lambda e: WithdrawApplication(e.application_id, e.occurred_at),
 }

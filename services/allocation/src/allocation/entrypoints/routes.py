@@ -1,10 +1,10 @@
-"""The operator API: the GPU inventory and its capacity, allocations, operator reclaims and the waitlist.
+"""The operator API: the GPU inventory, its availability windows and capacity, allocations, reclaims and waivers.
 
 Every route wants an access token; all are operator-only but a pool's capacity, which any role may read.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,30 +13,33 @@ from pydantic import AwareDatetime
 
 from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain import model
-from allocation.domain.commands import ReclaimResource, RegisterCsp, RegisterServer
-from allocation.domain.errors import AllocationNotFound
+from allocation.domain.commands import OpenWindow, ReclaimResource, RegisterCsp, RegisterServer, WaiveReclaim
+from allocation.domain.errors import AllocationNotFound, InvalidInput, NotFound
 from allocation.entrypoints.schemas import (
     AllocationOut,
     CapacityOut,
     CspIn,
     CspOut,
+    DailyCapacityOut,
     Pool,
     ReclaimIn,
     ServerIn,
     ServerOut,
-    WaitlistOut,
+    WindowIn,
+    WindowOut,
 )
 from servicekit.auth import AUTH_RESPONSES, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
 
+MAX_DAYS = 366
 RESPONSES = {**PROBLEM_RESPONSES, **AUTH_RESPONSES}
 OPERATOR_ONLY = [Depends(require("operator"))]
 inventory = APIRouter(tags=["inventory"], responses=RESPONSES, dependencies=[Depends(authenticated)])
 allocations = APIRouter(tags=["allocations"], responses=RESPONSES, dependencies=OPERATOR_ONLY)
 
 
-def _uow(request: Request) -> AllocationUnitOfWork:
+def uow_of(request: Request) -> AllocationUnitOfWork:
     return runtime_of(request.app).uow_factory()  # type: ignore[return-value]
 
 
@@ -56,7 +59,7 @@ async def register_csp(body: CspIn, request: Request) -> CspOut:
 
 @inventory.get("/csps", response_model=list[CspOut], dependencies=OPERATOR_ONLY, summary="Every CSP, by name")
 async def list_csps(request: Request) -> list[CspOut]:
-    async with _uow(request) as uow:
+    async with uow_of(request) as uow:
         return [CspOut.model_validate(vars(c)) for c in await uow.inventory.csps()]
 
 
@@ -72,9 +75,39 @@ async def register_server(body: ServerIn, request: Request) -> ServerOut:
                summary="Servers, by name, of a pool and model")
 async def list_servers(request: Request, pool: Pool | None = None, gpu_model: str | None = None,
                        ) -> list[ServerOut]:
-    async with _uow(request) as uow:
+    async with uow_of(request) as uow:
         servers = await uow.inventory.servers(pool=pool, gpu_model=gpu_model)
     return [ServerOut.model_validate(vars(s)) for s in servers]
+
+
+@inventory.post("/servers/{server_id}/windows", status_code=201, response_model=WindowOut,
+                dependencies=OPERATOR_ONLY, summary="Lend a server to a pool for a while (an idle window)",
+                description="The pool's waitlist is offered the new capacity at once, in rank order.")
+async def open_window(server_id: UUID, body: WindowIn, request: Request) -> WindowOut:
+    window = await _handle(request, OpenWindow(server_id=server_id, **body.model_dump()))
+    return WindowOut.model_validate(vars(window))
+
+
+@inventory.get("/servers/{server_id}/windows", response_model=list[WindowOut], dependencies=OPERATOR_ONLY,
+               summary="When the server serves which pool")
+async def list_windows(server_id: UUID, request: Request) -> list[WindowOut]:
+    async with uow_of(request) as uow:
+        if await uow.inventory.server(server_id) is None:
+            raise NotFound(f"no server {server_id}")
+        return [WindowOut.model_validate(vars(w)) for w in await uow.inventory.windows(server_id=server_id)]
+
+
+@inventory.get("/pools/{program}/capacity/daily", response_model=list[DailyCapacityOut],
+               summary="Per day and GPU model: GPUs serving the pool all day, allocated or held, and free")
+async def daily_capacity(program: Pool, request: Request, start: date, end: date,
+                         gpu_model: str | None = None) -> list[DailyCapacityOut]:
+    if end < start:
+        raise InvalidInput("end", "must not be before start")
+    if end - start >= timedelta(days=MAX_DAYS):
+        raise InvalidInput("end", f"at most {MAX_DAYS} days per query")
+    async with uow_of(request) as uow:
+        rows = await uow.inventory.daily_capacity(program, gpu_model, start, end)
+    return [DailyCapacityOut(**r, free_gpus=r["total_gpus"] - r["allocated_gpus"]) for r in rows]
 
 
 @inventory.get("/pools/{program}/capacity", response_model=CapacityOut,
@@ -83,7 +116,7 @@ async def list_servers(request: Request, pool: Pool | None = None, gpu_model: st
 async def pool_capacity(program: Pool, request: Request, gpu_model: str | None = None,
                         at: AwareDatetime | None = None) -> CapacityOut:
     at = at or datetime.now(UTC)
-    async with _uow(request) as uow:
+    async with uow_of(request) as uow:
         total, allocated = await uow.inventory.capacity(program, gpu_model, at)
     return CapacityOut(program=program, gpu_model=gpu_model, at=at, total_gpus=total,
                        allocated_gpus=allocated, free_gpus=total - allocated)
@@ -93,7 +126,7 @@ async def pool_capacity(program: Pool, request: Request, gpu_model: str | None =
 async def list_allocations(request: Request, application_id: UUID | None = None,
                            status: model.Status | None = None,
                            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[AllocationOut]:
-    async with _uow(request) as uow:
+    async with uow_of(request) as uow:
         found = await uow.allocations.list(application_id=application_id,
                                            status=status.value if status else None, limit=limit)
     return [_allocation_out(a) for a in found]
@@ -102,7 +135,7 @@ async def list_allocations(request: Request, application_id: UUID | None = None,
 @allocations.get("/allocations/{allocation_id}", response_model=AllocationOut,
                  summary="One allocation with its GPUs and status")
 async def get_allocation(allocation_id: UUID, request: Request) -> AllocationOut:
-    async with _uow(request) as uow:
+    async with uow_of(request) as uow:
         found = await uow.allocations.get(allocation_id)
     if found is None:
         raise AllocationNotFound(str(allocation_id))
@@ -116,10 +149,8 @@ async def reclaim(allocation_id: UUID, body: ReclaimIn, request: Request) -> All
     return _allocation_out(await _handle(request, cmd))
 
 
-@allocations.get("/waitlist", response_model=list[WaitlistOut],
-                 summary="Applications waiting for capacity, best score first")
-async def list_waitlist(request: Request, program: Pool | None = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[WaitlistOut]:
-    async with _uow(request) as uow:
-        entries = await uow.waiting.waitlist(program=program, limit=limit)
-    return [WaitlistOut.model_validate(vars(e)) for e in entries]
+@allocations.post("/allocations/{allocation_id}/waive", response_model=AllocationOut,
+                  summary="Waive the reclaim ladder: a reclaim for the warnings so far is not carried out",
+                  description="A new low-utilization warning after the waiver re-arms the ladder.")
+async def waive(allocation_id: UUID, request: Request) -> AllocationOut:
+    return _allocation_out(await _handle(request, WaiveReclaim(allocation_id=allocation_id, at=datetime.now(UTC))))

@@ -1,11 +1,11 @@
 """The operator API's request and response bodies."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from allocation.domain.model import Status
 
@@ -32,6 +32,47 @@ class ServerIn(BaseModel):
     gpu_model: str = Field(min_length=1, max_length=64, examples=["H100", "H200"])
     gpus: PositiveInt | None = Field(default=None, le=1024, description="Defaults to the configured server size.")
     pool: Pool
+    available_from: date | None = Field(default=None, description="First day it serves the pool; open if left out.")
+    available_until: date | None = Field(default=None, description="Last day (inclusive); open if left out.")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> ServerIn:
+        if self.available_from and self.available_until and self.available_until < self.available_from:
+            raise ValueError("available_until is before available_from")
+        return self
+
+
+class WindowIn(BaseModel):
+    """An availability window: e.g. a government server idle until its national project starts, lent to P3."""
+
+    model_config = ConfigDict(extra="forbid")
+    pool: Pool
+    starts_on: date | None = Field(default=None, description="First day (UTC); open if left out.")
+    ends_on: date | None = Field(default=None, description="Last day, inclusive; open if left out.")
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> WindowIn:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class WindowOut(BaseModel):
+    id: UUID
+    server_id: UUID
+    pool: Pool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    note: str
+
+
+class DailyCapacityOut(BaseModel):
+    day: date
+    gpu_model: str
+    total_gpus: int
+    allocated_gpus: int
+    free_gpus: int
 
 
 class ServerOut(BaseModel):
@@ -72,6 +113,7 @@ class AllocationOut(BaseModel):
     ended_at: datetime | None
     end_reason: str
     warned_at: datetime | None
+    waived_at: datetime | None
     slots: list[SlotOut]
 
 
@@ -91,3 +133,51 @@ class WaitlistOut(BaseModel):
     ends_at: datetime
     reason: str
     created_at: datetime
+    call_id: UUID | None
+    rank: int | None
+    track: str
+    institution: str
+    min_days: int | None
+    offer_id: UUID | None
+
+
+class DecisionOut(BaseModel):
+    application_id: UUID
+    selected: bool
+    rank: int
+    basis: str = Field(description="selected: reserve, open, cap_lifted; waitlisted: capacity, institution_cap, "
+                                   "score, invalid, placement")
+    reason: str
+    score: float
+    gpus: int
+    allocation_id: UUID | None
+
+
+class RoundOut(BaseModel):
+    call_id: UUID
+    program: str
+    status: Literal["pending", "selected"]
+    expected: int
+    scored_at: datetime
+    selected_at: datetime | None
+    method: str | None
+    objective: float | None
+    capacity: dict[str, int]
+    reserve_gpus: int
+    reserve_gpus_used: int
+    solve_seconds: float | None
+    decisions: list[DecisionOut] = []
+
+
+class OfferOut(BaseModel):
+    id: UUID
+    application_id: UUID
+    allocation_id: UUID
+    program: str
+    state: str
+    freed_at: datetime
+    requested_at: datetime
+    made_at: datetime | None
+    expires_at: datetime | None
+    answered_at: datetime | None
+    latency_s: float | None = Field(description="Seconds from the capacity freeing to the offer going out.")

@@ -8,17 +8,31 @@ from uuid import uuid4
 from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain import model
 from allocation.domain.commands import (
+    AcceptOffer,
     AddRoundCandidate,
     AllocateGpus,
+    ConfirmEligibility,
+    DeclineOffer,
+    ExcludeApplication,
+    ExpireOffers,
+    OpenWindow,
     ReclaimResource,
     RegisterCsp,
     RegisterServer,
     SeedInventory,
+    SelectRound,
+    WaiveReclaim,
     WarnAllocation,
     WithdrawApplication,
 )
-from allocation.domain.errors import AllocationNotFound, DuplicateName, InvalidInput
-from contracts import ApplicationWaitlisted, GpuSlot, ResourceAllocated, ResourceReclaimed
+from allocation.domain.errors import AllocationNotFound, DuplicateName, InvalidInput, NotFound, Overlap
+from allocation.domain.offers import OfferState
+from allocation.domain.policy import Policy
+from allocation.domain.windows import Window, min_days, window_bounds
+from allocation.service.offers import accept_offer, close_offer, confirm_eligibility, decline_offer, expire_offers
+from allocation.service.placement import allocated_event, fit, offer_freed
+from allocation.service.rounds import select_round, select_when_complete
+from contracts import ApplicationWaitlisted, ResourceReclaimed
 
 log = logging.getLogger(__name__)
 WITHDRAWN = "withdrawn"
@@ -31,10 +45,13 @@ async def register_csp(cmd: RegisterCsp, uow: AllocationUnitOfWork) -> model.Csp
     return csp
 
 
-async def register_server(cmd: RegisterServer, uow: AllocationUnitOfWork) -> model.Server:
+async def register_server(cmd: RegisterServer, uow: AllocationUnitOfWork, policy: Policy) -> model.Server:
+    """A new server is new capacity: its pool's waitlist is offered it at once."""
     server = await _server(cmd, uow)
     if not await uow.inventory.add_server(server):
         raise DuplicateName("name", f"a server named {cmd.name!r} exists already")
+    await _first_window(server, cmd, uow)
+    await offer_freed(server.pool, server.gpu_model, datetime.now(UTC), uow, policy)
     return server
 
 
@@ -44,32 +61,55 @@ async def seed_inventory(cmd: SeedInventory, uow: AllocationUnitOfWork) -> int:
     for name in cmd.csps:
         created += await uow.inventory.add_csp(model.Csp(id=uuid4(), name=name))
     for spec in cmd.servers:
-        created += await uow.inventory.add_server(await _server(spec, uow))
+        server = await _server(spec, uow)
+        if await uow.inventory.add_server(server):
+            await _first_window(server, spec, uow)
+            created += 1
     return created
 
 
-async def allocate_gpus(cmd: AllocateGpus, uow: AllocationUnitOfWork) -> model.Allocation | None:
-    if await uow.allocations.for_application(cmd.application_id) is not None:
-        log.info("application %s already holds an allocation; score ignored", cmd.application_id)
+async def open_window(cmd: OpenWindow, uow: AllocationUnitOfWork, policy: Policy) -> Window:
+    """The server serves `pool` for a while (an idle window): the pool's waitlist is offered it at once."""
+    server = await uow.inventory.server(cmd.server_id)
+    if server is None:
+        raise NotFound(f"no server {cmd.server_id}")
+    starts_at, ends_at = window_bounds(cmd.starts_on, cmd.ends_on)
+    window = Window(id=uuid4(), server_id=server.id, pool=cmd.pool, starts_at=starts_at, ends_at=ends_at,
+                    note=cmd.note)
+    if clash := await uow.inventory.windows(server_id=server.id, overlapping=(starts_at, ends_at)):
+        raise Overlap("starts_on", f"{server.name} already serves {clash[0].pool} in part of that time")
+    await uow.inventory.add_window(window)
+    await offer_freed(cmd.pool, server.gpu_model, datetime.now(UTC), uow, policy)
+    return window
+
+
+async def allocate_gpus(cmd: AllocateGpus, uow: AllocationUnitOfWork, policy: Policy) -> model.Allocation | None:
+    if (await uow.allocations.for_application(cmd.application_id) is not None
+            or await uow.waiting.excluded([cmd.application_id])):
+        log.info("application %s is placed, withdrawn or excluded already; score ignored", cmd.application_id)
         return None
     try:
         period = model.allocation_period(cmd.period_start, cmd.period_end)
     except InvalidInput as exc:  # no retry can ever place it: log it and go on rather than stop the worker
         log.error("application %s cannot be placed: %s %s", cmd.application_id, exc.field, exc)
         return None
-    free = await uow.inventory.free_slots(cmd.program, cmd.gpu_model, period)
-    slots = model.choose_slots(cmd.gpus, free)
-    if slots is None:
-        await _waitlist(cmd, period, sum(len(s) for s in free), uow)
+    shortest = min_days(cmd.acceptable_window_months)
+    found = await fit(uow, policy, cmd.program, cmd.gpu_model, cmd.gpus, period, not_before=period[0],
+                      min_days=shortest)
+    if found is None:
+        await _waitlist(cmd, period, shortest, uow)
         return None
-    allocation = model.allocate(uuid4(), cmd.application_id, cmd.program, cmd.gpu_model, period, slots)
+    allocation = model.allocate(uuid4(), cmd.application_id, cmd.program, cmd.gpu_model, found[0], found[1])
     await uow.allocations.add(allocation)
     await uow.waiting.remove(cmd.application_id)
-    await uow.outbox.add(_allocated(allocation, cmd.planned_gpu_hours_per_month))
+    await uow.outbox.add(allocated_event(allocation, cmd.planned_gpu_hours_per_month))
     return allocation
 
 
-async def add_round_candidate(cmd: AddRoundCandidate, uow: AllocationUnitOfWork) -> None:
+async def add_round_candidate(cmd: AddRoundCandidate, uow: AllocationUnitOfWork, policy: Policy) -> None:
+    if await uow.waiting.excluded([cmd.application_id]):
+        log.info("application %s was withdrawn or excluded; its score is not a candidate", cmd.application_id)
+        return
     try:
         starts_at, ends_at = model.allocation_period(cmd.period_start, cmd.period_end)
     except InvalidInput as exc:
@@ -78,7 +118,8 @@ async def add_round_candidate(cmd: AddRoundCandidate, uow: AllocationUnitOfWork)
     await uow.waiting.add_candidate(model.RoundCandidate(
         application_id=cmd.application_id, program=cmd.program, call_id=cmd.call_id, score=cmd.score,
         track=cmd.track, institution=cmd.institution, gpus=cmd.gpus, gpu_model=cmd.gpu_model,
-        starts_at=starts_at, ends_at=ends_at))
+        starts_at=starts_at, ends_at=ends_at, planned_gpu_hours_per_month=cmd.planned_gpu_hours_per_month))
+    await select_when_complete(cmd.call_id, uow, policy)
 
 
 async def warn_allocation(cmd: WarnAllocation, uow: AllocationUnitOfWork) -> None:
@@ -89,51 +130,70 @@ async def warn_allocation(cmd: WarnAllocation, uow: AllocationUnitOfWork) -> Non
         await uow.allocations.save(allocation)
 
 
-async def reclaim_resource(cmd: ReclaimResource, uow: AllocationUnitOfWork) -> model.Allocation | None:
+async def waive_reclaim(cmd: WaiveReclaim, uow: AllocationUnitOfWork) -> model.Allocation:
+    allocation = await uow.allocations.get(cmd.allocation_id, for_update=True)
+    if allocation is None:
+        raise AllocationNotFound(str(cmd.allocation_id))
+    allocation.waive(cmd.at)
+    await uow.allocations.save(allocation)
+    return allocation
+
+
+async def reclaim_resource(cmd: ReclaimResource, uow: AllocationUnitOfWork,
+                           policy: Policy) -> model.Allocation | None:
     allocation = await uow.allocations.get(cmd.allocation_id, for_update=True)
     if allocation is None and cmd.if_active:
         log.warning("reclaim of unknown allocation %s ignored", cmd.allocation_id)
         return None
     if allocation is None:
         raise AllocationNotFound(str(cmd.allocation_id))
-    if cmd.if_active and not allocation.is_active:
+    if cmd.if_active and (not allocation.is_active or allocation.reclaim_waived):
+        log.info("reclaim of allocation %s not carried out: %s", allocation.id,
+                 "waived by an operator" if allocation.is_active else allocation.status)
         return allocation
     reclaimed_at = allocation.reclaim(cmd.reason, cmd.at)
-    await _give_back(allocation, cmd.reason, reclaimed_at, uow)
+    await _give_back(allocation, cmd.reason, reclaimed_at, uow, policy)
     return allocation
 
 
-async def withdraw_application(cmd: WithdrawApplication, uow: AllocationUnitOfWork) -> None:
+async def withdraw_application(cmd: WithdrawApplication, uow: AllocationUnitOfWork, policy: Policy) -> None:
+    """Free its GPUs or its held offer, take it out of every line, and remember it so a late score is ignored."""
+    call_id = await uow.waiting.call_of(cmd.application_id)
+    await uow.waiting.exclude(cmd.application_id, WITHDRAWN, cmd.at)
     allocation = await uow.allocations.for_application(cmd.application_id, for_update=True)
     if allocation is not None and allocation.is_active:
-        released_at = allocation.release(WITHDRAWN, cmd.at)
-        await _give_back(allocation, WITHDRAWN, released_at, uow)
-    await uow.waiting.remove(cmd.application_id)
+        await _give_back(allocation, WITHDRAWN, allocation.release(WITHDRAWN, cmd.at), uow, policy)
+    if (offer := await uow.offers.pending_for(cmd.application_id)) is not None:
+        await close_offer(offer, OfferState.WITHDRAWN, cmd.at, uow, policy)
+    await select_when_complete(call_id, uow, policy)
 
 
-async def _give_back(allocation: model.Allocation, reason: str, at: datetime, uow: AllocationUnitOfWork) -> None:
+async def exclude_application(cmd: ExcludeApplication, uow: AllocationUnitOfWork, policy: Policy) -> None:
+    """Evaluation rejected it: it is no candidate, waits no more, and a held offer goes to the next in line."""
+    call_id = await uow.waiting.call_of(cmd.application_id)
+    await uow.waiting.exclude(cmd.application_id, f"rejected: {cmd.reason}", cmd.at)
+    if (offer := await uow.offers.pending_for(cmd.application_id)) is not None:
+        await close_offer(offer, OfferState.INELIGIBLE, cmd.at, uow, policy)
+    await select_when_complete(call_id, uow, policy)
+
+
+async def _give_back(allocation: model.Allocation, reason: str, at: datetime, uow: AllocationUnitOfWork,
+                     policy: Policy) -> None:
     await uow.allocations.save(allocation)
     await uow.outbox.add(ResourceReclaimed(application_id=allocation.application_id, allocation_id=allocation.id,
                                            gpus=allocation.gpus, reason=reason, reclaimed_at=at))  # type: ignore[arg-type]
+    await offer_freed(allocation.program, allocation.gpu_model, min(at, datetime.now(UTC)), uow, policy)
 
 
-def _allocated(allocation: model.Allocation, planned_gpu_hours_per_month: int) -> ResourceAllocated:
-    return ResourceAllocated(
-        application_id=allocation.application_id, allocation_id=allocation.id,
-        program=allocation.program, gpu_model=allocation.gpu_model, gpus=allocation.gpus,  # type: ignore[arg-type]
-        starts_at=allocation.starts_at, ends_at=allocation.ends_at,
-        planned_gpu_hours_per_month=planned_gpu_hours_per_month,
-        slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, gpu_index=s.gpu_index)
-               for s in allocation.slots])
-
-
-async def _waitlist(cmd: AllocateGpus, period: tuple[datetime, datetime], free_gpus: int,
+async def _waitlist(cmd: AllocateGpus, period: tuple[datetime, datetime], shortest: int | None,
                     uow: AllocationUnitOfWork) -> None:
-    reason = model.no_fit_reason(cmd.gpus, free_gpus, cmd.gpu_model, cmd.program, period)
+    free = await uow.inventory.free_slots(cmd.program, cmd.gpu_model, period)
+    reason = model.no_fit_reason(cmd.gpus, sum(len(s) for s in free), cmd.gpu_model, cmd.program, period)
     await uow.waiting.add_waitlisted(model.WaitlistEntry(
         application_id=cmd.application_id, program=cmd.program, score=cmd.score, gpus=cmd.gpus,
         gpu_model=cmd.gpu_model, starts_at=period[0], ends_at=period[1], reason=reason,
-        created_at=datetime.now(UTC)))
+        created_at=datetime.now(UTC), planned_gpu_hours_per_month=cmd.planned_gpu_hours_per_month,
+        min_days=shortest))
     await uow.outbox.add(ApplicationWaitlisted(application_id=cmd.application_id, program=cmd.program,
                                                reason=reason))  # type: ignore[arg-type]
 
@@ -146,13 +206,27 @@ async def _server(spec: RegisterServer, uow: AllocationUnitOfWork) -> model.Serv
                         gpu_model=spec.gpu_model, gpus=spec.gpus, pool=spec.pool)
 
 
+async def _first_window(server: model.Server, spec: RegisterServer, uow: AllocationUnitOfWork) -> None:
+    starts_at, ends_at = window_bounds(spec.available_from, spec.available_until)
+    await uow.inventory.add_window(Window(id=uuid4(), server_id=server.id, pool=server.pool, starts_at=starts_at,
+                                          ends_at=ends_at, note="registered"))
+
+
 HANDLERS = {
     RegisterCsp: register_csp,
     RegisterServer: register_server,
     SeedInventory: seed_inventory,
+    OpenWindow: open_window,
     AllocateGpus: allocate_gpus,
     AddRoundCandidate: add_round_candidate,
+    SelectRound: select_round,
+    ExcludeApplication: exclude_application,
+    ConfirmEligibility: confirm_eligibility,
+    AcceptOffer: accept_offer,
+    DeclineOffer: decline_offer,
+    ExpireOffers: expire_offers,
     WarnAllocation: warn_allocation,
+    WaiveReclaim: waive_reclaim,
     ReclaimResource: reclaim_resource,
     WithdrawApplication: withdraw_application,
 }

@@ -1,8 +1,6 @@
 """Billing's worker: consumes allocations and usage, relays its outbox, and invoices accounts whose period ended."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import UTC, datetime
 
 from billing.adapters.unit_of_work import BillingUnitOfWork
@@ -10,11 +8,8 @@ from billing.bootstrap import bootstrap
 from billing.config import Settings
 from billing.domain.commands import InvoiceEndedAccount
 from billing.entrypoints.consumer import TRANSLATIONS
-from servicekit.retry import is_transient, sleep_or_stop
 from servicekit.runtime import Runtime, build_worker
-from servicekit.worker import Job, Worker
-
-log = logging.getLogger(__name__)
+from servicekit.worker import Worker, periodic
 
 
 async def invoice_ended_accounts(runtime: Runtime, *, batch_size: int) -> int:
@@ -32,24 +27,8 @@ async def invoice_ended_accounts(runtime: Runtime, *, batch_size: int) -> int:
             return invoiced
 
 
-def invoicing_job(runtime: Runtime, settings: Settings) -> Job:
-    """The clock: every `invoicing.period_s`; an outage is waited out, anything else stops the worker."""
-
-    async def job(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                count = await invoice_ended_accounts(runtime, batch_size=settings.invoicing.batch_size)
-                if count:
-                    log.info("invoiced %d accounts whose period ended", count)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("invoicing job: %s; retrying in %ss", exc, settings.invoicing.period_s)
-            await sleep_or_stop(stop, settings.invoicing.period_s)
-
-    return job
-
-
 def create_worker(settings: Settings) -> Worker:
     runtime = bootstrap(settings)
-    return build_worker(runtime, TRANSLATIONS, jobs=[invoicing_job(runtime, settings)])
+    invoicing = periodic("invoicing", settings.invoicing.period_s,
+                         lambda: invoice_ended_accounts(runtime, batch_size=settings.invoicing.batch_size))
+    return build_worker(runtime, TRANSLATIONS, jobs=[invoicing])

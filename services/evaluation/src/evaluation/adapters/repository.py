@@ -56,8 +56,10 @@ def _researcher(data: dict[str, Any] | None) -> Researcher | None:
 
 
 def _recheck(data: dict[str, Any]) -> Recheck:
+    offer_id = data.get("offer_id")
     return Recheck(at=datetime.fromisoformat(data["at"]), policy_version=data["policy_version"],
-                   changes=data["changes"], checks=[Check(**c) for c in data["rules"]])
+                   changes=data["changes"], checks=[Check(**c) for c in data["rules"]],
+                   offer_id=UUID(offer_id) if offer_id else None)
 
 
 def _explanation(result: Evaluation) -> dict[str, Any]:
@@ -65,7 +67,8 @@ def _explanation(result: Evaluation) -> dict[str, Any]:
             "facts": result.facts, "components": _json(result.components), "criteria": _json(result.criteria),
             "reviews_received": result.reviews_received, "reviews_required": result.reviews_required,
             "rechecks": [{"at": r.at.isoformat(), "policy_version": r.policy_version, "changes": r.changes,
-                          "rules": _json(r.checks)} for r in result.rechecks]}
+                          "rules": _json(r.checks), "offer_id": str(r.offer_id) if r.offer_id else None}
+                         for r in result.rechecks]}
 
 
 def _row(result: Evaluation) -> dict[str, Any]:

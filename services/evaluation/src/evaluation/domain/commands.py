@@ -36,6 +36,17 @@ class RecheckEligibility:
 
 
 @dataclass(frozen=True)
+class RecheckForOffer:
+    """Allocation holds freed capacity for a waitlisted application: re-run the rules under the version in force at
+    `at` (the request's time) and answer for the offer, confirmed or rejected."""
+
+    application_id: UUID
+    offer_id: UUID
+    program: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RegisterReviewer:
     """Add a reviewer to the pool; applications waiting for reviewers are assigned at once if they now can be."""
 

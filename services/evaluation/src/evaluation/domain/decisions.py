@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from evaluation.domain import facts
 from evaluation.domain.eligibility import check_eligibility
@@ -57,11 +58,14 @@ def close(result: Evaluation, reviews: Sequence[Review], policy: Policy, at: dat
 
 
 def recheck(result: Evaluation, policy: Policy, at: datetime, *, company_size: str | None = None,
-            sector: str | None = None) -> Recheck:
-    """Re-run the rules on the day of `at` with the facts as they are now; a failure rejects the application."""
+            sector: str | None = None, offer_id: UUID | None = None) -> Recheck:
+    """Re-run the rules on the day of `at` with the facts as they are now; a failure rejects the application.
+
+    `offer_id` names the offer of freed capacity the re-check was for, if any.
+    """
     changes: dict[str, Any] = result.change_facts(company_size=company_size, sector=sector)
     checks = check_eligibility(result.submission, policy, on=at.astimezone(UTC).date())
-    done = Recheck(at=at, policy_version=policy.version, changes=changes, checks=checks)
+    done = Recheck(at=at, policy_version=policy.version, changes=changes, checks=checks, offer_id=offer_id)
     result.rechecks.append(done)
     if not done.passed:
         result.checks, result.eligibility_policy_version = checks, policy.version

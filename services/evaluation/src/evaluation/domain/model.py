@@ -14,6 +14,7 @@ from uuid import UUID
 from evaluation.domain.policy import Policy
 
 INSUFFICIENT_REVIEWS = "insufficient_reviews"
+NO_EVALUATION = "no_evaluation"  # a re-check asked for an application evaluation never received
 
 
 class Status(StrEnum):
@@ -122,12 +123,14 @@ class Review:
 
 @dataclass(frozen=True)
 class Recheck:
-    """Eligibility re-run at award time under the version then in force, with the facts as they are now."""
+    """Eligibility re-run at award time, or before an offer of freed capacity (`offer_id`), under the version then
+    in force, with the facts as they are now."""
 
     at: datetime
     policy_version: str
     changes: dict[str, Any]
     checks: list[Check]
+    offer_id: UUID | None = None
 
     @property
     def passed(self) -> bool:

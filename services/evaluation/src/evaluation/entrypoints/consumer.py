@@ -1,8 +1,9 @@
-"""Other services' events, translated into evaluation's commands: a submission is evaluated, a closed call scored."""
+"""Other services' events, translated into evaluation's commands: a submission is evaluated, a closed call scored,
+capacity held for a waitlisted application re-checked before it is offered."""
 from __future__ import annotations
 
-from contracts import ApplicationSubmitted, CallClosed
-from evaluation.domain.commands import EvaluateApplication, ScoreRound
+from contracts import ApplicationSubmitted, CallClosed, EligibilityRecheckRequested
+from evaluation.domain.commands import EvaluateApplication, RecheckForOffer, ScoreRound
 from evaluation.domain.model import Applicant, Company, CorporateParticipant, Researcher
 
 
@@ -29,7 +30,15 @@ def score_closed(e: CallClosed) -> ScoreRound:
                       application_ids=tuple(e.application_ids))
 
 
+def recheck_requested(e: EligibilityRecheckRequested) -> RecheckForOffer:
+    """The rules run under the version in force when allocation asked, not when the worker got to it."""
+    return RecheckForOffer(application_id=e.application_id, offer_id=e.offer_id, program=e.program,
+                           at=e.occurred_at)
+
+
+# allocation's other events on its topic have no entry here: the consumer skips them
 TRANSLATIONS = {
     ApplicationSubmitted: evaluate_submitted,
     CallClosed: score_closed,
+    EligibilityRecheckRequested: recheck_requested,
 }

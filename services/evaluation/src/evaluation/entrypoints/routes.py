@@ -37,7 +37,8 @@ def _uow(request: Request) -> EvaluationUnitOfWork:
 
 def recheck_out(done: Recheck) -> RecheckOut:
     return RecheckOut.model_validate({"at": done.at, "policy_version": done.policy_version, "changes": done.changes,
-                                      "passed": done.passed, "rules": [vars(c) for c in done.checks]})
+                                      "passed": done.passed, "rules": [vars(c) for c in done.checks],
+                                      "offer_id": done.offer_id})
 
 
 def evaluation_out(result: Evaluation) -> EvaluationOut:

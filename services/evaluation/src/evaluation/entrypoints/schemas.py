@@ -49,6 +49,8 @@ class RecheckOut(BaseModel):
     changes: dict[str, Any] = Field(description="The facts that had changed since the submission.")
     rules: list[CheckOut]
     passed: bool
+    offer_id: UUID | None = Field(default=None, description=(
+        "The offer of freed capacity this re-check was for (allocation asked); null for an operator's re-check."))
 
 
 class ApplicantOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Evaluation's worker: consumes submitted applications and closed calls, relays its outbox."""
+"""Evaluation's worker: consumes submitted applications, closed calls and allocation's re-check requests, relays
+its outbox."""
 from __future__ import annotations
 
 from evaluation.bootstrap import bootstrap

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
@@ -15,6 +16,7 @@ from evaluation.domain.commands import (
     EvaluateApplication,
     PublishPolicy,
     RecheckEligibility,
+    RecheckForOffer,
     RegisterReviewer,
     ScoreRound,
     SubmitReview,
@@ -24,7 +26,7 @@ from evaluation.domain.model import Evaluation, Recheck, Round, Status
 from evaluation.domain.panel import Reviewer
 from evaluation.domain.policy import Policy, policy_problems, review_problems
 from evaluation.service import panels, rounds
-from evaluation.service.outcomes import outcome, rejected_event
+from evaluation.service.outcomes import confirmed_event, no_evaluation_event, outcome, rejected_event
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +98,36 @@ async def recheck_eligibility(cmd: RecheckEligibility,
         raise Conflict(f"application {cmd.application_id} is rejected already")
     if cmd.company_size is not None and result.submission.company is None:
         raise InvalidInput([("company_size", "the application names no company")])
-    policy = await uow.policies.in_force(cmd.at)
-    done = decisions.recheck(result, policy, cmd.at, company_size=cmd.company_size, sector=cmd.sector)
-    await uow.evaluations.save(result)
+    done = await _recheck(result, uow, cmd.at, company_size=cmd.company_size, sector=cmd.sector)
     if not done.passed:
         await uow.outbox.add(rejected_event(result))
     return result, done
+
+
+async def recheck_for_offer(cmd: RecheckForOffer, uow: EvaluationUnitOfWork) -> Recheck | None:
+    """Allocation holds capacity and waits for an answer: every request gets one, confirmed or rejected."""
+    result = await uow.evaluations.get(cmd.application_id, for_update=True)
+    if result is None:
+        log.warning("re-check for offer %s: no evaluation of application %s", cmd.offer_id, cmd.application_id)
+        policy = await uow.policies.in_force(cmd.at)
+        await uow.outbox.add(no_evaluation_event(cmd.application_id, cmd.program, policy, cmd.offer_id))
+        return None
+    if result.status is Status.REJECTED:  # rejected before: the rejection again, nothing re-run
+        await uow.outbox.add(rejected_event(result, cmd.offer_id))
+        return None
+    done = await _recheck(result, uow, cmd.at, offer_id=cmd.offer_id)
+    await uow.outbox.add(confirmed_event(result, done, cmd.offer_id) if done.passed
+                         else rejected_event(result, cmd.offer_id))
+    return done
+
+
+async def _recheck(result: Evaluation, uow: EvaluationUnitOfWork, at: datetime, **facts: Any) -> Recheck:
+    """The one re-check, for operators and offers alike: the rules under the version in force at `at`, recorded in
+    the evaluation's history; a rule failing now rejects the application."""
+    policy = await uow.policies.in_force(at)
+    done = decisions.recheck(result, policy, at, **facts)
+    await uow.evaluations.save(result)
+    return done
 
 
 async def register_reviewer(cmd: RegisterReviewer, uow: EvaluationUnitOfWork) -> Reviewer:
@@ -137,6 +163,7 @@ HANDLERS = {
     ScoreRound: score_round,
     SubmitReview: submit_review,
     RecheckEligibility: recheck_eligibility,
+    RecheckForOffer: recheck_for_offer,
     RegisterReviewer: register_reviewer,
     PublishPolicy: publish_policy,
 }

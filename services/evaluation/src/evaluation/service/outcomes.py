@@ -1,9 +1,11 @@
 """The events that tell the other services what evaluation decided."""
 from __future__ import annotations
 
-from contracts import ApplicationRejected, ApplicationScored, Event
+from uuid import UUID
+
+from contracts import ApplicationRejected, ApplicationScored, EligibilityConfirmed, Event
 from evaluation.domain import facts
-from evaluation.domain.model import Evaluation, Status
+from evaluation.domain.model import NO_EVALUATION, Evaluation, Recheck, Status
 from evaluation.domain.policy import Policy
 from evaluation.domain.scoring import Scorecard
 
@@ -31,13 +33,29 @@ def scored_event(result: Evaluation, policy: Policy) -> ApplicationScored:
         period_end=s.period_end, planned_gpu_hours_per_month=s.planned_gpu_hours_per_month,
         servers_requested=_servers(result, policy), region=_region(result),
         bonus_points=Scorecard(result.criteria, result.components).bonus_points,
+        earliest_start=s.earliest_start, acceptable_window_months=s.acceptable_window_months,
     )
 
 
-def rejected_event(result: Evaluation) -> ApplicationRejected:
+def rejected_event(result: Evaluation, offer_id: UUID | None = None) -> ApplicationRejected:
+    """The rejection; `offer_id` when it answers allocation's re-check before an offer."""
     s = result.submission
     return ApplicationRejected(application_id=s.application_id, program=s.program,
-                               failed_rules=result.failed_rules, policy_version=result.policy_version)
+                               failed_rules=result.failed_rules, policy_version=result.policy_version,
+                               offer_id=offer_id)
+
+
+def confirmed_event(result: Evaluation, done: Recheck, offer_id: UUID) -> EligibilityConfirmed:
+    """The re-check before an offer passed, under `done`'s policy version."""
+    return EligibilityConfirmed(application_id=result.application_id, offer_id=offer_id,
+                                policy_version=done.policy_version)
+
+
+def no_evaluation_event(application_id: UUID, program: str, policy: Policy, offer_id: UUID) -> ApplicationRejected:
+    """The answer to a re-check for an application evaluation never received: it cannot be confirmed."""
+    return ApplicationRejected(application_id=application_id, program=program,
+                               failed_rules=[f"{NO_EVALUATION}: no evaluation of this application is on record"],
+                               policy_version=policy.version, offer_id=offer_id)
 
 
 def outcome(result: Evaluation, policy: Policy) -> Event | None:

@@ -70,6 +70,25 @@ application_status = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+offer = Table(
+    "offer", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),  # allocation's offer id
+    Column("application_id", UUID(as_uuid=True), ForeignKey("intake.application.id"), nullable=False),
+    Column("gpu_model", Text, nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("decline_reason", Text, nullable=False, server_default=""),
+    CheckConstraint("state IN ('open', 'accepted', 'declined', 'expired')", name="state"),
+    CheckConstraint("gpus > 0", name="gpus_positive"),
+    CheckConstraint("ends_at > starts_at", name="period"),
+    Index("ix_offer_application_made", "application_id", "made_at", "id"),
+)
+
 webhook = Table(
     "webhook", metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),

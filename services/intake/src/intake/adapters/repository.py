@@ -1,4 +1,5 @@
-"""Applications in and out of the database: the common parts in columns, the program-specific parts in `details`."""
+"""Applications in and out of the database: the common parts in columns, the program-specific parts in `details`;
+each with its latest offer of freed capacity."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,11 +8,13 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.orm import application, application_status
+from intake.adapters.orm import application, application_status, offer
 from intake.domain.forms import Form
 from intake.domain.model import Application, Status
+from intake.domain.offers import Offer, OfferState
 
 APPLICANT_PREFIX = "applicant_"
 COLUMNS = ("program", "call_id", "gpu_model", "period_start", "period_end", "planned_gpu_hours_per_month",
@@ -49,6 +52,15 @@ def _application(row: Any) -> Application:
                        status_reason=data["status_reason"], updated_at=data["updated_at"])
 
 
+def _offer(row: Any) -> Offer:
+    data = {k: v for k, v in row._mapping.items() if k != "application_id"}
+    return Offer(**{**data, "state": OfferState(data["state"])})
+
+
+def _offer_row(app: Application, made: Offer) -> dict[str, Any]:
+    return {**vars(made), "application_id": app.id, "state": made.state.value}
+
+
 def keyset_page(stmt: Select[Any], at: ColumnElement[Any], id_: ColumnElement[Any], after: Cursor | None,
                 limit: int) -> Select[Any]:
     """Newest first by (`at`, `id_`), starting after the cursor: stable while rows are added."""
@@ -69,12 +81,20 @@ class ApplicationRepository:
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None:
         stmt = select(application).where(application.c.id == application_id)
         row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
-        return _application(row) if row else None
+        if row is None:
+            return None
+        app = _application(row)
+        app.offer = (await self._latest_offers([app.id])).get(app.id)
+        return app
 
     async def save(self, app: Application) -> None:
         await self._session.execute(application.update().where(application.c.id == app.id).values(
             status=app.status.value, status_reason=app.status_reason, submitted_at=app.submitted_at,
             updated_at=app.updated_at))
+        if app.offer is not None:
+            row = _offer_row(app, app.offer)
+            await self._session.execute(insert(offer).values(row).on_conflict_do_update(
+                index_elements=[offer.c.id], set_={k: row[k] for k in ("state", "answered_at", "decline_reason")}))
         await self._record_history(app)
 
     async def page(self, *, partner_id: UUID, program: str | None = None, call_id: UUID | None = None,
@@ -85,7 +105,11 @@ class ApplicationRepository:
             if value is not None:
                 stmt = stmt.where(application.c[column] == value)
         stmt = keyset_page(stmt, application.c.created_at, application.c.id, after, limit)
-        return [_application(r) for r in (await self._session.execute(stmt)).all()]
+        apps = [_application(r) for r in (await self._session.execute(stmt)).all()]
+        offers = await self._latest_offers([a.id for a in apps])
+        for app in apps:
+            app.offer = offers.get(app.id)
+        return apps
 
     async def submitted_to(self, call_id: UUID) -> list[UUID]:
         """Every application submitted to the call and not withdrawn, oldest first."""
@@ -100,6 +124,15 @@ class ApplicationRepository:
                 .where(application_status.c.application_id == application_id)
                 .order_by(application_status.c.seq))
         return [dict(r._mapping) for r in (await self._session.execute(stmt)).all()]
+
+    async def _latest_offers(self, application_ids: list[UUID]) -> dict[UUID, Offer]:
+        """Each application's latest offer; applications without one are not in the map."""
+        if not application_ids:
+            return {}
+        stmt = (select(offer).ext(distinct_on(offer.c.application_id))
+                .where(offer.c.application_id.in_(application_ids))
+                .order_by(offer.c.application_id, offer.c.made_at.desc(), offer.c.id.desc()))
+        return {r.application_id: _offer(r) for r in (await self._session.execute(stmt)).all()}
 
     async def _record_history(self, app: Application, first_seq: int | None = None) -> None:
         if not app.history:

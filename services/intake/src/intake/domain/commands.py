@@ -8,6 +8,7 @@ from uuid import UUID
 
 from intake.domain.forms import Form
 from intake.domain.model import Status
+from intake.domain.offers import Offer
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,38 @@ class RecordOutcome:
     status: Status
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class RecordOffer:
+    """Allocation offers freed capacity to the application: it is `offered` until the partner answers."""
+
+    application_id: UUID
+    offer: Offer
+
+
+@dataclass(frozen=True)
+class ExpireOffer:
+    """Allocation let the offer lapse unanswered: the application is declined."""
+
+    application_id: UUID
+    offer_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AcceptOffer:
+    application_id: UUID
+    partner_id: UUID
+
+
+@dataclass(frozen=True)
+class DeclineOffer:
+    """The partner turns the offer down: the application leaves the waitlist."""
+
+    application_id: UUID
+    partner_id: UUID
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ class InvalidTransition(IntakeError):
     """The application's or the call's status does not allow this change."""
 
 
+class OfferClosed(InvalidTransition):
+    """There is no offer to answer: none was made, it expired, or it was answered already."""
+
+    field = "offer"
+
+
 class InvalidInput(IntakeError):
     """Input that breaks one or more rules: every broken rule is named, by field path and reason."""
 

@@ -1,5 +1,6 @@
 """An application and its life cycle: draft → submitted → in review → scored → selected / waitlisted / rejected →
-active → completed / reclaimed / withdrawn.
+active → completed / reclaimed / withdrawn; a waitlisted one may be offered freed capacity → accepted → active, or
+→ declined (by the partner, or by letting the offer expire).
 
 Outcomes arrive on different topics, so they may arrive out of order: a status only ever moves forward.
 """
@@ -11,8 +12,9 @@ from enum import StrEnum
 from uuid import UUID
 
 from intake.domain.calls import Call, Program, call_problems
-from intake.domain.errors import InvalidInput, InvalidTransition
+from intake.domain.errors import InvalidInput, InvalidTransition, OfferClosed
 from intake.domain.forms import Form, Limits, form_problems
+from intake.domain.offers import Offer, OfferState
 
 
 class Status(StrEnum):
@@ -22,18 +24,21 @@ class Status(StrEnum):
     SCORED = "scored"
     WAITLISTED = "waitlisted"
     SELECTED = "selected"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
     REJECTED = "rejected"
     ACTIVE = "active"
     COMPLETED = "completed"
     RECLAIMED = "reclaimed"
     WITHDRAWN = "withdrawn"
+    DECLINED = "declined"
 
 
-# a waitlisted application may still be selected later (capacity freed), never the other way round
+# a waitlisted application may still be selected or offered freed capacity later, never the other way round
 STAGE = {
     Status.DRAFT: 0, Status.SUBMITTED: 1, Status.IN_REVIEW: 2, Status.SCORED: 3, Status.WAITLISTED: 4,
-    Status.SELECTED: 5, Status.ACTIVE: 6, Status.REJECTED: 9, Status.COMPLETED: 9, Status.RECLAIMED: 9,
-    Status.WITHDRAWN: 9,
+    Status.SELECTED: 5, Status.OFFERED: 5, Status.ACCEPTED: 6, Status.ACTIVE: 7, Status.REJECTED: 9,
+    Status.COMPLETED: 9, Status.RECLAIMED: 9, Status.WITHDRAWN: 9, Status.DECLINED: 9,
 }
 TERMINAL = frozenset(s for s, stage in STAGE.items() if stage == 9)
 
@@ -50,6 +55,7 @@ class Application:
     status_reason: str = ""
     updated_at: datetime | None = None
     history: list[tuple[Status, str]] = field(default_factory=list)
+    offer: Offer | None = None  # the latest offer of freed capacity, if any
 
     @property
     def program(self) -> str:
@@ -75,6 +81,42 @@ class Application:
             return False
         self._set(status, reason, at)
         return True
+
+    def receive_offer(self, offer: Offer, at: datetime) -> bool:
+        """Allocation offers freed capacity; an application that has moved on (active, withdrawn, …) ignores it."""
+        if not self.advance(Status.OFFERED, offer.describe(), at):
+            return False
+        self.offer = offer
+        return True
+
+    def accept_offer(self, at: datetime) -> Offer:
+        offer = self._open_offer()
+        offer.accept(at)
+        self._set(Status.ACCEPTED, "offer accepted", at)
+        return offer
+
+    def decline_offer(self, reason: str, at: datetime) -> Offer:
+        """The partner turns the offer down: the application leaves the waitlist for good."""
+        offer = self._open_offer()
+        offer.decline(reason, at)
+        self._set(Status.DECLINED, f"offer declined: {reason}" if reason else "offer declined", at)
+        return offer
+
+    def expire_offer(self, offer_id: UUID, at: datetime) -> bool:
+        """Allocation let the offer lapse (unanswered, or accepted too late to reach it in time); a declined offer,
+        another offer, or an application already active changes nothing."""
+        if self.offer is None or self.offer.id != offer_id or self.status is Status.ACTIVE or not self.offer.expire():
+            return False
+        self.advance(Status.DECLINED, "offer expired before the answer reached allocation"
+                     if self.status is Status.ACCEPTED else "offer expired unanswered", at)
+        return True
+
+    def _open_offer(self) -> Offer:
+        if self.offer is None:
+            raise OfferClosed(f"application {self.id} has no offer")
+        if self.status is not Status.OFFERED and self.offer.state is OfferState.OPEN:
+            raise OfferClosed(f"application {self.id} is {self.status}: its offer can no longer be answered")
+        return self.offer
 
     def withdraw(self, reason: str, at: datetime) -> None:
         if self.status in TERMINAL:

@@ -16,6 +16,7 @@ from intake.domain.errors import (
     CallNotFound,
     InvalidInput,
     InvalidTransition,
+    OfferClosed,
     TooManyWebhooks,
     WebhookNotFound,
 )
@@ -25,7 +26,7 @@ from servicekit.http import FieldError, problem
 from servicekit.runtime import build_api
 
 DOMAIN_ERRORS = {ApplicationNotFound: 404, CallNotFound: 404, WebhookNotFound: 404, InvalidTransition: 409,
-                 TooManyWebhooks: 409}
+                 OfferClosed: 409, TooManyWebhooks: 409}
 FORM_TAGS = frozenset({"P1", "P2", "P3"})
 
 

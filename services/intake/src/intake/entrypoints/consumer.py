@@ -1,4 +1,5 @@
-"""Other services' events, translated into intake's commands: each outcome becomes the application's status."""
+"""Other services' events, translated into intake's commands: each outcome becomes the application's status, an
+offer of freed capacity an open offer for the partner to answer."""
 from __future__ import annotations
 
 from contracts import (
@@ -6,11 +7,21 @@ from contracts import (
     ApplicationRejected,
     ApplicationScored,
     ApplicationWaitlisted,
+    OfferExpired,
+    OfferMade,
     ResourceAllocated,
     ResourceReclaimed,
 )
-from intake.domain.commands import RecordOutcome
+from intake.domain.commands import ExpireOffer, RecordOffer, RecordOutcome
 from intake.domain.model import Status
+from intake.domain.offers import Offer
+
+
+def offer_made(e: OfferMade) -> RecordOffer:
+    return RecordOffer(e.application_id, Offer(id=e.offer_id, gpu_model=e.gpu_model, gpus=e.gpus,
+                                               starts_at=e.starts_at, ends_at=e.ends_at, expires_at=e.expires_at,
+                                               made_at=e.occurred_at))
+
 
 TRANSLATIONS = {
     ApplicationInReview: lambda e: RecordOutcome(e.application_id, Status.IN_REVIEW,
@@ -24,4 +35,6 @@ TRANSLATIONS = {
     ResourceAllocated: lambda e: RecordOutcome(e.application_id, Status.ACTIVE, f"{e.gpus} GPUs allocated",
                                                e.occurred_at),
     ResourceReclaimed: lambda e: RecordOutcome(e.application_id, Status.RECLAIMED, e.reason, e.occurred_at),
+    OfferMade: offer_made,
+    OfferExpired: lambda e: ExpireOffer(e.application_id, e.offer_id, e.occurred_at),
 }

@@ -1,4 +1,5 @@
-"""The partner API for applications. A partner sees and changes only its own applications."""
+"""The partner API for applications and the offers of freed capacity made to them. A partner sees and changes only
+its own applications."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,13 +12,26 @@ from pydantic import TypeAdapter
 from contracts.events.common import Program
 from intake.adapters.idempotency import idempotent_route
 from intake.adapters.unit_of_work import IntakeUnitOfWork
-from intake.domain.commands import CreateApplication, SubmitApplication, WithdrawApplication
+from intake.domain.commands import (
+    AcceptOffer,
+    CreateApplication,
+    DeclineOffer,
+    SubmitApplication,
+    WithdrawApplication,
+)
 from intake.domain.errors import ApplicationNotFound
 from intake.domain.forms import Form
 from intake.domain.model import Application, Status
 from intake.entrypoints import pagination
 from intake.entrypoints.deps import PartnerId, current_client, partner_only
-from intake.entrypoints.schemas import ApplicationIn, ApplicationOut, Page, WithdrawIn
+from intake.entrypoints.schemas import (
+    AcceptOfferIn,
+    ApplicationIn,
+    ApplicationOut,
+    DeclineOfferIn,
+    Page,
+    WithdrawIn,
+)
 from servicekit.auth import AUTH_RESPONSES
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
@@ -29,8 +43,8 @@ FORM = TypeAdapter(Form)
 
 def _out(app: Application, history: list[dict[str, Any]] | None = None) -> ApplicationOut:
     return ApplicationOut.model_validate({
-        **dataclasses.asdict(app.form), **{k: v for k, v in vars(app).items() if k != "form"},
-        "history": history or []})
+        **dataclasses.asdict(app.form), **{k: v for k, v in vars(app).items() if k not in ("form", "offer")},
+        "history": history or [], "offer": vars(app.offer) if app.offer is not None else None})
 
 
 @router.post("", status_code=201, response_model=ApplicationOut, summary="Submit an application, or save a draft")
@@ -72,4 +86,27 @@ async def list_(partner_id: PartnerId, request: Request, program: Program | None
 async def withdraw(application_id: UUID, body: WithdrawIn, partner_id: PartnerId,
                    request: Request) -> ApplicationOut:
     cmd = WithdrawApplication(application_id=application_id, partner_id=partner_id, reason=body.reason)
+    return _out(await runtime_of(request.app).bus.handle(cmd))
+
+
+OFFER_CLOSED = "409 when there is no open offer to answer: none was made, it expired, or it was answered already."
+
+
+@router.post("/{application_id}/offer/accept", response_model=ApplicationOut,
+             summary="Accept the open offer of freed capacity",
+             description="The application becomes `accepted`, and `active` once allocation has placed the GPUs. "
+                         + OFFER_CLOSED)
+async def accept_offer(application_id: UUID, partner_id: PartnerId, request: Request,
+                       _: AcceptOfferIn | None = None) -> ApplicationOut:
+    cmd = AcceptOffer(application_id=application_id, partner_id=partner_id)
+    return _out(await runtime_of(request.app).bus.handle(cmd))
+
+
+@router.post("/{application_id}/offer/decline", response_model=ApplicationOut,
+             summary="Decline the open offer of freed capacity",
+             description="The application becomes `declined` and leaves the waitlist for good; the capacity goes to "
+                         "the next in line. " + OFFER_CLOSED)
+async def decline_offer(application_id: UUID, partner_id: PartnerId, request: Request,
+                        body: DeclineOfferIn | None = None) -> ApplicationOut:
+    cmd = DeclineOffer(application_id=application_id, partner_id=partner_id, reason=body.reason if body else "")
     return _out(await runtime_of(request.app).bus.handle(cmd))

@@ -1,5 +1,5 @@
-"""The API's request and response bodies: one application form per program, told apart by `program`; calls;
-webhooks and their delivery log."""
+"""The API's request and response bodies: one application form per program, told apart by `program`; offers of
+freed capacity and their answers; calls; webhooks and their delivery log."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
 from contracts.events.common import CompanySize, GpuModel, Program, Region
 from intake.domain.calls import CallStatus, IntakeMode
 from intake.domain.model import Status
+from intake.domain.offers import OfferState
 from intake.domain.webhooks import STATUS_CHANGED, DeliveryState
 
 T = TypeVar("T")
@@ -102,6 +103,23 @@ class StatusChange(BaseModel):
     at: datetime
 
 
+class OfferOut(BaseModel):
+    """Freed capacity offered to the waitlisted application; accept or decline it before `expires_at`."""
+
+    id: UUID
+    gpu_model: str
+    gpus: int
+    starts_at: datetime = Field(description="The offered period's start: the GPUs are the application's from then.")
+    ends_at: datetime = Field(description="The offered period's end.")
+    expires_at: datetime = Field(description="Answer before this; later answers are refused (409) and the offer "
+                                             "lapses: the application is declined.")
+    made_at: datetime
+    state: OfferState = Field(description="open (awaiting the answer), accepted, declined, or expired (unanswered). "
+                                          "An open offer past expires_at can no longer be answered.")
+    answered_at: datetime | None
+    decline_reason: str
+
+
 class ApplicantOut(BaseModel):
     name: str
     sector: str
@@ -129,16 +147,29 @@ class ApplicationOut(BaseModel):
     training_data_scale: str | None
     earliest_start: date | None
     acceptable_window_months: int | None
-    status: Status
+    status: Status = Field(description=(
+        "draft, submitted, in_review, scored, then selected, waitlisted or rejected; a waitlisted application may "
+        "be offered freed capacity (offered), which the partner accepts (accepted, then active once the GPUs are "
+        "allocated) or declines (declined, as when the offer expires unanswered); then active, completed, "
+        "reclaimed or withdrawn. A status only moves forward."))
     status_reason: str
     created_at: datetime
     submitted_at: datetime | None
     updated_at: datetime | None
     history: list[StatusChange] = []
+    offer: OfferOut | None = Field(default=None, description="The latest offer of freed capacity; null if none.")
 
 
 class WithdrawIn(_In):
     reason: str = Field(default="", max_length=2000)
+
+
+class AcceptOfferIn(_In):
+    """Accepting takes no fields: send no body, or `{}`."""
+
+
+class DeclineOfferIn(_In):
+    reason: str = Field(default="", max_length=500, description="Why, for the programme's records (optional).")
 
 
 class ProgramOut(BaseModel):

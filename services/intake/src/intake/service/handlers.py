@@ -6,13 +6,17 @@ import logging
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from contracts import ApplicationSubmitted, ApplicationWithdrawn, CallClosed
+from contracts import ApplicationSubmitted, ApplicationWithdrawn, CallClosed, OfferAccepted, OfferDeclined
 from intake.adapters.unit_of_work import IntakeUnitOfWork
 from intake.domain import calls, model, webhooks
 from intake.domain.commands import (
+    AcceptOffer,
     CloseCall,
     CreateApplication,
+    DeclineOffer,
+    ExpireOffer,
     OpenCall,
+    RecordOffer,
     RecordOutcome,
     RegisterWebhook,
     RemoveWebhook,
@@ -62,6 +66,39 @@ async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork) -> None:
         return
     if app.advance(cmd.status, cmd.reason, cmd.at):
         await _store(uow, app)
+
+
+async def record_offer(cmd: RecordOffer, uow: IntakeUnitOfWork) -> None:
+    app = await uow.applications.get(cmd.application_id, for_update=True)
+    if app is None:
+        log.warning("offer %s for unknown application %s", cmd.offer.id, cmd.application_id)
+        return
+    if app.receive_offer(cmd.offer, cmd.offer.made_at):
+        await _store(uow, app)
+    else:  # allocation hears of it by the expiry it set, or by the withdrawal it was sent
+        log.warning("offer %s ignored: application %s is %s", cmd.offer.id, app.id, app.status)
+
+
+async def expire_offer(cmd: ExpireOffer, uow: IntakeUnitOfWork) -> None:
+    app = await uow.applications.get(cmd.application_id, for_update=True)
+    if app is not None and app.expire_offer(cmd.offer_id, cmd.at):
+        await _store(uow, app)
+
+
+async def accept_offer(cmd: AcceptOffer, uow: IntakeUnitOfWork) -> model.Application:
+    app = await _own_application(uow, cmd.application_id, cmd.partner_id)
+    accepted = app.accept_offer(datetime.now(UTC))
+    await _store(uow, app)
+    await uow.outbox.add(OfferAccepted(application_id=app.id, offer_id=accepted.id))
+    return app
+
+
+async def decline_offer(cmd: DeclineOffer, uow: IntakeUnitOfWork) -> model.Application:
+    app = await _own_application(uow, cmd.application_id, cmd.partner_id)
+    declined = app.decline_offer(cmd.reason, datetime.now(UTC))
+    await _store(uow, app)
+    await uow.outbox.add(OfferDeclined(application_id=app.id, offer_id=declined.id, reason=cmd.reason))
+    return app
 
 
 async def open_call(cmd: OpenCall, uow: IntakeUnitOfWork) -> calls.Call:
@@ -130,6 +167,10 @@ HANDLERS = {
     SubmitApplication: submit_application,
     WithdrawApplication: withdraw_application,
     RecordOutcome: record_outcome,
+    RecordOffer: record_offer,
+    ExpireOffer: expire_offer,
+    AcceptOffer: accept_offer,
+    DeclineOffer: decline_offer,
     OpenCall: open_call,
     CloseCall: close_call,
     RegisterWebhook: register_webhook,

@@ -1,7 +1,22 @@
 """Every event the services exchange, by producer."""
-from contracts.events.allocation import ApplicationWaitlisted, GpuSlot, ResourceAllocated, ResourceReclaimed
+from contracts.events.allocation import (
+    ApplicationWaitlisted,
+    EligibilityRecheckRequested,
+    GpuSlot,
+    OfferExpired,
+    OfferMade,
+    ResourceAllocated,
+    ResourceReclaimed,
+    RoundSelected,
+)
 from contracts.events.billing import InvoiceIssued
-from contracts.events.evaluation import ApplicationInReview, ApplicationRejected, ApplicationScored, RoundScored
+from contracts.events.evaluation import (
+    ApplicationInReview,
+    ApplicationRejected,
+    ApplicationScored,
+    EligibilityConfirmed,
+    RoundScored,
+)
 from contracts.events.intake import (
     Applicant,
     ApplicationSubmitted,
@@ -9,6 +24,8 @@ from contracts.events.intake import (
     CallClosed,
     Company,
     CorporateParticipant,
+    OfferAccepted,
+    OfferDeclined,
     Researcher,
 )
 from contracts.events.telemetry import UsageRecorded, UtilizationDropped, UtilizationRecovered
@@ -24,12 +41,19 @@ __all__ = [
     "CallClosed",
     "Company",
     "CorporateParticipant",
+    "EligibilityConfirmed",
+    "EligibilityRecheckRequested",
     "GpuSlot",
     "InvoiceIssued",
+    "OfferAccepted",
+    "OfferDeclined",
+    "OfferExpired",
+    "OfferMade",
     "Researcher",
     "ResourceAllocated",
     "ResourceReclaimed",
     "RoundScored",
+    "RoundSelected",
     "UsageRecorded",
     "UtilizationDropped",
     "UtilizationRecovered",

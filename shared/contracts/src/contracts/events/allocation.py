@@ -52,6 +52,8 @@ class ApplicationWaitlisted(Event):
     application_id: UUID
     program: Program
     reason: str
+    call_id: UUID | None = Field(default=None, description="P1/P2: the round that waitlisted it.")
+    rank: PositiveInt | None = Field(default=None, description="P1/P2: its place in the round's waitlist, 1 first.")
 
 
 class ResourceReclaimed(Event):
@@ -66,3 +68,61 @@ class ResourceReclaimed(Event):
     reclaimed_at: AwareDatetime
 
 
+
+
+class RoundSelected(Event):
+    """A P1/P2 round was decided: how many were selected and waitlisted, and how (solver, objective)."""
+
+    type: Literal["allocation.round_selected.v1"] = "allocation.round_selected.v1"
+    topic: ClassVar[str] = topics.ALLOCATIONS
+    subject_field: ClassVar[str] = "call_id"
+    call_id: UUID
+    program: Program
+    selected: NonNegativeInt
+    waitlisted: NonNegativeInt
+    gpus_awarded: NonNegativeInt
+    reserve_gpus: NonNegativeInt = Field(description="GPUs of the early-career share (0 where there is none).")
+    reserve_gpus_used: NonNegativeInt = Field(description="Of those, GPUs the early-career track took; "
+                                                          "the rest spilled over to the others.")
+    method: Literal["exact", "heuristic"]
+    objective: float = Field(ge=0, description="Sum over the selected of score x GPUs.")
+
+
+class EligibilityRecheckRequested(Event):
+    """Capacity is held for a waitlisted application: evaluation re-checks its eligibility before the offer."""
+
+    type: Literal["allocation.eligibility_recheck_requested.v1"] = "allocation.eligibility_recheck_requested.v1"
+    topic: ClassVar[str] = topics.ALLOCATIONS
+    application_id: UUID
+    offer_id: UUID
+    program: Program
+
+
+class OfferMade(Event):
+    """Freed capacity is offered to a waitlisted application; the partner accepts or declines before it expires."""
+
+    type: Literal["allocation.offer_made.v1"] = "allocation.offer_made.v1"
+    topic: ClassVar[str] = topics.ALLOCATIONS
+    application_id: UUID
+    offer_id: UUID
+    program: Program
+    gpu_model: GpuModel
+    gpus: PositiveInt
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    expires_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> OfferMade:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at is not after starts_at")
+        return self
+
+
+class OfferExpired(Event):
+    """The partner did not answer an offer in time: the capacity goes to the next in line."""
+
+    type: Literal["allocation.offer_expired.v1"] = "allocation.offer_expired.v1"
+    topic: ClassVar[str] = topics.ALLOCATIONS
+    application_id: UUID
+    offer_id: UUID

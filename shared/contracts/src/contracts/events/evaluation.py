@@ -32,6 +32,9 @@ class ApplicationScored(Event):
     servers_requested: PositiveInt | None = Field(default=None, description="P2: whole servers.")
     region: str | None = None
     bonus_points: float = Field(default=0, ge=0)
+    earliest_start: date | None = Field(default=None, description="P3: the earliest acceptable start.")
+    acceptable_window_months: int | None = Field(default=None, ge=1, le=4,
+                                                 description="P3: a window this many months long is acceptable.")
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ApplicationScored:
@@ -49,6 +52,7 @@ class ApplicationRejected(Event):
     program: Program
     failed_rules: list[str] = Field(min_length=1)
     policy_version: str
+    offer_id: UUID | None = Field(default=None, description="Set when the re-check before an offer failed.")
 
 
 class ApplicationInReview(Event):
@@ -70,4 +74,14 @@ class RoundScored(Event):
     program: Program
     scored: list[UUID]
     rejected: list[UUID]
+    policy_version: str
+
+
+class EligibilityConfirmed(Event):
+    """The re-check before an offer passed: allocation may make the offer."""
+
+    type: Literal["evaluation.eligibility_confirmed.v1"] = "evaluation.eligibility_confirmed.v1"
+    topic: ClassVar[str] = topics.SCORES
+    application_id: UUID
+    offer_id: UUID
     policy_version: str

@@ -90,3 +90,22 @@ class CallClosed(Event):
     opens_at: AwareDatetime
     closes_at: AwareDatetime
     application_ids: list[UUID] = Field(description="Every application submitted to the call, not withdrawn.")
+
+
+class OfferAccepted(Event):
+    """The partner accepted an offer of freed capacity."""
+
+    type: Literal["intake.offer_accepted.v1"] = "intake.offer_accepted.v1"
+    topic: ClassVar[str] = topics.APPLICATIONS
+    application_id: UUID
+    offer_id: UUID
+
+
+class OfferDeclined(Event):
+    """The partner declined an offer; the application leaves the waitlist and the capacity goes to the next."""
+
+    type: Literal["intake.offer_declined.v1"] = "intake.offer_declined.v1"
+    topic: ClassVar[str] = topics.APPLICATIONS
+    application_id: UUID
+    offer_id: UUID
+    reason: str = ""

@@ -1,0 +1,145 @@
+"""The inventory in and out of the database: CSPs, servers, their availability windows, free GPUs and capacity."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, and_, exists, func, select, text
+from sqlalchemy.dialects.postgresql import Range, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from allocation.adapters.orm import allocation_gpu, csp, server, server_window
+from allocation.domain.model import Csp, Server, Slot
+from allocation.domain.windows import Window, midnight
+
+Period = tuple[datetime, datetime]
+
+
+def as_range(period: tuple[datetime | None, datetime | None]) -> Range[datetime]:
+    return Range(period[0], period[1], bounds="[)")
+
+
+def _servers() -> Select[Any]:
+    return (select(server, csp.c.name.label("csp")).join(csp, csp.c.id == server.c.csp_id)
+            .order_by(server.c.name))
+
+
+def _serving(pool: str, during: Any) -> Any:
+    """The server has one window in `pool` that covers all of `during` (a range or an instant)."""
+    return exists().where(server_window.c.server_id == server.c.id, server_window.c.pool == pool,
+                          server_window.c.during.contains(during))
+
+
+DAILY_CAPACITY = text("""
+WITH day AS (
+    SELECT d AS starts_at, tstzrange(d, d + interval '1 day') AS during
+    FROM generate_series(CAST(:first AS timestamptz), CAST(:last AS timestamptz), interval '1 day') AS d
+), serving AS (
+    SELECT day.starts_at, day.during, s.id, s.gpu_model, s.gpus
+    FROM day
+    JOIN allocation.server_window w ON w.pool = :pool AND w.during @> day.during
+    JOIN allocation.server s ON s.id = w.server_id
+    WHERE CAST(:gpu_model AS text) IS NULL OR s.gpu_model = :gpu_model
+)
+SELECT serving.starts_at, serving.gpu_model, sum(serving.gpus) AS total_gpus,
+       coalesce(sum(used.gpus), 0) AS allocated_gpus
+FROM serving
+LEFT JOIN LATERAL (
+    SELECT count(*) AS gpus FROM allocation.allocation_gpu g
+    WHERE g.server_id = serving.id AND g.during && serving.during
+) AS used ON true
+GROUP BY serving.starts_at, serving.gpu_model
+ORDER BY serving.starts_at, serving.gpu_model
+""")
+
+
+class InventoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_csp(self, item: Csp) -> bool:
+        """False when the name is taken (also under a concurrent insert): no exception, no aborted transaction."""
+        stmt = insert(csp).values(vars(item)).on_conflict_do_nothing().returning(csp.c.id)
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def csp_named(self, name: str) -> Csp | None:
+        row = (await self._session.execute(select(csp).where(csp.c.name == name))).first()
+        return Csp(**row._mapping) if row else None
+
+    async def csps(self) -> list[Csp]:
+        rows = (await self._session.execute(select(csp).order_by(csp.c.name))).all()
+        return [Csp(**r._mapping) for r in rows]
+
+    async def add_server(self, item: Server) -> bool:
+        values = {k: v for k, v in vars(item).items() if k != "csp"}
+        stmt = insert(server).values(values).on_conflict_do_nothing().returning(server.c.id)
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def server(self, server_id: UUID) -> Server | None:
+        row = (await self._session.execute(_servers().where(server.c.id == server_id))).first()
+        return Server(**row._mapping) if row else None
+
+    async def servers(self, *, pool: str | None = None, gpu_model: str | None = None) -> list[Server]:
+        stmt = _servers()
+        for column, value in (("pool", pool), ("gpu_model", gpu_model)):
+            if value is not None:
+                stmt = stmt.where(server.c[column] == value)
+        return [Server(**r._mapping) for r in (await self._session.execute(stmt)).all()]
+
+    async def add_window(self, window: Window) -> None:
+        await self._session.execute(server_window.insert().values(
+            id=window.id, server_id=window.server_id, pool=window.pool, note=window.note,
+            during=as_range((window.starts_at, window.ends_at))))
+
+    async def windows(self, *, server_id: UUID | None = None, pool: str | None = None,
+                      gpu_model: str | None = None,
+                      overlapping: tuple[datetime | None, datetime | None] | None = None) -> list[Window]:
+        stmt = (select(server_window).join(server, server.c.id == server_window.c.server_id)
+                .order_by(server.c.name, func.lower(server_window.c.during).nulls_first()))
+        for condition, wanted in ((server_window.c.server_id == server_id, server_id),
+                                  (server_window.c.pool == pool, pool), (server.c.gpu_model == gpu_model, gpu_model)):
+            if wanted is not None:
+                stmt = stmt.where(condition)
+        if overlapping is not None:
+            stmt = stmt.where(server_window.c.during.overlaps(as_range(overlapping)))
+        rows = (await self._session.execute(stmt)).all()
+        return [Window(id=r.id, server_id=r.server_id, pool=r.pool, starts_at=r.during.lower,
+                       ends_at=r.during.upper, note=r.note) for r in rows]
+
+    async def free_slots(self, pool: str, gpu_model: str, period: Period, *,
+                         whole_only: bool = False) -> list[list[Slot]]:
+        """Per server serving the pool for the whole period (one window covers it), the GPUs free all along;
+        `whole_only` keeps only the servers with every GPU free."""
+        during = as_range(period)
+        servers = [Server(**r._mapping) for r in (await self._session.execute(
+            _servers().where(server.c.gpu_model == gpu_model, _serving(pool, during)))).all()]
+        stmt = (select(allocation_gpu.c.server_id, allocation_gpu.c.gpu_index)
+                .where(allocation_gpu.c.server_id.in_([s.id for s in servers]),
+                       allocation_gpu.c.during.overlaps(during)))
+        taken: dict[UUID, set[int]] = defaultdict(set)
+        for server_id, gpu_index in (await self._session.execute(stmt)).all():
+            taken[server_id].add(gpu_index)
+        return [s.free_slots(taken[s.id]) for s in servers if not (whole_only and taken[s.id])]
+
+    async def server_sizes(self, server_ids: list[UUID]) -> dict[UUID, int]:
+        rows = await self._session.execute(select(server.c.id, server.c.gpus).where(server.c.id.in_(server_ids)))
+        return {r.id: r.gpus for r in rows.all()}
+
+    async def capacity(self, pool: str, gpu_model: str | None, at: datetime) -> tuple[int, int]:
+        """(GPUs serving the pool at the instant `at`, of those the GPUs allocated or held then)."""
+        serving = and_(_serving(pool, at), *([server.c.gpu_model == gpu_model] if gpu_model else []))
+        total = select(func.coalesce(func.sum(server.c.gpus), 0)).where(serving)
+        used = (select(func.count()).select_from(allocation_gpu)
+                .join(server, server.c.id == allocation_gpu.c.server_id)
+                .where(serving, allocation_gpu.c.during.contains(at)))
+        return int(await self._session.scalar(total) or 0), int(await self._session.scalar(used) or 0)
+
+    async def daily_capacity(self, pool: str, gpu_model: str | None, first: date,
+                             last: date) -> list[dict[str, Any]]:
+        """Per UTC day and GPU model: the GPUs serving the pool all day, and those allocated at any time that day."""
+        rows = await self._session.execute(DAILY_CAPACITY, {
+            "pool": pool, "gpu_model": gpu_model, "first": midnight(first), "last": midnight(last)})
+        return [{"day": r.starts_at.astimezone(UTC).date(), "gpu_model": r.gpu_model, "total_gpus": int(r.total_gpus),
+                 "allocated_gpus": int(r.allocated_gpus)} for r in rows.all()]

@@ -1,0 +1,96 @@
+"""Handlers of an offer's life: eligibility confirmed (the offer goes out), accepted, declined, expired.
+
+Whenever held GPUs go back (declined, expired, ineligible, withdrawn), the next in line is offered them at once.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from allocation.adapters.unit_of_work import AllocationUnitOfWork
+from allocation.domain.commands import AcceptOffer, ConfirmEligibility, DeclineOffer, ExpireOffers
+from allocation.domain.errors import OfferClosed
+from allocation.domain.offers import Offer, OfferState
+from allocation.domain.policy import Policy
+from allocation.service.placement import allocated_event, offer_freed
+from contracts import OfferExpired, OfferMade
+
+log = logging.getLogger(__name__)
+
+
+async def confirm_eligibility(cmd: ConfirmEligibility, uow: AllocationUnitOfWork, policy: Policy) -> Offer | None:
+    offer = await uow.offers.get(cmd.offer_id, for_update=True)
+    if offer is None or offer.state is not OfferState.AWAITING_RECHECK:
+        log.info("eligibility confirmed for offer %s, which is %s: nothing to do", cmd.offer_id,
+                 offer.state if offer else "unknown")
+        return None
+    hold = await uow.allocations.get(offer.allocation_id)
+    assert hold is not None
+    offer.make(datetime.now(UTC), policy.offer_ttl)
+    await uow.offers.save(offer)
+    await uow.outbox.add(OfferMade(
+        application_id=offer.application_id, offer_id=offer.id, program=offer.program,  # type: ignore[arg-type]
+        gpu_model=hold.gpu_model, gpus=hold.gpus, starts_at=hold.starts_at, ends_at=hold.ends_at,
+        expires_at=offer.expires_at))  # type: ignore[arg-type]
+    return offer
+
+
+async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Policy) -> Offer | None:
+    offer = await uow.offers.get(cmd.offer_id, for_update=True)
+    if offer is None or offer.application_id != cmd.application_id:
+        log.warning("acceptance of unknown offer %s ignored", cmd.offer_id)
+        return None
+    try:
+        offer.accept(cmd.at)
+    except OfferClosed as exc:
+        log.info("acceptance ignored: %s", exc)
+        await _too_late(offer, cmd.at, uow, policy)
+        return None
+    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
+    assert hold is not None
+    hold.take_up()
+    await uow.allocations.save(hold)
+    await uow.offers.save(offer)
+    await uow.waiting.remove(offer.application_id)
+    await uow.outbox.add(allocated_event(hold, offer.planned_gpu_hours_per_month))
+    return offer
+
+
+async def _too_late(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy) -> None:
+    """An acceptance after the expiry closes the offer now; one after it was closed hears so again, so the partner's
+    side never stays accepted."""
+    if offer.state is OfferState.OPEN:
+        await close_offer(offer, OfferState.EXPIRED, at, uow, policy)
+    if offer.state is OfferState.EXPIRED:
+        await uow.outbox.add(OfferExpired(application_id=offer.application_id, offer_id=offer.id))
+
+
+async def decline_offer(cmd: DeclineOffer, uow: AllocationUnitOfWork, policy: Policy) -> Offer | None:
+    offer = await uow.offers.get(cmd.offer_id, for_update=True)
+    if offer is None or offer.application_id != cmd.application_id or not offer.pending:
+        log.info("decline of offer %s ignored: %s", cmd.offer_id, offer.state if offer else "unknown")
+        return None
+    await close_offer(offer, OfferState.DECLINED, cmd.at, uow, policy)
+    return offer
+
+
+async def expire_offers(cmd: ExpireOffers, uow: AllocationUnitOfWork, policy: Policy) -> int:
+    """Offers unanswered past their expiry plus a grace for answers still on their way (an answer counts by the
+    time the partner gave it)."""
+    expired = await uow.offers.expired(cmd.now - policy.offer_answer_grace)
+    for offer in expired:
+        await _too_late(offer, cmd.now, uow, policy)
+    return len(expired)
+
+
+async def close_offer(offer: Offer, state: OfferState, at: datetime, uow: AllocationUnitOfWork,
+                      policy: Policy) -> None:
+    """The offer ends unanswered or refused: the application leaves the line, its GPUs go to the next in line."""
+    offer.close(state, at)
+    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
+    assert hold is not None
+    hold.lapse(f"offer {state}")
+    await uow.allocations.save(hold)
+    await uow.offers.save(offer)
+    await uow.waiting.exclude(offer.application_id, f"offer {state}", at)
+    await offer_freed(hold.program, hold.gpu_model, datetime.now(UTC), uow, policy)

@@ -1,0 +1,73 @@
+"""Finding GPUs for a request, and offering freed capacity to the waitlist in rank order.
+
+An offer first holds the GPUs (an `offered` allocation, under the same exclusion constraint as any other) and asks
+evaluation to re-check the application's eligibility; the offer goes out when evaluation confirms.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from allocation.adapters.unit_of_work import AllocationUnitOfWork
+from allocation.domain import model
+from allocation.domain.offers import Offer, OfferState
+from allocation.domain.policy import Policy
+from allocation.domain.rounds import choose_grant
+from allocation.domain.windows import Period, offer_periods
+from contracts import EligibilityRecheckRequested, GpuSlot, ResourceAllocated
+
+log = logging.getLogger(__name__)
+WAITLIST_SCAN = 200
+
+
+async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: str, gpu_model: str, gpus: int, requested: Period,
+              *, not_before: datetime, min_days: int | None) -> tuple[Period, list[model.Slot]] | None:
+    """The best period (what is left of the request, else an idle window of at least `min_days`) with its GPUs."""
+    rules = policy.round_rules(pool)
+    windows = await uow.inventory.windows(pool=pool, gpu_model=gpu_model, overlapping=requested)
+    for period in offer_periods(requested, not_before, min_days, [(w.starts_at, w.ends_at) for w in windows]):
+        free = await uow.inventory.free_slots(pool, gpu_model, period, whole_only=rules.whole_servers)
+        slots = choose_grant(gpus, free, whole_servers=rules.whole_servers,
+                             max_servers=policy.max_servers_per_grant.get(pool))
+        if slots is not None:
+            return period, slots
+    return None
+
+
+async def offer_freed(pool: str, gpu_model: str, freed_at: datetime, uow: AllocationUnitOfWork,
+                      policy: Policy) -> int:
+    """Hold GPUs for each waiting application of the pool and model that now fits, in rank order, and ask for its
+    re-check; returns how many offers were started."""
+    now = datetime.now(UTC)
+    started = 0
+    for entry in await uow.waiting.waitlist(program=pool, gpu_model=gpu_model, without_offer=True,
+                                            limit=WAITLIST_SCAN):
+        found = await fit(uow, policy, pool, gpu_model, entry.gpus, (entry.starts_at, entry.ends_at),
+                          not_before=now, min_days=entry.min_days)
+        if found is None:
+            continue
+        hold = model.allocate(uuid4(), entry.application_id, pool, gpu_model, found[0], found[1],
+                              status=model.Status.OFFERED)
+        offer = Offer(id=uuid4(), application_id=entry.application_id, allocation_id=hold.id, program=pool,
+                      state=OfferState.AWAITING_RECHECK, freed_at=min(freed_at, now), requested_at=now,
+                      planned_gpu_hours_per_month=entry.planned_gpu_hours_per_month)
+        await uow.allocations.add(hold)
+        await uow.offers.add(offer)
+        await uow.waiting.hold_for(entry.application_id, offer.id)
+        await uow.outbox.add(EligibilityRecheckRequested(application_id=entry.application_id, offer_id=offer.id,
+                                                         program=pool))  # type: ignore[arg-type]
+        started += 1
+    if started:
+        log.info("%d offer(s) started for pool %s %s", started, pool, gpu_model)
+    return started
+
+
+def allocated_event(allocation: model.Allocation, planned_gpu_hours_per_month: int) -> ResourceAllocated:
+    return ResourceAllocated(
+        application_id=allocation.application_id, allocation_id=allocation.id,
+        program=allocation.program, gpu_model=allocation.gpu_model, gpus=allocation.gpus,  # type: ignore[arg-type]
+        starts_at=allocation.starts_at, ends_at=allocation.ends_at,
+        planned_gpu_hours_per_month=planned_gpu_hours_per_month,
+        slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, gpu_index=s.gpu_index)
+               for s in allocation.slots])
