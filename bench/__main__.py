@@ -1,16 +1,19 @@
-"""Runs every benchmark, prints each result with its baseline and the ratio, and writes bench/results/latest.json."""
+"""Runs every benchmark (or those named: `python -m bench selection reoffer`), prints each result with its baseline and
+the ratio, and writes bench/results/latest.json."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import platform
+import sys
 from datetime import UTC, datetime
 
-from bench import intake_submit, outbox_relay, selection
+from bench import intake_submit, outbox_relay, reoffer, selection
 from bench.common import REPO, Result
 
-BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run, "selection": selection.run}
+BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run, "selection": selection.run,
+              "reoffer": reoffer.run}
 
 
 def report(name: str, baseline: Result, measured: Result) -> dict[str, object]:
@@ -26,7 +29,8 @@ def report(name: str, baseline: Result, measured: Result) -> dict[str, object]:
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     results = {}
-    for name, run in BENCHMARKS.items():
+    wanted = sys.argv[1:] or list(BENCHMARKS)
+    for name, run in ((n, BENCHMARKS[n]) for n in wanted):
         baseline, measured = await run()
         results[name] = report(name, baseline, measured)
     out = REPO / "bench" / "results"

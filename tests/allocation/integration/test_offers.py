@@ -21,6 +21,7 @@ from allocation.domain.commands import (
     ExpireOffers,
     OpenWindow,
     ReclaimResource,
+    RegisterCsp,
     RegisterServer,
     SeedInventory,
     SelectRound,
@@ -229,3 +230,29 @@ async def test_a_round_application_waitlisted_for_capacity_is_offered_what_a_rec
     await runtime.bus.handle(ReclaimResource(first, "off_purpose", datetime.now(UTC)))
     held = await query("SELECT application_id, gpus FROM allocation.allocation WHERE status = 'offered'")
     assert [tuple(r) for r in held] == [(line[4].application_id, 16)]
+
+
+async def test_a_window_ends_earlier_only_when_nobody_holds_the_gpus_after_and_later_offers_what_it_adds(
+        stack: Stack, runtime: Runtime, query: Query) -> None:
+    await runtime.bus.handle(RegisterCsp(name="gov-dc"))
+    await runtime.bus.handle(RegisterServer(csp="gov-dc", name="gov-01", region="Daejeon", gpu_model="H100", gpus=8,
+                                            pool="P3", available_from=date(2027, 1, 1),
+                                            available_until=date(2027, 1, 31)))
+    await runtime.bus.handle(request(8, start=date(2027, 1, 5), end=date(2027, 1, 20)))
+    later = request(8, start=date(2027, 2, 1), end=date(2027, 3, 15))
+    await runtime.bus.handle(later)  # no window covers February yet
+    server = (await query("SELECT id FROM allocation.server"))[0]["id"]
+    window = (await query("SELECT id FROM allocation.server_window"))[0]["id"]
+    path = f"/servers/{server}/windows/{window}"
+    async with stack.api("allocation") as api:
+        too_early = await api.patch(path, json={"ends_on": "2027-01-10"}, headers=OPERATOR)
+        shortened = await api.patch(path, json={"ends_on": "2027-01-25"}, headers=OPERATOR)
+        extended = await api.patch(path, json={"ends_on": "2027-03-31"}, headers=OPERATOR)
+        unknown = await api.patch(f"/servers/{server}/windows/{uuid.uuid4()}", json={"ends_on": None},
+                                  headers=OPERATOR)
+    assert too_early.status_code == 409 and too_early.json()["errors"][0]["field"] == "ends_on"
+    assert shortened.status_code == 200 and shortened.json()["ends_at"].startswith("2027-01-26")
+    assert extended.status_code == 200 and extended.json()["ends_at"].startswith("2027-04-01")
+    assert unknown.status_code == 404
+    held = await query("SELECT application_id FROM allocation.allocation WHERE status = 'offered'")
+    assert [r["application_id"] for r in held] == [later.application_id]

@@ -93,12 +93,27 @@ class InventoryRepository:
             id=window.id, server_id=window.server_id, pool=window.pool, note=window.note,
             during=as_range((window.starts_at, window.ends_at))))
 
-    async def windows(self, *, server_id: UUID | None = None, pool: str | None = None,
+    async def window(self, window_id: UUID) -> Window | None:
+        found = await self.windows(window_id=window_id)
+        return found[0] if found else None
+
+    async def set_window_end(self, window: Window) -> None:
+        await self._session.execute(server_window.update().where(server_window.c.id == window.id).values(
+            during=as_range((window.starts_at, window.ends_at))))
+
+    async def holders(self, server_id: UUID, during: tuple[datetime | None, datetime | None]) -> list[UUID]:
+        """The allocations (active or held for an offer) with a GPU of the server at some time of `during`."""
+        stmt = (select(allocation_gpu.c.allocation_id).distinct()
+                .where(allocation_gpu.c.server_id == server_id, allocation_gpu.c.during.overlaps(as_range(during))))
+        return list((await self._session.execute(stmt)).scalars().all())
+
+    async def windows(self, *, window_id: UUID | None = None, server_id: UUID | None = None, pool: str | None = None,
                       gpu_model: str | None = None,
                       overlapping: tuple[datetime | None, datetime | None] | None = None) -> list[Window]:
         stmt = (select(server_window).join(server, server.c.id == server_window.c.server_id)
                 .order_by(server.c.name, func.lower(server_window.c.during).nulls_first()))
-        for condition, wanted in ((server_window.c.server_id == server_id, server_id),
+        for condition, wanted in ((server_window.c.id == window_id, window_id),
+                                  (server_window.c.server_id == server_id, server_id),
                                   (server_window.c.pool == pool, pool), (server.c.gpu_model == gpu_model, gpu_model)):
             if wanted is not None:
                 stmt = stmt.where(condition)

@@ -37,6 +37,16 @@ class OpenWindow:
 
 
 @dataclass(frozen=True)
+class EndWindow:
+    """Move a window's last day (None: open-ended): earlier only if no allocation holds the server's GPUs after it;
+    later only into time no other window of the server covers (and the waitlist is offered what it adds)."""
+
+    server_id: UUID
+    window_id: UUID
+    ends_on: date | None
+
+
+@dataclass(frozen=True)
 class SeedInventory:
     """Create whatever of these CSPs and servers is missing; existing names are left as they are."""
 

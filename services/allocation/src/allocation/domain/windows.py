@@ -5,7 +5,7 @@ project it was bought for starts is a window in pool P3 from the day it is ready
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -28,6 +28,15 @@ class Window:
     def __post_init__(self) -> None:
         if self.starts_at is not None and self.ends_at is not None and self.ends_at <= self.starts_at:
             raise InvalidInput("ends_on", "the window must end after it starts")
+
+    def ending(self, ends_at: datetime | None) -> Window:
+        return replace(self, ends_at=ends_at)
+
+    def cut_by(self, other: Window) -> tuple[datetime, datetime | None] | None:
+        """The time at the end of this window that `other` (the same window ending earlier) no longer covers."""
+        if other.ends_at is None or (self.ends_at is not None and self.ends_at <= other.ends_at):
+            return None
+        return other.ends_at, self.ends_at
 
 
 def midnight(day: date) -> datetime:

@@ -13,7 +13,14 @@ from pydantic import AwareDatetime
 
 from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain import model
-from allocation.domain.commands import OpenWindow, ReclaimResource, RegisterCsp, RegisterServer, WaiveReclaim
+from allocation.domain.commands import (
+    EndWindow,
+    OpenWindow,
+    ReclaimResource,
+    RegisterCsp,
+    RegisterServer,
+    WaiveReclaim,
+)
 from allocation.domain.errors import AllocationNotFound, InvalidInput, NotFound
 from allocation.entrypoints.schemas import (
     AllocationOut,
@@ -25,6 +32,7 @@ from allocation.entrypoints.schemas import (
     ReclaimIn,
     ServerIn,
     ServerOut,
+    WindowEndIn,
     WindowIn,
     WindowOut,
 )
@@ -85,6 +93,16 @@ async def list_servers(request: Request, pool: Pool | None = None, gpu_model: st
                 description="The pool's waitlist is offered the new capacity at once, in rank order.")
 async def open_window(server_id: UUID, body: WindowIn, request: Request) -> WindowOut:
     window = await _handle(request, OpenWindow(server_id=server_id, **body.model_dump()))
+    return WindowOut.model_validate(vars(window))
+
+
+@inventory.patch("/servers/{server_id}/windows/{window_id}", response_model=WindowOut, dependencies=OPERATOR_ONLY,
+                 summary="Move a window's last day",
+                 description="Earlier only while no allocation holds the server's GPUs after the new end (409 "
+                             "otherwise); later only into time no other window of the server covers, and the "
+                             "waitlist is offered what it adds.")
+async def end_window(server_id: UUID, window_id: UUID, body: WindowEndIn, request: Request) -> WindowOut:
+    window = await _handle(request, EndWindow(server_id=server_id, window_id=window_id, ends_on=body.ends_on))
     return WindowOut.model_validate(vars(window))
 
 

@@ -58,6 +58,11 @@ class WindowIn(BaseModel):
         return self
 
 
+class WindowEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ends_on: date | None = Field(description="The new last day (inclusive, UTC); null for open-ended.")
+
+
 class WindowOut(BaseModel):
     id: UUID
     server_id: UUID

@@ -13,6 +13,7 @@ from allocation.domain.commands import (
     AllocateGpus,
     ConfirmEligibility,
     DeclineOffer,
+    EndWindow,
     ExcludeApplication,
     ExpireOffers,
     OpenWindow,
@@ -81,6 +82,24 @@ async def open_window(cmd: OpenWindow, uow: AllocationUnitOfWork, policy: Policy
     await uow.inventory.add_window(window)
     await offer_freed(cmd.pool, server.gpu_model, datetime.now(UTC), uow, policy)
     return window
+
+
+async def end_window(cmd: EndWindow, uow: AllocationUnitOfWork, policy: Policy) -> Window:
+    window, server = await uow.inventory.window(cmd.window_id), await uow.inventory.server(cmd.server_id)
+    if window is None or server is None or window.server_id != server.id:
+        raise NotFound(f"no window {cmd.window_id} of server {cmd.server_id}")
+    moved = window.ending(window_bounds(None, cmd.ends_on)[1])
+    if (cut := window.cut_by(moved)) and (held := await uow.inventory.holders(server.id, cut)):
+        raise Overlap("ends_on", f"{len(held)} allocation(s) hold GPUs of {server.name} after the new end, "
+                                 f"e.g. {held[0]}: reclaim or wait for them first")
+    if added := moved.cut_by(window):
+        if clash := [w for w in await uow.inventory.windows(server_id=server.id, overlapping=added)
+                     if w.id != window.id]:
+            raise Overlap("ends_on", f"{server.name} serves {clash[0].pool} in part of that time")
+    await uow.inventory.set_window_end(moved)
+    if added:
+        await offer_freed(moved.pool, server.gpu_model, datetime.now(UTC), uow, policy)
+    return moved
 
 
 async def allocate_gpus(cmd: AllocateGpus, uow: AllocationUnitOfWork, policy: Policy) -> model.Allocation | None:
@@ -217,6 +236,7 @@ HANDLERS = {
     RegisterServer: register_server,
     SeedInventory: seed_inventory,
     OpenWindow: open_window,
+    EndWindow: end_window,
     AllocateGpus: allocate_gpus,
     AddRoundCandidate: add_round_candidate,
     SelectRound: select_round,
