@@ -54,7 +54,7 @@ async def until(probe: Callable[[], Awaitable[Any]], timeout: float = 60) -> Any
 
 async def reoffer_latencies(url: str, prefix: str) -> list[float]:
     """One holder and WAITING applications for one 8-GPU server: the holder withdraws, then each offer is declined,
-    and every step frees the server for the next in line. Returns each offer's seconds from freed to made."""
+    and every step frees the server for the next in line. Returns each offer's milliseconds from freed to made."""
     kafka = KafkaSettings(bootstrap_servers=KAFKA, topic_prefix=prefix)
     allocation = AllocationSettings(db=DbSettings(url=url), kafka=kafka)
     evaluation = EvaluationSettings(db=DbSettings(url=url), kafka=kafka)
@@ -70,27 +70,37 @@ async def reoffer_latencies(url: str, prefix: str) -> list[float]:
         await producer.send_and_wait(f"{prefix}{event.topic}", record.value, key=record.key, headers=record.headers)
 
     try:
-        await _inventory(db)
-        holder, line = submitted(8), [submitted(8) for _ in range(WAITING)]
-        for event in (holder, *line):
-            await send(event)
-        await until(lambda: db.fetchval("SELECT count(*) = $1 FROM allocation.waitlist", WAITING))
-        await send(ApplicationWithdrawn(application_id=holder.application_id, reason="bench"))
-        for n in range(1, WAITING):
-            offer = await until(lambda n=n: db.fetchrow(
-                "SELECT id, application_id FROM allocation.offer WHERE state = 'open' AND"
-                " (SELECT count(*) FROM allocation.offer) = $1", n))
-            await send(OfferDeclined(application_id=offer["application_id"], offer_id=offer["id"]))
-        await until(lambda: db.fetchval("SELECT count(*) = $1 FROM allocation.offer WHERE made_at IS NOT NULL",
-                                        WAITING))
-        rows = await db.fetch("SELECT extract(epoch FROM made_at - freed_at) AS s FROM allocation.offer")
-        return [float(r["s"]) * 1000 for r in rows]
+        return await _down_the_line(db, send)
+    except TimeoutError:
+        print("offers:", [tuple(r) for r in await db.fetch("SELECT state, application_id FROM allocation.offer")])
+        print("workers:", [t.exception() for t in tasks if t.done()])
+        raise
     finally:
         await producer.stop()
         for worker in workers:
             worker.stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await db.close()
+
+
+async def _down_the_line(db: asyncpg.Connection, send: Callable[[Event], Awaitable[None]]) -> list[float]:
+    await _inventory(db)
+    holder, line = submitted(8), [submitted(8) for _ in range(WAITING)]
+    await send(holder)
+    await until(lambda: db.fetchval("SELECT count(*) = 1 FROM allocation.allocation WHERE status = 'active'"))
+    for event in line:
+        await send(event)
+    await until(lambda: db.fetchval("SELECT count(*) = $1 FROM allocation.waitlist", WAITING))
+    await send(ApplicationWithdrawn(application_id=holder.application_id, reason="bench"))
+    for n in range(1, WAITING):
+        offer = await until(lambda n=n: db.fetchrow(
+            "SELECT id, application_id FROM allocation.offer WHERE state = 'open' AND"
+            " (SELECT count(*) FROM allocation.offer) = $1", n))
+        await send(OfferDeclined(application_id=offer["application_id"], offer_id=offer["id"]))
+    await until(lambda: db.fetchval("SELECT count(*) = $1 FROM allocation.offer WHERE made_at IS NOT NULL",
+                                    WAITING))
+    rows = await db.fetch("SELECT extract(epoch FROM made_at - freed_at) AS s FROM allocation.offer")
+    return [float(r["s"]) * 1000 for r in rows]
 
 
 async def _inventory(db: asyncpg.Connection) -> None:

@@ -131,8 +131,9 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         assert ended["end_reason"] == "low_utilization"
         reclaimed_at = datetime.fromisoformat(ended["ended_at"])
         assert reclaimed_at == starts_at + timedelta(minutes=30)
+        # from the reclaim on, the GPUs are free (the samples may lie ahead of the clock just after midnight)
         capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
-                                                params={"gpu_model": "H100", "at": datetime.now(UTC).isoformat()},
+                                                params={"gpu_model": "H100", "at": reclaimed_at.isoformat()},
                                                 headers=OPERATOR))
         assert capacity["free_gpus"] == 8
         await eventually(lambda: status_is(http, intake, app_id, "reclaimed"), what="intake to show it reclaimed")

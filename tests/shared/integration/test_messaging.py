@@ -107,3 +107,14 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_next_good_one
     assert "not JSON" in reasons[0]
     assert "missing CloudEvents headers" in reasons[1]
     assert "unknown event type" in reasons[2]
+
+
+async def test_a_commit_wakes_the_relay_long_before_its_next_poll(stack: Stack) -> None:
+    """The outbox row's transaction notifies the relay at commit; polling every minute is only the fallback."""
+    async with stack.api("intake") as api, stack.worker("intake", outbox={"poll_interval_s": 60}) as worker:
+        await eventually(lambda: asyncio.sleep(0, worker.relay.listening), what="the relay to listen")
+        response = await api.post("/applications", json=APPLICATION, headers=PARTNER)
+        await eventually(lambda: asyncio.sleep(0, worker.relay.published >= 1), timeout=20,
+                         what="the relay to publish on the notification, not at its poll a minute later")
+    records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.APPLICATIONS))
+    assert [r.key.decode() for r in records] == [response.json()["id"]]

@@ -1,14 +1,23 @@
 """The transactional outbox: events written with the state change, published later by the relay."""
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Event
 
 
+def channel(table: Table) -> str:
+    """The NOTIFY channel on which a commit that added rows to `table` wakes the relay."""
+    return f"outbox_{table.schema or 'public'}"
+
+
 class Outbox:
-    """Adds event rows to the caller's transaction; nothing reaches Kafka until that transaction commits."""
+    """Adds event rows to the caller's transaction; nothing reaches Kafka until that transaction commits.
+
+    The first row of a transaction also queues a NOTIFY, which PostgreSQL delivers at the commit (and drops at a
+    rollback): the relay wakes at once instead of at its next poll.
+    """
 
     def __init__(self, session: AsyncSession, table: Table, *, topic_prefix: str = "") -> None:
         self._session = session
@@ -22,4 +31,6 @@ class Outbox:
             "event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
             "type": event.type, "payload": event.model_dump(mode="json"),
         })
+        if not self.added:
+            await self._session.execute(select(func.pg_notify(channel(self._table), "")))
         self.added.append(event)

@@ -10,12 +10,14 @@ import logging
 import zlib
 from datetime import timedelta
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.cloudevents import encode
 from servicekit.kafka import make_producer
+from servicekit.outbox import channel
 from servicekit.retry import Backoff, is_transient, sleep_or_stop
 from servicekit.settings import KafkaSettings, OutboxSettings
 from servicekit.tables import MessagingTables
@@ -35,7 +37,15 @@ class OutboxRelay:
         self._client_id = client_id
         self._lock_key = zlib.crc32(f"outbox:{tables.outbox.fullname}".encode())
         self._producer: AIOKafkaProducer | None = None
+        self._channel = channel(tables.outbox)
+        self._listener: asyncpg.Connection | None = None
+        self._woken = asyncio.Event()
         self.published = 0
+
+    @property
+    def listening(self) -> bool:
+        """Whether commits wake the relay (else it finds new rows at its next poll)."""
+        return self._listener is not None and not self._listener.is_closed()
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff(max_s=self._settings.max_backoff_s)
@@ -43,6 +53,7 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 try:
+                    self._woken.clear()  # a commit from now on wakes the next wait
                     sent = await self.publish_batch()
                     backoff.reset()
                     if asyncio.get_running_loop().time() - last_purge > PURGE_EVERY_S:
@@ -56,9 +67,37 @@ class OutboxRelay:
                     await sleep_or_stop(stop, backoff.next_delay())
                     continue
                 if sent < self._settings.batch_size:
-                    await sleep_or_stop(stop, self._settings.poll_interval_s)
+                    await self._wait(stop)
         finally:
             await self._drop_producer()
+            await self._stop_listening()
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        """Until a commit notifies new rows, or the poll interval passes (the notification is only a shortcut: a
+        relay that cannot listen, or misses one, still finds every row by polling)."""
+        await self._listen()
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._woken.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self._settings.poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def _listen(self) -> None:
+        if self.listening:
+            return
+        try:
+            url = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = await asyncpg.connect(url)
+            await self._listener.add_listener(self._channel, lambda *_: self._woken.set())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.debug("outbox relay: not listening on %s (%s); polling", self._channel, exc)
+            await self._stop_listening()
+
+    async def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            await listener.close()
 
     async def publish_batch(self) -> int:
         """Send the oldest unpublished rows and mark them sent, all or nothing."""

@@ -30,7 +30,8 @@ class KafkaSettings(BaseModel):
 
 
 class OutboxSettings(BaseModel):
-    poll_interval_s: float = Field(default=0.1, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0, description="The relay's fallback poll: a commit that adds "
+                                                                  "rows wakes it at once (LISTEN/NOTIFY).")
     batch_size: int = Field(default=500, ge=1)
     max_backoff_s: float = Field(default=5.0, gt=0)
     retention_days: int = Field(default=7, ge=0)

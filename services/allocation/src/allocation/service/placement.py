@@ -41,11 +41,17 @@ async def offer_freed(pool: str, gpu_model: str, freed_at: datetime, uow: Alloca
     re-check; returns how many offers were started."""
     now = datetime.now(UTC)
     started = 0
+    # holds only ever take GPUs here: a request that did not fit, no larger one of the same period will
+    failed: dict[tuple[datetime, datetime, int | None], int] = {}
     for entry in await uow.waiting.waitlist(program=pool, gpu_model=gpu_model, without_offer=True,
                                             limit=WAITLIST_SCAN):
+        shape = (entry.starts_at, entry.ends_at, entry.min_days)
+        if entry.gpus >= failed.get(shape, entry.gpus + 1):
+            continue
         found = await fit(uow, policy, pool, gpu_model, entry.gpus, (entry.starts_at, entry.ends_at),
                           not_before=now, min_days=entry.min_days)
         if found is None:
+            failed[shape] = min(entry.gpus, failed.get(shape, entry.gpus))
             continue
         hold = model.allocate(uuid4(), entry.application_id, pool, gpu_model, found[0], found[1],
                               status=model.Status.OFFERED)
