@@ -20,25 +20,34 @@ class GpuSlot(Contract):
     gpu_index: NonNegativeInt
 
 
-class ResourceAllocated(Event):
+class _Grant(Event):
+    """GPUs of one model for an application over a period that ends after it starts."""
+
+    application_id: UUID
+    program: Program
+    gpu_model: GpuModel
+    gpus: PositiveInt
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> _Grant:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at is not after starts_at")
+        return self
+
+
+class ResourceAllocated(_Grant):
     """Concrete GPUs are the application's for a period."""
 
     type: Literal["allocation.resource_allocated.v1"] = "allocation.resource_allocated.v1"
     topic: ClassVar[str] = topics.ALLOCATIONS
-    application_id: UUID
     allocation_id: UUID
-    program: Program
-    gpu_model: GpuModel
-    gpus: PositiveInt
     slots: list[GpuSlot] = Field(min_length=1)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
     planned_gpu_hours_per_month: PositiveInt
 
     @model_validator(mode="after")
-    def _period_in_order(self) -> ResourceAllocated:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at is not after starts_at")
+    def _slots_match_gpus(self) -> ResourceAllocated:
         if len(self.slots) != self.gpus:
             raise ValueError("slots do not match gpus")
         return self
@@ -98,25 +107,13 @@ class EligibilityRecheckRequested(Event):
     program: Program
 
 
-class OfferMade(Event):
+class OfferMade(_Grant):
     """Freed capacity is offered to a waitlisted application; the partner accepts or declines before it expires."""
 
     type: Literal["allocation.offer_made.v1"] = "allocation.offer_made.v1"
     topic: ClassVar[str] = topics.ALLOCATIONS
-    application_id: UUID
     offer_id: UUID
-    program: Program
-    gpu_model: GpuModel
-    gpus: PositiveInt
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
     expires_at: AwareDatetime
-
-    @model_validator(mode="after")
-    def _period_in_order(self) -> OfferMade:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at is not after starts_at")
-        return self
 
 
 class OfferExpired(Event):
