@@ -256,3 +256,20 @@ async def test_a_window_ends_earlier_only_when_nobody_holds_the_gpus_after_and_l
     assert unknown.status_code == 404
     held = await query("SELECT application_id FROM allocation.allocation WHERE status = 'offered'")
     assert [r["application_id"] for r in held] == [later.application_id]
+
+
+async def test_a_recheck_left_unanswered_lets_the_hold_go_and_asks_again_without_telling_the_partner(
+        bus: Any, query: Query) -> None:
+    holder, small, big = await a_full_pool_and_a_line(bus)
+    await bus.handle(WithdrawApplication(holder.application_id, datetime.now(UTC)))
+    first = {r["application_id"]: r["offer_id"] for r in await outbox(query, "eligibility_recheck_requested")}
+    assert await bus.handle(ExpireOffers(datetime.now(UTC) + timedelta(minutes=30))) == 0
+    assert len(await outbox(query, "eligibility_recheck_requested")) == 2  # not yet
+    await bus.handle(ExpireOffers(datetime.now(UTC) + timedelta(hours=2)))
+    again = [r for r in await outbox(query, "eligibility_recheck_requested") if r["offer_id"] not in first.values()]
+    assert sorted(r["application_id"] for r in again) == sorted(str(a.application_id) for a in (small, big))
+    assert await outbox(query, "offer_expired") == []  # the partners never saw the first offers
+    waiting = {r["application_id"]: r["offer_id"] for r in await query("SELECT * FROM allocation.waitlist")}
+    assert {str(k): str(v) for k, v in waiting.items()} == {r["application_id"]: r["offer_id"] for r in again}
+    states = sorted(r["status"] for r in await query("SELECT status FROM allocation.allocation"))
+    assert states == ["lapsed", "lapsed", "offered", "offered", "released"]

@@ -35,6 +35,8 @@ class OfferSettings(BaseModel):
     answer_grace_s: float = Field(default=300, ge=0, description="An offer is closed this long after its expiry, so "
                                                                  "that an answer given in time but still in transit "
                                                                  "counts.")
+    recheck_timeout_s: float = Field(default=3600, gt=0, description="A hold whose eligibility re-check got no "
+                                                                     "answer this long is let go and asked again.")
 
 
 class Settings(ServiceSettings):
@@ -54,4 +56,5 @@ class Settings(ServiceSettings):
                                     institution_cap_share=s.p2_institution_cap_share)},
             max_servers_per_grant={"P1": s.p1_max_servers}, exact_limit=s.exact_limit,
             time_limit_s=s.time_limit_s, offer_ttl=timedelta(hours=self.offers.ttl_hours),
-            offer_answer_grace=timedelta(seconds=self.offers.answer_grace_s))
+            offer_answer_grace=timedelta(seconds=self.offers.answer_grace_s),
+            recheck_timeout=timedelta(seconds=self.offers.recheck_timeout_s))

@@ -85,6 +85,11 @@ class OfferRepository:
                 .order_by(offer.c.expires_at).limit(limit).with_for_update(skip_locked=True))
         return [_offer(r) for r in (await self._session.execute(stmt)).all()]
 
+    async def unanswered_rechecks(self, asked_before: datetime, limit: int = 100) -> list[Offer]:
+        stmt = (select(offer).where(offer.c.state == "awaiting_recheck", offer.c.requested_at < asked_before)
+                .order_by(offer.c.requested_at).limit(limit).with_for_update(skip_locked=True))
+        return [_offer(r) for r in (await self._session.execute(stmt)).all()]
+
     async def list(self, *, state: str | None = None, application_id: UUID | None = None,
                    limit: int = 100) -> list[Offer]:
         stmt = select(offer).order_by(offer.c.requested_at.desc()).limit(limit)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, ExcludeConstraint
 
@@ -62,7 +63,7 @@ server_window = Table(
 allocation = Table(
     "allocation", metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("application_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("application_id", UUID(as_uuid=True), nullable=False),
     Column("program", Text, nullable=False),
     Column("gpu_model", Text, nullable=False),
     Column("gpus", Integer, nullable=False),
@@ -76,6 +77,9 @@ allocation = Table(
     CheckConstraint("gpus > 0", name="gpus_positive"),
     CheckConstraint("ends_at > starts_at", name="period_forward"),
     CheckConstraint("status IN ('active', 'reclaimed', 'released', 'offered', 'lapsed')", name="status_known"),
+    # one allocation per application; a lapsed hold (an offer not taken up) does not count
+    Index("uq_allocation_application_not_lapsed", "application_id", unique=True,
+          postgresql_where=text("status <> 'lapsed'")),
 )
 
 allocation_gpu = Table(

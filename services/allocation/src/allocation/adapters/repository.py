@@ -48,7 +48,9 @@ class AllocationRepository:
         return found[0] if found else None
 
     async def for_application(self, application_id: UUID, *, for_update: bool = False) -> Allocation | None:
-        found = await self._load(allocation.c.application_id == application_id, for_update=for_update)
+        """The application's allocation or hold; lapsed holds (offers not taken up) are history, not returned."""
+        found = await self._load(allocation.c.application_id == application_id, allocation.c.status != "lapsed",
+                                 for_update=for_update)
         return found[0] if found else None
 
     async def list(self, *, application_id: UUID | None = None, status: str | None = None,

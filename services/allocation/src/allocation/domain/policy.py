@@ -15,6 +15,7 @@ class Policy:
     time_limit_s: float = 60.0
     offer_ttl: timedelta = timedelta(hours=48)
     offer_answer_grace: timedelta = timedelta(minutes=5)
+    recheck_timeout: timedelta = timedelta(hours=1)
 
     def round_rules(self, program: str) -> RoundRules:
         return self.rules.get(program, RoundRules())

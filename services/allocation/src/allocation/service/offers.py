@@ -80,7 +80,23 @@ async def expire_offers(cmd: ExpireOffers, uow: AllocationUnitOfWork, policy: Po
     expired = await uow.offers.expired(cmd.now - policy.offer_answer_grace)
     for offer in expired:
         await _too_late(offer, cmd.now, uow, policy)
+    for offer in await uow.offers.unanswered_rechecks(cmd.now - policy.recheck_timeout):
+        await _ask_again(offer, cmd.now, uow, policy)
     return len(expired)
+
+
+async def _ask_again(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy) -> None:
+    """Evaluation never answered the re-check (its worker down, say): the hold goes and the application keeps its
+    place, so the next pass holds GPUs for it again and asks anew. The partner never saw this offer."""
+    log.warning("re-check of offer %s unanswered since %s: asking again", offer.id, offer.requested_at)
+    offer.close(OfferState.EXPIRED, at)
+    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
+    assert hold is not None
+    hold.lapse("re-check unanswered")
+    await uow.allocations.save(hold)
+    await uow.offers.save(offer)
+    await uow.waiting.hold_for(offer.application_id, None)
+    await offer_freed(hold.program, hold.gpu_model, at, uow, policy)
 
 
 async def close_offer(offer: Offer, state: OfferState, at: datetime, uow: AllocationUnitOfWork,
