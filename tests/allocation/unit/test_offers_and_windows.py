@@ -9,7 +9,7 @@ import pytest
 from allocation.domain.errors import AllocationEnded, InvalidInput, OfferClosed
 from allocation.domain.model import RoundCandidate, Server, Status, allocate
 from allocation.domain.offers import Offer, OfferState
-from allocation.domain.rounds import Round, choose_grant, place
+from allocation.domain.rounds import choose_grant, place
 from allocation.domain.windows import next_midnight, offer_periods, window_bounds
 
 DEC_1, JAN_1, FEB_1, MAR_1 = (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC),
@@ -104,10 +104,3 @@ def test_a_round_is_placed_largest_first_so_small_grants_do_not_split_whole_serv
     assert len(used) == 4 and sum(len(s) for s in placed.values()) == 29
     by_size = {len(slots): {s.server_name for s in slots} for slots in placed.values()}
     assert by_size[2] == by_size[3]  # the two small grants share one server
-
-
-def test_a_round_misses_only_the_scores_not_yet_arrived() -> None:
-    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    found = Round(call_id=uuid.uuid4(), program="P2", expected=frozenset({a, b, c}), status="pending", scored_at=NOW)
-    assert found.missing([a], [b]) == {c}
-    assert found.missing([a, c], [b]) == set()

@@ -37,6 +37,12 @@ class RoundRepository:
         row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
         return _round(row) if row else None
 
+    async def lock_pending(self, call_id: UUID) -> bool:
+        """Lock the round's row; True if it is pending. Its expected ids are not read: a large round's list is
+        costly to load for every score that arrives."""
+        stmt = select(round_.c.status).where(round_.c.call_id == call_id).with_for_update()
+        return await self._session.scalar(stmt) == "pending"
+
     async def list(self, *, program: str | None = None, limit: int = 50) -> list[Round]:
         stmt = select(round_).order_by(round_.c.scored_at.desc()).limit(limit)
         if program is not None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,6 +89,15 @@ class AllocationRepository:
         return found
 
 
+FIRST_MISSING = text("""
+SELECT e.id FROM allocation.round r, unnest(r.expected) AS e(id)
+WHERE r.call_id = :call_id
+  AND NOT EXISTS (SELECT 1 FROM allocation.round_candidate c WHERE c.application_id = e.id)
+  AND NOT EXISTS (SELECT 1 FROM allocation.excluded_application x WHERE x.application_id = e.id)
+LIMIT 1
+""")
+
+
 def _period_row(item: WaitlistEntry | RoundCandidate) -> dict[str, Any]:
     data = dict(vars(item))
     return data | {"period": _range((data.pop("starts_at"), data.pop("ends_at")))}
@@ -151,6 +160,13 @@ class WaitingRepository:
             if value is not None:
                 stmt = stmt.where(round_candidate.c[column] == value)
         return [RoundCandidate(**_with_period(r)) for r in (await self._session.execute(stmt)).all()]
+
+    async def first_missing(self, call_id: UUID) -> UUID | None:
+        """An application the round expects that is neither a candidate nor excluded yet, or None.
+
+        It stops at the first one found: while many are missing that is at once, so a round whose scores arrive one
+        by one costs about n log n lookups in all, not n squared."""
+        return await self._session.scalar(FIRST_MISSING, {"call_id": call_id})
 
     async def call_of(self, application_id: UUID) -> UUID | None:
         return await self._session.scalar(select(round_candidate.c.call_id).where(

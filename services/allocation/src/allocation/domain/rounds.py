@@ -5,7 +5,7 @@ scores travel on another topic than the round's end, so either may arrive first.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -34,11 +34,6 @@ class Round:
     @property
     def pending(self) -> bool:
         return self.status == "pending"
-
-    def missing(self, present: Iterable[UUID], gone: Iterable[UUID]) -> set[UUID]:
-        """Applications whose score has not arrived yet (not among the candidates, and neither withdrawn nor
-        excluded)."""
-        return set(self.expected) - set(present) - set(gone)
 
 
 def span(candidates: Sequence[RoundCandidate]) -> Period:

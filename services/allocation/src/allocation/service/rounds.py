@@ -32,15 +32,15 @@ async def select_round(cmd: SelectRound, uow: AllocationUnitOfWork, policy: Poli
 async def select_when_complete(call_id: UUID | None, uow: AllocationUnitOfWork,
                                policy: Policy) -> rounds.Round | None:
     """Select the round once every application it expects is a candidate or gone (withdrawn, excluded)."""
-    found = await uow.rounds.get(call_id, for_update=True) if call_id else None
-    if found is None or not found.pending:
+    if call_id is None or not await uow.rounds.lock_pending(call_id):
         return None
+    if (missing := await uow.waiting.first_missing(call_id)) is not None:
+        log.debug("round %s waits for the score of %s, at least", call_id, missing)
+        return None
+    found = await uow.rounds.get(call_id)
+    assert found is not None
     candidates = [c for c in await uow.waiting.candidates(call_id=found.call_id)
                   if c.application_id in found.expected]
-    missing = found.missing([c.application_id for c in candidates], await uow.waiting.excluded(found.expected))
-    if missing:
-        log.info("round %s waits for %d score(s)", call_id, len(missing))
-        return None
     await _select(found, candidates, uow, policy)
     return found
 
