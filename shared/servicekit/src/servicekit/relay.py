@@ -24,6 +24,7 @@ from servicekit.tables import MessagingTables
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 300.0
+LISTEN_RETRY_S = 30.0
 
 
 class OutboxRelay:
@@ -39,6 +40,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._channel = channel(tables.outbox)
         self._listener: asyncpg.Connection | None = None
+        self._listen_again_at = 0.0
         self._woken = asyncio.Event()
         self.published = 0
 
@@ -84,7 +86,9 @@ class OutboxRelay:
                 waiting.cancel()
 
     async def _listen(self) -> None:
-        if self.listening:
+        """Open the listening connection; after a failure, not again for a while (the poll goes on meanwhile)."""
+        now = asyncio.get_running_loop().time()
+        if self.listening or now < self._listen_again_at:
             return
         try:
             url = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -92,6 +96,7 @@ class OutboxRelay:
             await self._listener.add_listener(self._channel, lambda *_: self._woken.set())
         except (OSError, asyncpg.PostgresError) as exc:
             log.debug("outbox relay: not listening on %s (%s); polling", self._channel, exc)
+            self._listen_again_at = now + LISTEN_RETRY_S
             await self._stop_listening()
 
     async def _stop_listening(self) -> None:

@@ -32,9 +32,8 @@ class RoundRepository:
         stmt = insert(round_).values(values).on_conflict_do_nothing().returning(round_.c.call_id)
         return (await self._session.execute(stmt)).first() is not None
 
-    async def get(self, call_id: UUID, *, for_update: bool = False) -> Round | None:
-        stmt = select(round_).where(round_.c.call_id == call_id)
-        row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
+    async def get(self, call_id: UUID) -> Round | None:
+        row = (await self._session.execute(select(round_).where(round_.c.call_id == call_id))).first()
         return _round(row) if row else None
 
     async def lock_pending(self, call_id: UUID) -> bool:

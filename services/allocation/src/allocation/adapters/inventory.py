@@ -138,10 +138,6 @@ class InventoryRepository:
             taken[server_id].add(gpu_index)
         return [s.free_slots(taken[s.id]) for s in servers if not (whole_only and taken[s.id])]
 
-    async def server_sizes(self, server_ids: list[UUID]) -> dict[UUID, int]:
-        rows = await self._session.execute(select(server.c.id, server.c.gpus).where(server.c.id.in_(server_ids)))
-        return {r.id: r.gpus for r in rows.all()}
-
     async def capacity(self, pool: str, gpu_model: str | None, at: datetime) -> tuple[int, int]:
         """(GPUs serving the pool at the instant `at`, of those the GPUs allocated or held then)."""
         serving = and_(_serving(pool, at), *([server.c.gpu_model == gpu_model] if gpu_model else []))

@@ -138,11 +138,6 @@ class WaitingRepository:
             stmt = stmt.where(waitlist.c.offer_id.is_(None))
         return [WaitlistEntry(**_with_period(r)) for r in (await self._session.execute(stmt)).all()]
 
-    async def waiting(self, application_id: UUID) -> WaitlistEntry | None:
-        row = (await self._session.execute(select(waitlist).where(
-            waitlist.c.application_id == application_id).with_for_update())).first()
-        return WaitlistEntry(**_with_period(row)) if row else None
-
     async def hold_for(self, application_id: UUID, offer_id: UUID | None) -> None:
         await self._session.execute(waitlist.update().where(waitlist.c.application_id == application_id)
                                     .values(offer_id=offer_id))

@@ -31,10 +31,6 @@ class Round:
     reserve_gpus_used: int = 0
     solve_seconds: float | None = None
 
-    @property
-    def pending(self) -> bool:
-        return self.status == "pending"
-
 
 def span(candidates: Sequence[RoundCandidate]) -> Period:
     """From the earliest start to the latest end: capacity is counted over the whole of it, so that every grant

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain.commands import AcceptOffer, ConfirmEligibility, DeclineOffer, ExpireOffers
 from allocation.domain.errors import OfferClosed
+from allocation.domain.model import Allocation
 from allocation.domain.offers import Offer, OfferState
 from allocation.domain.policy import Policy
 from allocation.service.placement import allocated_event, offer_freed
@@ -24,8 +25,7 @@ async def confirm_eligibility(cmd: ConfirmEligibility, uow: AllocationUnitOfWork
         log.info("eligibility confirmed for offer %s, which is %s: nothing to do", cmd.offer_id,
                  offer.state if offer else "unknown")
         return None
-    hold = await uow.allocations.get(offer.allocation_id)
-    assert hold is not None
+    hold = await _hold(offer, uow)
     offer.make(datetime.now(UTC), policy.offer_ttl)
     await uow.offers.save(offer)
     await uow.outbox.add(OfferMade(
@@ -46,8 +46,7 @@ async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Poli
         log.info("acceptance ignored: %s", exc)
         await _too_late(offer, cmd.at, uow, policy)
         return None
-    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
-    assert hold is not None
+    hold = await _hold(offer, uow)
     hold.take_up()
     await uow.allocations.save(hold)
     await uow.offers.save(offer)
@@ -89,12 +88,7 @@ async def _ask_again(offer: Offer, at: datetime, uow: AllocationUnitOfWork, poli
     """Evaluation never answered the re-check (its worker down, say): the hold goes and the application keeps its
     place, so the next pass holds GPUs for it again and asks anew. The partner never saw this offer."""
     log.warning("re-check of offer %s unanswered since %s: asking again", offer.id, offer.requested_at)
-    offer.close(OfferState.EXPIRED, at)
-    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
-    assert hold is not None
-    hold.lapse("re-check unanswered")
-    await uow.allocations.save(hold)
-    await uow.offers.save(offer)
+    hold = await _let_go(offer, OfferState.EXPIRED, at, "re-check unanswered", uow)
     await uow.waiting.hold_for(offer.application_id, None)
     await offer_freed(hold.program, hold.gpu_model, at, uow, policy)
 
@@ -102,11 +96,24 @@ async def _ask_again(offer: Offer, at: datetime, uow: AllocationUnitOfWork, poli
 async def close_offer(offer: Offer, state: OfferState, at: datetime, uow: AllocationUnitOfWork,
                       policy: Policy) -> None:
     """The offer ends unanswered or refused: the application leaves the line, its GPUs go to the next in line."""
-    offer.close(state, at)
-    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
-    assert hold is not None
-    hold.lapse(f"offer {state}")
-    await uow.allocations.save(hold)
-    await uow.offers.save(offer)
+    hold = await _let_go(offer, state, at, f"offer {state}", uow)
     await uow.waiting.exclude(offer.application_id, f"offer {state}", at)
     await offer_freed(hold.program, hold.gpu_model, datetime.now(UTC), uow, policy)
+
+
+async def _let_go(offer: Offer, state: OfferState, at: datetime, reason: str,
+                  uow: AllocationUnitOfWork) -> Allocation:
+    """Close the offer and lapse its hold, so the GPUs are free again; returns the lapsed hold."""
+    offer.close(state, at)
+    hold = await _hold(offer, uow)
+    hold.lapse(reason)
+    await uow.allocations.save(hold)
+    await uow.offers.save(offer)
+    return hold
+
+
+async def _hold(offer: Offer, uow: AllocationUnitOfWork) -> Allocation:
+    """The allocation that holds the offer's GPUs, locked (every offer is written with its hold)."""
+    hold = await uow.allocations.get(offer.allocation_id, for_update=True)
+    assert hold is not None
+    return hold

@@ -25,7 +25,8 @@ async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: str, gpu_model: s
               *, not_before: datetime, min_days: int | None) -> tuple[Period, list[model.Slot]] | None:
     """The best period (what is left of the request, else an idle window of at least `min_days`) with its GPUs."""
     rules = policy.round_rules(pool)
-    windows = await uow.inventory.windows(pool=pool, gpu_model=gpu_model, overlapping=requested)
+    # the windows matter only to a request that accepts a part of its period
+    windows = await uow.inventory.windows(pool=pool, gpu_model=gpu_model, overlapping=requested) if min_days else []
     for period in offer_periods(requested, not_before, min_days, [(w.starts_at, w.ends_at) for w in windows]):
         free = await uow.inventory.free_slots(pool, gpu_model, period, whole_only=rules.whole_servers)
         slots = choose_grant(gpus, free, whole_servers=rules.whole_servers,
