@@ -28,8 +28,8 @@ def local_env() -> dict[str, str]:
 
 
 ENV = local_env()
-KAFKA = ENV.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
-PG = f"postgresql://platform:platform@{ENV.get('PG_HOST', '127.0.0.1')}:{ENV.get('PG_PORT', '55432')}"
+KAFKA = ENV.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+PG = f"postgresql://platform:platform@{ENV.get('PG_HOST', '127.0.0.1')}:{ENV.get('PG_PORT', '15432')}"
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@
 #   .local/logs/kafka-server.log     broker log (log4j2, deploy/local/kafka/log4j2.properties)
 #
 # Environment overrides:
-#   KAFKA_PORT (59092), KAFKA_CONTROLLER_PORT (59093), KAFKA_HEAP_OPTS ("-Xms256m -Xmx512m"),
+#   KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093), KAFKA_HEAP_OPTS ("-Xms256m -Xmx512m"),
 #   KAFKA_JVM_OPTS (G1 + C1-only JIT for fast startup),
 #   KAFKA_START_TIMEOUT (90 s), KAFKA_STOP_TIMEOUT (30 s), KAFKA_MVN_ARGS (extra mvn args),
 #   JAVA_HOME / JAVA (java binary; Kafka 4.x brokers need Java 17+).
@@ -38,8 +38,8 @@ SETUP_LOG="$LOG_DIR/kafka-setup.log"
 POM_FILE="$SCRIPT_DIR/kafka/pom.xml"
 LOG4J2_CONFIG="$SCRIPT_DIR/kafka/log4j2.properties"
 
-KAFKA_PORT="${KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-59093}"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 # C1 only (TieredStopAtLevel=1): ~1.5 s faster startup; peak throughput is irrelevant here.
 KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1}"

@@ -10,7 +10,7 @@
 #             points there)
 #   socket    the data directory's parent (or /tmp if that path is too long for a socket)
 #   log       .local/logs/postgres.log
-#   listens   127.0.0.1:${PG_PORT:-55432} only
+#   listens   127.0.0.1:${PG_PORT:-15432} only
 #
 # On every start it (idempotently) provisions:
 #   databases gpuplatform and gpuplatform_test, owned by role platform (LOGIN CREATEDB)
@@ -18,7 +18,7 @@
 #             each owning a schema of the same name in both databases
 #   extension btree_gist in both databases (and template1, so new test databases get it)
 #
-# Environment overrides: PG_PORT (55432), PG_START_TIMEOUT (60 s).
+# Environment overrides: PG_PORT (15432), PG_START_TIMEOUT (60 s).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -33,7 +33,7 @@ SETUP_LOG="$LOG_DIR/postgres-setup.log"
 RUN_DIR="$LOCAL_DIR/run"
 LOCK_FILE="$RUN_DIR/postgres.lock"
 
-PG_PORT="${PG_PORT:-55432}"
+PG_PORT="${PG_PORT:-15432}"
 PG_START_TIMEOUT="${PG_START_TIMEOUT:-60}"
 
 APP_DATABASES=(gpuplatform gpuplatform_test)

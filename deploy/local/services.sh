@@ -13,8 +13,8 @@ REPO_ROOT="$(cd -- "$SCRIPT_DIR/../.." && pwd -P)"
 PY="$REPO_ROOT/.venv/bin/python"
 RUN_DIR="$REPO_ROOT/.local/run"
 LOG_DIR="$REPO_ROOT/.local/logs"
-PG_PORT="${PG_PORT:-55432}"
-KAFKA_PORT="${KAFKA_PORT:-59092}"
+PG_PORT="${PG_PORT:-15432}"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
 SERVICES=(intake evaluation allocation telemetry billing)
 declare -A PORTS=([intake]=8001 [evaluation]=8002 [allocation]=8003 [telemetry]=8004 [billing]=8005)
 

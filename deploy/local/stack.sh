@@ -9,7 +9,7 @@
 # down    stops Kafka and PostgreSQL
 # status  prints the state of both; exit code 0 only when both are running
 #
-# Ports can be changed with PG_PORT (55432), KAFKA_PORT (59092), KAFKA_CONTROLLER_PORT (59093).
+# Ports can be changed with PG_PORT (15432), KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -18,8 +18,8 @@ LOCAL_DIR="$REPO_ROOT/.local"
 ENV_FILE="$LOCAL_DIR/env"
 
 PG_HOST=127.0.0.1
-PG_PORT="${PG_PORT:-55432}"
-KAFKA_PORT="${KAFKA_PORT:-59092}"
+PG_PORT="${PG_PORT:-15432}"
+KAFKA_PORT="${KAFKA_PORT:-19092}"
 export PG_PORT KAFKA_PORT
 
 usage() {

@@ -69,9 +69,9 @@ def provide() -> Iterator[Infra]:
             yield infra
         return
     env = _local_env()
-    kafka = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+    kafka = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     infra = Infra(kafka_bootstrap=kafka, pg_host=env.get("PG_HOST", "127.0.0.1"),
-                  pg_port=int(env.get("PG_PORT", "55432")))
+                  pg_port=int(env.get("PG_PORT", "15432")))
     k_host, k_port = kafka.rsplit(":", 1)
     if not (_reachable(infra.pg_host, infra.pg_port) and _reachable(k_host, int(k_port))):
         raise RuntimeError("Kafka or PostgreSQL is not running: `make test` starts them "

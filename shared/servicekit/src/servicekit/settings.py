@@ -13,13 +13,13 @@ PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DO
 
 
 class DbSettings(BaseModel):
-    url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:55432/gpuplatform"
+    url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:15432/gpuplatform"
     pool_size: int = Field(default=5, ge=1)
     echo: bool = False
 
 
 class KafkaSettings(BaseModel):
-    bootstrap_servers: str = "127.0.0.1:59092"
+    bootstrap_servers: str = "127.0.0.1:19092"
     topic_prefix: str = Field(default="", description="Prepended to every topic: one broker, many environments.")
     request_timeout_ms: int = Field(default=15_000, ge=1_000)
     topic_partitions: int = Field(default=3, ge=1)
