@@ -1,20 +1,14 @@
-"""HTTP plumbing every API shares: health and readiness, and errors as problem details naming the field."""
+"""HTTP plumbing every API shares: errors as problem details naming the field."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from servicekit.kafka import make_admin
-from servicekit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -72,60 +66,3 @@ def _domain_handler(status: int) -> Any:
         errors = [FieldError(field=field, reason=str(exc))] if field else []
         return problem(status, type(exc).__name__, str(exc), errors)
     return handle
-
-
-class KafkaProbe:
-    """Answers whether the broker is reachable, reusing one admin client while it works."""
-
-    def __init__(self, settings: KafkaSettings, *, client_id: str) -> None:
-        self._settings = settings
-        self._client_id = client_id
-        self._admin: Any = None
-
-    async def ok(self) -> bool:
-        try:
-            if self._admin is None:
-                admin = make_admin(self._settings, client_id=self._client_id)
-                await asyncio.wait_for(admin.start(), timeout=3)
-                self._admin = admin
-            await asyncio.wait_for(self._admin.list_topics(), timeout=3)
-            return True
-        except Exception as exc:
-            log.warning("kafka not ready: %s", exc)
-            await self.close()
-            return False
-
-    async def close(self) -> None:
-        admin, self._admin = self._admin, None
-        if admin is not None:
-            try:
-                await admin.close()
-            except Exception as exc:
-                log.debug("closing admin client: %s", exc)
-
-
-def health_router(engine: AsyncEngine, kafka: KafkaProbe) -> APIRouter:
-    router = APIRouter(tags=["health"])
-
-    @router.get("/healthz", summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz", summary="The database and Kafka are reachable",
-                responses={503: {"description": "A dependency is unreachable"}})
-    async def readyz() -> JSONResponse:
-        checks = {"database": await _db_ok(engine), "kafka": await kafka.ok()}
-        status = 200 if all(checks.values()) else 503
-        return JSONResponse({"status": "ok" if status == 200 else "unavailable", "checks": checks}, status)
-
-    return router
-
-
-async def _db_ok(engine: AsyncEngine) -> bool:
-    try:
-        async with engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
-        return True
-    except Exception as exc:
-        log.warning("database not ready: %s", exc)
-        return False

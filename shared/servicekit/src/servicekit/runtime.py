@@ -14,7 +14,8 @@ from contracts import Event, topics
 from servicekit.bus import Handler, MessageBus, inject
 from servicekit.consumer import EventConsumer
 from servicekit.db import make_engine, make_session_factory
-from servicekit.http import KafkaProbe, health_router, install_error_handlers
+from servicekit.health import KafkaProbe, health_router
+from servicekit.http import install_error_handlers
 from servicekit.kafka import ensure_topics
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
