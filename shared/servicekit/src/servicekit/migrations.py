@@ -78,3 +78,12 @@ def drop_messaging_tables(op: Operations, schema: str) -> None:
     bind = op.get_bind()
     for table in (tables.inbox, tables.outbox):
         table.drop(bind)
+
+
+def create_worker_heartbeat_table(op: Operations, schema: str) -> None:
+    """The workers' heartbeat table, from the one definition in servicekit.tables."""
+    messaging_tables(service_metadata(schema)).worker_heartbeat.create(op.get_bind())
+
+
+def drop_worker_heartbeat_table(op: Operations, schema: str) -> None:
+    messaging_tables(service_metadata(schema)).worker_heartbeat.drop(op.get_bind())

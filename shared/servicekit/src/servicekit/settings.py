@@ -37,6 +37,30 @@ class OutboxSettings(BaseModel):
     retention_days: int = Field(default=7, ge=0)
 
 
+class WorkerSettings(BaseModel):
+    """The worker's resilience and health: bounded retries before a record is parked, and the probes."""
+
+    max_attempts: int = Field(default=3, ge=1, le=100, description="A handler that raises is run this many times "
+                                                                   "(with backoff), then its record is parked on "
+                                                                   "the dead-letter topic and the partition moves on.")
+    max_transient_attempts: int = Field(default=50, ge=1, le=10_000,
+                                        description="A conflict the database reports (serialization, deadlock, "
+                                                    "exclusion race) is retried this many times before parking; "
+                                                    "a lost connection to the broker or database is retried "
+                                                    "without limit.")
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=0, ge=0, le=65535, description="The worker's own /healthz and /readyz for "
+                                                                   "process probes; 0 serves none.")
+    heartbeat_interval_s: float = Field(default=2.0, gt=0, le=60)
+    stale_after_s: float = Field(default=15.0, gt=0, le=600, description="The API is not ready while no worker "
+                                                                       "has beaten within this time.")
+    stall_after_s: float = Field(default=300.0, gt=0, le=3600, description="A worker part whose loop has not "
+                                                                          "turned for this long makes the worker "
+                                                                          "not alive.")
+    require_for_readiness: bool = Field(default=True, description="The API's /readyz counts the workers' "
+                                                                  "heartbeats.")
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -89,6 +113,7 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     outbox: OutboxSettings = OutboxSettings()
     http: HttpSettings = HttpSettings()
+    worker: WorkerSettings = WorkerSettings()
     auth: AuthSettings = AuthSettings()
 
     @property

@@ -1,9 +1,9 @@
-"""The outbox and inbox tables, the same in every service's schema."""
+"""The outbox, inbox and worker heartbeat tables, the same in every service's schema."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, MetaData, Table, Text, func, text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Identity, Index, MetaData, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 
@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 class MessagingTables:
     outbox: Table
     inbox: Table
+    worker_heartbeat: Table
 
 
 def messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -33,4 +34,14 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("event_type", Text, nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
-    return MessagingTables(outbox=outbox, inbox=inbox)
+    # each worker process writes its row every few seconds; the API's readiness reads them (a worker that stopped
+    # makes its service not ready)
+    worker_heartbeat = Table(
+        "worker_heartbeat", metadata,
+        Column("worker_id", Text, primary_key=True),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("beat_at", DateTime(timezone=True), nullable=False),
+        Column("ready", Boolean, nullable=False),
+        Column("state", JSONB, nullable=False),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox, worker_heartbeat=worker_heartbeat)
