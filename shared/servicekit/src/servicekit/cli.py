@@ -1,4 +1,5 @@
-"""`python -m <service> api|worker|migrate`: the process roles of one code base."""
+"""`python -m <service> api|worker|migrate|redrive`: the process roles of one code base, and the re-drive of
+parked records."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from servicekit.migrations import upgrade
+from servicekit.redrive import redrive
 from servicekit.retry import Backoff
 from servicekit.runtime import prepare_topics
 from servicekit.settings import ServiceSettings
@@ -25,7 +27,9 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
          argv: list[str] | None = None) -> None:
     extra = dict(commands or {})
     parser = argparse.ArgumentParser(prog=settings_class.service_name)
-    parser.add_argument("role", choices=["api", "worker", "migrate", *extra])
+    parser.add_argument("role", choices=["api", "worker", "migrate", "redrive", *extra])
+    parser.add_argument("--limit", type=int, default=10_000, help="redrive: at most this many records")
+    parser.add_argument("--dry-run", action="store_true", help="redrive: count, send nothing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_class()
@@ -36,6 +40,10 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
         asyncio.run(_run_worker(settings, create_worker))
     elif args.role == "migrate":
         upgrade(migrations_dir, settings.db.url)
+    elif args.role == "redrive":
+        done = asyncio.run(redrive(settings, limit=args.limit, dry_run=args.dry_run))
+        print(f"redrive: {done.sent} records {'to send' if args.dry_run else 'sent back'}, "
+              f"{done.skipped} parked by other services left alone")
     else:
         asyncio.run(extra[args.role](settings))
 

@@ -1,53 +1,86 @@
-"""The event consumer: decode, dispatch, commit the offset after the database commit.
+"""The event consumer: decode, dispatch, commit the offset after the database commit; no record can stop it.
 
-Poison records (unparseable, invalid, of an unknown type of ours) go to `<topic>.dlq` with the reason in a header,
-and the consumer goes on. A broker or database outage is retried with backoff, never dead-lettered; any other
-exception is a bug and stops the worker.
+A record that cannot be decoded (unparseable, invalid, of an unknown type of ours) is parked at once on
+`<topic>.dlq`. A handler that raises is run again with backoff, `max_attempts` times in all (a conflict the database
+reports, `max_transient_attempts`), then its record is parked with the error and the partition moves on. A lost
+connection to the broker or the database is waited out without limit: an outage is never poison.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from contracts import Event, PoisonMessage, from_record, topics
 from servicekit.kafka import make_consumer, make_producer
-from servicekit.retry import Backoff, is_transient, sleep_or_stop
-from servicekit.settings import KafkaSettings
+from servicekit.liveness import PartStatus, current_part
+from servicekit.retry import Backoff, is_outage, is_transient, sleep_or_stop
+from servicekit.settings import KafkaSettings, WorkerSettings
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[Event], Awaitable[Any]]
+LAG_EVERY_S = 1.0
+
+
+class Parked(Exception):
+    """Why a record was parked: the error, the handler that raised it and how often it was tried."""
+
+    def __init__(self, error: str, *, error_type: str, handler: str, attempts: int) -> None:
+        super().__init__(error)
+        self.error_type, self.handler, self.attempts = error_type, handler, attempts
+
+
+class _Joined(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
+    """Marks the consumer ready once the group gave it its partitions (possibly none: a standby replica)."""
+
+    def __init__(self, part: PartStatus) -> None:
+        self._part = part
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._part.ready = False
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._part.ready = True
 
 
 class EventConsumer:
     def __init__(self, kafka: KafkaSettings, *, group_id: str, handlers: Mapping[type[Event], EventHandler],
-                 max_backoff_s: float = 5.0) -> None:
+                 max_backoff_s: float = 5.0, worker: WorkerSettings | None = None) -> None:
         self._kafka = kafka
         self._group_id = group_id
         self._handlers = dict(handlers)
         self._max_backoff_s = max_backoff_s
+        self._worker = worker or WorkerSettings()
         self.topics = sorted({kafka.topic(cls.topic) for cls in handlers})
         self.processed = 0
         self.dead_lettered = 0
+        self.lag: dict[str, int] = {}
+        self._lag_at = 0.0
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        part = current_part()
+        part.ready = False
         backoff = Backoff(max_s=self._max_backoff_s)
         try:
             while not stop.is_set():
                 try:
-                    consumer = await self._ensure_consumer()
+                    consumer = await self._ensure_consumer(part)
                     batch = await consumer.getmany(timeout_ms=200, max_records=200)
                     for tp, records in batch.items():
                         await self._process_partition(consumer, tp, records, stop)
+                    await self._measure_lag(consumer)
+                    part.turned()
                     backoff.reset()
                 except Exception as exc:
                     if not is_transient(exc):
                         raise
+                    part.failed(exc)
                     log.warning("consumer %s: %s; retrying", self._group_id, exc)
                     await sleep_or_stop(stop, backoff.next_delay())
         finally:
@@ -58,57 +91,97 @@ class EventConsumer:
         done = None
         try:
             for record in records:
-                if stop.is_set():
-                    break
-                await self._process_with_retry(record, stop)
+                if not await self._settle(record, stop):
+                    break  # stopping: this record is delivered again to whoever has the partition next
                 done = record.offset + 1
         finally:
             if done is not None:
                 await consumer.commit({tp: done})
 
-    async def _process_with_retry(self, record: ConsumerRecord, stop: asyncio.Event) -> None:
+    async def _settle(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
+        """Process the record, or park it once its attempts are spent; False when asked to stop first."""
         backoff = Backoff(max_s=self._max_backoff_s)
-        while True:
+        failures = 0
+        parked: Parked | None = None
+        while not stop.is_set():
             try:
-                await self._process(record)
-                return
+                if parked is None:
+                    await self._process(record)
+                else:
+                    await self._dead_letter(record, parked)
+                return True
+            except Parked as exc:
+                parked = exc
+                continue
             except Exception as exc:
-                if not is_transient(exc) or stop.is_set():
-                    raise
-                log.warning("consumer %s at %s:%s: %s; retrying", self._group_id, record.topic,
-                            record.offset, exc)
+                if not is_outage(exc):
+                    failures += 1
+                    limit = self._worker.max_transient_attempts if is_transient(exc) else self._worker.max_attempts
+                    if parked is None and failures >= limit:
+                        parked = self._parked(record, exc, failures)
+                        continue
+                current_part().failed(exc)
+                log.warning("consumer %s at %s/%s/%s (attempt %d): %s: %s; retrying", self._group_id,
+                            record.topic, record.partition, record.offset, failures, type(exc).__name__, exc)
                 await sleep_or_stop(stop, backoff.next_delay())
+        return False
+
+    def _parked(self, record: ConsumerRecord, exc: Exception, attempts: int) -> Parked:
+        log.error("consumer %s parks %s/%s/%s after %d attempts", self._group_id, record.topic, record.partition,
+                  record.offset, attempts, exc_info=exc)
+        handler = _handler_name(record, self._handlers)
+        return Parked(str(exc) or type(exc).__name__, error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                      handler=handler, attempts=attempts)
 
     async def _process(self, record: ConsumerRecord) -> None:
         try:
             event = from_record(record.headers, record.value)
         except PoisonMessage as exc:
-            await self._dead_letter(record, str(exc))
-            return
+            raise Parked(str(exc), error_type="PoisonMessage", handler="decode", attempts=1) from exc
         handler = self._handlers.get(type(event)) if event is not None else None
         if handler is not None:
             await handler(event)
             self.processed += 1
 
-    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
-        log.error("dead-lettering %s:%s@%s: %s", record.topic, record.partition, record.offset, reason)
+    async def _dead_letter(self, record: ConsumerRecord, why: Parked) -> None:
+        log.error("dead-lettering %s:%s@%s: %s", record.topic, record.partition, record.offset, why)
         if self._dlq is None:
             producer = make_producer(self._kafka, client_id=f"{self._group_id}-dlq")
-            await producer.start()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
             self._dlq = producer
         headers = [*(record.headers or ()),
-                   ("dlq_error", reason[:4000].encode()),
+                   ("dlq_error", str(why)[:4000].encode()),
+                   ("dlq_error_type", why.error_type.encode()),
+                   ("dlq_handler", why.handler.encode()),
+                   ("dlq_attempts", str(why.attempts).encode()),
                    ("dlq_consumer", self._group_id.encode()),
                    ("dlq_source", f"{record.topic}/{record.partition}/{record.offset}".encode())]
         await self._dlq.send_and_wait(topics.dead_letter(record.topic), record.value, key=record.key,
                                       headers=headers)
         self.dead_lettered += 1
 
-    async def _ensure_consumer(self) -> AIOKafkaConsumer:
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Records waiting per topic (the high watermark less our position), at most once a second."""
+        if time.monotonic() - self._lag_at < LAG_EVERY_S:
+            return
+        self._lag_at = time.monotonic()
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is not None:
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - await consumer.position(tp))
+        self.lag = lag
+
+    async def _ensure_consumer(self, part: PartStatus) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = make_consumer(self._kafka, *self.topics, group_id=self._group_id)
+            consumer = make_consumer(self._kafka, group_id=self._group_id)
             try:
                 await consumer.start()
+                consumer.subscribe(self.topics, listener=_Joined(part))
             except BaseException:
                 await consumer.stop()
                 raise
@@ -123,3 +196,11 @@ class EventConsumer:
                 except Exception as exc:
                     log.debug("closing kafka client: %s", exc)
         self._consumer = self._dlq = None
+
+
+def _handler_name(record: ConsumerRecord, handlers: Mapping[type[Event], EventHandler]) -> str:
+    ce_type = dict(record.headers or ()).get("ce_type", b"").decode(errors="replace")
+    for event_type, handler in handlers.items():
+        if event_type.model_fields["type"].default == ce_type:
+            return getattr(handler, "__qualname__", None) or ce_type
+    return ce_type or "unknown"

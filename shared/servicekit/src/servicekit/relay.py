@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.cloudevents import encode
 from servicekit.kafka import make_producer
+from servicekit.liveness import current_part
 from servicekit.outbox import channel
 from servicekit.retry import Backoff, is_transient, sleep_or_stop
 from servicekit.settings import KafkaSettings, OutboxSettings
@@ -52,6 +53,7 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = Backoff(max_s=self._settings.max_backoff_s)
         last_purge = 0.0
+        part = current_part()
         try:
             while not stop.is_set():
                 try:
@@ -61,10 +63,15 @@ class OutboxRelay:
                     if asyncio.get_running_loop().time() - last_purge > PURGE_EVERY_S:
                         await self.purge_published()
                         last_purge = asyncio.get_running_loop().time()
+                    part.turned(next_within_s=self._settings.poll_interval_s)
                 except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    log.warning("outbox relay: %s; retrying", exc)
+                    # rows are sent in order, so a row that keeps failing holds back the ones behind it: it is
+                    # retried, never skipped, and the worker's readiness says so until it goes through
+                    part.failed(exc)
+                    if is_transient(exc):
+                        log.warning("outbox relay: %s; retrying", exc)
+                    else:
+                        log.exception("outbox relay failed; retrying")
                     await self._drop_producer()
                     await sleep_or_stop(stop, backoff.next_delay())
                     continue

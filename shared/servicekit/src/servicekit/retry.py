@@ -8,24 +8,36 @@ import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-# serialization failure, deadlock, exclusion-constraint race (two placements of one GPU), server shutdown,
-# too many connections: retried with fresh state, never dead-lettered
-TRANSIENT_SQLSTATES = {"40001", "40P01", "23P01", "57P01", "57P02", "57P03", "53300"}
+# the server going away or refusing connections: an outage, waited out however long it lasts
+OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08004", "08006"}
+# serialization failure, deadlock, exclusion-constraint race (two placements of one GPU): retried with fresh state
+# (a bounded number of times by a consumer, since a conflict that never clears is the record's own)
+TRANSIENT_SQLSTATES = {"40001", "40P01", "23P01", *OUTAGE_SQLSTATES}
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A broker or database outage, a dropped connection, a serialization conflict: retry, never dead-letter."""
-    if isinstance(exc, OperationalError | InterfaceError | KafkaError | KafkaConnectionError
-                  | ConnectionError | OSError | TimeoutError | asyncpg.PostgresConnectionError
-                  | asyncpg.InterfaceError):
+    """A broker or database outage, a dropped connection, a serialization conflict: worth trying again."""
+    return is_outage(exc) or _sqlstate(exc) in TRANSIENT_SQLSTATES
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The broker or the database cannot be reached (or went away): nothing to do with the message at hand."""
+    if isinstance(exc, InterfaceError | KafkaError | KafkaConnectionError | ConnectionError | OSError
+                  | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+                  | asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None),
-                                                                  "sqlstate", None)
-        return sqlstate in TRANSIENT_SQLSTATES
-    return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError) and _sqlstate(exc) is None:
+        return True  # a driver-level failure without a server answer: the connection, not the statement
+    return _sqlstate(exc) in OUTAGE_SQLSTATES
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    state = getattr(exc, "sqlstate", None) or getattr(orig, "sqlstate", None) \
+        or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return str(state) if state else None
 
 
 class Backoff:

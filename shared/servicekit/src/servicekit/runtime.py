@@ -14,9 +14,11 @@ from contracts import Event, topics
 from servicekit.bus import Handler, MessageBus, inject
 from servicekit.consumer import EventConsumer
 from servicekit.db import make_engine, make_session_factory
-from servicekit.health import KafkaProbe, health_router
+from servicekit.health import KafkaProbe, WorkerCheck, health_router
+from servicekit.heartbeat import Heartbeat, Probe
 from servicekit.http import install_error_handlers
 from servicekit.kafka import ensure_topics
+from servicekit.liveness import WorkerHealth
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import MessagingTables
@@ -60,7 +62,10 @@ def build_api(runtime_factory: Callable[[], Runtime], *, title: str, description
         runtime = runtime_factory()
         probe = KafkaProbe(runtime.settings.kafka, client_id=f"{runtime.settings.service_name}-api")
         app.state.runtime = runtime
-        app.include_router(health_router(runtime.engine, probe))
+        workers = None
+        if runtime.settings.worker.require_for_readiness:
+            workers = WorkerCheck(runtime.engine, runtime.tables.worker_heartbeat, runtime.settings.worker)
+        app.include_router(health_router(runtime.engine, probe, workers))
         try:
             yield
         finally:
@@ -83,8 +88,12 @@ def build_worker(runtime: Runtime, translations: Mapping[type[Event], Translatio
     if translations:
         consumer = EventConsumer(settings.kafka, group_id=settings.service_name,
                                  handlers=event_handlers(runtime.bus, translations),
-                                 max_backoff_s=settings.outbox.max_backoff_s)
-    return Worker(relay=relay, consumer=consumer, jobs=list(jobs))
+                                 max_backoff_s=settings.outbox.max_backoff_s, worker=settings.worker)
+    worker = Worker(relay=relay, consumer=consumer, jobs=list(jobs), health=WorkerHealth(settings.worker))
+    heartbeat = Heartbeat(runtime.engine, runtime.tables.worker_heartbeat, settings.worker, worker.state)
+    probe = Probe(settings.worker, alive=worker.health.alive, ready=worker.health.ready, state=worker.state)
+    worker.services = [heartbeat.run, probe.run]
+    return worker
 
 
 async def prepare_topics(settings: ServiceSettings) -> None:

@@ -41,7 +41,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("worker_id", Text, primary_key=True),
         Column("started_at", DateTime(timezone=True), nullable=False),
         Column("beat_at", DateTime(timezone=True), nullable=False),
-        Column("ready", Boolean, nullable=False),
+        Column("working", Boolean, nullable=False),
         Column("state", JSONB, nullable=False),
     )
     return MessagingTables(outbox=outbox, inbox=inbox, worker_heartbeat=worker_heartbeat)

@@ -1,4 +1,8 @@
-"""The worker process role: the Kafka consumer and the outbox relay (and any periodic jobs), until SIGTERM."""
+"""The worker process role: the Kafka consumer, the outbox relay and any periodic jobs, until SIGTERM.
+
+No record and no failing round of a job stops it; a part that cannot go on (a bug outside any handler) ends the
+whole worker with an error, so that its supervisor starts it afresh.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +15,10 @@ from typing import Any
 from contracts import Event
 from servicekit.bus import MessageBus
 from servicekit.consumer import EventConsumer
+from servicekit.liveness import WorkerHealth, current_part
 from servicekit.relay import OutboxRelay
 from servicekit.retry import is_transient, sleep_or_stop
+from servicekit.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 Translation = Callable[[Any], object | None]
@@ -20,20 +26,25 @@ Job = Callable[[asyncio.Event], Awaitable[None]]
 
 
 def periodic(name: str, interval_s: float, action: Callable[[], Awaitable[int]]) -> Job:
-    """A job that runs `action` every `interval_s` and logs how many things it did; an outage is waited out,
-    anything else stops the worker."""
+    """A job that runs `action` every `interval_s` and logs how many things it did. A failing round is logged and
+    tried again at the next interval (the worker's readiness says so while it lasts); it never stops the worker."""
 
     async def job(stop: asyncio.Event) -> None:
+        part = current_part()
         while not stop.is_set():
             try:
                 if done := await action():
                     log.info("%s: %d done", name, done)
+                part.turned(next_within_s=interval_s)
             except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("%s: %s; retrying in %ss", name, exc, interval_s)
+                part.failed(exc)
+                if is_transient(exc):
+                    log.warning("%s: %s; retrying in %ss", name, exc, interval_s)
+                else:
+                    log.exception("%s failed; retrying in %ss", name, interval_s)
             await sleep_or_stop(stop, interval_s)
 
+    job.__qualname__ = job.__name__ = name
     return job
 
 
@@ -46,6 +57,7 @@ def event_handlers(bus: MessageBus, translations: Mapping[type[Event], Translati
             if command is None:
                 return None
             return await bus.handle(command, message_id=event.id, message_type=event.type)
+        handle.__qualname__ = getattr(translate, "__qualname__", "handle")  # named on a parked record
         return handle
 
     return {event_type: handler_for(translate) for event_type, translate in translations.items()}
@@ -57,20 +69,40 @@ class Worker:
     consumer: EventConsumer | None = None
     jobs: list[Job] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    health: WorkerHealth = field(default_factory=lambda: WorkerHealth(WorkerSettings()))
+    services: list[Job] = field(default_factory=list)  # the heartbeat and the probe: they serve the parts
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._guard(self.relay.run))
+            group.create_task(self._guard("relay", self.relay.run))
             if self.consumer is not None:
-                group.create_task(self._guard(self.consumer.run))
+                group.create_task(self._guard("consumer", self.consumer.run))
             for job in self.jobs:
-                group.create_task(self._guard(job))
+                group.create_task(self._guard(job.__name__, job))
+            for service in self.services:
+                group.create_task(self._serve(service))
 
-    async def _guard(self, part: Job) -> None:
+    def state(self) -> dict[str, Any]:
+        """Health and counters, for the probe and the heartbeat row."""
+        state = {**self.health.snapshot(), "published": self.relay.published}
+        if self.consumer is not None:
+            state.update(processed=self.consumer.processed, dead_lettered=self.consumer.dead_lettered,
+                         lag=self.consumer.lag)
+        return state
+
+    async def _guard(self, name: str, part: Job) -> None:
+        status = self.health.enter(name)
         try:
             await part(self.stop)
         finally:
+            status.running = False
             self.stop.set()  # one part ending (or failing) ends the worker: a supervisor restarts it whole
+
+    async def _serve(self, service: Job) -> None:
+        try:
+            await service(self.stop)
+        except Exception:  # a probe or heartbeat that breaks must not take the parts down with it
+            log.exception("worker service %s failed", getattr(service, "__name__", service))
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
