@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from allocation.domain.policy import Policy
 from allocation.domain.selection import RoundRules
-from servicekit.settings import HttpSettings, ServiceSettings
+from servicekit.settings import ServiceSettings
 
 
 class InventorySettings(BaseModel):
@@ -30,7 +30,7 @@ class SelectionSettings(BaseModel):
 
 
 class OfferSettings(BaseModel):
-    ttl_hours: float = Field(default=48, gt=0, description="How long a partner has to answer an offer.")
+    ttl_hours: float = Field(default=48, gt=0, le=24 * 90, description="How long a partner has to answer an offer.")
     check_interval_s: float = Field(default=30, gt=0, description="How often the worker expires offers.")
     answer_grace_s: float = Field(default=300, ge=0, description="An offer is closed this long after its expiry, so "
                                                                  "that an answer given in time but still in transit "
@@ -43,7 +43,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ALLOCATION_", env_nested_delimiter="__", extra="ignore")
     service_name: ClassVar[str] = "allocation"
 
-    http: HttpSettings = HttpSettings(port=8003)
+    default_port: ClassVar[int] = 8003
     inventory: InventorySettings = InventorySettings()
     selection: SelectionSettings = SelectionSettings()
     offers: OfferSettings = OfferSettings()

@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from typing import ClassVar
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.bounds import Instant
 
 ENVELOPE_FIELDS = frozenset({"id", "type", "occurred_at"})
 
@@ -24,7 +26,7 @@ class Event(Contract):
     """Something that happened. `type` is a versioned name; a breaking change is a new type."""
 
     id: UUID = Field(default_factory=uuid4, description="Event id (CloudEvents `id`); the inbox key.")
-    occurred_at: AwareDatetime = Field(default_factory=utcnow, description="When it happened (`time`).")
+    occurred_at: Instant = Field(default_factory=utcnow, description="When it happened (`time`).")
     type: str
 
     topic: ClassVar[str]

@@ -10,7 +10,7 @@ from allocation.domain.errors import NotFound
 from allocation.domain.offers import OfferState
 from allocation.domain.rounds import Round
 from allocation.entrypoints.routes import RESPONSES, uow_of
-from allocation.entrypoints.schemas import DecisionOut, OfferOut, Pool, RoundOut, WaitlistOut
+from allocation.entrypoints.schemas import DecisionOut, GpuModel, OfferOut, Pool, RoundOut, WaitlistOut
 from servicekit.auth import require
 
 lines = APIRouter(tags=["rounds and offers"], responses=RESPONSES, dependencies=[Depends(require("operator"))])
@@ -39,7 +39,7 @@ async def get_round(call_id: UUID, request: Request) -> RoundOut:
 
 
 @lines.get("/waitlist", response_model=list[WaitlistOut], summary="Applications waiting for capacity, in rank order")
-async def list_waitlist(request: Request, program: Pool | None = None, gpu_model: str | None = None,
+async def list_waitlist(request: Request, program: Pool | None = None, gpu_model: GpuModel | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[WaitlistOut]:
     async with uow_of(request) as uow:
         entries = await uow.waiting.waitlist(program=program, gpu_model=gpu_model, limit=limit)

@@ -4,12 +4,11 @@ Every route wants an access token; all are operator-only but a pool's capacity, 
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain import model
@@ -28,6 +27,7 @@ from allocation.entrypoints.schemas import (
     CspIn,
     CspOut,
     DailyCapacityOut,
+    GpuModel,
     Pool,
     ReclaimIn,
     ServerIn,
@@ -37,6 +37,7 @@ from allocation.entrypoints.schemas import (
     WindowOut,
 )
 from servicekit.auth import AUTH_RESPONSES, authenticated, require
+from servicekit.bounds import Day, Instant
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
 
@@ -81,7 +82,7 @@ async def register_server(body: ServerIn, request: Request) -> ServerOut:
 
 @inventory.get("/servers", response_model=list[ServerOut], dependencies=OPERATOR_ONLY,
                summary="Servers, by name, of a pool and model")
-async def list_servers(request: Request, pool: Pool | None = None, gpu_model: str | None = None,
+async def list_servers(request: Request, pool: Pool | None = None, gpu_model: GpuModel | None = None,
                        ) -> list[ServerOut]:
     async with uow_of(request) as uow:
         servers = await uow.inventory.servers(pool=pool, gpu_model=gpu_model)
@@ -117,8 +118,8 @@ async def list_windows(server_id: UUID, request: Request) -> list[WindowOut]:
 
 @inventory.get("/pools/{program}/capacity/daily", response_model=list[DailyCapacityOut],
                summary="Per day and GPU model: GPUs serving the pool all day, allocated or held, and free")
-async def daily_capacity(program: Pool, request: Request, start: date, end: date,
-                         gpu_model: str | None = None) -> list[DailyCapacityOut]:
+async def daily_capacity(program: Pool, request: Request, start: Day, end: Day,
+                         gpu_model: GpuModel | None = None) -> list[DailyCapacityOut]:
     if end < start:
         raise InvalidInput("end", "must not be before start")
     if end - start >= timedelta(days=MAX_DAYS):
@@ -131,8 +132,8 @@ async def daily_capacity(program: Pool, request: Request, start: date, end: date
 @inventory.get("/pools/{program}/capacity", response_model=CapacityOut,
                summary="Total, allocated and free GPUs of a program's pool at an instant (default: now)",
                description="Any authenticated role may read it: partners plan their requests by it.")
-async def pool_capacity(program: Pool, request: Request, gpu_model: str | None = None,
-                        at: AwareDatetime | None = None) -> CapacityOut:
+async def pool_capacity(program: Pool, request: Request, gpu_model: GpuModel | None = None,
+                        at: Instant | None = None) -> CapacityOut:
     at = at or datetime.now(UTC)
     async with uow_of(request) as uow:
         total, allocated = await uow.inventory.capacity(program, gpu_model, at)

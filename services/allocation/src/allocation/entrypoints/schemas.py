@@ -5,13 +5,15 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from allocation.domain.model import Status
+from servicekit.bounds import Day, Instant, Line, Note, SingleLine
 
 Pool = Literal["P1", "P2", "P3"]
 # names are identifiers operators type and CSPs report: no leading or trailing blanks
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$"), SingleLine]
+GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200"]), SingleLine]
 
 
 class CspIn(BaseModel):
@@ -26,14 +28,14 @@ class CspOut(BaseModel):
 
 class ServerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    csp: str = Field(min_length=1, max_length=100, description="Name of the CSP that hosts the server.")
+    csp: Line = Field(min_length=1, max_length=100, description="Name of the CSP that hosts the server.")
     name: Name
-    region: str = Field(min_length=1, max_length=50)
-    gpu_model: str = Field(min_length=1, max_length=64, examples=["H100", "H200"])
-    gpus: PositiveInt | None = Field(default=None, le=1024, description="Defaults to the configured server size.")
+    region: Line = Field(min_length=1, max_length=50)
+    gpu_model: GpuModel
+    gpus: int | None = Field(default=None, ge=1, le=1024, description="Defaults to the configured server size.")
     pool: Pool
-    available_from: date | None = Field(default=None, description="First day it serves the pool; open if left out.")
-    available_until: date | None = Field(default=None, description="Last day (inclusive); open if left out.")
+    available_from: Day | None = Field(default=None, description="First day it serves the pool; open if left out.")
+    available_until: Day | None = Field(default=None, description="Last day (inclusive); open if left out.")
 
     @model_validator(mode="after")
     def _in_order(self) -> ServerIn:
@@ -47,9 +49,9 @@ class WindowIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     pool: Pool
-    starts_on: date | None = Field(default=None, description="First day (UTC); open if left out.")
-    ends_on: date | None = Field(default=None, description="Last day, inclusive; open if left out.")
-    note: str = Field(default="", max_length=500)
+    starts_on: Day | None = Field(default=None, description="First day (UTC); open if left out.")
+    ends_on: Day | None = Field(default=None, description="Last day, inclusive; open if left out.")
+    note: Note = ""
 
     @model_validator(mode="after")
     def _in_order(self) -> WindowIn:
@@ -60,7 +62,7 @@ class WindowIn(BaseModel):
 
 class WindowEndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ends_on: date | None = Field(description="The new last day (inclusive, UTC); null for open-ended.")
+    ends_on: Day | None = Field(description="The new last day (inclusive, UTC); null for open-ended.")
 
 
 class WindowOut(BaseModel):
@@ -125,7 +127,7 @@ class AllocationOut(BaseModel):
 class ReclaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Literal["off_purpose", "operator"]
-    at: AwareDatetime | None = Field(default=None, description="Effective time; now when left out.")
+    at: Instant | None = Field(default=None, description="Effective time; now when left out.")
 
 
 class WaitlistOut(BaseModel):

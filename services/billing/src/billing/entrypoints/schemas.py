@@ -9,10 +9,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from billing.domain.model import AccountStatus
+from servicekit.bounds import SingleLine
 
 # A GPU-hour above 10 million KRW is a typo, and the column is a 32-bit integer
 MAX_KRW_PER_GPU_HOUR = 10_000_000
-GpuModel = Annotated[str, Field(min_length=1, max_length=64)]
+GpuModel = Annotated[str, Field(min_length=1, max_length=64), SingleLine]
 
 
 class TariffIn(BaseModel):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 
 from evaluation.domain.model import Submission
 from evaluation.domain.policy import Policy
@@ -11,9 +11,17 @@ MONTHS_PER_YEAR = 12
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), or that month's last day when it is shorter (31 Jan + 1 → 28 Feb)."""
+    """The same day `months` later (or earlier), or that month's last day when it is shorter (31 Jan + 1 → 28 Feb).
+
+    Past the calendar's end it is the calendar's last (or first) day: a policy's months may be many, and "no later
+    than" a day beyond the calendar holds for every day in it.
+    """
     index = day.month - 1 + months
     year, month = day.year + index // MONTHS_PER_YEAR, index % MONTHS_PER_YEAR + 1
+    if year > MAXYEAR:
+        return date.max
+    if year < MINYEAR:
+        return date.min
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 

@@ -1,4 +1,4 @@
-"""Operators register reviewers and publish policy versions; reviewers see their assignments and submit reviews.
+"""Operators register reviewers; reviewers see their assignments and submit reviews.
 
 A reviewer calls with a token of a reviewer client: intake's `POST /clients`, subject = the reviewer's id here.
 """
@@ -10,14 +10,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 
 from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
-from evaluation.domain.commands import PublishPolicy, RegisterReviewer, SubmitReview
-from evaluation.domain.errors import PolicyNotFound, ReviewerNotFound
-from evaluation.domain.policy import Policy
+from evaluation.domain.commands import RegisterReviewer, SubmitReview
+from evaluation.domain.errors import ReviewerNotFound
 from evaluation.entrypoints.deps import Authenticated, CallingReviewer, OperatorOnly, operator_or_the_reviewer
 from evaluation.entrypoints.panel_schemas import (
     AssignmentOut,
-    PolicyIn,
-    PolicyOut,
     ReviewerIn,
     ReviewerOut,
     ReviewIn,
@@ -27,16 +24,10 @@ from evaluation.entrypoints.routes import RESPONSES
 from servicekit.runtime import runtime_of
 
 reviewers = APIRouter(tags=["reviewers"], responses=RESPONSES, dependencies=[Authenticated])
-policies = APIRouter(prefix="/policies", tags=["policies"], responses=RESPONSES, dependencies=[OperatorOnly])
 
 
 def _uow(request: Request) -> EvaluationUnitOfWork:
     return runtime_of(request.app).uow_factory()  # type: ignore[return-value]
-
-
-def policy_out(policy: Policy) -> PolicyOut:
-    return PolicyOut.model_validate({"version": policy.version, "effective_from": policy.effective_from,
-                                     **policy.rules()})
 
 
 @reviewers.post("/reviewers", status_code=201, response_model=ReviewerOut, dependencies=[OperatorOnly],
@@ -76,26 +67,3 @@ async def submit_review(body: ReviewIn, reviewer_id: CallingReviewer, request: R
     result = await runtime_of(request.app).bus.handle(cmd)
     return ReviewOut(application_id=body.application_id, reviewer_id=reviewer_id, scores=body.scores,
                      reviews_received=result.reviews_received, score_so_far=result.score)
-
-
-@policies.get("", response_model=list[PolicyOut], summary="Every policy version, the latest start first")
-async def list_policies(request: Request) -> list[PolicyOut]:
-    async with _uow(request) as uow:
-        return [policy_out(p) for p in await uow.policies.list()]
-
-
-@policies.get("/{version}", response_model=PolicyOut, summary="One policy version")
-async def get_policy(version: str, request: Request) -> PolicyOut:
-    async with _uow(request) as uow:
-        found = await uow.policies.get(version)
-    if found is None:
-        raise PolicyNotFound(f"no policy version {version}")
-    return policy_out(found)
-
-
-@policies.post("", status_code=201, response_model=PolicyOut,
-               summary="A new version from a time on (default now); rules left out carry over from the latest")
-async def publish_policy(body: PolicyIn, request: Request) -> PolicyOut:
-    changes = body.model_dump(exclude={"version", "effective_from"}, exclude_none=True)
-    cmd = PublishPolicy(version=body.version, effective_from=body.effective_from, changes=changes)
-    return policy_out(await runtime_of(request.app).bus.handle(cmd))

@@ -5,10 +5,11 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.common import Program
 from evaluation.domain.model import Status
+from servicekit.bounds import Instant
 
 Sector = Literal["industry", "academia", "research_institute", "public"]
 
@@ -122,7 +123,7 @@ class RecheckIn(BaseModel):
     """Re-check at award time; the facts given are the ones that changed since the submission."""
 
     model_config = ConfigDict(extra="forbid")
-    at: AwareDatetime | None = Field(default=None, description="The award time; default now.")
+    at: Instant | None = Field(default=None, description="The award time; default now.")
     company_size: Literal["startup", "small", "mid", "large"] | None = None
     sector: Sector | None = None
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from uuid import UUID
 
 from intake.domain.errors import Problem
+
+MONTHS_PER_YEAR = 12
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,15 @@ class Limits:
     server_gpus: int = 8
     p1_max_gpus: int = 16
     p1_max_servers: int = 2
+    max_years_ahead: int = 10
 
     @property
     def p1_most_gpus(self) -> int:
         return min(self.p1_max_gpus, self.p1_max_servers * self.server_gpus)
+
+    def horizon(self, today: date) -> date:
+        """The last day a planned date may fall on: `max_years_ahead` years from today."""
+        return add_months(today, MONTHS_PER_YEAR * self.max_years_ahead)
 
 
 @dataclass(frozen=True)
@@ -92,14 +99,31 @@ Rule = Callable[[Form, date, Limits], Problem | None]
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or that month's last day when it is shorter (31 Jan + 1 → 28 Feb)."""
+    """The same day `months` later, or that month's last day when it is shorter (31 Jan + 1 → 28 Feb); past the
+    calendar's end, its first or last day."""
     index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
+    year, month = day.year + index // MONTHS_PER_YEAR, index % MONTHS_PER_YEAR + 1
+    if year > MAXYEAR:
+        return date.max
+    if year < MINYEAR:
+        return date.min
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _not_future(path: str, day: date, today: date) -> Problem | None:
     return (path, f"{day} is in the future") if day > today else None
+
+
+def _within_horizon(path: str) -> Rule:
+    """A plan years beyond the programs' horizon is a typo (a year 9999), not a plan."""
+
+    def rule(f: Form, today: date, limits: Limits) -> Problem | None:
+        day, horizon = getattr(f, path), limits.horizon(today)
+        if day is not None and day > horizon:
+            return (path, f"{day} is more than {limits.max_years_ahead} years ahead (after {horizon})")
+        return None
+
+    return rule
 
 
 def _period_order(f: Form, _: date, __: Limits) -> Problem | None:
@@ -180,7 +204,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "P2": (_p2_whole_servers, _p2_researcher, _p2_birth_date, _p2_appointment),
     "P3": (_p3_gpus_or_servers, _p3_window, _p3_period_in_window),
 }
-COMMON: tuple[Rule, ...] = (_period_order,)
+COMMON: tuple[Rule, ...] = (*map(_within_horizon, ("period_start", "period_end", "earliest_start")), _period_order)
 
 
 def form_problems(form: Form, today: date, limits: Limits) -> list[Problem]:

@@ -16,7 +16,7 @@ from intake.entrypoints.schemas import Page
 
 T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
-CursorParam = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+CursorParam = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page")]
 
 
 def encode(at: datetime, item_id: UUID) -> str:

@@ -6,13 +6,14 @@ from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.common import CompanySize, GpuModel, Program, Region
 from intake.domain.calls import CallStatus, IntakeMode
 from intake.domain.model import Status
 from intake.domain.offers import OfferState
 from intake.domain.webhooks import STATUS_CHANGED, DeliveryState
+from servicekit.bounds import Day, Instant, Line, Name, Note, PositiveInt32, Text
 
 T = TypeVar("T")
 
@@ -22,41 +23,41 @@ class _In(BaseModel):
 
 
 class Applicant(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     sector: Literal["industry", "academia", "research_institute", "public"]
-    institution: str = Field(min_length=1, max_length=200, description="Company or research institution.")
+    institution: Name = Field(description="Company or research institution.")
     region: Region = Field(description="Head-office or affiliation region.")
 
 
 class Company(_In):
     """P1: a small company or an early-stage startup."""
 
-    business_registration_number: str = Field(pattern=r"^\d{10}$", description="10 digits, no dashes.")
+    business_registration_number: Line = Field(pattern=r"^[0-9]{10}$", description="10 digits, no dashes.")
     size: Literal["small", "startup"]
     head_office_region: Region
-    representative_birth_date: date = Field(description="Youth company: the representative is 39 or under.")
+    representative_birth_date: Day = Field(description="Youth company: the representative is 39 or under.")
 
 
 class Researcher(_In):
     """P2: the lead researcher; institution and region are the applicant's."""
 
     institution_type: Literal["university", "research_institute"]
-    appointment_date: date = Field(description="Early-career: appointed within the last 7 years (or 39 or under).")
-    birth_date: date
+    appointment_date: Day = Field(description="Early-career: appointed within the last 7 years (or 39 or under).")
+    birth_date: Day
 
 
 class CorporateParticipant(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     size: CompanySize
 
 
 class _Form(_In):
     applicant: Applicant
     gpu_model: GpuModel
-    period_start: date
-    period_end: date
-    planned_gpu_hours_per_month: PositiveInt
-    purpose: str = Field(min_length=1, max_length=4000)
+    period_start: Day
+    period_end: Day
+    planned_gpu_hours_per_month: PositiveInt32
+    purpose: Text = Field(min_length=1, max_length=4000)
     submit: bool = Field(default=True, description="false stores a draft: not submitted, nothing published.")
 
 
@@ -66,8 +67,8 @@ class P1Form(_Form):
     program: Literal["P1"]
     call_id: UUID = Field(description="An open P1 call.")
     company: Company
-    gpus_requested: PositiveInt = Field(description="1 to 16 GPUs, at most 2 servers' worth.")
-    training_data_scale: str = Field(min_length=1, max_length=200, examples=["200 GB of text"])
+    gpus_requested: PositiveInt32 = Field(description="1 to 16 GPUs, at most 2 servers' worth.")
+    training_data_scale: Name = Field(examples=["200 GB of text"])
 
 
 class P2Form(_Form):
@@ -76,8 +77,8 @@ class P2Form(_Form):
     program: Literal["P2"]
     call_id: UUID = Field(description="An open P2 call.")
     researcher: Researcher
-    servers_requested: PositiveInt = Field(description="Whole servers.")
-    gpus_requested: int | None = Field(default=None, description="Refused: P2 gives whole servers only.")
+    servers_requested: PositiveInt32 = Field(description="Whole servers.")
+    gpus_requested: PositiveInt32 | None = Field(default=None, description="Refused: P2 gives whole servers only.")
     open_source: bool = Field(default=False, description="Results released as open source: no corporate fee.")
     corporate_participants: list[CorporateParticipant] = Field(default_factory=list, max_length=100)
 
@@ -87,9 +88,9 @@ class P3Form(_Form):
 
     program: Literal["P3"]
     call_id: UUID | None = Field(default=None, description="Refused: P3 takes applications at any time.")
-    gpus_requested: PositiveInt | None = Field(default=None, description="GPUs, or else servers_requested.")
-    servers_requested: PositiveInt | None = Field(default=None, description="Whole servers, or else GPUs.")
-    earliest_start: date
+    gpus_requested: PositiveInt32 | None = Field(default=None, description="GPUs, or else servers_requested.")
+    servers_requested: PositiveInt32 | None = Field(default=None, description="Whole servers, or else GPUs.")
+    earliest_start: Day
     acceptable_window_months: int = Field(ge=1, le=4, description="The period lies within this many months "
                                                                   "from earliest_start.")
 
@@ -161,7 +162,7 @@ class ApplicationOut(BaseModel):
 
 
 class WithdrawIn(_In):
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class AcceptOfferIn(_In):
@@ -169,7 +170,7 @@ class AcceptOfferIn(_In):
 
 
 class DeclineOfferIn(_In):
-    reason: str = Field(default="", max_length=500, description="Why, for the programme's records (optional).")
+    reason: Text = Field(default="", max_length=500, description="Why, for the programme's records (optional).")
 
 
 class ProgramOut(BaseModel):
@@ -180,9 +181,9 @@ class ProgramOut(BaseModel):
 
 class CallIn(_In):
     program: Program
-    title: str = Field(min_length=1, max_length=200)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    title: Name
+    opens_at: Instant
+    closes_at: Instant
 
 
 class CallOut(BaseModel):
@@ -201,9 +202,9 @@ class Page(BaseModel, Generic[T]):
 
 
 class WebhookIn(_In):
-    url: str = Field(min_length=1, max_length=2000, description="An http or https URL; redirects are not followed.",
+    url: Line = Field(min_length=1, max_length=2000, description="An http or https URL; redirects are not followed.",
                      examples=["https://portal.example.kr/hooks/gpu"])
-    description: str = Field(default="", max_length=500)
+    description: Note = ""
 
 
 class WebhookOut(BaseModel):

@@ -8,12 +8,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
 HOURS_PER_MONTH = 730  # 8,760 hours a year / 12: the month the plans are written against
 SECONDS_PER_HOUR = 3600
+
+
+def shifted(at: datetime, days: int) -> datetime:
+    """`at` moved by `days`, or the calendar's first or last instant past its ends: a window or a grace period of
+    more days than the calendar holds reaches back to its start, or never ends."""
+    try:
+        return at + timedelta(days=days)
+    except OverflowError:
+        return (datetime.max if days > 0 else datetime.min).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class Window:
 
     @classmethod
     def ending_at(cls, end: datetime, days: int, utilization_pct: float, samples: int) -> Window:
-        return cls(end - timedelta(days=days), end, utilization_pct, samples)
+        return cls(shifted(end, -days), end, utilization_pct, samples)
 
 
 @dataclass
@@ -153,7 +162,7 @@ class Allocation:
             if policy.grace_days > 0:
                 return Step.WARNING
         # without a grace period the first drop falls straight through to the reclaim
-        if self.warned_at is not None and window.end >= self.warned_at + timedelta(days=policy.grace_days):
+        if self.warned_at is not None and window.end >= shifted(self.warned_at, policy.grace_days):
             self.ladder = Ladder.RECLAIM_REQUESTED
             return Step.RECLAIM
         return None

@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from telemetry.domain.errors import BatchTooLarge, UnsupportedMediaType
-from telemetry.domain.model import Allocation, Ladder, Policy, Sample, Window
+from servicekit.bounds import Instant, Line
+from telemetry.domain.model import Allocation, Ladder, Policy, Window
 
 T = TypeVar("T")
 NDJSON = "application/x-ndjson"
@@ -23,9 +21,9 @@ class SampleIn(BaseModel):
 
     # strict: a JSON string is not a number and `true` is not a GPU index
     model_config = ConfigDict(extra="forbid", strict=True)
-    server: str = Field(min_length=1, max_length=255, examples=["p3-gov-01"])
+    server: Line = Field(min_length=1, max_length=255, examples=["p3-gov-01"])
     gpu_index: int = Field(ge=0, le=1023)
-    ts: AwareDatetime
+    ts: Instant
     utilization_pct: float = Field(ge=0, le=100, allow_inf_nan=False)
 
 
@@ -69,49 +67,8 @@ class UtilizationOut(BaseModel):
             **measured})
 
 
-async def read_batch(request: Request, max_lines: int) -> bytes:
-    """The raw body, refused as soon as it holds more than `max_lines` lines, before the rest is read."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != NDJSON:
-        raise UnsupportedMediaType(f"send the samples as {NDJSON}, one JSON object per line")
-    body, newlines = bytearray(), 0
-    async for chunk in request.stream():
-        body += chunk
-        newlines += chunk.count(b"\n")
-        if newlines > max_lines:
-            break
-    if body.rstrip(b"\n").count(b"\n") + 1 > max_lines:
-        raise BatchTooLarge(f"a batch holds at most {max_lines} lines; split it")
-    return bytes(body)
-
-
-def parse_batch(body: bytes) -> tuple[tuple[Sample, ...], tuple[int, ...]]:
-    """The samples and each one's line number; or a 422 naming each bad line's field and the reason."""
-    samples: list[Sample] = []
-    line_numbers: list[int] = []
-    errors: list[dict[str, object]] = []
-    for number, line in enumerate(body.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            s = SampleIn.model_validate_json(line)
-        except ValidationError as exc:
-            errors += [{"loc": (_field(number, e["loc"]),), "msg": e["msg"]} for e in exc.errors()]
-            continue
-        samples.append(Sample(s.server, s.gpu_index, s.ts, s.utilization_pct))
-        line_numbers.append(number)
-    if not samples and not errors:
-        errors.append({"loc": ("body",), "msg": "no samples: send one JSON object per line"})
-    if errors:
-        raise RequestValidationError(capped(errors, lambda msg: {"loc": ("body",), "msg": msg}))
-    return tuple(samples), tuple(line_numbers)
-
-
 def capped(errors: list[T], more: Callable[[str], T]) -> list[T]:
     """At most MAX_REPORTED_ERRORS errors, then one that says how many were left out."""
     if len(errors) <= MAX_REPORTED_ERRORS:
         return errors
     return [*errors[:MAX_REPORTED_ERRORS], more(f"{len(errors) - MAX_REPORTED_ERRORS} more errors not shown")]
-
-
-def _field(number: int, loc: tuple[int | str, ...]) -> str:
-    return f"line {number}: {'.'.join(str(p) for p in loc)}" if loc else f"line {number}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from contracts import topics
 from contracts.base import Contract, Event
+from contracts.bounds import FiniteFloat, Instant, Line, NonNegativeInt32, PositiveInt32, Text
 from contracts.events.common import GpuModel, Program, ReclaimReason
 
 
@@ -15,9 +16,9 @@ class GpuSlot(Contract):
     """One concrete GPU: a server and the GPU's index on it."""
 
     server_id: UUID
-    server_name: str
-    csp: str
-    gpu_index: NonNegativeInt
+    server_name: Line = Field(min_length=1, max_length=1000)
+    csp: Line = Field(max_length=1000)
+    gpu_index: NonNegativeInt32
 
 
 class _Grant(Event):
@@ -26,9 +27,9 @@ class _Grant(Event):
     application_id: UUID
     program: Program
     gpu_model: GpuModel
-    gpus: PositiveInt
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    gpus: PositiveInt32
+    starts_at: Instant
+    ends_at: Instant
 
     @model_validator(mode="after")
     def _period_in_order(self) -> _Grant:
@@ -44,7 +45,7 @@ class ResourceAllocated(_Grant):
     topic: ClassVar[str] = topics.ALLOCATIONS
     allocation_id: UUID
     slots: list[GpuSlot] = Field(min_length=1)
-    planned_gpu_hours_per_month: PositiveInt
+    planned_gpu_hours_per_month: PositiveInt32
 
     @model_validator(mode="after")
     def _slots_match_gpus(self) -> ResourceAllocated:
@@ -60,9 +61,9 @@ class ApplicationWaitlisted(Event):
     topic: ClassVar[str] = topics.ALLOCATIONS
     application_id: UUID
     program: Program
-    reason: str
+    reason: Text = Field(max_length=10_000)
     call_id: UUID | None = Field(default=None, description="P1/P2: the round that waitlisted it.")
-    rank: PositiveInt | None = Field(default=None, description="P1/P2: its place in the round's waitlist, 1 first.")
+    rank: PositiveInt32 | None = Field(default=None, description="P1/P2: its place in the round's waitlist, 1 first.")
 
 
 class ResourceReclaimed(Event):
@@ -72,11 +73,9 @@ class ResourceReclaimed(Event):
     topic: ClassVar[str] = topics.ALLOCATIONS
     application_id: UUID
     allocation_id: UUID
-    gpus: PositiveInt
+    gpus: PositiveInt32
     reason: ReclaimReason
-    reclaimed_at: AwareDatetime
-
-
+    reclaimed_at: Instant
 
 
 class RoundSelected(Event):
@@ -87,14 +86,14 @@ class RoundSelected(Event):
     subject_field: ClassVar[str] = "call_id"
     call_id: UUID
     program: Program
-    selected: NonNegativeInt
-    waitlisted: NonNegativeInt
-    gpus_awarded: NonNegativeInt
-    reserve_gpus: NonNegativeInt = Field(description="GPUs of the early-career share (0 where there is none).")
-    reserve_gpus_used: NonNegativeInt = Field(description="Of those, GPUs the early-career track took; "
-                                                          "the rest spilled over to the others.")
+    selected: NonNegativeInt32
+    waitlisted: NonNegativeInt32
+    gpus_awarded: NonNegativeInt32
+    reserve_gpus: NonNegativeInt32 = Field(description="GPUs of the early-career share (0 where there is none).")
+    reserve_gpus_used: NonNegativeInt32 = Field(description="Of those, GPUs the early-career track took; "
+                                                            "the rest spilled over to the others.")
     method: Literal["exact", "heuristic"]
-    objective: float = Field(ge=0, description="Sum over the selected of score x GPUs.")
+    objective: FiniteFloat = Field(ge=0, description="Sum over the selected of score x GPUs.")
 
 
 class EligibilityRecheckRequested(Event):
@@ -113,7 +112,7 @@ class OfferMade(_Grant):
     type: Literal["allocation.offer_made.v1"] = "allocation.offer_made.v1"
     topic: ClassVar[str] = topics.ALLOCATIONS
     offer_id: UUID
-    expires_at: AwareDatetime
+    expires_at: Instant
 
 
 class OfferExpired(Event):

@@ -4,10 +4,9 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import NonNegativeFloat, NonNegativeInt
-
 from contracts import topics
 from contracts.base import Event
+from contracts.bounds import NonNegativeFiniteFloat, NonNegativeInt64
 from contracts.events.common import Program
 
 
@@ -20,6 +19,6 @@ class InvoiceIssued(Event):
     invoice_id: UUID
     allocation_id: UUID
     program: Program
-    gpu_hours: NonNegativeFloat
-    market_value_krw: NonNegativeInt
-    payable_krw: NonNegativeInt
+    gpu_hours: NonNegativeFiniteFloat
+    market_value_krw: NonNegativeInt64
+    payable_krw: NonNegativeInt64

@@ -5,10 +5,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from contracts.bounds import SingleLine
+
 Program = Literal["P1", "P2", "P3"]
 Track = Literal["general", "early_career"]
 ReclaimReason = Literal["low_utilization", "plan_shortfall", "off_purpose", "operator", "withdrawn"]
-GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200", "B200"])]
+GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200", "B200"]), SingleLine]
 
 # Korea's 17 first-level regions; the capital region is Seoul, Incheon and Gyeonggi.
 Region = Literal["Seoul", "Busan", "Daegu", "Incheon", "Gwangju", "Daejeon", "Ulsan", "Sejong", "Gyeonggi",

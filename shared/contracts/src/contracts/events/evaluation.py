@@ -1,15 +1,19 @@
 """Events published by evaluation: an application scored, or rejected as ineligible."""
 from __future__ import annotations
 
-from datetime import date
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from contracts import topics
 from contracts.base import Event
+from contracts.bounds import Day, Line, NonNegativeFiniteFloat, PositiveInt32, SingleLine
 from contracts.events.common import GpuModel, Program, Track
+
+PolicyVersion = Annotated[str, Field(min_length=1, max_length=100), SingleLine]
+# a failed rule is its name and why it failed, in one line: "p1_gpu_range: P1 grants 1 to 16 GPUs; 17 were requested"
+FailedRule = Annotated[str, Field(min_length=1, max_length=2000), SingleLine]
 
 
 class ApplicationScored(Event):
@@ -20,19 +24,19 @@ class ApplicationScored(Event):
     application_id: UUID
     program: Program
     call_id: UUID | None = None
-    score: float = Field(ge=0, description="Final score: weighted rubric plus bonus points.")
-    policy_version: str
+    score: NonNegativeFiniteFloat = Field(description="Final score: weighted rubric plus bonus points.")
+    policy_version: PolicyVersion
     track: Track = "general"
-    institution: str
-    gpus_requested: PositiveInt
+    institution: Line = Field(max_length=1000)
+    gpus_requested: PositiveInt32
     gpu_model: GpuModel
-    period_start: date
-    period_end: date
-    planned_gpu_hours_per_month: PositiveInt
-    servers_requested: PositiveInt | None = Field(default=None, description="P2: whole servers.")
-    region: str | None = None
-    bonus_points: float = Field(default=0, ge=0)
-    earliest_start: date | None = Field(default=None, description="P3: the earliest acceptable start.")
+    period_start: Day
+    period_end: Day
+    planned_gpu_hours_per_month: PositiveInt32
+    servers_requested: PositiveInt32 | None = Field(default=None, description="P2: whole servers.")
+    region: Annotated[str, Field(max_length=100), SingleLine] | None = None
+    bonus_points: NonNegativeFiniteFloat = 0
+    earliest_start: Day | None = Field(default=None, description="P3: the earliest acceptable start.")
     acceptable_window_months: int | None = Field(default=None, ge=1, le=4,
                                                  description="P3: a window this many months long is acceptable.")
 
@@ -50,8 +54,8 @@ class ApplicationRejected(Event):
     topic: ClassVar[str] = topics.SCORES
     application_id: UUID
     program: Program
-    failed_rules: list[str] = Field(min_length=1)
-    policy_version: str
+    failed_rules: list[FailedRule] = Field(min_length=1, max_length=1000)
+    policy_version: PolicyVersion
     offer_id: UUID | None = Field(default=None, description="Set when the re-check before an offer failed.")
 
 
@@ -61,7 +65,7 @@ class ApplicationInReview(Event):
     type: Literal["evaluation.application_in_review.v1"] = "evaluation.application_in_review.v1"
     topic: ClassVar[str] = topics.SCORES
     application_id: UUID
-    reviewers: PositiveInt
+    reviewers: PositiveInt32
 
 
 class RoundScored(Event):
@@ -74,7 +78,7 @@ class RoundScored(Event):
     program: Program
     scored: list[UUID]
     rejected: list[UUID]
-    policy_version: str
+    policy_version: PolicyVersion
 
 
 class EligibilityConfirmed(Event):
@@ -84,4 +88,4 @@ class EligibilityConfirmed(Event):
     topic: ClassVar[str] = topics.SCORES
     application_id: UUID
     offer_id: UUID
-    policy_version: str
+    policy_version: PolicyVersion

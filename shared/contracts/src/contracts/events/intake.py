@@ -1,45 +1,45 @@
 """Events published by intake: an application's arrival and its withdrawal."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, PositiveInt
+from pydantic import Field
 
 from contracts import topics
 from contracts.base import Contract, Event
+from contracts.bounds import Day, Instant, Line, PositiveInt32, SingleLine, Text
 from contracts.events.common import CompanySize, GpuModel, Program, Region
 
 
 class Applicant(Contract):
-    name: str = Field(min_length=1)
+    name: Line = Field(min_length=1, max_length=1000)
     sector: Literal["industry", "academia", "research_institute", "public"]
-    institution: str = Field(min_length=1, description="Company or research institution.")
-    region: str = Field(min_length=1, description="Head-office or affiliation region.")
+    institution: Line = Field(min_length=1, max_length=1000, description="Company or research institution.")
+    region: Line = Field(min_length=1, max_length=100, description="Head-office or affiliation region.")
 
 
 class Company(Contract):
     """A P1 applicant: a small company or an early-stage startup."""
 
-    business_registration_number: str = Field(pattern=r"^\d{10}$")
+    business_registration_number: Line = Field(pattern=r"^[0-9]{10}$")
     size: Literal["small", "startup"]
     head_office_region: Region
-    representative_birth_date: date
+    representative_birth_date: Day
 
 
 class Researcher(Contract):
     """A P2 lead researcher: early-career means within 7 years of appointment, or 39 or under."""
 
     institution_type: Literal["university", "research_institute"]
-    appointment_date: date
-    birth_date: date
+    appointment_date: Day
+    birth_date: Day
 
 
 class CorporateParticipant(Contract):
     """A company taking part in a P2 project: it pays a share of the market price unless results go open source."""
 
-    name: str = Field(min_length=1)
+    name: Line = Field(min_length=1, max_length=1000)
     size: CompanySize
 
 
@@ -53,19 +53,21 @@ class ApplicationSubmitted(Event):
     program: Program
     call_id: UUID | None = None
     applicant: Applicant
-    gpus_requested: PositiveInt
+    gpus_requested: PositiveInt32
     gpu_model: GpuModel
-    period_start: date
-    period_end: date
-    planned_gpu_hours_per_month: PositiveInt
-    purpose: str
+    period_start: Day
+    period_end: Day
+    planned_gpu_hours_per_month: PositiveInt32
+    purpose: Text = Field(max_length=10_000)
     company: Company | None = Field(default=None, description="P1 only.")
     researcher: Researcher | None = Field(default=None, description="P2 only.")
-    servers_requested: PositiveInt | None = Field(default=None, description="P2: whole servers.")
-    corporate_participants: list[CorporateParticipant] = Field(default_factory=list, description="P2.")
+    servers_requested: PositiveInt32 | None = Field(default=None, description="P2: whole servers.")
+    corporate_participants: list[CorporateParticipant] = Field(default_factory=list, max_length=1000,
+                                                                description="P2.")
     open_source: bool = Field(default=False, description="P2: results released as open source.")
-    training_data_scale: str | None = Field(default=None, description="P1: e.g. '200 GB of text'.")
-    earliest_start: date | None = Field(default=None, description="P3: the earliest acceptable start.")
+    training_data_scale: Annotated[str, Field(max_length=1000), SingleLine] | None = Field(
+        default=None, description="P1: e.g. '200 GB of text'.")
+    earliest_start: Day | None = Field(default=None, description="P3: the earliest acceptable start.")
     acceptable_window_months: Annotated[int, Field(ge=1, le=4)] | None = Field(
         default=None, description="P3: a short window of 1-4 months is a valid request.")
 
@@ -76,7 +78,7 @@ class ApplicationWithdrawn(Event):
     type: Literal["intake.application_withdrawn.v1"] = "intake.application_withdrawn.v1"
     topic: ClassVar[str] = topics.APPLICATIONS
     application_id: UUID
-    reason: str = ""
+    reason: Text = Field(default="", max_length=10_000)
 
 
 class CallClosed(Event):
@@ -87,8 +89,8 @@ class CallClosed(Event):
     subject_field: ClassVar[str] = "call_id"
     call_id: UUID
     program: Program
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Instant
+    closes_at: Instant
     application_ids: list[UUID] = Field(description="Every application submitted to the call, not withdrawn.")
 
 
@@ -108,4 +110,4 @@ class OfferDeclined(Event):
     topic: ClassVar[str] = topics.APPLICATIONS
     application_id: UUID
     offer_id: UUID
-    reason: str = ""
+    reason: Text = Field(default="", max_length=10_000)

@@ -4,15 +4,16 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, NonNegativeFloat, model_validator
+from pydantic import Field, model_validator
 
 from contracts import topics
 from contracts.base import Event
+from contracts.bounds import FiniteFloat, Instant, NonNegativeFiniteFloat
 
 
 class _Windowed(Event):
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Instant
+    window_end: Instant
 
     @model_validator(mode="after")
     def _window_in_order(self) -> _Windowed:
@@ -28,8 +29,8 @@ class UsageRecorded(_Windowed):
     topic: ClassVar[str] = topics.UTILIZATION
     application_id: UUID
     allocation_id: UUID
-    gpu_hours: NonNegativeFloat
-    utilization_pct: float = Field(ge=0, le=100)
+    gpu_hours: NonNegativeFiniteFloat
+    utilization_pct: FiniteFloat = Field(ge=0, le=100)
 
 
 class UtilizationDropped(_Windowed):
@@ -40,8 +41,8 @@ class UtilizationDropped(_Windowed):
     application_id: UUID
     allocation_id: UUID
     level: Literal["warning", "reclaim"]
-    utilization_pct: float = Field(ge=0, le=100)
-    threshold_pct: float = Field(ge=0, le=100)
+    utilization_pct: FiniteFloat = Field(ge=0, le=100)
+    threshold_pct: FiniteFloat = Field(ge=0, le=100)
 
 
 class UtilizationRecovered(_Windowed):
@@ -51,5 +52,5 @@ class UtilizationRecovered(_Windowed):
     topic: ClassVar[str] = topics.UTILIZATION
     application_id: UUID
     allocation_id: UUID
-    utilization_pct: float = Field(ge=0, le=100)
-    threshold_pct: float = Field(ge=0, le=100)
+    utilization_pct: FiniteFloat = Field(ge=0, le=100)
+    threshold_pct: FiniteFloat = Field(ge=0, le=100)

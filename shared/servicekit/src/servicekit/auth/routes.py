@@ -28,12 +28,14 @@ from servicekit.auth.schemas import (
 from servicekit.auth.store import ClientStore, InvalidClientRequest
 from servicekit.auth.tables import CredentialTables
 from servicekit.auth.tokens import Principal, Role, TokenIssuer
+from servicekit.bounds import SingleLine
 from servicekit.http import PROBLEM_RESPONSES, FieldError, problem
 from servicekit.runtime import runtime_of
 
 EngineOf = Callable[[Request], AsyncEngine]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 Operator = Annotated[Principal, Depends(require("operator"))]
+ClientCursor = Annotated[str, Query(max_length=200), SingleLine]
 
 
 class OAuthError(Exception):
@@ -95,7 +97,8 @@ def _client_routes(router: APIRouter, store: Callable[[Request], ClientStore]) -
     @router.get("/clients", tags=["clients"], response_model=ClientPage, responses=responses,
                 summary="Clients by client id, a page at a time")
     async def list_clients(_: Operator, request: Request, role: Role | None = None, include_revoked: bool = False,
-                           after: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> ClientPage:
+                           after: ClientCursor | None = None,
+                           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> ClientPage:
         clients = await store(request).list(role=role, include_revoked=include_revoked, after=after, limit=limit)
         next_cursor = clients[-1].client_id if len(clients) == limit else None
         return ClientPage(items=[ClientOut(**vars(c)) for c in clients], next_cursor=next_cursor)

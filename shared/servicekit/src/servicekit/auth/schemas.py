@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from servicekit.auth.tokens import Role
+from servicekit.bounds import Name, SingleLine
 
 
 class TokenOut(BaseModel):
@@ -28,12 +29,12 @@ class TokenErrorOut(BaseModel):
 class ClientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    name: str = Field(min_length=1, max_length=200, description="Who holds the credentials, for people")
-    subject: str | None = Field(
-        default=None, max_length=100,
+    name: Name = Field(description="Who holds the credentials, for people")
+    subject: Annotated[str, Field(min_length=1, max_length=100), SingleLine] | None = Field(
+        default=None,
         description="partner: the partner id (omitted: a new partner); reviewer: the reviewer id; csp: the CSP's "
                     "name; operator: none")
-    scopes: list[str] = Field(default=[], max_length=50)
+    scopes: list[Annotated[str, Field(min_length=1, max_length=100), SingleLine]] = Field(default=[], max_length=50)
 
 
 class ClientOut(BaseModel):

@@ -1,0 +1,39 @@
+"""Allocation's date arithmetic never raises on what the contracts let through: periods, windows and offer times
+anywhere within their calendar bounds, down to the first and last bounded day."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocation.domain.model import allocation_period, no_fit_reason
+from allocation.domain.windows import min_days, next_midnight, offer_periods, window_bounds
+from contracts.bounds import EARLIEST_DATE, EARLIEST_TIME, LATEST_DATE, LATEST_TIME
+
+EXAMPLES = settings(max_examples=300, deadline=None)
+days = st.dates(min_value=EARLIEST_DATE, max_value=LATEST_DATE)
+instants = st.datetimes(min_value=EARLIEST_TIME.replace(tzinfo=None), max_value=LATEST_TIME.replace(tzinfo=None),
+                        timezones=st.just(UTC))
+
+
+@EXAMPLES
+@given(first=days, second=days, not_before=instants, window=st.none() | st.integers(min_value=1, max_value=4),
+       lower=st.none() | days, upper=st.none() | days)
+def test_periods_windows_and_offers_within_the_bounds_never_overflow(
+        first: date, second: date, not_before: datetime, window: int | None, lower: date | None,
+        upper: date | None) -> None:
+    start_day, end_day = min(first, second), max(first, second)
+    period = allocation_period(start_day, end_day)
+    assert period[0] < period[1]
+    assert str(end_day) in no_fit_reason(1, 0, "H100", "P3", period)
+    lo, hi = (min(lower, upper), max(lower, upper)) if lower and upper else (lower, upper)
+    for offered in offer_periods(period, not_before, min_days(window), [window_bounds(lo, hi)]):
+        assert period[0] <= offered[0] < offered[1] <= period[1]
+    assert next_midnight(not_before) >= not_before
+
+
+def test_the_first_and_last_bounded_days_make_a_period_and_a_next_midnight() -> None:
+    assert allocation_period(EARLIEST_DATE, LATEST_DATE) == (EARLIEST_TIME, datetime(2200, 1, 1, tzinfo=UTC))
+    assert next_midnight(LATEST_TIME) == datetime(2200, 1, 1, tzinfo=UTC)
+    assert window_bounds(LATEST_DATE, LATEST_DATE)[1] == datetime(2200, 1, 1, tzinfo=UTC)
