@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from billing.domain.model import BillingPolicy, PayerShares
-from servicekit.settings import HttpSettings, ServiceSettings
+from servicekit.settings import ServiceSettings
 
 
 class PayerSettings(BaseModel):
@@ -34,7 +34,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BILLING_", env_nested_delimiter="__", extra="ignore")
     service_name: ClassVar[str] = "billing"
 
-    http: HttpSettings = HttpSettings(port=8005)
+    default_port: ClassVar[int] = 8005
     default_krw_per_gpu_hour: int = Field(default=4000, gt=0, description="Price of a GPU model with no tariff.")
     payer: PayerSettings = PayerSettings()
     invoicing: InvoicingSettings = InvoicingSettings()

@@ -1,18 +1,20 @@
 """Evaluation's settings: EVALUATION_<SECTION>__<KEY>. The policy numbers here only seed version 2026.1.
 
-Once seeded, the policy lives in the policy_version table and changes only by a new version (POST /policies).
+Once seeded, the policy lives in the policy_version table and changes only by a new, scheduled version
+(POST /policies), which must keep the platform's numbers (EVALUATION_PLATFORM__*) — see docs/evaluation.md.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.events.common import CAPITAL_REGION
-from evaluation.domain.policy import CRITERIA, Policy, policy_problems
-from servicekit.settings import HttpSettings, ServiceSettings
+from evaluation.domain.policy import CRITERIA, Policy
+from evaluation.domain.policy_bounds import ChangeRules, Platform, platform_problems, policy_problems
+from servicekit.settings import ServiceSettings
 
 
 class PolicySeed(BaseModel):
@@ -43,7 +45,8 @@ class PolicySeed(BaseModel):
                                            description="P3 readiness score points for passing eligibility.")
 
     def policy(self) -> Policy:
-        return Policy(**self.model_dump())
+        data = self.model_dump()
+        return Policy(effective_at=data.pop("effective_from"), **data)
 
     @model_validator(mode="after")
     def _sound(self) -> PolicySeed:
@@ -53,9 +56,41 @@ class PolicySeed(BaseModel):
         return self
 
 
+class PlatformSettings(BaseModel):
+    """EVALUATION_PLATFORM__*: numbers intake and allocation hold too; set them to the same values there."""
+
+    server_gpus: int = Field(default=8, ge=1, le=16, description="GPUs per server: INTAKE_FORMS__SERVER_GPUS and "
+                                                                 "ALLOCATION_INVENTORY__SERVER_GPUS.")
+    p1_max_gpus: int = Field(default=16, ge=1, le=16, description="P1's most GPUs: INTAKE_FORMS__P1_MAX_GPUS and "
+                                                                  "ALLOCATION_SELECTION__P1_MAX_GPUS.")
+    p1_max_servers: int = Field(default=2, ge=1, le=4, description="P1's most servers: INTAKE_FORMS__P1_MAX_SERVERS "
+                                                                   "and ALLOCATION_SELECTION__P1_MAX_SERVERS.")
+
+
+class PolicyChangeSettings(BaseModel):
+    """EVALUATION_POLICY_CHANGES__*: how far ahead a new policy version must be scheduled."""
+
+    min_notice_s: int = Field(default=300, ge=0, le=30 * 86_400, description=(
+        "A new version takes effect at least this many seconds after it is created (default 5 minutes), so a "
+        "decision under way never changes rules mid-flight and operators can preview and cancel it."))
+
+
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EVALUATION_", env_nested_delimiter="__", extra="ignore")
     service_name: ClassVar[str] = "evaluation"
 
-    http: HttpSettings = HttpSettings(port=8002)
+    default_port: ClassVar[int] = 8002
     seed_policy: PolicySeed = PolicySeed()
+    platform: PlatformSettings = PlatformSettings()
+    policy_changes: PolicyChangeSettings = PolicyChangeSettings()
+
+    def change_rules(self) -> ChangeRules:
+        return ChangeRules(platform=Platform(**self.platform.model_dump()),
+                           min_notice=timedelta(seconds=self.policy_changes.min_notice_s))
+
+    @model_validator(mode="after")
+    def _seed_fits_the_platform(self) -> Settings:
+        problems = platform_problems(self.seed_policy.policy(), self.change_rules().platform)
+        if problems:
+            raise ValueError("seed_policy: " + "; ".join(f"{f}: {r}" for f, r in problems))
+        return self

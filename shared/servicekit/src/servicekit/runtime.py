@@ -16,9 +16,11 @@ from servicekit.consumer import EventConsumer
 from servicekit.db import make_engine, make_session_factory
 from servicekit.health import KafkaProbe, WorkerCheck, health_router
 from servicekit.heartbeat import Heartbeat, Probe
-from servicekit.http import install_error_handlers
+from servicekit.http import UnhandledErrors, document_problems, install_error_handlers
 from servicekit.kafka import ensure_topics
+from servicekit.limits import BodyLimitMiddleware
 from servicekit.liveness import WorkerHealth
+from servicekit.ratelimit import RateLimitMiddleware, rate_limited
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import MessagingTables
@@ -76,6 +78,12 @@ def build_api(runtime_factory: Callable[[], Runtime], *, title: str, description
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, domain_errors)
+    # outermost last: an unexpected error is answered whatever raised it; a client over its rate is refused
+    # before its body is read
+    app.add_middleware(BodyLimitMiddleware, settings=lambda: runtime_of(app).settings.http)
+    app.add_middleware(RateLimitMiddleware, settings=lambda: runtime_of(app).settings.rate_limit)
+    app.add_middleware(UnhandledErrors, retry_after_s=lambda: runtime_of(app).settings.http.retry_after_s)
+    document_problems(app, rate_limited=rate_limited)
     return app
 
 

@@ -63,11 +63,38 @@ class WorkerSettings(BaseModel):
 
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int | None = Field(default=None, ge=1, le=65535, description="Default: the service's own port.")
+    max_body_bytes: int = Field(default=1_048_576, ge=0, description="A larger request body gets 413 (by its "
+                                                                     "Content-Length, or once that many bytes "
+                                                                     "arrived); a route may declare its own cap.")
+    max_json_depth: int = Field(default=32, ge=1, le=512, description="A JSON body nested deeper gets 400.")
+    retry_after_s: int = Field(default=5, ge=1, le=3600, description="Retry-After of a 503 while the database or "
+                                                                    "the broker is unreachable.")
+
+
+class RateLimitSettings(BaseModel):
+    """Requests a minute per client, and how many at once: counted by each API replica on its own, so N replicas
+    let a client through up to N times these. Flat fields, so that one variable overrides one number."""
+
+    enabled: bool = True
+    token_per_minute: int = Field(default=30, ge=1, description="POST /oauth/token, per client_id (HTTP Basic), "
+                                                                "else per remote address.")
+    token_burst: int = Field(default=10, ge=1)
+    partner_per_minute: int = Field(default=120, ge=1)
+    partner_burst: int = Field(default=30, ge=1)
+    reviewer_per_minute: int = Field(default=240, ge=1)
+    reviewer_burst: int = Field(default=60, ge=1)
+    operator_per_minute: int = Field(default=600, ge=1)
+    operator_burst: int = Field(default=120, ge=1)
+    csp_per_minute: int = Field(default=240, ge=1, description="Sample batches included.")
+    csp_burst: int = Field(default=60, ge=1)
+    max_clients: int = Field(default=100_000, ge=1, description="Clients tracked at most; the least recently "
+                                                                "admitted are forgotten first.")
 
 
 class AuthSettings(BaseModel):
-    """Access tokens: intake signs them with the private key; every service verifies them with the public keys.
+    """Access tokens: intake signs them with the private key; every service verifies them with the public keys,
+    configured as PEM, published by intake as a JWKS (`jwks_url`), or both.
 
     There is no switch to turn authentication off: a service that mounts it refuses to start without a key.
     """
@@ -81,6 +108,12 @@ class AuthSettings(BaseModel):
     private_key_file: Path | None = Field(default=None, description="Read the signing key from this file instead "
                                                                    "(a mounted secret).")
     public_keys_file: Path | None = Field(default=None, description="Read verification keys from this file too.")
+    jwks_url: str | None = Field(default=None, pattern=r"^https?://", description="Also trust the keys the issuer "
+                                 "publishes here (its /.well-known/jwks.json), fetched at start and cached.")
+    jwks_cache_ttl_s: float = Field(default=300, ge=1, le=86_400, description="The published keys are fetched "
+                                                                             "again after this long.")
+    jwks_min_refetch_s: float = Field(default=10, ge=0.1, le=3600, description="A token naming an unknown key "
+                                                                              "fetches the keys at most this often.")
     token_ttl_s: int = Field(default=900, ge=60, le=3600)
     leeway_s: int = Field(default=30, ge=0, le=300, description="Tolerated clock skew between services.")
 
@@ -108,13 +141,22 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
     service_name: ClassVar[str]
+    default_port: ClassVar[int] = 8000
 
     db: DbSettings = DbSettings()
     kafka: KafkaSettings = KafkaSettings()
     outbox: OutboxSettings = OutboxSettings()
     http: HttpSettings = HttpSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
     worker: WorkerSettings = WorkerSettings()
     auth: AuthSettings = AuthSettings()
+
+    @model_validator(mode="after")
+    def _own_port(self) -> ServiceSettings:
+        # an <SVC>_HTTP__<KEY> variable builds the whole section anew: the service's port must survive it
+        if self.http.port is None:
+            self.http.port = self.default_port
+        return self
 
     @property
     def schema_name(self) -> str:

@@ -8,13 +8,15 @@ from fastapi import APIRouter, Depends, Request
 
 from servicekit.auth import AUTH_RESPONSES, Principal, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES, Problem
+from servicekit.limits import body_limit
 from servicekit.runtime import runtime_of
 from telemetry.adapters.unit_of_work import TelemetryUnitOfWork
 from telemetry.config import Settings
 from telemetry.domain.commands import RecordSamples
 from telemetry.domain.errors import AllocationNotFound
 from telemetry.domain.model import BatchReceipt
-from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut, parse_batch, read_batch
+from telemetry.entrypoints.ndjson import read_samples
+from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
 
 router = APIRouter(responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, dependencies=[Depends(authenticated)])
 NDJSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {NDJSON: {"schema": {
@@ -22,6 +24,8 @@ NDJSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {NDJ
                                      '"ts": "2026-12-01T10:00:00Z", "utilization_pct": 12.5}'}}}}}
 Csp = Annotated[Principal, Depends(require("csp"))]
 OperatorOrCsp = Annotated[Principal, Depends(require("operator", "csp"))]
+# over the app's default cap: the reader bounds each line and the line count (policy settings) as it goes
+MAX_BATCH_BYTES = 128 * 2**20
 
 
 def _settings(request: Request) -> Settings:
@@ -29,10 +33,11 @@ def _settings(request: Request) -> Settings:
 
 
 @router.post("/samples", status_code=202, response_model=BatchOut, tags=["samples"],
-             summary="Report a batch of GPU utilization samples (NDJSON)", openapi_extra=NDJSON_BODY,
+             summary="Report a batch of GPU utilization samples (NDJSON)",
+             openapi_extra={**NDJSON_BODY, **body_limit(MAX_BATCH_BYTES)},
              responses={403: {"model": Problem, "description": "Not a CSP, or lines (each named) for servers "
                                                               "tracked as another CSP's: nothing is stored"},
-                        413: {"model": Problem, "description": "More lines than a batch may hold"},
+                        413: {"model": Problem, "description": "More lines or bytes than a batch may hold"},
                         415: {"model": Problem, "description": "Not application/x-ndjson"}})
 async def post_samples(request: Request, caller: Csp) -> BatchOut:
     """A CSP's samples, stored all or nothing with their effects; a sample sent again is counted, not stored.
@@ -41,8 +46,9 @@ async def post_samples(request: Request, caller: Csp) -> BatchOut:
     CSP's name comes with the allocation). Samples of a server no allocation has named yet have no known owner
     and are stored as they come. Prometheus remote-write with the DCGM exporter's metric names comes later.
     """
-    body = await read_batch(request, _settings(request).policy.max_batch_lines)
-    samples, line_numbers = parse_batch(body)
+    policy = _settings(request).policy
+    samples, line_numbers = await read_samples(request, max_lines=policy.max_batch_lines,
+                                               max_line_bytes=policy.max_line_bytes)
     cmd = RecordSamples(samples, csp=cast(str, caller.csp), line_numbers=line_numbers)
     receipt: BatchReceipt = await runtime_of(request.app).bus.handle(cmd)
     return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates,
