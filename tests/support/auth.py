@@ -1,12 +1,16 @@
-"""Access tokens for tests: one Ed25519 key pair per session, and bearer headers for any role."""
+"""Access tokens for tests: one Ed25519 key pair per session, bearer headers for any role, an issuer over HTTP."""
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import httpx
+import uvicorn
 
 from servicekit.auth import Principal, Role, TokenIssuer, generate_keypair
 from servicekit.settings import AuthSettings
@@ -65,3 +69,21 @@ async def refusals(api: httpx.AsyncClient, calls: list[tuple[str, str, Any]],
         found.append((path, response.status_code,
                       {**response.json(), "challenge": response.headers.get("WWW-Authenticate")}))
     return found
+
+
+@asynccontextmanager
+async def served(app: Any, port: int) -> AsyncIterator[str]:
+    """The app (an issuer publishing its keys) behind a real uvicorn server on 127.0.0.1:port, lifespan included,
+    for as long as the block runs: what a verifier or PyJWT's JWKS client fetches from is a real socket."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(400):  # uvicorn offers no event to await; it sets `started` once it listens
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.025)
+    assert server.started, f"uvicorn did not start on port {port}"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -9,7 +9,9 @@ from support.kafka import read_topic
 from support.stack import Stack
 
 Form = Callable[..., dict[str, Any]]
-UNAUTHENTICATED = {"/oauth/token", "/healthz", "/readyz"}  # clients get their token there; probes have none
+# clients get their token and the keys to check it there; probes have none
+UNAUTHENTICATED = {"/oauth/token", "/healthz", "/readyz", "/.well-known/jwks.json",
+                   "/.well-known/oauth-authorization-server"}
 
 
 async def test_a_submitted_application_is_stored_and_its_event_is_published(stack: Stack, a_form: Form,

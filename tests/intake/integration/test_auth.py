@@ -15,7 +15,8 @@ from servicekit.auth import Principal, Role, TokenIssuer, generate_keypair
 from support.auth import auth_settings, bearer
 from support.stack import Stack
 
-UNAUTHENTICATED = {("/oauth/token", "post"), ("/healthz", "get"), ("/readyz", "get")}
+UNAUTHENTICATED = {("/oauth/token", "post"), ("/healthz", "get"), ("/readyz", "get"),
+                   ("/.well-known/jwks.json", "get"), ("/.well-known/oauth-authorization-server", "get")}
 OPERATOR_ONLY = [("post", "/calls"), ("post", "/calls/{id}/close"), ("post", "/clients"), ("get", "/clients"),
                  ("post", "/clients/{id}/revoke")]
 PARTNER_ONLY = [("post", "/applications"), ("get", "/applications"), ("get", "/applications/{id}"),

@@ -21,7 +21,7 @@ from intake.domain.errors import (
     WebhookNotFound,
 )
 from intake.entrypoints import calls, routes, webhooks
-from servicekit.auth import TokenIssuer, TokenVerifier, install_auth, token_router
+from servicekit.auth import TokenIssuer, TokenVerifier, discovery_router, install_auth, token_router
 from servicekit.http import FieldError, problem
 from servicekit.runtime import build_api
 
@@ -34,12 +34,15 @@ def create_app(settings: Settings) -> FastAPI:
     """Refuses to start without the signing and verification keys: there is no unauthenticated mode."""
     # the token router is mounted as it is, outside the idempotent routes: a stored response to POST /clients or
     # POST /oauth/token would keep a client secret or an access token in clear in the idempotency table
-    auth = token_router(credentials, TokenIssuer.from_settings(settings.auth))
+    issuer = TokenIssuer.from_settings(settings.auth)
+    auth = token_router(credentials, issuer)
     app = build_api(lambda: bootstrap(settings), title="Intake",
                     description="Programs, calls and applications from partner portals for the GPU support programs, "
                                 "the partners' webhooks, and the platform's OAuth2 token issuer.",
-                    routers=[auth, calls.router, routes.router, webhooks.router], domain_errors=DOMAIN_ERRORS)
-    install_auth(app, TokenVerifier.from_settings(settings.auth))
+                    routers=[auth, discovery_router(issuer, settings.auth), calls.router, routes.router,
+                             webhooks.router], domain_errors=DOMAIN_ERRORS)
+    # the issuer trusts the keys it publishes, never fetched from itself
+    install_auth(app, TokenVerifier.of_issuer(issuer, settings.auth))
     app.add_exception_handler(InvalidInput, _invalid_input)
     _name_form_fields(app)
     app.state.idempotency = IdempotencyStore(idempotency_key, settings.idempotency)

@@ -11,8 +11,10 @@ from servicekit.auth.dependencies import (
     install_auth,
     require,
 )
+from servicekit.auth.discovery import discovery_router, published_keys
 from servicekit.auth.hashing import hash_secret, new_client_secret, verify_secret
-from servicekit.auth.keys import AuthConfigError, generate_keypair, key_id, load_public_key
+from servicekit.auth.jwks import JwksUnusable, RemoteKeys, parse_jwks
+from servicekit.auth.keys import AuthConfigError, generate_keypair, jwk_public_key, key_id, load_public_key, public_jwk
 from servicekit.auth.routes import token_router
 from servicekit.auth.store import Client, ClientStore, InvalidClientRequest, NewClient
 from servicekit.auth.tables import (
@@ -41,10 +43,11 @@ from servicekit.settings import AuthSettings
 
 __all__ = [
     "AUTH_RESPONSES", "ROLES", "AccessToken", "AuthConfigError", "AuthSettings", "Client", "ClientStore",
-    "CredentialTables", "Forbidden", "InvalidClientRequest", "NewClient", "Principal", "Role",
-    "TokenAudienceInvalid", "TokenError", "TokenExpired", "TokenIssuer", "TokenIssuerInvalid", "TokenMalformed",
-    "TokenMissing", "TokenNotYetValid", "TokenSignatureInvalid", "TokenVerifier", "Unauthenticated",
+    "CredentialTables", "Forbidden", "InvalidClientRequest", "JwksUnusable", "NewClient", "Principal", "RemoteKeys",
+    "Role", "TokenAudienceInvalid", "TokenError", "TokenExpired", "TokenIssuer", "TokenIssuerInvalid",
+    "TokenMalformed", "TokenMissing", "TokenNotYetValid", "TokenSignatureInvalid", "TokenVerifier", "Unauthenticated",
     "authenticated", "bootstrap_operator", "bootstrap_operator_command", "create_credential_tables",
-    "credential_tables", "drop_credential_tables", "generate_keypair", "hash_secret", "install_auth", "key_id",
-    "load_public_key", "new_client_secret", "require", "token_router", "verify_secret",
+    "credential_tables", "discovery_router", "drop_credential_tables", "generate_keypair", "hash_secret",
+    "install_auth", "jwk_public_key", "key_id", "load_public_key", "new_client_secret", "parse_jwks", "public_jwk",
+    "published_keys", "require", "token_router", "verify_secret",
 ]

@@ -5,10 +5,11 @@ on a route or a router.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -28,7 +29,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 class Unauthenticated(Exception):
     def __init__(self, error: TokenError) -> None:
-        super().__init__(str(error))
+        super().__init__(error.detail)
         self.error = error
 
 
@@ -37,10 +38,20 @@ class Forbidden(Exception):
 
 
 def install_auth(app: FastAPI, verifier: TokenVerifier) -> None:
-    """Make the verifier known to `authenticated` and turn its refusals into problem responses."""
+    """Make the verifier known to `authenticated` and turn its refusals into problem responses; a verifier
+    that trusts the issuer's published keys fetches them when the app starts."""
     app.state.auth_verifier = verifier
     app.add_exception_handler(Unauthenticated, _unauthenticated)
     app.add_exception_handler(Forbidden, _forbidden)
+    remote = verifier.remote
+    if remote is not None:
+        @asynccontextmanager
+        async def fetch_keys(_: Any) -> AsyncIterator[None]:
+            await remote.start()
+            yield
+
+        # FastAPI runs an included router's lifespan inside the app's own
+        app.include_router(APIRouter(lifespan=fetch_keys))
 
 
 def verifier_of(app: Any) -> TokenVerifier:
@@ -61,7 +72,7 @@ async def authenticated(request: Request,
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(TokenMissing("the Authorization header holds no Bearer token"))
     try:
-        return verifier.verify(token.strip())
+        return await verifier.authenticate(token.strip())
     except TokenError as exc:
         raise Unauthenticated(exc) from exc
 
@@ -80,8 +91,9 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
 async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unauthenticated)
-    reason = exc.error.reason
-    response = problem(401, "Not authenticated", str(exc.error), [FieldError(field="Authorization", reason=reason)])
+    # the fixed code and sentence of the refusal's class only: the error's own message may carry the library's
+    reason, detail = exc.error.reason, exc.error.detail
+    response = problem(401, "Not authenticated", detail, [FieldError(field="Authorization", reason=reason)])
     # RFC 6750 §3: no error code when the request carried no token at all
     challenge = f'Bearer realm="{REALM}"'
     if reason != TokenMissing.reason:

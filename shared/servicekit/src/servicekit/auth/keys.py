@@ -1,9 +1,12 @@
-"""Ed25519 key material: generation for dev and tests, loading from PEM, and the key id a token names."""
+"""Ed25519 key material: generation for dev and tests, loading from PEM or a JWK, and the key id a token names."""
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,9 +30,33 @@ def public_pem(key: Ed25519PublicKey) -> str:
 
 def key_id(key: Ed25519PublicKey) -> str:
     """The RFC 7638 JWK thumbprint: the `kid` that tells a verifier which trusted key signed a token."""
-    x = _b64url(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(_okp(key), separators=(",", ":"), sort_keys=True)
     return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def public_jwk(key: Ed25519PublicKey) -> dict[str, str]:
+    """The key as an RFC 8037 OKP JWK for a JWKS, named by the same `kid` as the tokens it signs."""
+    return {**_okp(key), "kid": key_id(key), "use": "sig", "alg": "EdDSA"}
+
+
+def jwk_public_key(jwk: Mapping[str, Any]) -> Ed25519PublicKey | None:
+    """The Ed25519 verification key a published JWK holds; None for any other key, which a verifier skips
+    (RFC 7517 §5: members it does not understand are ignored, not fatal)."""
+    if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519") or jwk.get("use", "sig") != "sig":
+        return None
+    if jwk.get("alg", "EdDSA") not in ("EdDSA", "Ed25519") or not isinstance(jwk.get("x"), str):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _okp(key: Ed25519PublicKey) -> dict[str, str]:
+    """The members RFC 7638 hashes for an OKP key, and the ones every JWK of it carries."""
+    x = _b64url(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    return {"crv": "Ed25519", "kty": "OKP", "x": x}
 
 
 def _b64url(raw: bytes) -> str:

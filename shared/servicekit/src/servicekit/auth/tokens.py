@@ -26,37 +26,46 @@ SUBJECT_CLAIMS: dict[str, str | None] = {"partner": "partner_id", "reviewer": "r
 
 
 class TokenError(Exception):
-    """Why a bearer token was refused; `reason` is a stable code, the message is for people."""
+    """Why a bearer token was refused: `reason` is a stable code and `detail` its fixed sentence, the only two
+    things a 401 says (never the token library's message, which may echo the token or the library's internals)."""
 
     reason: ClassVar[str] = "invalid"
+    detail: ClassVar[str] = "invalid token"
 
 
 class TokenMissing(TokenError):
     reason = "missing"
+    detail = "missing bearer token"
 
 
 class TokenMalformed(TokenError):
     reason = "malformed"
+    detail = "malformed token"
 
 
 class TokenExpired(TokenError):
     reason = "expired"
+    detail = "token expired"
 
 
 class TokenNotYetValid(TokenError):
     reason = "not_yet_valid"
+    detail = "token not yet valid"
 
 
 class TokenSignatureInvalid(TokenError):
     reason = "bad_signature"
+    detail = "invalid token signature"
 
 
 class TokenAudienceInvalid(TokenError):
     reason = "wrong_audience"
+    detail = "wrong audience"
 
 
 class TokenIssuerInvalid(TokenError):
     reason = "wrong_issuer"
+    detail = "wrong issuer"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
-"""Verifies access tokens with the issuer's public keys alone: no call to intake, no shared table."""
+"""Verifies access tokens with the issuer's public keys alone: no call to intake per request, no shared table."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt import exceptions as jwt_errors
 
+from servicekit.auth.jwks import RemoteKeys
 from servicekit.auth.keys import AuthConfigError, key_id, load_public_key
 from servicekit.auth.tokens import (
     ALGORITHM,
@@ -17,6 +20,7 @@ from servicekit.auth.tokens import (
     TokenAudienceInvalid,
     TokenError,
     TokenExpired,
+    TokenIssuer,
     TokenIssuerInvalid,
     TokenMalformed,
     TokenMissing,
@@ -26,7 +30,7 @@ from servicekit.auth.tokens import (
 from servicekit.settings import AuthSettings
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
-# checked in this order: the first match explains the refusal
+# checked in this order: the first match explains the refusal; PyJWT's own message stays in __cause__ only
 _ERRORS: list[tuple[type[Exception], type[TokenError], str]] = [
     (jwt_errors.ExpiredSignatureError, TokenExpired, "the access token has expired"),
     (jwt_errors.ImmatureSignatureError, TokenNotYetValid, "the access token is not valid yet"),
@@ -38,47 +42,66 @@ _ERRORS: list[tuple[type[Exception], type[TokenError], str]] = [
 
 
 class TokenVerifier:
-    """Trusts every key given, so that tokens signed before a key rotation stay valid until they expire."""
+    """Trusts every key given, so that tokens signed before a key rotation stay valid until they expire; with
+    `remote`, also the keys the issuer publishes now (fetched and cached by RemoteKeys)."""
 
     def __init__(self, public_keys_pem: Sequence[str | bytes], *, issuer: str, audience: str,
-                 leeway_s: float = 30) -> None:
-        if not public_keys_pem:
-            raise AuthConfigError("no public key: set <SERVICE>_AUTH__PUBLIC_KEYS_PEM (auth.public_keys_pem)")
+                 leeway_s: float = 30, remote: RemoteKeys | None = None) -> None:
+        if not public_keys_pem and remote is None:
+            raise AuthConfigError("no public key: set <SERVICE>_AUTH__JWKS_URL (auth.jwks_url) or "
+                                  "<SERVICE>_AUTH__PUBLIC_KEYS_PEM (auth.public_keys_pem)")
         keys = [load_public_key(pem) for pem in public_keys_pem]
         self._keys: dict[str, Ed25519PublicKey] = {key_id(key): key for key in keys}
+        self.remote = remote
         self.issuer, self.audience, self.leeway_s = issuer, audience, leeway_s
 
     @classmethod
-    def from_settings(cls, settings: AuthSettings) -> TokenVerifier:
+    def from_settings(cls, settings: AuthSettings, *, transport: httpx.AsyncBaseTransport | None = None,
+                      clock: Callable[[], float] = time.monotonic) -> TokenVerifier:
+        remote = None
+        if settings.jwks_url is not None:
+            remote = RemoteKeys(settings.jwks_url, ttl_s=settings.jwks_cache_ttl_s,
+                                min_refetch_s=settings.jwks_min_refetch_s, transport=transport, clock=clock)
         return cls(settings.public_keys_pem, issuer=settings.issuer, audience=settings.audience,
-                   leeway_s=settings.leeway_s)
+                   leeway_s=settings.leeway_s, remote=remote)
+
+    @classmethod
+    def of_issuer(cls, token_issuer: TokenIssuer, settings: AuthSettings) -> TokenVerifier:
+        """The issuer's own verifier: the keys it publishes (its signing key and the configured public keys),
+        never fetched from itself."""
+        return cls([token_issuer.public_key_pem, *settings.public_keys_pem], issuer=settings.issuer,
+                   audience=settings.audience, leeway_s=settings.leeway_s)
 
     @property
     def key_ids(self) -> list[str]:
-        return list(self._keys)
+        return list(self._trusted())
+
+    async def authenticate(self, token: str | None) -> Principal:
+        """As `verify`, after fetching the issuer's keys when the token names one not known yet (rate-limited)."""
+        if token and self.remote is not None:
+            kid = _header(token).get("kid")
+            if isinstance(kid, str) and kid not in self._keys:
+                await self.remote.ensure(kid)
+        return self.verify(token)
 
     def verify(self, token: str | None) -> Principal:
-        """The caller the token names, or a TokenError saying why not."""
+        """The caller the token names, by the keys known now, or a TokenError saying why not."""
         if not token:
             raise TokenMissing("no access token")
-        claims = self._decode(token, self._candidate_keys(token))
+        claims = self._decode(token, self._candidate_keys(_header(token)))
         return _principal(claims)
 
-    def _candidate_keys(self, token: str) -> list[Ed25519PublicKey]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt_errors.InvalidTokenError as exc:
-            raise TokenMalformed(f"the access token is malformed: {exc}") from exc
-        if header.get("alg") != ALGORITHM:
-            raise TokenMalformed(f"the access token's algorithm {header.get('alg')!r} is not {ALGORITHM}")
-        if header.get("typ") != TOKEN_TYPE:
-            raise TokenMalformed(f"not an access token (typ {header.get('typ')!r}, expected {TOKEN_TYPE})")
+    def _trusted(self) -> dict[str, Ed25519PublicKey]:
+        return {**(self.remote.keys if self.remote is not None else {}), **self._keys}
+
+    def _candidate_keys(self, header: dict[str, Any]) -> list[Ed25519PublicKey]:
+        trusted = self._trusted()
         kid = header.get("kid")
         if kid is None:
-            return list(self._keys.values())
-        if kid not in self._keys:
+            return list(trusted.values())
+        if kid not in trusted:
             raise TokenSignatureInvalid("the access token is signed by a key this service does not trust")
-        return [self._keys[kid]]
+        return [trusted[kid]]
 
     def _decode(self, token: str, keys: list[Ed25519PublicKey]) -> dict[str, Any]:
         for key in keys:
@@ -92,11 +115,24 @@ class TokenVerifier:
         raise TokenSignatureInvalid("the access token's signature does not verify")
 
 
+def _header(token: str) -> dict[str, Any]:
+    """The unverified header, which must name EdDSA and an access token before any key is tried."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt_errors.InvalidTokenError as exc:
+        raise TokenMalformed("the access token is malformed") from exc
+    if header.get("alg") != ALGORITHM:
+        raise TokenMalformed(f"the access token's algorithm is not {ALGORITHM}")
+    if header.get("typ") != TOKEN_TYPE:
+        raise TokenMalformed(f"not an access token (typ is not {TOKEN_TYPE})")
+    return header
+
+
 def _translate(exc: Exception) -> TokenError:
     for jwt_error, token_error, message in _ERRORS:
         if isinstance(exc, jwt_error):
-            return token_error(f"{message}: {exc}")
-    return TokenMalformed(f"the access token is malformed: {exc}")
+            return token_error(message)
+    return TokenMalformed("the access token is malformed")
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
@@ -107,6 +143,6 @@ def _principal(claims: dict[str, Any]) -> Principal:
         principal = Principal.of(claims.get("client_id", claims["sub"]), role, subject,  # type: ignore[arg-type]
                                  str(claims.get("scope", "")).split())
     except (ValueError, TypeError) as exc:
-        raise TokenMalformed(f"the access token's claims do not name a caller: {exc}") from exc
+        raise TokenMalformed("the access token's claims do not name a caller") from exc
     return principal
 
