@@ -31,7 +31,7 @@ Form = Callable[..., dict[str, Any]]
 MakeOffer = Callable[..., Awaitable[OfferMade]]
 Outbox = Callable[[], Awaitable[list[dict[str, Any]]]]
 FAST = WebhookSettings(first_delay_s=0.3, max_delay_s=5, max_attempts=5, poll_interval_s=0.05, timeout_s=3,
-                       allow_private_networks=True)  # the test receiver listens on loopback
+                       allow_private_networks=True, allow_http=True)  # the test receiver: http on loopback
 
 
 async def submitted(api: httpx.AsyncClient, partner: dict[str, str], a_form: Form) -> str:
@@ -209,7 +209,7 @@ async def test_a_retried_answer_with_the_same_key_replays_the_first_and_publishe
 
 async def test_the_partners_webhook_is_told_of_the_offer_with_what_it_offers(
         stack: Stack, a_form: Form, partner: dict[str, str], make_offer: MakeOffer, receiver: Any) -> None:
-    async with stack.api("intake") as api, stack.worker("intake", webhooks=FAST):
+    async with stack.api("intake", webhooks=FAST) as api, stack.worker("intake", webhooks=FAST):
         hook = await api.post("/webhooks", json={"url": receiver.url()}, headers=partner)
         assert hook.status_code == 201, hook.text
         app_id = await submitted(api, partner, a_form)

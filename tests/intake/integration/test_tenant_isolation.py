@@ -24,7 +24,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
 
 async def partners_things(api: httpx.AsyncClient, partner: dict[str, str], a_form: Any,
                           make_offer: Any) -> dict[str, str]:
-    webhook = (await api.post("/webhooks", json={"url": "https://mine.example.kr/hook"}, headers=partner)).json()
+    webhook = (await api.post("/webhooks", json={"url": "https://93.184.215.14/hook"}, headers=partner)).json()
     draft = (await api.post("/applications", json=a_form("P3", submit=False), headers=partner)).json()
     submitted = (await api.post("/applications", json=a_form("P3"), headers=partner)).json()
     offered = (await api.post("/applications", json=a_form("P3"), headers=partner)).json()
@@ -75,6 +75,6 @@ async def test_what_a_partner_creates_is_its_own_whatever_the_body_says(stack: S
         smuggled = await api.post("/applications", json={**a_form("P3"), "partner_id": "someone-else"},
                                   headers=partner)
         created = await api.post("/applications", json=a_form("P3"), headers=partner)
-        webhook = await api.post("/webhooks", json={"url": "https://mine.example.kr/hook"}, headers=partner)
+        webhook = await api.post("/webhooks", json={"url": "https://93.184.215.14/hook"}, headers=partner)
     assert smuggled.status_code == 422  # the form has no such field
     assert created.json()["partner_id"] == webhook.json()["partner_id"] == str(partner_id)

@@ -1,5 +1,6 @@
 """The worker job that POSTs due webhook deliveries: claimed with FOR UPDATE SKIP LOCKED under a lease, signed,
-sent with a timeout, then marked delivered or scheduled again with backoff (services/intake/docs/webhooks.md)."""
+sent with a timeout to the address checked for it, then marked delivered or scheduled again with backoff
+(docs/webhooks.md)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,16 +15,17 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from intake.adapters.egress import refused_destination
+from intake.adapters.egress import Resolver, checked_destination, resolve_host
 from intake.adapters.orm import webhook, webhook_delivery
 from intake.domain.webhooks import DeliveryState, RetryPolicy, StatusChange, signature
+from servicekit.liveness import PartStatus, current_part
 from servicekit.retry import is_transient, sleep_or_stop
 
 log = logging.getLogger(__name__)
 USER_AGENT = "gpu-platform-webhooks/1"
 ERROR_CHARS = 500
 # a claimed delivery is left alone this long past the request timeout: if its worker died meanwhile, another
-# worker sends it again (receivers deduplicate by Webhook-Id), so a crash delays a delivery, never loses it
+# worker sends it again (receivers deduplicate by webhook-id), so a crash delays a delivery, never loses it
 LEASE_MARGIN_S = 30.0
 
 
@@ -38,7 +40,12 @@ class WebhookSettings(BaseModel):
     max_per_partner: int = Field(default=10, ge=1, description="Active webhooks one partner may have.")
     allow_private_networks: bool = Field(default=False, description=(
         "Send to loopback, private and link-local addresses too (on-premises receivers, tests). Off, a partner "
-        "cannot make the platform call into its own network."))
+        "cannot make the platform call into its own network. The cloud metadata address is refused either way."))
+    allow_http: bool = Field(default=False, description=(
+        "Accept plain http URLs too (tests, receivers on a private network); off, only https."))
+    retention_days: int = Field(default=30, ge=1, description=(
+        "Finished deliveries (delivered, failed, cancelled) leave the log this many days after the change."))
+    purge_interval_s: float = Field(default=3600.0, gt=0, description="How often the log is purged.")
 
     @model_validator(mode="after")
     def _delays_in_order(self) -> WebhookSettings:
@@ -111,19 +118,24 @@ class DeliveryQueue:
             await conn.execute(stmt)
 
 
-async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime], *,
-               allow_private: bool = False) -> Attempt:
-    """One signed POST. The response body is never read: only its status counts."""
-    refused = await refused_destination(due.url, allow_private=allow_private)
-    if refused is not None:
-        return Attempt(clock(), error=f"refused: {refused}")
+async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime], settings: WebhookSettings,
+               resolve: Resolver = resolve_host) -> Attempt:
+    """One signed POST to the address just checked. The response body is never read: only its status counts."""
+    target = await checked_destination(due.url, allow_private=settings.allow_private_networks,
+                                       allow_http=settings.allow_http, resolve=resolve)
+    if isinstance(target, list):
+        return Attempt(clock(), error="refused: " + "; ".join(why for _, why in target))
     body = due.change.body()
     timestamp = int(time.time())
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-               "Webhook-Id": str(due.change.delivery_id), "Webhook-Timestamp": str(timestamp),
-               "Webhook-Signature": signature(due.secret, due.change.delivery_id, timestamp, body)}
     try:
-        async with client.stream("POST", due.url, content=body, headers=headers) as response:
+        headers = {**target.headers, "Content-Type": "application/json", "User-Agent": USER_AGENT,
+                   "webhook-id": str(due.change.delivery_id), "webhook-timestamp": str(timestamp),
+                   "webhook-signature": signature(due.secret, due.change.delivery_id, timestamp, body)}
+    except ValueError:
+        return Attempt(clock(), error="the webhook's stored secret is not a whsec_ base64 key")
+    try:
+        async with client.stream("POST", target.url, content=body, headers=headers,
+                                 extensions=target.extensions) as response:
             return Attempt(clock(), status_code=response.status_code)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Attempt(clock(), error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
@@ -133,32 +145,48 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def deliver_webhooks(engine: AsyncEngine, settings: WebhookSettings,
-                     clock: Callable[[], datetime] = _utcnow) -> Callable[[asyncio.Event], Awaitable[None]]:
+def delivery_client(settings: WebhookSettings) -> httpx.AsyncClient:
+    """The client deliveries are sent with; each connection serves one delivery, to the address checked for it."""
+    # Redirects are not followed: a 3xx is a failed attempt, so a delivery never lands where nobody registered.
+    # No keep-alive: a connection pooled by address could carry another host's delivery over a TLS session checked
+    # for the first host's name. No proxy from the environment: a proxy would resolve the name again, unchecked.
+    return httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False, trust_env=False,
+                             limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def deliver_webhooks(engine: AsyncEngine, settings: WebhookSettings, clock: Callable[[], datetime] = _utcnow,
+                     resolve: Resolver = resolve_host) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A worker job: send what is due, a batch at a time, until the worker stops."""
     queue = DeliveryQueue(engine, settings)
 
-    async def run(stop: asyncio.Event) -> None:
-        # redirects are not followed: a 3xx is a failed attempt, so a delivery never lands where nobody registered
-        async with httpx.AsyncClient(timeout=settings.timeout_s, follow_redirects=False) as client:
+    async def send_one(client: httpx.AsyncClient, due: Due) -> Attempt:
+        return await send(client, due, clock, settings, resolve)
+
+    async def webhook_deliveries(stop: asyncio.Event) -> None:
+        part = current_part()
+        async with delivery_client(settings) as client:
             while not stop.is_set():
-                sent = await _one_batch(queue, client, clock, settings.allow_private_networks)
+                sent = await _one_batch(queue, client, clock, send_one, part, settings.poll_interval_s)
                 if sent < settings.batch_size:
                     await sleep_or_stop(stop, settings.poll_interval_s)
 
-    return run
+    return webhook_deliveries
 
 
 async def _one_batch(queue: DeliveryQueue, client: httpx.AsyncClient, clock: Callable[[], datetime],
-                     allow_private: bool) -> int:
+                     send_one: Callable[[httpx.AsyncClient, Due], Awaitable[Attempt]], part: PartStatus,
+                     poll_s: float) -> int:
     try:
         claimed = await queue.claim(clock())
-        attempts = await asyncio.gather(*(send(client, due, clock, allow_private=allow_private) for due in claimed))
+        attempts = await asyncio.gather(*(send_one(client, due) for due in claimed))
         for due, attempt in zip(claimed, attempts, strict=True):
             await queue.record(due, attempt)
-    except Exception as exc:
-        if not is_transient(exc):
-            raise
-        log.warning("delivering webhooks: %s; retrying", exc)  # claimed rows come back when their lease ends
+    except Exception as exc:  # claimed rows come back when their lease ends; the worker's readiness tells
+        part.failed(exc)
+        if is_transient(exc):
+            log.warning("delivering webhooks: %s; retrying", exc)
+        else:
+            log.exception("delivering webhooks failed; retrying")
         return 0
+    part.turned(next_within_s=poll_s)
     return len(claimed)

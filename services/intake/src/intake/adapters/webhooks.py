@@ -1,14 +1,15 @@
 """Webhooks and their delivery log in and out of the database. A status change becomes one pending delivery per
-active webhook of the partner, written in the transaction of the change: the delivery table is the webhooks' outbox."""
+active webhook of the partner, written in the transaction of the change: the delivery table is the webhooks' outbox.
+Finished deliveries are purged from the log after the retention period."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from intake.adapters.orm import webhook, webhook_delivery
 from intake.adapters.repository import Cursor, keyset_page
@@ -16,6 +17,7 @@ from intake.domain.webhooks import STATUS_CHANGED, DeliveryState, Webhook
 
 PUBLIC = [c for c in webhook.c if c.name not in ("secret", "removed_at")]
 ACTIVE = webhook.c.removed_at.is_(None)
+PURGE_BATCH = 5000  # rows per purge transaction: a large backlog goes in short transactions
 
 
 class WebhookRepository:
@@ -76,3 +78,22 @@ class WebhookRepository:
             stmt = stmt.where(d.c.state == state)
         stmt = keyset_page(stmt, d.c.created_at, d.c.id, after, limit)
         return [dict(r._mapping) for r in (await self._session.execute(stmt)).all()]
+
+
+def purge_delivery_log(engine: AsyncEngine, retention: timedelta,
+                       clock: Callable[[], datetime]) -> Callable[[], Awaitable[int]]:
+    """A periodic action: finished deliveries of changes older than `retention` leave the log; the number purged.
+    Pending ones stay whatever their age: they are the outbox of notifications still owed."""
+    d = webhook_delivery
+
+    async def purge() -> int:
+        purged, batch = 0, PURGE_BATCH
+        while batch == PURGE_BATCH:
+            old = (select(d.c.id).where(d.c.state != DeliveryState.PENDING.value,
+                                        d.c.created_at < clock() - retention).limit(PURGE_BATCH))
+            async with engine.begin() as conn:
+                batch = (await conn.execute(delete(d).where(d.c.id.in_(old)))).rowcount
+            purged += batch
+        return purged
+
+    return purge

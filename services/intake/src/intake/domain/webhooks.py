@@ -1,7 +1,9 @@
 """Partners' webhooks: where status changes are POSTed, how each delivery is signed, and when a failed one is tried
-again. The signature follows the Standard Webhooks scheme (id, timestamp, body), in hex with a `v1=` prefix."""
+again. The signature is Standard Webhooks' (https://www.standardwebhooks.com/): `v1,` and the base64 HMAC-SHA256 of
+"{id}.{timestamp}.{body}", keyed with the bytes a `whsec_<base64>` secret encodes."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -16,6 +18,7 @@ from intake.domain.errors import InvalidInput, Problem
 
 STATUS_CHANGED = "application.status_changed"
 SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32  # the scheme asks for 24 to 64 random bytes
 SCHEMES = ("http", "https")
 
 
@@ -37,11 +40,18 @@ class Webhook:
 
 
 def new_secret() -> str:
-    """32 random bytes, URL-safe base64, behind a prefix that says what the string is when it turns up in a log."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    """`whsec_` and the standard base64 of 32 random bytes: the prefix says what the string is when it turns up in a
+    log, and Standard Webhooks libraries take the string as it is."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def url_problems(url: str) -> list[Problem]:
+def secret_key(secret: str) -> bytes:
+    """The HMAC key a `whsec_` secret holds: the bytes its base64 encodes."""
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+
+
+def url_problems(url: str, *, allow_http: bool = True) -> list[Problem]:
+    """What is wrong with a webhook URL by its text alone (egress.py checks where it leads)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it validates it
@@ -51,6 +61,8 @@ def url_problems(url: str) -> list[Problem]:
         return [("url", f"must be an http or https URL, not {parts.scheme or 'one without a scheme'}")]
     if not parts.hostname:
         return [("url", "names no host")]
+    if parts.scheme.lower() != "https" and not allow_http:
+        return [("url", "must be an https URL: deliveries carry applications' details")]
     if parts.username is not None or parts.password is not None:
         return [("url", "must not carry credentials: the signature authenticates the sender")]
     return []
@@ -81,9 +93,11 @@ class StatusChange:
 
 
 def signature(secret: str, delivery_id: UUID, timestamp: int, body: bytes) -> str:
-    """`v1=` and the hex HMAC-SHA256, keyed with the secret's UTF-8 bytes, of "{id}.{timestamp}.{body}"."""
+    """The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", keyed with
+    the secret's key bytes."""
     signed = f"{delivery_id}.{timestamp}.".encode() + body
-    return "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 @dataclass(frozen=True)

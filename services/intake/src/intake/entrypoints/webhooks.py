@@ -1,15 +1,18 @@
-"""A partner's webhooks: register one (its signing secret is shown once), list, remove, and read its delivery log.
-Another partner's webhook is as good as missing: 404."""
+"""A partner's webhooks: register one (its destination checked, its signing secret shown once), list, remove, and
+read its delivery log. Another partner's webhook is as good as missing: 404."""
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from intake.adapters.egress import Resolver, checked_destination, resolve_host
 from intake.adapters.idempotency import idempotent_route
 from intake.adapters.unit_of_work import IntakeUnitOfWork
+from intake.config import Settings
 from intake.domain.commands import RegisterWebhook, RemoveWebhook
-from intake.domain.errors import WebhookNotFound
+from intake.domain.errors import InvalidInput, WebhookNotFound
 from intake.domain.webhooks import DeliveryState
 from intake.entrypoints import pagination
 from intake.entrypoints.deps import PartnerId, current_client, partner_only
@@ -22,9 +25,20 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"], dependencies=[Depends(
                    responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, route_class=idempotent_route(current_client))
 
 
+def destination_resolver() -> Resolver:
+    """How registration resolves a URL's host: the system's resolver (tests override this dependency)."""
+    return resolve_host
+
+
 @router.post("", status_code=201, response_model=WebhookCreatedOut,
              summary="Register a URL for the status changes of the partner's applications; its secret is shown once")
-async def register(body: WebhookIn, partner_id: PartnerId, request: Request, response: Response) -> WebhookCreatedOut:
+async def register(body: WebhookIn, partner_id: PartnerId, request: Request, response: Response,
+                   resolve: Annotated[Resolver, Depends(destination_resolver)]) -> WebhookCreatedOut:
+    settings: Settings = runtime_of(request.app).settings  # type: ignore[assignment]
+    checked = await checked_destination(body.url, allow_private=settings.webhooks.allow_private_networks,
+                                        allow_http=settings.webhooks.allow_http, resolve=resolve)
+    if isinstance(checked, list):
+        raise InvalidInput(*checked)
     hook = await runtime_of(request.app).bus.handle(RegisterWebhook(partner_id, body.url, body.description))
     response.headers["Cache-Control"] = "no-store"
     return WebhookCreatedOut.model_validate(vars(hook))
