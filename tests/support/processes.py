@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -35,6 +36,40 @@ class ServiceProcesses:
                 await self._spawn(service, role, env, log_dir / f"{service}-{role}.log")
             self.urls[service] = f"http://127.0.0.1:{port}"
         await asyncio.gather(*(self._wait_ready(s, u) for s, u in self.urls.items()))
+
+    async def start_api(self, service: str, name: str, **env: str) -> str:
+        """Only the service's api, with `env` on top of the test's settings, for tests that kill and restart it; its
+        URL, on a fresh port each start."""
+        log_dir = LOG_ROOT / name
+        log_dir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        spec = SERVICES[service]
+        await self._spawn(service, "api", {**os.environ, **spec.env(self.infra, self.database, self.topic_prefix,
+                                                                      port), **self.extra_env, **env},
+                          log_dir / f"{service}-api.log")
+        self.urls[service] = f"http://127.0.0.1:{port}"
+        await self._wait_alive(service, self.urls[service])
+        return self.urls[service]
+
+    async def _wait_alive(self, service: str, url: str) -> None:
+        """Until the api answers /healthz: without its worker's heartbeat it is never ready, but it serves."""
+        async with httpx.AsyncClient() as client:
+            for _ in range(240):
+                self.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{url}/healthz", timeout=2)).status_code == 200:
+                        return
+                await asyncio.sleep(0.25)
+        raise AssertionError(f"{service} api at {url} never answered /healthz")
+
+    async def exited(self, service: str, role: str = "api", timeout_s: float = 15.0) -> int:
+        """Wait for the process to end of itself (a crash a test provoked); its exit code. It is forgotten, so the
+        others are still checked alive and a restarted one can take its place."""
+        name = f"{service}-{role}"
+        proc = next(p for n, p in reversed(self._procs) if n == name)
+        code = await asyncio.wait_for(proc.wait(), timeout=timeout_s)
+        self._procs.remove((name, proc))
+        return code
 
     async def _spawn(self, service: str, role: str, env: dict[str, str], log: Path) -> None:
         with log.open("ab") as out:

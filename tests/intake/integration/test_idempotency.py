@@ -114,6 +114,35 @@ async def test_a_retry_while_the_first_request_is_in_flight_is_a_conflict(
     assert await stack.count("intake.application") == 1
 
 
+async def test_a_first_request_that_outlives_the_in_flight_timeout_yields_to_the_retry_that_took_its_key_over(
+        stack: Stack, a_form: Form, partner: dict[str, str], open_call: OpenCall) -> None:
+    held = "SELECT created_at FROM intake.idempotency_key WHERE status = 'in_flight'"
+    async with stack.api("intake", idempotency=IdempotencySettings(in_flight_timeout_s=0.2)) as api:
+        call = await open_call(api, "P1")
+        body = a_form("P1", call_id=call["id"])
+        blocker = await asyncpg.connect(stack.db_dsn)
+        try:
+            # an operator's transaction holds the call: the first request waits on it past the timeout
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("SELECT 1 FROM intake.call WHERE id = $1 FOR UPDATE", uuid.UUID(call["id"]))
+            first = asyncio.create_task(api.post("/applications", json=body, headers=keyed(partner)))
+            [claimed] = await eventually(lambda: stack.fetch(held), what="the first request to hold its key")
+            await asyncio.sleep(0.3)
+            retry = asyncio.create_task(api.post("/applications", json=body, headers=keyed(partner)))
+            await eventually(lambda: stack.fetch(held + " AND created_at > $1", claimed["created_at"]),
+                             what="the retry to take the key over")
+            await transaction.rollback()
+            first_response, retry_response = await first, await retry
+        finally:
+            await blocker.close()
+        after = await api.post("/applications", json=body, headers=keyed(partner))
+    assert (first_response.status_code, retry_response.status_code) == (409, 201)
+    assert after.headers["Idempotent-Replayed"] == "true" and after.content == retry_response.content
+    assert await stack.count("intake.application") == 1
+    assert await stack.count("intake.outbox") == 1
+
+
 async def test_a_refused_request_gives_its_key_back_so_the_corrected_one_can_use_it(
         stack: Stack, a_form: Form, partner: dict[str, str]) -> None:
     async with stack.api("intake") as api:
@@ -170,7 +199,8 @@ async def _every_post(api: httpx.AsyncClient, a_form: Form, partner: dict[str, s
                            partner),
         "withdraw": ("/applications/{application_id}/withdraw", f"/applications/{active['id']}/withdraw",
                      {"reason": "changed plans"}, partner),
-        "register-a-webhook": ("/webhooks", "/webhooks", {"url": "https://portal.example.kr/hooks"}, partner),
+        # a public address literal: registering it needs no DNS
+        "register-a-webhook": ("/webhooks", "/webhooks", {"url": "https://93.184.215.14/hooks"}, partner),
     }
 
 

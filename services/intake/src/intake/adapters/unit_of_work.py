@@ -1,7 +1,12 @@
 """Intake's unit of work: the shared SQL unit of work plus intake's repositories."""
 from __future__ import annotations
 
+from typing import Self
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from intake.adapters.calls import CallRepository, ProgramRepository
+from intake.adapters.idempotency import request_transaction
 from intake.adapters.repository import ApplicationRepository
 from intake.adapters.webhooks import WebhookRepository
 from servicekit.uow import SqlUnitOfWork
@@ -12,6 +17,15 @@ class IntakeUnitOfWork(SqlUnitOfWork):
     calls: CallRepository
     programs: ProgramRepository
     webhooks: WebhookRepository
+
+    async def __aenter__(self) -> Self:
+        transaction = await request_transaction()
+        if transaction is not None:
+            # a request holding an Idempotency-Key: its effects commit with its stored answer, in its transaction;
+            # this unit's commit only releases a savepoint (docs/idempotency.md)
+            self._session_factory = async_sessionmaker(**{**self._session_factory.kw, "bind": transaction,
+                                                          "join_transaction_mode": "create_savepoint"})
+        return await super().__aenter__()
 
     def _start(self) -> None:
         self.applications = ApplicationRepository(self.session)
