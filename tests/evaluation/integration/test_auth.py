@@ -20,7 +20,8 @@ SCORES = {"technical_social_impact": 80, "ai_ecosystem_contribution": 70, "capab
 SOME_ID = uuid.uuid4()
 OPERATOR_CALLS = [("POST", "/reviewers", {"name": "A", "institution": "B"}), ("GET", "/reviewers", None),
                   ("GET", "/policies", None), ("GET", "/policies/2026.1", None),
-                  ("POST", "/policies", {"version": "2027.1"}), ("GET", "/evaluations", None),
+                  ("POST", "/policies", {"version": "2027.1"}), ("POST", "/policies/2026.1/cancel", None),
+                  ("POST", "/policies/preview", {"version": "2027.1"}), ("GET", "/evaluations", None),
                   ("GET", f"/evaluations/{SOME_ID}/panel", None), ("POST", f"/evaluations/{SOME_ID}/recheck", {}),
                   ("GET", f"/rounds/{SOME_ID}", None)]
 EVERY_CALL = [*OPERATOR_CALLS, ("GET", f"/evaluations/{SOME_ID}", None),

@@ -99,10 +99,11 @@ async def test_the_rules_are_those_of_the_version_in_force_when_allocation_asked
                    acceptable_window_months=4, occurred_at=datetime.now(UTC) - timedelta(days=1))
     await stack.handle("evaluation", evaluate_submitted(submitted))
     async with stack.api("evaluation") as api:
-        created = await api.post("/policies", json={"version": "2026.2", "p3_max_window_months": 3},
-                                  headers=OPERATOR)
+        created = await api.post("/policies", headers=OPERATOR, json={
+            "version": "2026.2", "p3_max_window_months": 3,
+            "effective_at": (datetime.now(UTC) + timedelta(minutes=10)).isoformat()})
     assert created.status_code == 201, created.text
-    starts = datetime.fromisoformat(created.json()["effective_from"])
+    starts = datetime.fromisoformat(created.json()["effective_at"])
     before, after = (requested(submitted.application_id, starts - timedelta(seconds=1)),
                      requested(submitted.application_id, starts + timedelta(seconds=1)))
     await stack.handle("evaluation", recheck_requested(before), recheck_requested(after))

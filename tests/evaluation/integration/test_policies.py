@@ -38,8 +38,13 @@ def p1(size: str = "startup") -> ApplicationSubmitted:
 
 
 
+def soon() -> str:
+    """A start past the default minimum notice (5 minutes)."""
+    return (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+
+
 async def publish(api: httpx.AsyncClient, **body: Any) -> httpx.Response:
-    return await api.post("/policies", json=body, headers=OPERATOR)
+    return await api.post("/policies", json={"effective_at": soon(), **body}, headers=OPERATOR)
 
 
 async def test_the_seeded_version_2026_1_carries_the_program_rules_defaults(stack: Stack) -> None:
@@ -48,7 +53,8 @@ async def test_the_seeded_version_2026_1_carries_the_program_rules_defaults(stac
         seed = (await api.get("/policies/2026.1", headers=OPERATOR)).json()
         unknown = await api.get("/policies/1999.1", headers=OPERATOR)
     assert [p["version"] for p in listed] == ["2026.1"] and listed[0] == seed
-    assert seed["effective_from"] == "2026-01-01T00:00:00Z"
+    assert (seed["effective_at"], seed["state"]) == ("2026-01-01T00:00:00Z", "in_force")
+    assert seed["created"]["by"] == "seed" and seed["cancelled"] is None
     assert seed["rubric_weights"] == THIRDS
     assert (seed["p1_regional_bonus_points"], seed["p1_youth_bonus_points"], seed["p2_non_capital_bonus_points"]) \
         == (3, 3, 3)
@@ -66,7 +72,8 @@ async def test_a_new_version_carries_over_what_it_does_not_change_and_leaves_the
     new = created.json()
     assert (new["rubric_weights"], new["p1_youth_bonus_points"]) == (SKEWED, 5)
     assert (new["p1_regional_bonus_points"], new["min_reviews"], new["p1_max_gpus"]) == (3, 2, 16)
-    assert datetime.fromisoformat(new["effective_from"]) > datetime.now(UTC) - timedelta(minutes=1)
+    assert datetime.fromisoformat(new["effective_at"]) > datetime.now(UTC) + timedelta(minutes=5)
+    assert (new["state"], new["created"]["by"], new["created"]["role"]) == ("scheduled", "operator-tests", "operator")
     assert [p["version"] for p in listed] == ["2026.2", "2026.1"]
     assert (old["rubric_weights"], old["p1_youth_bonus_points"]) == (THIRDS, 3)
 
@@ -85,12 +92,12 @@ async def test_a_version_that_makes_no_sense_is_refused_naming_each_field_and_no
         stack: Stack) -> None:
     yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     async with stack.api("evaluation") as api:
-        unsound = await publish(api, version="2026.2", effective_from=yesterday, min_reviews=4,
+        unsound = await publish(api, version="2026.2", effective_at=yesterday, min_reviews=4,
                                 rubric_weights={**SKEWED, "capability_readiness": 0.3})
         malformed = await publish(api, version="not a version!", youth_bonus=3, p1_max_gpus=0,
                                   rubric_weights={"novelty": 1})
     assert unsound.status_code == malformed.status_code == 422
-    assert [e["field"] for e in unsound.json()["errors"]] == ["effective_from", "rubric_weights", "min_reviews"]
+    assert [e["field"] for e in unsound.json()["errors"]] == ["effective_at", "rubric_weights", "min_reviews"]
     assert {e["field"] for e in malformed.json()["errors"]} == {
         "version", "youth_bonus", "p1_max_gpus", "rubric_weights.novelty.[key]"}
     assert await stack.count("evaluation.policy_version") == 1
@@ -105,7 +112,7 @@ async def test_a_new_version_governs_submissions_after_its_start_and_old_explana
                               key=record.key, headers=record.headers)
         await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.SCORES), at_least=1)
         created = (await publish(api, version="2026.2", eligibility_base_points=20)).json()
-        starts = datetime.fromisoformat(created["effective_from"])
+        starts = datetime.fromisoformat(created["effective_at"])
         after, late_but_older = p3(starts + timedelta(seconds=1)), p3(starts - timedelta(seconds=1))
         for event in (after, late_but_older):
             record = to_record(event, source="/gpu-platform/intake")
@@ -134,10 +141,11 @@ async def test_a_round_is_scored_under_the_version_in_force_at_its_close(stack: 
         for member, given in zip(panel["assigned"], ((80, 70, 90), (90, 60, 75)), strict=False):
             await api.post("/reviews", headers=bearer("reviewer", member["reviewer_id"]), json={
                 "application_id": str(event.application_id), "scores": dict(zip(SKEWED, given, strict=True))})
-        assert (await publish(api, version="2026.2", rubric_weights=SKEWED, p1_youth_bonus_points=5)).is_success
+        created = await publish(api, version="2026.2", rubric_weights=SKEWED, p1_youth_bonus_points=5)
+        closes_at = datetime.fromisoformat(created.json()["effective_at"]) + timedelta(seconds=1)
         assert event.call_id is not None
         await stack.handle("evaluation", ScoreRound(event.call_id, "P1", datetime(2026, 3, 25, tzinfo=UTC),
-                                       datetime.now(UTC), (event.application_id,)))
+                                       closes_at, (event.application_id,)))
         result = (await api.get(f"/evaluations/{event.application_id}", headers=OPERATOR)).json()
 
     # 0.5 x 85 + 0.3 x 65 + 0.2 x 82.5 = 78.5, + 3 regional + 5 youth under 2026.2
@@ -152,10 +160,12 @@ async def test_a_recheck_applies_the_version_in_force_at_its_time(stack: Stack) 
     event = p1(size="small")
     await stack.handle("evaluation", evaluate_submitted(event))
     async with stack.api("evaluation") as api:
-        assert (await publish(api, version="2026.2", p1_company_sizes=["startup"])).is_success
+        created = await publish(api, version="2026.2", p1_company_sizes=["startup"])
+        after_start = datetime.fromisoformat(created.json()["effective_at"]) + timedelta(seconds=1)
         earlier = await api.post(f"/evaluations/{event.application_id}/recheck", headers=OPERATOR,
                                  json={"at": "2026-05-01T00:00:00+00:00"})
-        now = await api.post(f"/evaluations/{event.application_id}/recheck", headers=OPERATOR, json={})
+        now = await api.post(f"/evaluations/{event.application_id}/recheck", headers=OPERATOR,
+                             json={"at": after_start.isoformat()})
     assert (earlier.json()["recheck"]["policy_version"], earlier.json()["recheck"]["passed"]) == ("2026.1", True)
     assert (now.json()["recheck"]["policy_version"], now.json()["recheck"]["passed"]) == ("2026.2", False)
     assert now.json()["evaluation"]["failed_rules"] == [

@@ -8,14 +8,15 @@ import pytest
 from pydantic import ValidationError
 
 from evaluation.config import PolicySeed
-from evaluation.domain.policy import Policy, in_force, policy_problems, review_problems
+from evaluation.domain.policy import Policy, in_force, review_problems
+from evaluation.domain.policy_bounds import policy_problems
 
 SEED = PolicySeed().policy()
 THIRDS = {"technical_social_impact": 1 / 3, "ai_ecosystem_contribution": 1 / 3, "capability_readiness": 1 / 3}
 
 
 def test_the_seed_is_version_2026_1_with_program_rules_defaults() -> None:
-    assert (SEED.version, SEED.effective_from) == ("2026.1", datetime(2026, 1, 1, tzinfo=UTC))
+    assert (SEED.version, SEED.effective_at) == ("2026.1", datetime(2026, 1, 1, tzinfo=UTC))
     assert dict(SEED.rubric_weights) == THIRDS
     assert (SEED.p1_regional_bonus_points, SEED.p1_youth_bonus_points, SEED.p2_non_capital_bonus_points) == (3, 3, 3)
     assert sorted(SEED.capital_region) == ["Gyeonggi", "Incheon", "Seoul"]
@@ -29,7 +30,7 @@ def test_the_seed_is_version_2026_1_with_program_rules_defaults() -> None:
 
 
 def test_the_rules_survive_the_trip_through_json() -> None:
-    again = Policy.from_rules(SEED.version, SEED.effective_from, SEED.rules())
+    again = Policy.from_rules(SEED.version, SEED.effective_at, SEED.rules())
     assert again.rules() == SEED.rules() and "version" not in SEED.rules()
 
 
@@ -59,7 +60,7 @@ def test_a_seed_that_makes_no_sense_is_refused_at_start_up() -> None:
 
 
 def test_the_version_in_force_is_the_latest_that_has_started() -> None:
-    later = replace(SEED, version="2026.2", effective_from=datetime(2026, 7, 1, tzinfo=UTC))
+    later = replace(SEED, version="2026.2", effective_at=datetime(2026, 7, 1, tzinfo=UTC))
     versions = [later, SEED]
     assert in_force(versions, datetime(2026, 6, 30, 23, 59, tzinfo=UTC)).version == "2026.1"
     assert in_force(versions, datetime(2026, 7, 1, tzinfo=UTC)).version == "2026.2"
@@ -67,7 +68,7 @@ def test_the_version_in_force_is_the_latest_that_has_started() -> None:
 
 
 def test_before_the_first_version_the_first_version_applies() -> None:
-    assert in_force([SEED], SEED.effective_from - timedelta(days=400)).version == "2026.1"
+    assert in_force([SEED], SEED.effective_at - timedelta(days=400)).version == "2026.1"
 
 
 def test_a_review_scores_each_criterion_from_zero_to_one_hundred() -> None:

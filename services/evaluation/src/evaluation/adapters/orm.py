@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -63,9 +64,19 @@ evaluation = Table(
 policy_version = Table(
     "policy_version", metadata,
     Column("version", Text, primary_key=True),
-    Column("effective_from", DateTime(timezone=True), nullable=False, unique=True),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
     Column("rules", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_by", Text, nullable=False),
+    Column("created_by_role", Text, nullable=False),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("cancelled_by", Text),
+    Column("cancelled_by_role", Text),
+    # two live versions starting at once would make "the version in force" ambiguous; a cancelled one frees its time
+    Index("ux_policy_version_effective_at_live", "effective_at", unique=True,
+          postgresql_where=text("cancelled_at IS NULL")),
+    CheckConstraint("(cancelled_at IS NULL) = (cancelled_by IS NULL) AND "
+                    "(cancelled_at IS NULL) = (cancelled_by_role IS NULL)", name="cancelled"),
 )
 
 reviewer = Table(

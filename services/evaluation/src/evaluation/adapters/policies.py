@@ -5,48 +5,92 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.adapters.orm import call_round, policy_version
-from evaluation.domain.model import Round
-from evaluation.domain.policy import Policy, in_force
+from evaluation.adapters.orm import call_round, evaluation, policy_version
+from evaluation.adapters.repository import _evaluation as evaluation_from_row
+from evaluation.domain.model import Evaluation, Round
+from evaluation.domain.policy import Change, Policy, PolicyVersion, in_force
 
 
 def _policy(row: Any) -> Policy:
-    return Policy.from_rules(row.version, row.effective_from, row.rules)
+    return Policy.from_rules(row.version, row.effective_at, row.rules)
+
+
+def _version(row: Any) -> PolicyVersion:
+    cancelled = (Change(row.cancelled_at, row.cancelled_by, row.cancelled_by_role)
+                 if row.cancelled_at is not None else None)
+    return PolicyVersion(_policy(row), Change(row.created_at, row.created_by, row.created_by_role), cancelled)
+
+
+LIVE = policy_version.c.cancelled_at.is_(None)
 
 
 class PolicyRepository:
-    """Versions are only added: there is no update here, by design."""
+    """Versions are only added, or cancelled before their time: rules are never updated, by design."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, policy: Policy) -> bool:
-        """False when the version name is taken (nothing changes)."""
+    async def add(self, policy: Policy, created: Change) -> bool:
+        """False when the version name is taken, even by a cancelled version (nothing changes)."""
         stmt = (insert(policy_version)
-                .values(version=policy.version, effective_from=policy.effective_from, rules=policy.rules())
+                .values(version=policy.version, effective_at=policy.effective_at, rules=policy.rules(),
+                        created_at=created.at, created_by=created.by, created_by_role=created.role)
                 .on_conflict_do_nothing(index_elements=[policy_version.c.version])
                 .returning(policy_version.c.version))
         return (await self._session.execute(stmt)).first() is not None
 
+    async def cancel(self, version: str, cancelled: Change) -> None:
+        await self._session.execute(update(policy_version).where(policy_version.c.version == version, LIVE)
+                                    .values(cancelled_at=cancelled.at, cancelled_by=cancelled.by,
+                                            cancelled_by_role=cancelled.role))
+
     async def get(self, version: str) -> Policy | None:
+        found = await self.record(version)
+        return found.policy if found else None
+
+    async def record(self, version: str) -> PolicyVersion | None:
+        """One version with its audit, cancelled or not."""
         row = (await self._session.execute(select(policy_version)
                                            .where(policy_version.c.version == version))).first()
-        return _policy(row) if row else None
+        return _version(row) if row else None
+
+    async def records(self) -> list[PolicyVersion]:
+        """Every version with its audit, cancelled ones included, the latest start first."""
+        stmt = select(policy_version).order_by(policy_version.c.effective_at.desc(),
+                                               policy_version.c.created_at.desc())
+        return [_version(r) for r in (await self._session.execute(stmt)).all()]
 
     async def list(self) -> list[Policy]:
-        """Every version, the latest start first."""
-        stmt = select(policy_version).order_by(policy_version.c.effective_from.desc())
+        """Every version not cancelled, the latest start first."""
+        stmt = select(policy_version).where(LIVE).order_by(policy_version.c.effective_at.desc())
         return [_policy(r) for r in (await self._session.execute(stmt)).all()]
 
     async def in_force(self, at: datetime) -> Policy:
         return in_force(await self.list(), at)
 
+    async def named_by_a_decision(self, version: str) -> bool:
+        """True when an evaluation, a re-check or a round names the version (a re-check may be dated ahead)."""
+        x = evaluation.c.explanation
+        named = or_(evaluation.c.policy_version == version, x["eligibility_policy_version"].astext == version,
+                    x["rechecks"].contains([{"policy_version": version}]))
+        stmt = select(or_(exists().where(named), exists().where(call_round.c.policy_version == version)))
+        return bool((await self._session.execute(stmt)).scalar())
+
+    async def scored(self, *, call_id: UUID | None, limit: int) -> list[Evaluation]:
+        """The latest scored applications (of one call, if given), for a preview: newest decision first."""
+        stmt = (select(evaluation).where(evaluation.c.score.is_not(None))
+                .order_by(evaluation.c.evaluated_at.desc(), evaluation.c.application_id.desc()).limit(limit))
+        if call_id is not None:
+            stmt = stmt.where(evaluation.c.call_id == call_id)
+        return [evaluation_from_row(r) for r in (await self._session.execute(stmt)).all()]
+
     async def lock(self) -> None:
-        """Serialise new versions, so two at once cannot both pass the 'after the latest' check."""
+        """Serialise changes, so two at once cannot both pass the 'after the latest' check, nor a cancel slip
+        between a publish's check and its insert."""
         await self._session.execute(select(policy_version.c.version).with_for_update())
 
 

@@ -68,9 +68,32 @@ class SubmitReview:
 
 @dataclass(frozen=True)
 class PublishPolicy:
-    """A new policy version from `effective_from` (default: now) on; `changes` are the rules that differ from the
-    latest version's."""
+    """Schedule a new policy version from `effective_at` on; `changes` are the rules that differ from the latest
+    version's. `by` and `role` are the caller's (the access token's subject and role), kept for the audit."""
 
     version: str
-    effective_from: datetime | None = None
+    effective_at: datetime
+    by: str
+    role: str
     changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CancelPolicy:
+    """Withdraw a scheduled version before it takes effect; it stays listed, cancelled, with who did it."""
+
+    version: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True)
+class PreviewPolicy:
+    """What a proposed version would change, without storing anything: its validation, and the scores of up to
+    `limit` scored applications (of one call, if given) under the version in force and under the proposal."""
+
+    version: str
+    effective_at: datetime
+    changes: dict[str, Any] = field(default_factory=dict)
+    call_id: UUID | None = None
+    limit: int = 50

@@ -1,6 +1,7 @@
-"""A scoring policy version: every number the rules and the score use, in force from a time on.
+"""A scoring policy version: every number the rules and the score use, in force from a stated time on.
 
-Versions are only ever added, so any decision can be explained by the version it names.
+Versions are only ever added (a scheduled one may be cancelled before its time), so any decision can be explained
+by the version it names. Bounds and invariants are in policy_bounds.py.
 """
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
 MAX_CRITERION_SCORE = 100
 CRITERIA = ("technical_social_impact", "ai_ecosystem_contribution", "capability_readiness")
 WEIGHT_PRECISION = 10_000  # weights are read to 1/10,000, so three float thirds add up to exactly 1
-META_FIELDS = ("version", "effective_from")
+META_FIELDS = ("version", "effective_at")
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Policy:
     """The rules of one version; `rules()` is what the policy_version table keeps as JSON."""
 
     version: str
-    effective_from: datetime
+    effective_at: datetime
     rubric_weights: Mapping[str, float]
     p1_regional_bonus_points: float
     p1_youth_bonus_points: float
@@ -48,8 +50,8 @@ class Policy:
                 if f.name not in META_FIELDS}
 
     @classmethod
-    def from_rules(cls, version: str, effective_from: datetime, rules: Mapping[str, Any]) -> Policy:
-        return cls(version=version, effective_from=effective_from, **rules)
+    def from_rules(cls, version: str, effective_at: datetime, rules: Mapping[str, Any]) -> Policy:
+        return cls(version=version, effective_at=effective_at, **rules)
 
     def weight(self, criterion: str) -> Fraction:
         return weight_fraction(self.rubric_weights[criterion])
@@ -71,34 +73,6 @@ def weight_fraction(weight: float) -> Fraction:
     return Fraction(weight).limit_denominator(WEIGHT_PRECISION)
 
 
-def policy_problems(policy: Policy) -> list[tuple[str, str]]:
-    """Each field that makes the policy unusable, with the reason; empty when it is sound."""
-    problems = _weight_problems(policy.rubric_weights)
-    if policy.reviewers_per_application < 1:
-        problems.append(("reviewers_per_application", "at least one reviewer per application"))
-    if not 1 <= policy.min_reviews <= policy.reviewers_per_application:
-        problems.append(("min_reviews", f"must be between 1 and reviewers_per_application "
-                                        f"({policy.reviewers_per_application}); it is {policy.min_reviews}"))
-    if policy.p3_min_window_months > policy.p3_max_window_months:
-        problems.append(("p3_min_window_months", "must not exceed p3_max_window_months"))
-    if not policy.p1_company_sizes:
-        problems.append(("p1_company_sizes", "at least one company size is eligible"))
-    return problems
-
-
-def _weight_problems(weights: Mapping[str, float]) -> list[tuple[str, str]]:
-    names = set(weights)
-    if names != set(CRITERIA):
-        return [("rubric_weights", f"one weight for each criterion {', '.join(CRITERIA)}; "
-                                   f"got {', '.join(sorted(names)) or 'none'}")]
-    if any(not 0 <= w <= 1 for w in weights.values()):
-        return [("rubric_weights", "each weight is between 0 and 1")]
-    total = sum(weight_fraction(w) for w in weights.values())
-    if total != 1:
-        return [("rubric_weights", f"the weights must sum to 1; they sum to {float(total):g}")]
-    return []
-
-
 def review_problems(scores: Mapping[str, float]) -> list[tuple[str, str]]:
     """A review scores exactly the rubric's criteria, each from 0 to 100."""
     problems = [(f"scores.{name}", "missing") for name in CRITERIA if name not in scores]
@@ -109,7 +83,43 @@ def review_problems(scores: Mapping[str, float]) -> list[tuple[str, str]]:
 
 
 def in_force(policies: Sequence[Policy], at: datetime) -> Policy:
-    """The version with the latest start at or before `at`; before the first version, the first applies."""
-    ordered = sorted(policies, key=lambda p: p.effective_from)
-    started = [p for p in ordered if p.effective_from <= at]
+    """The version with the latest start at or before `at`; before the first version, the first applies.
+
+    `policies` are the versions not cancelled: a cancelled version never governs anything.
+    """
+    ordered = sorted(policies, key=lambda p: p.effective_at)
+    started = [p for p in ordered if p.effective_at <= at]
     return started[-1] if started else ordered[0]
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who changed the policies and when: the access token's subject (its client) and role, at the clock's time."""
+
+    at: datetime
+    by: str
+    role: str
+
+
+class State(StrEnum):
+    SCHEDULED = "scheduled"
+    IN_FORCE = "in_force"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """A stored version with its audit: who created it, and who cancelled it before its time, if anyone did."""
+
+    policy: Policy
+    created: Change
+    cancelled: Change | None = None
+
+    def state(self, now: datetime, in_force_now: str) -> State:
+        """By `now`, when `in_force_now` names the version in force then."""
+        if self.cancelled is not None:
+            return State.CANCELLED
+        if self.policy.effective_at > now:
+            return State.SCHEDULED
+        return State.IN_FORCE if self.policy.version == in_force_now else State.SUPERSEDED

@@ -13,7 +13,9 @@ from uuid import uuid4
 from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
 from evaluation.domain import decisions
 from evaluation.domain.commands import (
+    CancelPolicy,
     EvaluateApplication,
+    PreviewPolicy,
     PublishPolicy,
     RecheckEligibility,
     RecheckForOffer,
@@ -24,9 +26,10 @@ from evaluation.domain.commands import (
 from evaluation.domain.errors import Conflict, EvaluationNotFound, Forbidden, InvalidInput
 from evaluation.domain.model import Evaluation, Recheck, Round, Status
 from evaluation.domain.panel import Reviewer
-from evaluation.domain.policy import Policy, policy_problems, review_problems
+from evaluation.domain.policy import review_problems
 from evaluation.service import panels, rounds
 from evaluation.service.outcomes import confirmed_event, no_evaluation_event, outcome, rejected_event
+from evaluation.service.policies import cancel_policy, preview_policy, publish_policy
 
 log = logging.getLogger(__name__)
 
@@ -138,26 +141,6 @@ async def register_reviewer(cmd: RegisterReviewer, uow: EvaluationUnitOfWork) ->
     return reviewer
 
 
-async def publish_policy(cmd: PublishPolicy, uow: EvaluationUnitOfWork) -> Policy:
-    await uow.policies.lock()
-    if await uow.policies.get(cmd.version) is not None:
-        raise Conflict(f"policy version {cmd.version} exists already; a version is never changed")
-    now = _now()
-    latest = max(await uow.policies.list(), key=lambda p: p.effective_from)
-    policy = Policy.from_rules(cmd.version, cmd.effective_from or now, {**latest.rules(), **cmd.changes})
-    problems = policy_problems(policy)
-    if policy.effective_from < now:
-        problems.insert(0, ("effective_from", f"{policy.effective_from} is in the past: a version only governs "
-                                              "decisions made after it exists"))
-    elif policy.effective_from <= latest.effective_from:
-        problems.insert(0, ("effective_from", f"must be after {latest.effective_from}, the start of the latest "
-                                              f"version {latest.version}"))
-    if problems:
-        raise InvalidInput(problems)
-    await uow.policies.add(policy)
-    return policy
-
-
 HANDLERS = {
     EvaluateApplication: evaluate_application,
     ScoreRound: score_round,
@@ -166,4 +149,6 @@ HANDLERS = {
     RecheckForOffer: recheck_for_offer,
     RegisterReviewer: register_reviewer,
     PublishPolicy: publish_policy,
+    CancelPolicy: cancel_policy,
+    PreviewPolicy: preview_policy,
 }
