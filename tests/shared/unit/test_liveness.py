@@ -55,3 +55,10 @@ def test_a_consumer_between_rebalances_is_working_but_not_ready() -> None:
     assert worker.working()
     assert not worker.ready()
     assert worker.snapshot()["problems"] == ["consumer not ready"]
+
+
+def test_two_parts_of_one_name_are_told_apart() -> None:
+    worker = health()
+    worker.enter("run")
+    worker.enter("run").running = False
+    assert worker.problems("alive") == ["run #2 stopped"]

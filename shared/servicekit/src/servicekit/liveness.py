@@ -59,7 +59,9 @@ class WorkerHealth:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def enter(self, name: str) -> PartStatus:
-        """Register a part and make it the current one of the calling task."""
+        """Register a part (under a name of its own) and make it the current one of the calling task."""
+        if name in self.parts:
+            name = f"{name} #{sum(n.startswith(name) for n in self.parts) + 1}"
         part = self.parts[name] = PartStatus(name)
         _current.set(part)
         return part
