@@ -10,13 +10,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help run test stop lint unit bench asyncapi venv infra services clean-local
+.PHONY: help run test stop lint unit bench chaos asyncapi venv infra services clean-local
 
 help:
 	@echo "make run    - start Kafka, PostgreSQL and every service locally (URLs printed at the end)"
 	@echo "make test   - set up what the tests need and run the whole suite (lint included)"
 	@echo "make stop   - stop what run/test started"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make chaos  - the chaos test at full size (make test runs a bounded one)"
 	@echo "make lint   - ruff and the import contracts only"
 
 $(UV):
@@ -50,6 +51,11 @@ test: venv infra lint
 
 unit: venv
 	$(VENV)/bin/pytest -q tests/*/unit $(PYTEST_ARGS)
+
+# the chaos test at full size: one and three replicas of every worker, every replica killed twice, 400 applications
+chaos: venv infra
+	CHAOS_APPLICATIONS=400 CHAOS_KILLS=2 CHAOS_EVERY_REPLICA=1 CHAOS_REPLICAS=1,3 CHAOS_TIMEOUT_S=5400 \
+		$(VENV)/bin/pytest -q -s tests/chaos $(PYTEST_ARGS)
 
 bench: venv infra
 	$(PY) -m bench
