@@ -153,20 +153,43 @@ async def test_a_refused_request_gives_its_key_back_so_the_corrected_one_can_use
     assert (refused.status_code, corrected.status_code) == (422, 201)
 
 
-async def test_a_key_left_in_flight_by_a_request_that_died_is_taken_over_after_the_timeout(
+async def test_a_key_left_in_flight_by_a_request_that_died_is_taken_over_at_once(
+        stack: Stack, a_form: Form, partner_id: uuid.UUID) -> None:
+    """The request that died (killed between its claim and its commit) took its lock with its connection."""
+    body = a_form("P3")
+    partner = bearer("partner", partner_id, client_id="portal-a")
+    await left_in_flight(stack, body, seconds_ago=5)
+    async with stack.api("intake") as api:
+        taken_over = await api.post("/applications", json=body, headers=keyed(partner))
+    assert taken_over.status_code == 201, taken_over.text
+    assert await stack.count("intake.application") == 1
+
+
+async def test_a_key_whose_request_still_runs_is_taken_over_only_after_the_timeout(
         stack: Stack, a_form: Form, partner_id: uuid.UUID) -> None:
     body = a_form("P3")
     partner = bearer("partner", partner_id, client_id="portal-a")
+    await left_in_flight(stack, body, seconds_ago=30)
+    holder = await asyncpg.connect(stack.db_dsn)
+    try:
+        transaction = holder.transaction()  # a request still running holds its key's lock in its transaction
+        await transaction.start()
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtextextended('portal-a' || chr(31) || 'retry-1', 0))")
+        async with stack.api("intake") as api:
+            still_running = await api.post("/applications", json=body, headers=keyed(partner))
+        async with stack.api("intake", idempotency=IdempotencySettings(in_flight_timeout_s=10)) as api:
+            taken_over = await api.post("/applications", json=body, headers=keyed(partner))
+    finally:
+        await holder.close()
+    assert (still_running.status_code, taken_over.status_code) == (409, 201)
+    assert await stack.count("intake.application") == 1
+
+
+async def left_in_flight(stack: Stack, body: dict[str, Any], *, seconds_ago: float) -> None:
     digest = fingerprint("POST", "/applications?", json.dumps(body).encode())
     await stack.fetch("INSERT INTO intake.idempotency_key (principal, key, request_hash, status, created_at) "
                       "VALUES ('portal-a', 'retry-1', $1, 'in_flight', $2)", digest,
-                      datetime.now(UTC) - timedelta(seconds=30))
-    async with stack.api("intake") as api:
-        still_running = await api.post("/applications", json=body, headers=keyed(partner))
-    async with stack.api("intake", idempotency=IdempotencySettings(in_flight_timeout_s=10)) as api:
-        taken_over = await api.post("/applications", json=body, headers=keyed(partner))
-    assert (still_running.status_code, taken_over.status_code) == (409, 201)
-    assert await stack.count("intake.application") == 1
+                      datetime.now(UTC) - timedelta(seconds=seconds_ago))
 
 
 async def test_a_key_is_kept_for_the_retention_period_and_then_purged_by_the_worker(

@@ -20,7 +20,21 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, Table, Text, and_, or_, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,6 +48,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 IN_FLIGHT, DONE = "in_flight", "done"
 CRASH_EXIT_CODE = 86
+CLAIM_GRACE_S = 2.0
 
 
 class IdempotencySettings(BaseModel):
@@ -60,6 +75,11 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False),
         Index("ix_idempotency_key_created_at", "created_at"),
     )
+
+
+def _lock_id(principal: str, key: str) -> Any:
+    """The advisory lock a request holds on its key (a 64-bit hash: a collision only makes a retry wait)."""
+    return func.hashtextextended(literal(principal) + "\x1f" + literal(key), 0)
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -92,8 +112,13 @@ class IdempotencyStore:
         """The claim when this request now holds the key; otherwise the row of the request that holds it."""
         t, now = self.table, datetime.now(UTC)
         expired = t.c.created_at < now - timedelta(hours=self.settings.retention_hours)
+        # a holder that died let go of its lock with its connection: its key is taken over at once; a live one
+        # keeps it until the in-flight timeout (the grace covers the instant between a claim and its lock)
+        holder_gone = and_(t.c.created_at < now - timedelta(seconds=CLAIM_GRACE_S),
+                           func.pg_try_advisory_xact_lock(_lock_id(principal, key)))
         abandoned = and_(t.c.status == IN_FLIGHT, t.c.request_hash == request_hash,
-                         t.c.created_at < now - timedelta(seconds=self.settings.in_flight_timeout_s))
+                         or_(t.c.created_at < now - timedelta(seconds=self.settings.in_flight_timeout_s),
+                             holder_gone))
         fresh = {"request_hash": request_hash, "status": IN_FLIGHT, "created_at": now, "response_status": None,
                  "response_body": None, "response_media_type": None}
         stmt = (insert(t).values(principal=principal, key=key, **fresh)
@@ -105,6 +130,12 @@ class IdempotencyStore:
                 return Claim(principal, key, now)
             # the upsert locked the existing row, so it is still there to read
             return (await conn.execute(select(t).where(t.c.principal == principal, t.c.key == key))).one()
+
+    async def hold(self, transaction: AsyncConnection, claim: Claim) -> None:
+        """Lock the key for as long as the request's transaction lives: a retry then knows it is really in flight,
+        and a crash (the connection gone) frees it at once. A request that took over a key whose first request
+        still runs finds the lock held and goes on without it: its claim's token is what decides at the commit."""
+        await transaction.execute(select(func.pg_try_advisory_xact_lock(_lock_id(claim.principal, claim.key))))
 
     async def finish(self, transaction: AsyncConnection, claim: Claim, response: Response) -> bool:
         """Store the answer in the request's transaction; False if a retry took the key over meanwhile."""
@@ -139,7 +170,7 @@ class _Held:
     transaction: AsyncConnection | None = None
 
     async def begin(self) -> AsyncConnection:
-        """Begun on first use, so no connection waits idle while the request is still being checked."""
+        """Begun when the key is claimed (the transaction holds the key's lock) or on first use."""
         if self.transaction is None:
             self.transaction = await self.engine.connect()
             await self.transaction.begin()
@@ -201,7 +232,9 @@ def idempotent_route(principal: Callable[..., Any]) -> type[APIRoute]:
         claimed = await store.claim(runtime_of(request.app).engine, str(who), key, request_hash)
         if not isinstance(claimed, Claim):
             raise _Answered(_answer(claimed, request_hash))
-        request.state.idempotency_held.claim = claimed
+        held: _Held = request.state.idempotency_held
+        held.claim = claimed
+        await store.hold(await held.begin(), claimed)
 
     class IdempotentRoute(APIRoute):
         def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
