@@ -134,19 +134,7 @@ class UnhandledErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_noting_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_start)
-        except Exception as exc:
-            if started:  # too late for another status: the server ends the response
-                raise
-            await self._answer(exc, scope)(scope, receive, send)
+        await answering_errors(self.app, scope, receive, send, lambda exc: self._answer(exc, scope))
 
     def _answer(self, exc: Exception, scope: Scope) -> JSONResponse:
         error_id = uuid.uuid4().hex
@@ -159,6 +147,26 @@ class UnhandledErrors:
         log.error("unhandled error %s on %s", error_id, where, exc_info=exc)
         return problem(500, "Internal Server Error", f"an unexpected error, logged as {error_id}",
                        error_id=error_id)
+
+
+async def answering_errors(app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                           answer: Callable[[Exception], ASGIApp | None]) -> None:
+    """Run `app`; an exception it raises before its response started is answered by `answer(exc)` (None: let it
+    go). Once the response has started it is too late for another status: the server ends the response."""
+    started = False
+
+    async def send_noting_start(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, send_noting_start)
+    except Exception as exc:
+        response = None if started else answer(exc)
+        if response is None:
+            raise
+        await response(scope, receive, send)
 
 
 def _outage(exc: BaseException | None) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.http import http_problem, scope_header
+from servicekit.http import answering_errors, http_problem, scope_header
 from servicekit.settings import HttpSettings
 
 MAX_BODY_KEY = "x-max-body-bytes"
@@ -54,19 +54,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_noting_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, _GuardedBody(scope, receive, self._settings()).receive, send_noting_start)
-        except (BodyTooLarge, JsonTooDeep) as exc:
-            if started:
-                raise
-            await http_problem(exc)(scope, receive, send)
+        guarded = _GuardedBody(scope, receive, self._settings())
+        await answering_errors(self.app, scope, guarded.receive, send,
+                               lambda exc: http_problem(exc) if isinstance(exc, BodyTooLarge | JsonTooDeep) else None)
 
 
 class _GuardedBody:
