@@ -41,7 +41,9 @@ KILLS = int(os.environ.get("CHAOS_KILLS", "1"))  # rounds of SIGKILLs
 EVERY_REPLICA = os.environ.get("CHAOS_EVERY_REPLICA", "0") == "1"  # else one replica of each service a round
 REPLICAS = [int(r) for r in os.environ.get("CHAOS_REPLICAS", "2").split(",")]
 SERVICES = ("intake", "evaluation", "allocation", "telemetry", "billing")
-SERVERS = 4  # 32 H100s for requests of 4: a waitlist forms, and reclaims and withdrawals free GPUs for offers
+# 8 H100s a server for requests of 4: room for about a fifth of the applications at once, so a waitlist forms, and
+# reclaims and withdrawals free GPUs for offers
+SERVERS = max(4, APPLICATIONS // 10)
 POISON = b"\x00not an event"
 
 
