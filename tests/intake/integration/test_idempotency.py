@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,19 @@ OpenCall = Callable[..., Awaitable[dict[str, Any]]]
 
 def keyed(headers: dict[str, str], key: str = "retry-1") -> dict[str, str]:
     return {**headers, "Idempotency-Key": key}
+
+
+@asynccontextmanager
+async def call_held(stack: Stack, call_id: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """An operator's transaction holding the call's row, so a submission to it waits; yields its release."""
+    blocker = await asyncpg.connect(stack.db_dsn)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("SELECT 1 FROM intake.call WHERE id = $1 FOR UPDATE", uuid.UUID(call_id))
+        yield transaction.rollback
+    finally:
+        await blocker.close()
 
 
 async def test_the_same_key_and_body_replay_the_first_response_and_submit_once(
@@ -92,20 +106,13 @@ async def test_a_retry_while_the_first_request_is_in_flight_is_a_conflict(
     async with stack.api("intake") as api:
         call = await open_call(api, "P1")
         body = a_form("P1", call_id=call["id"])
-        blocker = await asyncpg.connect(stack.db_dsn)
-        try:
-            # an operator's transaction holds the call: the first submission waits on it, in flight
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("SELECT 1 FROM intake.call WHERE id = $1 FOR UPDATE", uuid.UUID(call["id"]))
+        async with call_held(stack, call["id"]) as release:  # the first submission waits on it, in flight
             first = asyncio.create_task(api.post("/applications", json=body, headers=keyed(partner)))
             await eventually(lambda: stack.fetch("SELECT 1 FROM intake.idempotency_key WHERE status = 'in_flight'"),
                              what="the first request to hold its key")
             retry = await api.post("/applications", json=body, headers=keyed(partner))
-            await transaction.rollback()
+            await release()
             first_response = await first
-        finally:
-            await blocker.close()
         after = await api.post("/applications", json=body, headers=keyed(partner))
     assert retry.status_code == 409
     assert [e["field"] for e in retry.json()["errors"]] == ["Idempotency-Key"]
@@ -120,22 +127,15 @@ async def test_a_first_request_that_outlives_the_in_flight_timeout_yields_to_the
     async with stack.api("intake", idempotency=IdempotencySettings(in_flight_timeout_s=0.2)) as api:
         call = await open_call(api, "P1")
         body = a_form("P1", call_id=call["id"])
-        blocker = await asyncpg.connect(stack.db_dsn)
-        try:
-            # an operator's transaction holds the call: the first request waits on it past the timeout
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute("SELECT 1 FROM intake.call WHERE id = $1 FOR UPDATE", uuid.UUID(call["id"]))
+        async with call_held(stack, call["id"]) as release:  # the first request waits on it past the timeout
             first = asyncio.create_task(api.post("/applications", json=body, headers=keyed(partner)))
             [claimed] = await eventually(lambda: stack.fetch(held), what="the first request to hold its key")
             await asyncio.sleep(0.3)
             retry = asyncio.create_task(api.post("/applications", json=body, headers=keyed(partner)))
             await eventually(lambda: stack.fetch(held + " AND created_at > $1", claimed["created_at"]),
                              what="the retry to take the key over")
-            await transaction.rollback()
+            await release()
             first_response, retry_response = await first, await retry
-        finally:
-            await blocker.close()
         after = await api.post("/applications", json=body, headers=keyed(partner))
     assert (first_response.status_code, retry_response.status_code) == (409, 201)
     assert after.headers["Idempotent-Replayed"] == "true" and after.content == retry_response.content

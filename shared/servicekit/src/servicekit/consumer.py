@@ -121,8 +121,9 @@ class EventConsumer:
                         parked = self._parked(record, exc, failures)
                         continue
                 current_part().failed(exc)
-                log.warning("consumer %s at %s/%s/%s (attempt %d): %s: %s; retrying", self._group_id,
-                            record.topic, record.partition, record.offset, failures, type(exc).__name__, exc)
+                log.warning("consumer %s at %s/%s/%s (%d failed so far, outages aside): %s: %s; retrying",
+                            self._group_id, record.topic, record.partition, record.offset, failures,
+                            type(exc).__name__, exc)
                 await sleep_or_stop(stop, backoff.next_delay())
         return False
 

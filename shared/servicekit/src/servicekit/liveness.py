@@ -60,8 +60,10 @@ class WorkerHealth:
 
     def enter(self, name: str) -> PartStatus:
         """Register a part (under a name of its own) and make it the current one of the calling task."""
-        if name in self.parts:
-            name = f"{name} #{sum(n.startswith(name) for n in self.parts) + 1}"
+        base, number = name, 1
+        while name in self.parts:
+            number += 1
+            name = f"{base} #{number}"
         part = self.parts[name] = PartStatus(name)
         _current.set(part)
         return part
