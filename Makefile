@@ -18,7 +18,8 @@ help:
 	@echo "make stop   - stop what run/test started"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make chaos  - the chaos test at full size (make test runs a bounded one)"
-	@echo "make lint   - ruff and the import contracts only"
+	@echo "make lint   - ruff, the type checker (mypy) and the import contracts"
+	@echo "make unit   - the fast tier: domain and service-layer tests, no broker, no database (under 30 s)"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -44,13 +45,15 @@ stop:
 
 lint: venv
 	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/mypy
+	MYPYPATH=tests $(VENV)/bin/mypy --explicit-package-bases tests/*/service  # the fakes meet the ports
 	$(VENV)/bin/lint-imports --no-cache
 
 test: venv infra lint
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 unit: venv
-	$(VENV)/bin/pytest -q tests/*/unit $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q tests/*/unit tests/*/service $(PYTEST_ARGS)
 
 # the chaos test at full size: one and three replicas of every worker, every replica killed twice, 400 applications
 chaos: venv infra

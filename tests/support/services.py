@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from servicekit.clock import Clock, utcnow
 from servicekit.settings import DbSettings, KafkaSettings, OutboxSettings, ServiceSettings
 from support.auth import auth_settings
 from support.infra import REPO, Infra
@@ -50,14 +51,15 @@ class ServiceSpec:
             f"{p}HTTP__HOST": "127.0.0.1", f"{p}HTTP__PORT": str(port),
         }
 
-    def create_app(self, settings: ServiceSettings) -> Any:
-        return importlib.import_module(f"{self.name}.entrypoints.api").create_app(settings)
+    # every service's composition roots take the same `clock` (servicekit.clock): a test moves time through it
+    def create_app(self, settings: ServiceSettings, *, clock: Clock = utcnow) -> Any:
+        return importlib.import_module(f"{self.name}.entrypoints.api").create_app(settings, clock=clock)
 
-    def bootstrap(self, settings: ServiceSettings) -> Any:
-        return importlib.import_module(f"{self.name}.bootstrap").bootstrap(settings)
+    def bootstrap(self, settings: ServiceSettings, *, clock: Clock = utcnow) -> Any:
+        return importlib.import_module(f"{self.name}.bootstrap").bootstrap(settings, clock=clock)
 
-    def create_worker(self, settings: ServiceSettings) -> Any:
-        return importlib.import_module(f"{self.name}.entrypoints.worker").create_worker(settings)
+    def create_worker(self, settings: ServiceSettings, *, clock: Clock = utcnow) -> Any:
+        return importlib.import_module(f"{self.name}.entrypoints.worker").create_worker(settings, clock=clock)
 
 
 ISSUER = "intake"

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 
+from servicekit.clock import Clock, utcnow
 from servicekit.runtime import prepare_topics
 from support.infra import Infra
 from support.services import SERVICES
@@ -45,9 +46,9 @@ class Stack:
     async def count(self, table: str) -> int:
         return int((await self.fetch(f"SELECT count(*) FROM {table}"))[0][0])
 
-    async def handle(self, service: str, *commands: object) -> None:
+    async def handle(self, service: str, *commands: object, clock: Clock = utcnow) -> None:
         """Run each command through the service's own message bus, in order, as its consumer would."""
-        runtime = SERVICES[service].bootstrap(self.settings(service))
+        runtime = SERVICES[service].bootstrap(self.settings(service), clock=clock)
         try:
             for cmd in commands:
                 await runtime.bus.handle(cmd, message_id=uuid.uuid4(), message_type="test")
@@ -55,20 +56,21 @@ class Stack:
             await runtime.aclose()
 
     @asynccontextmanager
-    async def api(self, service: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        """The service's real FastAPI app (lifespan included), called in-process over ASGI."""
-        app = SERVICES[service].create_app(self.settings(service, **overrides))
+    async def api(self, service: str, *, clock: Clock = utcnow, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        """The service's real FastAPI app (lifespan included), called in-process over ASGI; `clock` is its "now"
+        (a ManualClock moves it)."""
+        app = SERVICES[service].create_app(self.settings(service, **overrides), clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}") as client:
                 yield client
 
     @asynccontextmanager
-    async def worker(self, service: str, **overrides: Any) -> AsyncIterator[Any]:
+    async def worker(self, service: str, *, clock: Clock = utcnow, **overrides: Any) -> AsyncIterator[Any]:
         """The service's real worker (consumer + relay) running in the background until the block ends."""
         settings = self.settings(service, **overrides)
         await prepare_topics(settings)
-        worker = SERVICES[service].create_worker(settings)
+        worker = SERVICES[service].create_worker(settings, clock=clock)
         task = asyncio.create_task(worker.run())
         try:
             yield worker

@@ -77,7 +77,8 @@ def from_record(headers: Any, value: bytes | None) -> Event | None:
         raise PoisonMessage(f"unsupported ce_specversion {attrs['ce_specversion']!r}")
     cls = event_class(attrs["ce_type"])
     if cls is None:
-        return _unknown_type(attrs["ce_type"])
+        _refuse_if_ours(attrs["ce_type"])
+        return None
     try:
         data = json.loads(value or b"")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -91,7 +92,7 @@ def from_record(headers: Any, value: bytes | None) -> Event | None:
         raise PoisonMessage(f"{attrs['ce_type']} failed validation: {exc}") from exc
 
 
-def _unknown_type(type_name: str) -> None:
+def _refuse_if_ours(type_name: str) -> None:
+    """An unknown type under our prefixes is a malformed event; another producer's type is simply not for us."""
     if type_name.startswith(OUR_TYPE_PREFIXES):
         raise PoisonMessage(f"unknown event type {type_name!r}")
-    return None

@@ -4,19 +4,16 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
+from servicekit.uow import UnitOfWork
 
-class UnitOfWork(Protocol):
-    async def __aenter__(self) -> Any: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-
-
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Awaitable[Any]]  # (command, uow, *named dependencies) → result
+Handlers = Mapping[type, Handler]  # a service's table of contents: each command type → its handler
 
 
-def inject(handlers: Mapping[type, Handler], **dependencies: Any) -> dict[type, Handler]:
+def inject(handlers: Handlers, **dependencies: Any) -> dict[type, Handler]:
     """Bind each dependency a handler names among its parameters, so the bus can call every handler as (cmd, uow)."""
 
     def bind(handler: Handler) -> Handler:
@@ -28,7 +25,7 @@ def inject(handlers: Mapping[type, Handler], **dependencies: Any) -> dict[type, 
 
 
 class MessageBus:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[type, Handler]) -> None:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Handlers) -> None:
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], Any],
          create_worker: Callable[[Any], Worker], migrations_dir: Path,
-         commands: Mapping[str, Callable[[Any], Awaitable[None]]] | None = None,
+         commands: Mapping[str, Callable[[Any], Coroutine[Any, Any, object]]] | None = None,
          argv: list[str] | None = None) -> None:
     extra = dict(commands or {})
     parser = argparse.ArgumentParser(prog=settings_class.service_name)
@@ -34,7 +34,7 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_class()
     if args.role == "api":
-        uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port,
+        uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port or settings.default_port,
                     log_level="warning", access_log=False)
     elif args.role == "worker":
         asyncio.run(_run_worker(settings, create_worker))

@@ -140,7 +140,7 @@ class EventConsumer:
         except PoisonMessage as exc:
             raise Parked(str(exc), error_type="PoisonMessage", handler="decode", attempts=1) from exc
         handler = self._handlers.get(type(event)) if event is not None else None
-        if handler is not None:
+        if event is not None and handler is not None:
             await handler(event)
             self.processed += 1
 
@@ -202,6 +202,6 @@ class EventConsumer:
 def _handler_name(record: ConsumerRecord, handlers: Mapping[type[Event], EventHandler]) -> str:
     ce_type = dict(record.headers or ()).get("ce_type", b"").decode(errors="replace")
     for event_type, handler in handlers.items():
-        if event_type.model_fields["type"].default == ce_type:
-            return getattr(handler, "__qualname__", None) or ce_type
+        if str(event_type.model_fields["type"].default) == ce_type:
+            return str(getattr(handler, "__qualname__", None) or ce_type)
     return ce_type or "unknown"

@@ -86,7 +86,7 @@ def health_router(engine: AsyncEngine, kafka: KafkaProbe, workers: WorkerCheck |
         body: dict[str, Any] = {}
         if workers is not None:
             found = await workers.workers()
-            checks["workers"] = bool(found) and any(w["working"] for w in found)
+            checks["workers"] = any(w["working"] for w in found or [])
             body["workers"] = found or []
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"status": "ok" if status == 200 else "unavailable", "checks": checks, **body}, status)

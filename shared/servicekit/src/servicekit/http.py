@@ -72,7 +72,10 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def install_error_handlers(app: FastAPI, domain_errors: Mapping[type[Exception], int]) -> None:
+DomainErrors = Mapping[type[Exception], int]  # each domain error class → its HTTP status, subclasses included
+
+
+def install_error_handlers(app: FastAPI, domain_errors: DomainErrors) -> None:
     """Invalid input is a 422 naming each field (400 for a body that is not JSON), an HTTP error (404, 405, 413...)
     a problem too, and each domain error its status, in one place."""
     app.add_exception_handler(RequestValidationError, _invalid_request)
@@ -115,10 +118,19 @@ def _title(status: int) -> str:
 
 
 def _domain_handler(status: int) -> Any:
+    """A domain error names what it refuses by convention (domains import nothing of ours): `problems`, a list of
+    (field, reason) for input that passed the schema but not the rules, each named like a schema error; else
+    `field`, the one field at fault; else nothing but its message."""
+
     async def handle(_: Request, exc: Exception) -> JSONResponse:
+        problems: list[tuple[str, str]] = list(getattr(exc, "problems", None) or [])
         field = getattr(exc, "field", None)
-        errors = [FieldError(field=field, reason=str(exc))] if field else []
-        return problem(status, type(exc).__name__, str(exc), errors)
+        if problems:
+            errors = [FieldError(field=f, reason=r) for f, r in problems]
+        else:
+            errors = [FieldError(field=field, reason=str(exc))] if field else []
+        title = "Invalid request" if status == 422 else type(exc).__name__
+        return problem(status, title, str(exc), errors)
     return handle
 
 
@@ -206,7 +218,7 @@ def document_problems(app: FastAPI, *, rate_limited: Callable[[str, str], bool])
             done.append(_with_problems(generate(), rate_limited))
         return done[0]
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
 
 
 def _with_problems(spec: dict[str, Any], rate_limited: Callable[[str, str], bool]) -> dict[str, Any]:
@@ -244,8 +256,8 @@ def _document(operation: dict[str, Any], statuses: set[int]) -> None:
     responses: dict[str, Any] = operation["responses"]
     for status in statuses:
         responses.setdefault(str(status), {"description": _STATUSES[status]})
-    for status, response in responses.items():
-        if status[:1] in {"4", "5"} and _is_problem(response):
+    for code, response in responses.items():
+        if code[:1] in {"4", "5"} and _is_problem(response):
             response["content"] = {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}}}
 
 

@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts import Event, topics
-from servicekit.bus import Handler, MessageBus, inject
+from contracts import topics
+from servicekit.bus import Handlers, MessageBus, inject
+from servicekit.clock import Clock, utcnow
 from servicekit.consumer import EventConsumer
 from servicekit.db import make_engine, make_session_factory
 from servicekit.health import KafkaProbe, WorkerCheck, health_router
 from servicekit.heartbeat import Heartbeat, Probe
-from servicekit.http import UnhandledErrors, document_problems, install_error_handlers
+from servicekit.http import DomainErrors, UnhandledErrors, document_problems, install_error_handlers
 from servicekit.kafka import ensure_topics
 from servicekit.limits import BodyLimitMiddleware
 from servicekit.liveness import WorkerHealth
@@ -25,38 +26,41 @@ from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import MessagingTables
 from servicekit.uow import SqlUnitOfWork
-from servicekit.worker import Job, Translation, Worker, event_handlers
+from servicekit.worker import Job, Translations, Worker, event_handlers
 
 log = logging.getLogger(__name__)
+U = TypeVar("U", bound=SqlUnitOfWork)
 
 
 @dataclass
-class Runtime:
+class Runtime(Generic[U]):
     settings: ServiceSettings
     engine: AsyncEngine
     bus: MessageBus
-    uow_factory: Callable[[], SqlUnitOfWork]
+    uow_factory: Callable[[], U]
     tables: MessagingTables
+    clock: Clock = utcnow
 
     async def aclose(self) -> None:
         await self.engine.dispose()
 
 
-def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class: type[SqlUnitOfWork],
-                  handlers: Mapping[type, Handler], **dependencies: Any) -> Runtime:
-    """`dependencies` (a policy, a clock) reach the handlers that name them as parameters."""
+def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class: type[U],
+                  handlers: Handlers, *, clock: Clock = utcnow, **dependencies: Any) -> Runtime[U]:
+    """`clock` and the other `dependencies` (a policy) reach the handlers that name them as parameters."""
     engine = make_engine(settings.db)
     sessions = make_session_factory(engine)
 
-    def uow_factory() -> SqlUnitOfWork:
+    def uow_factory() -> U:
         return uow_class(sessions, tables, consumer=settings.service_name,
                          topic_prefix=settings.kafka.topic_prefix)
 
-    return Runtime(settings, engine, MessageBus(uow_factory, inject(handlers, **dependencies)), uow_factory, tables)
+    bus = MessageBus(uow_factory, inject(handlers, clock=clock, **dependencies))
+    return Runtime(settings, engine, bus, uow_factory, tables, clock)
 
 
-def build_api(runtime_factory: Callable[[], Runtime], *, title: str, description: str,
-              routers: Sequence[APIRouter], domain_errors: Mapping[type[Exception], int]) -> FastAPI:
+def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, description: str,
+              routers: Sequence[APIRouter], domain_errors: DomainErrors) -> FastAPI:
     """The FastAPI app of a service: its runtime lives for the app's lifespan, on app.state.runtime."""
 
     @asynccontextmanager
@@ -87,7 +91,7 @@ def build_api(runtime_factory: Callable[[], Runtime], *, title: str, description
     return app
 
 
-def build_worker(runtime: Runtime, translations: Mapping[type[Event], Translation],
+def build_worker(runtime: Runtime[Any], translations: Translations,
                  jobs: Sequence[Job] = ()) -> Worker:
     settings = runtime.settings
     relay = OutboxRelay(runtime.engine, runtime.tables, settings.kafka, settings.outbox,
@@ -111,6 +115,29 @@ async def prepare_topics(settings: ServiceSettings) -> None:
     await ensure_topics(settings.kafka, names, client_id=f"{settings.service_name}-admin")
 
 
-def runtime_of(app: Any) -> Runtime:
-    runtime: Runtime = app.state.runtime
+def runtime_of(app: Any) -> Runtime[Any]:
+    runtime: Runtime[Any] = app.state.runtime
     return runtime
+
+
+# What a route reaches, typed, as FastAPI dependencies: the bus (`Annotated[MessageBus, Depends(message_bus)]`),
+# the clock (`clock_of`), and a unit of work for reads (`Annotated[XUnitOfWork, Depends(unit_of_work(X))]`).
+
+def message_bus(request: Request) -> MessageBus:
+    return runtime_of(request.app).bus
+
+
+def clock_of(request: Request) -> Clock:
+    return runtime_of(request.app).clock
+
+
+def unit_of_work(uow_class: type[U]) -> Callable[[Request], AsyncIterator[U]]:
+    """A dependency that opens the service's unit of work for the request (for reads; writes go through the bus)
+    and closes it, rolled back, when the route is done."""
+
+    async def open_unit_of_work(request: Request) -> AsyncIterator[U]:
+        uow: U
+        async with runtime_of(request.app).uow_factory() as uow:
+            yield uow
+
+    return open_unit_of_work

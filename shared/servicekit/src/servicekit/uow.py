@@ -1,14 +1,42 @@
-"""The SQL unit of work: one session, its outbox and inbox; services add their repositories."""
+"""The unit of work: its port (what a service layer may rely on) and the SQL one, with its outbox and inbox.
+
+A service layer types its handlers with a Protocol that extends `UnitOfWork` with its repositories' ports; the SQL
+unit of work (a subclass per service that builds its repositories) meets it, and so does the in-memory fake of the
+fast test tier.
+"""
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts import Event
 from servicekit.inbox import Inbox
 from servicekit.outbox import Outbox
 from servicekit.tables import MessagingTables
+
+
+class EventSink(Protocol):
+    async def add(self, event: Event) -> None: ...
+
+
+class EventClaims(Protocol):
+    async def claim(self, event_id: UUID, event_type: str = "") -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: its effects and the events it publishes commit together or not at all."""
+
+    @property
+    def outbox(self) -> EventSink: ...
+    @property
+    def inbox(self) -> EventClaims: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+    async def commit(self) -> None: ...
 
 
 class SqlUnitOfWork:

@@ -21,7 +21,8 @@ from servicekit.retry import is_transient, sleep_or_stop
 from servicekit.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
-Translation = Callable[[Any], object | None]
+Translation = Callable[[Any], object | None]  # an event → the service's command, or None to ignore it
+Translations = Mapping[type[Event], Translation]  # a service's table of the events it consumes
 Job = Callable[[asyncio.Event], Awaitable[None]]
 
 
@@ -48,7 +49,7 @@ def periodic(name: str, interval_s: float, action: Callable[[], Awaitable[int]])
     return job
 
 
-def event_handlers(bus: MessageBus, translations: Mapping[type[Event], Translation]) -> dict[type[Event], Any]:
+def event_handlers(bus: MessageBus, translations: Translations) -> dict[type[Event], Any]:
     """Turn the service's event → command map into consumer handlers that run each command through the bus."""
 
     def handler_for(translate: Translation) -> Callable[[Event], Awaitable[Any]]:

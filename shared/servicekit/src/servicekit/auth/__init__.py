@@ -5,10 +5,13 @@ The design and how a service wires it in: docs/auth.md.
 from servicekit.auth.bootstrap import bootstrap_operator, bootstrap_operator_command
 from servicekit.auth.dependencies import (
     AUTH_RESPONSES,
+    OPERATOR_ONLY,
     Forbidden,
+    Operator,
     Unauthenticated,
     authenticated,
     install_auth,
+    operator_only,
     require,
 )
 from servicekit.auth.discovery import discovery_router, published_keys
@@ -42,12 +45,12 @@ from servicekit.auth.verifier import TokenVerifier
 from servicekit.settings import AuthSettings
 
 __all__ = [
-    "AUTH_RESPONSES", "ROLES", "AccessToken", "AuthConfigError", "AuthSettings", "Client", "ClientStore",
-    "CredentialTables", "Forbidden", "InvalidClientRequest", "JwksUnusable", "NewClient", "Principal", "RemoteKeys",
-    "Role", "TokenAudienceInvalid", "TokenError", "TokenExpired", "TokenIssuer", "TokenIssuerInvalid",
-    "TokenMalformed", "TokenMissing", "TokenNotYetValid", "TokenSignatureInvalid", "TokenVerifier", "Unauthenticated",
-    "authenticated", "bootstrap_operator", "bootstrap_operator_command", "create_credential_tables",
-    "credential_tables", "discovery_router", "drop_credential_tables", "generate_keypair", "hash_secret",
-    "install_auth", "jwk_public_key", "key_id", "load_public_key", "new_client_secret", "parse_jwks", "public_jwk",
-    "published_keys", "require", "token_router", "verify_secret",
+    "AUTH_RESPONSES", "OPERATOR_ONLY", "ROLES", "AccessToken", "AuthConfigError", "AuthSettings", "Client",
+    "ClientStore", "CredentialTables", "Forbidden", "InvalidClientRequest", "JwksUnusable", "NewClient", "Operator",
+    "Principal", "RemoteKeys", "Role", "TokenAudienceInvalid", "TokenError", "TokenExpired", "TokenIssuer",
+    "TokenIssuerInvalid", "TokenMalformed", "TokenMissing", "TokenNotYetValid", "TokenSignatureInvalid",
+    "TokenVerifier", "Unauthenticated", "authenticated", "bootstrap_operator", "bootstrap_operator_command",
+    "create_credential_tables", "credential_tables", "discovery_router", "drop_credential_tables", "generate_keypair",
+    "hash_secret", "install_auth", "jwk_public_key", "key_id", "load_public_key", "new_client_secret",
+    "operator_only", "parse_jwks", "public_jwk", "published_keys", "require", "token_router", "verify_secret",
 ]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +20,7 @@ async def bootstrap_operator(engine: AsyncEngine, tables: CredentialTables, *,
     return await ClientStore(engine, tables).create(role="operator", name=name)
 
 
-def bootstrap_operator_command(tables: CredentialTables) -> Callable[[ServiceSettings], Awaitable[None]]:
+def bootstrap_operator_command(tables: CredentialTables) -> Callable[[ServiceSettings], Coroutine[Any, Any, None]]:
     """A command for `servicekit.cli.main(commands=...)`: prints the client id and secret, once, as JSON."""
 
     async def command(settings: ServiceSettings) -> None:

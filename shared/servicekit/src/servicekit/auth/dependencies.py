@@ -89,6 +89,13 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return role_allowed
 
 
+# The one way to say "operators only": on a router or a route (`dependencies=[OPERATOR_ONLY]`), or as a parameter
+# that gives the operator's Principal (`caller: Operator`).
+operator_only = require("operator")
+OPERATOR_ONLY = Depends(operator_only)
+Operator = Annotated[Principal, OPERATOR_ONLY]
+
+
 async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Unauthenticated)
     # the fixed code and sentence of the refusal's class only: the error's own message may carry the library's

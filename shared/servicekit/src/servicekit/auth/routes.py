@@ -99,7 +99,7 @@ def _client_routes(router: APIRouter, store: Callable[[Request], ClientStore]) -
     async def list_clients(_: Operator, request: Request, role: Role | None = None, include_revoked: bool = False,
                            after: ClientCursor | None = None,
                            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> ClientPage:
-        clients = await store(request).list(role=role, include_revoked=include_revoked, after=after, limit=limit)
+        clients = await store(request).find(role=role, include_revoked=include_revoked, after=after, limit=limit)
         next_cursor = clients[-1].client_id if len(clients) == limit else None
         return ClientPage(items=[ClientOut(**vars(c)) for c in clients], next_cursor=next_cursor)
 

@@ -105,7 +105,7 @@ class ClientStore:
                                       .where(self._table.c.client_id == client_id))).first()
         return _client(row._mapping) if row else None
 
-    async def list(self, *, role: str | None = None, include_revoked: bool = False, after: str | None = None,
+    async def find(self, *, role: str | None = None, include_revoked: bool = False, after: str | None = None,
                    limit: int = 50) -> list[Client]:
         """Ordered by client id; `after` is the last id of the previous page."""
         query = select(*self._public_columns()).order_by(self._table.c.client_id).limit(limit)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, cast, get_args
 from uuid import UUID
 
 import jwt
@@ -83,7 +83,7 @@ class Principal:
         if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
         given = {name for name in ("partner_id", "reviewer_id", "csp") if getattr(self, name) is not None}
-        wanted = {SUBJECT_CLAIMS[self.role]} - {None}
+        wanted = {claim for claim in (SUBJECT_CLAIMS[self.role],) if claim is not None}
         if given != wanted:
             raise ValueError(f"a {self.role} principal carries {sorted(wanted) or 'no subject'}, got {sorted(given)}")
         if self.csp is not None and not self.csp.strip():
@@ -96,7 +96,8 @@ class Principal:
         attrs: dict[str, Any] = {}
         if claim is not None and subject is not None:
             attrs[claim] = str(subject) if claim == "csp" else UUID(str(subject))
-        return cls(client_id=client_id, role=role, scopes=frozenset(scopes), **attrs)  # type: ignore[arg-type]
+        # the role is checked against ROLES by __post_init__, which refuses any other text
+        return cls(client_id=client_id, role=cast(Role, role), scopes=frozenset(scopes), **attrs)
 
     @property
     def subject(self) -> str | None:

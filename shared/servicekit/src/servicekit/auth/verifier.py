@@ -140,6 +140,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
     claim = SUBJECT_CLAIMS.get(role) if isinstance(role, str) else None
     subject = claims.get(claim) if claim else None
     try:
+        # a role that is not text is refused by Principal's own check, as the except below says
         principal = Principal.of(claims.get("client_id", claims["sub"]), role, subject,  # type: ignore[arg-type]
                                  str(claims.get("scope", "")).split())
     except (ValueError, TypeError) as exc:
