@@ -13,8 +13,10 @@ import asyncpg
 import httpx
 import pytest
 
-from intake.adapters.idempotency import IdempotencySettings, fingerprint
+from intake.adapters.idempotency import IdempotencySettings
+from intake.entrypoints.idempotency import fingerprint
 from support.auth import OPERATOR, bearer
+from support.clock import ManualClock
 from support.stack import Stack, eventually
 
 Form = Callable[..., dict[str, Any]]
@@ -194,12 +196,12 @@ async def left_in_flight(stack: Stack, body: dict[str, Any], *, seconds_ago: flo
 
 async def test_a_key_is_kept_for_the_retention_period_and_then_purged_by_the_worker(
         stack: Stack, a_form: Form, partner: dict[str, str]) -> None:
-    async with stack.api("intake") as api:
+    clock = ManualClock(datetime.now(UTC))
+    async with stack.api("intake", clock=clock) as api:
         await api.post("/applications", json=a_form("P3"), headers=keyed(partner, "old"))
+        clock.advance(hours=25)  # past the retention period (24 h) of the first key, not of the second
         await api.post("/applications", json=a_form("P3"), headers=keyed(partner, "new"))
-    await stack.fetch("UPDATE intake.idempotency_key SET created_at = now() - interval '25 hours' "
-                      "WHERE key = 'old'")
-    async with stack.worker("intake"):
+    async with stack.worker("intake", clock=clock):
         await eventually(lambda: stack.fetch("SELECT 1 WHERE NOT EXISTS "
                                              "(SELECT 1 FROM intake.idempotency_key WHERE key = 'old')"),
                          what="the expired key to be purged")

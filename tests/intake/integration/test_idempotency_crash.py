@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from intake.adapters.idempotency import CRASH_EXIT_CODE
+from intake.entrypoints.idempotency import CRASH_EXIT_CODE
 from support.processes import ServiceProcesses
 from support.stack import Stack
 

@@ -26,7 +26,7 @@ from standardwebhooks.webhooks import Webhook
 from intake.adapters.egress import IPAddress, Resolver
 from intake.adapters.webhook_delivery import Due, WebhookSettings, deliver_webhooks, send
 from intake.domain.webhooks import StatusChange, new_secret
-from intake.entrypoints.webhooks import destination_resolver
+from intake.entrypoints.routes_webhooks import destination_resolver
 from servicekit.db import make_engine
 from support.services import SERVICES
 from support.stack import Stack, eventually

@@ -1,5 +1,5 @@
 """What counts as the same request for an Idempotency-Key, without a database."""
-from intake.adapters.idempotency import fingerprint
+from intake.entrypoints.idempotency import fingerprint
 
 
 def test_the_same_json_body_in_another_key_order_or_spacing_is_the_same_request() -> None:

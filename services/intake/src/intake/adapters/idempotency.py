@@ -1,24 +1,15 @@
-"""`Idempotency-Key` on POST: a retried request gets the first response again instead of a second effect.
-
-The same key and body replay the stored response (with `Idempotent-Replayed: true`); the same key with another
-request is 422; a retry while the first is still running is 409. Keys are scoped per principal (the caller). The
-stored response commits in the transaction of the request's effects, so a crash leaves both or neither
-(docs/idempotency.md).
-"""
+"""The `Idempotency-Key` store: each key, its request's fingerprint and, once done, the stored response; and the
+transaction of the keyed request being served, which intake's units of work join so that the effects and the stored
+response commit together (docs/idempotency.md). The HTTP side is entrypoints/idempotency.py."""
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-from fastapi import Depends, Header, Request, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     Column,
@@ -39,15 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from servicekit.http import PROBLEM_RESPONSES, FieldError, problem
-from servicekit.runtime import runtime_of
-from servicekit.worker import Job, periodic
-
-log = logging.getLogger(__name__)
-HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "Idempotent-Replayed"
 IN_FLIGHT, DONE = "in_flight", "done"
-CRASH_EXIT_CODE = 86
 CLAIM_GRACE_S = 2.0
 
 
@@ -82,15 +65,6 @@ def _lock_id(principal: str, key: str) -> Any:
     return func.hashtextextended(literal(principal) + "\x1f" + literal(key), 0)
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """The request as the key must see it again: method, path and query, and the body (JSON key order aside)."""
-    try:
-        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        pass  # not JSON: the raw bytes are the body
-    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
-
-
 @dataclass(frozen=True)
 class Claim:
     """A key this request holds, since `claimed_at`."""
@@ -98,6 +72,15 @@ class Claim:
     principal: str
     key: str
     claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The response stored for a key, replayed to its retries."""
+
+    status_code: int
+    body: bytes
+    media_type: str | None
 
 
 class IdempotencyStore:
@@ -108,9 +91,10 @@ class IdempotencyStore:
         self.table = table
         self.settings = settings
 
-    async def claim(self, engine: AsyncEngine, principal: str, key: str, request_hash: str) -> Claim | Row[Any]:
+    async def claim(self, engine: AsyncEngine, principal: str, key: str, request_hash: str,
+                    now: datetime) -> Claim | Row[Any]:
         """The claim when this request now holds the key; otherwise the row of the request that holds it."""
-        t, now = self.table, datetime.now(UTC)
+        t = self.table
         expired = t.c.created_at < now - timedelta(hours=self.settings.retention_hours)
         # a holder that died let go of its lock with its connection: its key is taken over at once; a live one
         # keeps it until the in-flight timeout (the grace covers the instant between a claim and its lock)
@@ -137,14 +121,14 @@ class IdempotencyStore:
         still runs finds the lock held and goes on without it: its claim's token is what decides at the commit."""
         await transaction.execute(select(func.pg_try_advisory_xact_lock(_lock_id(claim.principal, claim.key))))
 
-    async def finish(self, transaction: AsyncConnection, claim: Claim, response: Response) -> bool:
+    async def finish(self, transaction: AsyncConnection, claim: Claim, answer: Answer) -> bool:
         """Store the answer in the request's transaction; False if a retry took the key over meanwhile."""
         t = self.table
         finished = await transaction.execute(
             t.update().where(t.c.principal == claim.principal, t.c.key == claim.key, t.c.status == IN_FLIGHT,
                              t.c.created_at == claim.claimed_at)
-            .values(status=DONE, response_status=response.status_code, response_body=bytes(response.body),
-                    response_media_type=response.headers.get("content-type"))
+            .values(status=DONE, response_status=answer.status_code, response_body=answer.body,
+                    response_media_type=answer.media_type)
             .returning(t.c.key))
         return finished.first() is not None
 
@@ -155,15 +139,17 @@ class IdempotencyStore:
             await conn.execute(t.delete().where(t.c.principal == claim.principal, t.c.key == claim.key,
                                                 t.c.status == IN_FLIGHT, t.c.created_at == claim.claimed_at))
 
-    async def purge(self, engine: AsyncEngine) -> None:
-        cutoff = datetime.now(UTC) - timedelta(hours=self.settings.retention_hours)
+    async def purge(self, engine: AsyncEngine, now: datetime) -> int:
+        """Expired keys go, so the table holds about a day of requests; the number purged."""
+        cutoff = now - timedelta(hours=self.settings.retention_hours)
         async with engine.begin() as conn:
-            await conn.execute(self.table.delete().where(self.table.c.created_at < cutoff))
+            return (await conn.execute(self.table.delete().where(self.table.c.created_at < cutoff))).rowcount
 
 
 @dataclass
-class _Held:
-    """What a request holds: its claim, and the transaction its effects and its answer commit in."""
+class RequestTransaction:
+    """What a request being served holds: its key's claim once it has one, and the transaction its effects and its
+    answer commit in."""
 
     engine: AsyncEngine
     claim: Claim | None = None
@@ -177,129 +163,24 @@ class _Held:
         return self.transaction
 
 
-_held: ContextVar[_Held | None] = ContextVar("idempotency_held", default=None)
+_serving: ContextVar[RequestTransaction | None] = ContextVar("idempotency_request", default=None)
+
+
+@asynccontextmanager
+async def serving(engine: AsyncEngine) -> AsyncIterator[RequestTransaction]:
+    """The request being served, for its units of work to find; its transaction, if begun, is closed (rolled back
+    unless committed) when the request is done."""
+    held = RequestTransaction(engine)
+    token = _serving.set(held)
+    try:
+        yield held
+    finally:
+        _serving.reset(token)
+        if held.transaction is not None:
+            await held.transaction.close()
 
 
 async def request_transaction() -> AsyncConnection | None:
     """The transaction of the keyed request being served, for its units of work to join; None elsewhere."""
-    held = _held.get()
+    held = _serving.get()
     return await held.begin() if held is not None and held.claim is not None else None
-
-
-class _Answered(Exception):
-    """The key already has an answer: a replay, or a refusal."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _answer(held: Row[Any], request_hash: str) -> Response:
-    if held.request_hash != request_hash:
-        return problem(422, "Idempotency key reused", f"{HEADER} was used for another request", [
-            FieldError(field=HEADER, reason="was already used with another request (method, path or body)")])
-    if held.status == IN_FLIGHT:
-        return _in_flight()
-    return Response(held.response_body, status_code=held.response_status, media_type=held.response_media_type,
-                    headers={REPLAYED_HEADER: "true"})
-
-
-def _in_flight() -> Response:
-    return problem(409, "Request in flight", f"the first request with this {HEADER} has not finished", [
-        FieldError(field=HEADER, reason="the first request with this key is still in flight; retry later")])
-
-
-KeyHeader = Annotated[str | None, Header(alias=HEADER, min_length=1, max_length=255, description=(
-    "Makes a retry safe: the same key and body replay the first response; another body is 422; a retry while "
-    "the first is in flight is 409. Scoped per caller, kept for a day."))]
-RESPONSES: dict[int | str, dict[str, Any]] = {409: PROBLEM_RESPONSES[409], 422: PROBLEM_RESPONSES[422]}
-
-
-def idempotent_route(principal: Callable[..., Any]) -> type[APIRoute]:
-    """A route class whose POST routes honour `Idempotency-Key`, scoped by the value of the `principal` dependency.
-
-    One line per router: `APIRouter(route_class=idempotent_route(current_partner))`. The app needs
-    `app.state.idempotency` (an IdempotencyStore) and a servicekit runtime for its engine; the units of work of a
-    keyed request must join `request_transaction()`.
-    """
-
-    # a plain default, not Annotated: postponed annotations cannot see this closure's `principal`
-    async def claim(request: Request, key: KeyHeader = None, who: Any = Depends(principal)) -> None:  # noqa: B008
-        if key is None:
-            return
-        store: IdempotencyStore = request.app.state.idempotency
-        request_hash = fingerprint(request.method, str(request.url.path) + "?" + request.url.query,
-                                   await request.body())
-        claimed = await store.claim(runtime_of(request.app).engine, str(who), key, request_hash)
-        if not isinstance(claimed, Claim):
-            raise _Answered(_answer(claimed, request_hash))
-        held: _Held = request.state.idempotency_held
-        held.claim = claimed
-        await store.hold(await held.begin(), claimed)
-
-    class IdempotentRoute(APIRoute):
-        def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-            if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
-                kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(claim)]
-                kwargs["responses"] = {**RESPONSES, **(kwargs.get("responses") or {})}
-            super().__init__(path, endpoint, **kwargs)
-
-        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
-            return _remembering(super().get_route_handler())
-
-    return IdempotentRoute
-
-
-def _remembering(handle: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Run a request that holds a key in one transaction with its stored answer; give the key back if it failed."""
-
-    async def handler(request: Request) -> Response:
-        held = request.state.idempotency_held = _Held(runtime_of(request.app).engine)
-        token = _held.set(held)
-        try:
-            response = await handle(request)
-            return await _commit(request, held, response) if held.claim is not None else response
-        except _Answered as answered:
-            return answered.response
-        except Exception:
-            await _give_back(request, held)
-            raise
-        finally:
-            _held.reset(token)
-            if held.transaction is not None:
-                await held.transaction.close()
-
-    return handler
-
-
-async def _commit(request: Request, held: _Held, response: Response) -> Response:
-    """The effects and the answer commit together: a retry finds both or neither."""
-    assert held.claim is not None
-    store: IdempotencyStore = request.app.state.idempotency
-    transaction = await held.begin()
-    if not await store.finish(transaction, held.claim, response):
-        # ran past the in-flight timeout and a retry took the key: that retry's effects are the ones that count
-        await transaction.rollback()
-        return _in_flight()
-    await transaction.commit()
-    if store.settings.test_crash_after_commit:
-        os._exit(CRASH_EXIT_CODE)  # test-only fault injection: die between the commit and the answer
-    return response
-
-
-async def _give_back(request: Request, held: _Held) -> None:
-    if held.claim is None:
-        return
-    if held.transaction is not None:
-        # roll back first: a failed finish may still hold the key's row lock that the give-back needs
-        await held.transaction.close()
-    await request.app.state.idempotency.release(runtime_of(request.app).engine, held.claim)
-
-
-def purge_expired_keys(engine: AsyncEngine, store: IdempotencyStore) -> Job:
-    """A worker job: expired keys go, so the table holds about a day of requests."""
-
-    async def purge() -> int:
-        await store.purge(engine)
-        return 0
-
-    return periodic("purging idempotency keys", store.settings.purge_interval_s, purge)

@@ -15,6 +15,7 @@ from intake.adapters.orm import application, application_status, offer
 from intake.domain.forms import Form
 from intake.domain.model import Application, Status
 from intake.domain.offers import Offer, OfferState
+from intake.domain.types import ProgramCode
 
 APPLICANT_PREFIX = "applicant_"
 COLUMNS = ("program", "call_id", "gpu_model", "period_start", "period_end", "planned_gpu_hours_per_month",
@@ -97,7 +98,7 @@ class ApplicationRepository:
                 index_elements=[offer.c.id], set_={k: row[k] for k in ("state", "answered_at", "decline_reason")}))
         await self._record_history(app)
 
-    async def page(self, *, partner_id: UUID, program: str | None = None, call_id: UUID | None = None,
+    async def page(self, *, partner_id: UUID, program: ProgramCode | None = None, call_id: UUID | None = None,
                    status: str | None = None, after: Cursor | None = None, limit: int = 50) -> list[Application]:
         """The partner's applications, newest first, optionally filtered."""
         stmt = select(application).where(application.c.partner_id == partner_id)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.adapters.orm import call, program
 from intake.adapters.repository import Cursor, keyset_page
 from intake.domain.calls import Call, CallStatus, IntakeMode, Program
+from intake.domain.types import ProgramCode
 
 
 def _call(row: Any) -> Call:
@@ -21,11 +22,11 @@ class ProgramRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, code: str) -> Program | None:
+    async def get(self, code: ProgramCode) -> Program | None:
         row = (await self._session.execute(select(program).where(program.c.code == code))).first()
         return Program(row.code, row.name, IntakeMode(row.intake_mode)) if row else None
 
-    async def all(self) -> list[Program]:
+    async def every(self) -> list[Program]:
         rows = (await self._session.execute(select(program).order_by(program.c.code))).all()
         return [Program(r.code, r.name, IntakeMode(r.intake_mode)) for r in rows]
 
@@ -49,7 +50,7 @@ class CallRepository:
         await self._session.execute(call.update().where(call.c.id == changed.id).values(
             status=changed.status.value, closed_at=changed.closed_at))
 
-    async def page(self, *, program: str | None = None, status: str | None = None, after: Cursor | None = None,
+    async def page(self, *, program: ProgramCode | None = None, status: str | None = None, after: Cursor | None = None,
                    limit: int = 50) -> list[Call]:
         """Calls, the latest to open first, optionally filtered."""
         stmt = select(call)

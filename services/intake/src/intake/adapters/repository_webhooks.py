@@ -3,8 +3,8 @@ active webhook of the partner, written in the transaction of the change: the del
 Finished deliveries are purged from the log after the retention period."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -80,20 +80,15 @@ class WebhookRepository:
         return [dict(r._mapping) for r in (await self._session.execute(stmt)).all()]
 
 
-def purge_delivery_log(engine: AsyncEngine, retention: timedelta,
-                       clock: Callable[[], datetime]) -> Callable[[], Awaitable[int]]:
-    """A periodic action: finished deliveries of changes older than `retention` leave the log; the number purged.
-    Pending ones stay whatever their age: they are the outbox of notifications still owed."""
+async def purge_delivery_log(engine: AsyncEngine, changed_before: datetime) -> int:
+    """Finished deliveries of changes made before `changed_before` leave the log, in short transactions; the number
+    purged. Pending ones stay whatever their age: they are the outbox of notifications still owed."""
     d = webhook_delivery
-
-    async def purge() -> int:
-        purged, batch = 0, PURGE_BATCH
-        while batch == PURGE_BATCH:
-            old = (select(d.c.id).where(d.c.state != DeliveryState.PENDING.value,
-                                        d.c.created_at < clock() - retention).limit(PURGE_BATCH))
-            async with engine.begin() as conn:
-                batch = (await conn.execute(delete(d).where(d.c.id.in_(old)))).rowcount
-            purged += batch
-        return purged
-
-    return purge
+    old = (select(d.c.id).where(d.c.state != DeliveryState.PENDING.value, d.c.created_at < changed_before)
+           .limit(PURGE_BATCH))
+    purged, batch = 0, PURGE_BATCH
+    while batch == PURGE_BATCH:
+        async with engine.begin() as conn:
+            batch = (await conn.execute(delete(d).where(d.c.id.in_(old)))).rowcount
+        purged += batch
+    return purged

@@ -1,18 +1,18 @@
-"""Intake's unit of work: the shared SQL unit of work plus intake's repositories."""
+"""Intake's SQL unit of work: the shared SQL unit of work plus intake's repositories."""
 from __future__ import annotations
 
 from typing import Self
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from intake.adapters.calls import CallRepository, ProgramRepository
 from intake.adapters.idempotency import request_transaction
 from intake.adapters.repository import ApplicationRepository
-from intake.adapters.webhooks import WebhookRepository
+from intake.adapters.repository_calls import CallRepository, ProgramRepository
+from intake.adapters.repository_webhooks import WebhookRepository
 from servicekit.uow import SqlUnitOfWork
 
 
-class IntakeUnitOfWork(SqlUnitOfWork):
+class SqlIntakeUnitOfWork(SqlUnitOfWork):
     applications: ApplicationRepository
     calls: CallRepository
     programs: ProgramRepository

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from pydantic import BaseModel, Field, model_validator
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from intake.adapters.egress import Resolver, checked_destination, resolve_host
 from intake.adapters.orm import webhook, webhook_delivery
 from intake.domain.webhooks import DeliveryState, RetryPolicy, StatusChange, signature
+from servicekit.clock import Clock, utcnow
 from servicekit.liveness import PartStatus, current_part
 from servicekit.retry import is_transient, sleep_or_stop
 
@@ -118,7 +118,7 @@ class DeliveryQueue:
             await conn.execute(stmt)
 
 
-async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime], settings: WebhookSettings,
+async def send(client: httpx.AsyncClient, due: Due, clock: Clock, settings: WebhookSettings,
                resolve: Resolver = resolve_host) -> Attempt:
     """One signed POST to the address just checked. The response body is never read: only its status counts."""
     target = await checked_destination(due.url, allow_private=settings.allow_private_networks,
@@ -126,7 +126,7 @@ async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime
     if isinstance(target, list):
         return Attempt(clock(), error="refused: " + "; ".join(why for _, why in target))
     body = due.change.body()
-    timestamp = int(time.time())
+    timestamp = int(clock().timestamp())
     try:
         headers = {**target.headers, "Content-Type": "application/json", "User-Agent": USER_AGENT,
                    "webhook-id": str(due.change.delivery_id), "webhook-timestamp": str(timestamp),
@@ -141,10 +141,6 @@ async def send(client: httpx.AsyncClient, due: Due, clock: Callable[[], datetime
         return Attempt(clock(), error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def delivery_client(settings: WebhookSettings) -> httpx.AsyncClient:
     """The client deliveries are sent with; each connection serves one delivery, to the address checked for it."""
     # Redirects are not followed: a 3xx is a failed attempt, so a delivery never lands where nobody registered.
@@ -154,7 +150,7 @@ def delivery_client(settings: WebhookSettings) -> httpx.AsyncClient:
                              limits=httpx.Limits(max_keepalive_connections=0))
 
 
-def deliver_webhooks(engine: AsyncEngine, settings: WebhookSettings, clock: Callable[[], datetime] = _utcnow,
+def deliver_webhooks(engine: AsyncEngine, settings: WebhookSettings, clock: Clock = utcnow,
                      resolve: Resolver = resolve_host) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A worker job: send what is due, a batch at a time, until the worker stops."""
     queue = DeliveryQueue(engine, settings)
@@ -173,7 +169,7 @@ def deliver_webhooks(engine: AsyncEngine, settings: WebhookSettings, clock: Call
     return webhook_deliveries
 
 
-async def _one_batch(queue: DeliveryQueue, client: httpx.AsyncClient, clock: Callable[[], datetime],
+async def _one_batch(queue: DeliveryQueue, client: httpx.AsyncClient, clock: Clock,
                      send_one: Callable[[httpx.AsyncClient, Due], Awaitable[Attempt]], part: PartStatus,
                      poll_s: float) -> int:
     try:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from intake.domain.errors import InvalidInput, InvalidTransition, Problem
 from intake.domain.forms import Form
+from intake.domain.types import ProgramCode
 
 
 class IntakeMode(StrEnum):
@@ -25,7 +26,7 @@ class CallStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Program:
-    code: str
+    code: ProgramCode
     name: str
     intake_mode: IntakeMode
 
@@ -33,7 +34,7 @@ class Program:
 @dataclass
 class Call:
     id: UUID
-    program: str
+    program: ProgramCode
     title: str
     opens_at: datetime
     closes_at: datetime

@@ -9,6 +9,7 @@ from uuid import UUID
 from intake.domain.forms import Form
 from intake.domain.model import Status
 from intake.domain.offers import Offer
+from intake.domain.types import ProgramCode
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class DeclineOffer:
 
 @dataclass(frozen=True)
 class OpenCall:
-    program: str
+    program: ProgramCode
     title: str
     opens_at: datetime
     closes_at: datetime

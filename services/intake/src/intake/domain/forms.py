@@ -11,6 +11,7 @@ from datetime import MAXYEAR, MINYEAR, date, timedelta
 from uuid import UUID
 
 from intake.domain.errors import Problem
+from intake.domain.types import ProgramCode
 
 MONTHS_PER_YEAR = 12
 
@@ -70,7 +71,7 @@ class CorporateParticipant:
 class Form:
     """What a partner sends for one application; its program decides which optional parts it must carry."""
 
-    program: str
+    program: ProgramCode
     applicant: Applicant
     gpu_model: str
     period_start: date
@@ -199,7 +200,7 @@ def _p3_period_in_window(f: Form, today: date, limits: Limits) -> Problem | None
     return None
 
 
-RULES: dict[str, tuple[Rule, ...]] = {
+RULES: dict[ProgramCode, tuple[Rule, ...]] = {
     "P1": (_p1_gpus, _p1_company),
     "P2": (_p2_whole_servers, _p2_researcher, _p2_birth_date, _p2_appointment),
     "P3": (_p3_gpus_or_servers, _p3_window, _p3_period_in_window),

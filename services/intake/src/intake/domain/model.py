@@ -15,6 +15,7 @@ from intake.domain.calls import Call, Program, call_problems
 from intake.domain.errors import InvalidInput, InvalidTransition, OfferClosed
 from intake.domain.forms import Form, Limits, form_problems
 from intake.domain.offers import Offer, OfferState
+from intake.domain.types import ProgramCode
 
 
 class Status(StrEnum):
@@ -58,7 +59,7 @@ class Application:
     offer: Offer | None = None  # the latest offer of freed capacity, if any
 
     @property
-    def program(self) -> str:
+    def program(self) -> ProgramCode:
         return self.form.program
 
     @property

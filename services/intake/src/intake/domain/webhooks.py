@@ -11,12 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Final
 from urllib.parse import urlsplit
 from uuid import UUID
 
 from intake.domain.errors import InvalidInput, Problem
 
-STATUS_CHANGED = "application.status_changed"
+STATUS_CHANGED: Final = "application.status_changed"
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # the scheme asks for 24 to 64 random bytes
 SCHEMES = ("http", "https")

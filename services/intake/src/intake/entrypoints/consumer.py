@@ -15,6 +15,31 @@ from contracts import (
 from intake.domain.commands import ExpireOffer, RecordOffer, RecordOutcome
 from intake.domain.model import Status
 from intake.domain.offers import Offer
+from servicekit.worker import Translations
+
+
+def in_review(e: ApplicationInReview) -> RecordOutcome:
+    return RecordOutcome(e.application_id, Status.IN_REVIEW, f"{e.reviewers} reviewers assigned", e.occurred_at)
+
+
+def scored(e: ApplicationScored) -> RecordOutcome:
+    return RecordOutcome(e.application_id, Status.SCORED, f"score {e.score:.2f}", e.occurred_at)
+
+
+def rejected(e: ApplicationRejected) -> RecordOutcome:
+    return RecordOutcome(e.application_id, Status.REJECTED, "; ".join(e.failed_rules), e.occurred_at)
+
+
+def waitlisted(e: ApplicationWaitlisted) -> RecordOutcome:
+    return RecordOutcome(e.application_id, Status.WAITLISTED, e.reason, e.occurred_at)
+
+
+def allocated(e: ResourceAllocated) -> RecordOutcome:
+    return RecordOutcome(e.application_id, Status.ACTIVE, f"{e.gpus} GPUs allocated", e.occurred_at)
+
+
+def reclaimed(e: ResourceReclaimed) -> RecordOutcome:
+    return RecordOutcome(e.application_id, Status.RECLAIMED, e.reason, e.occurred_at)
 
 
 def offer_made(e: OfferMade) -> RecordOffer:
@@ -23,18 +48,17 @@ def offer_made(e: OfferMade) -> RecordOffer:
                                                made_at=e.occurred_at))
 
 
-TRANSLATIONS = {
-    ApplicationInReview: lambda e: RecordOutcome(e.application_id, Status.IN_REVIEW,
-                                                 f"{e.reviewers} reviewers assigned", e.occurred_at),
-    ApplicationScored: lambda e: RecordOutcome(e.application_id, Status.SCORED, f"score {e.score:.2f}",
-                                               e.occurred_at),
-    ApplicationRejected: lambda e: RecordOutcome(e.application_id, Status.REJECTED, "; ".join(e.failed_rules),
-                                                 e.occurred_at),
-    ApplicationWaitlisted: lambda e: RecordOutcome(e.application_id, Status.WAITLISTED, e.reason,
-                                                   e.occurred_at),
-    ResourceAllocated: lambda e: RecordOutcome(e.application_id, Status.ACTIVE, f"{e.gpus} GPUs allocated",
-                                               e.occurred_at),
-    ResourceReclaimed: lambda e: RecordOutcome(e.application_id, Status.RECLAIMED, e.reason, e.occurred_at),
+def offer_expired(e: OfferExpired) -> ExpireOffer:
+    return ExpireOffer(e.application_id, e.offer_id, e.occurred_at)
+
+
+TRANSLATIONS: Translations = {
+    ApplicationInReview: in_review,
+    ApplicationScored: scored,
+    ApplicationRejected: rejected,
+    ApplicationWaitlisted: waitlisted,
+    ResourceAllocated: allocated,
+    ResourceReclaimed: reclaimed,
     OfferMade: offer_made,
-    OfferExpired: lambda e: ExpireOffer(e.application_id, e.offer_id, e.occurred_at),
+    OfferExpired: offer_expired,
 }

@@ -1,5 +1,6 @@
-"""Who is calling, from the access token: the partner a route acts for, the operator role, the client a retry
-belongs to. Every route depends on one of these, so no request goes unauthenticated (docs/auth.md)."""
+"""What a route depends on. Who is calling, from the access token: the partner a route acts for, the client a retry
+belongs to (every route depends on one of these or on OPERATOR_ONLY, so no request goes unauthenticated,
+docs/auth.md). And what it reaches: the bus for changes, a unit of work for reads, the clock."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,10 +8,13 @@ from uuid import UUID
 
 from fastapi import Depends
 
+from intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from servicekit.auth import Principal, authenticated, require
+from servicekit.bus import MessageBus
+from servicekit.clock import Clock
+from servicekit.runtime import clock_of, message_bus, unit_of_work
 
 partner_only = require("partner")
-operator_only = require("operator")
 
 
 def current_partner(principal: Annotated[Principal, Depends(partner_only)]) -> UUID:
@@ -25,3 +29,6 @@ def current_client(principal: Annotated[Principal, Depends(authenticated)]) -> s
 
 
 PartnerId = Annotated[UUID, Depends(current_partner)]
+Bus = Annotated[MessageBus, Depends(message_bus)]
+Now = Annotated[Clock, Depends(clock_of)]
+Uow = Annotated[SqlIntakeUnitOfWork, Depends(unit_of_work(SqlIntakeUnitOfWork))]

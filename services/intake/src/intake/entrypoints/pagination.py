@@ -1,4 +1,4 @@
-"""Cursor pagination: an opaque cursor over (time, id) of the last item of a page, newest first."""
+"""Cursor pagination: a page of items, and an opaque cursor over (time, id) of its last item, newest first."""
 from __future__ import annotations
 
 import base64
@@ -6,17 +6,22 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
+from pydantic import BaseModel, Field
 
 from intake.domain.errors import InvalidInput
-from intake.entrypoints.schemas import Page
 
 T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 CursorParam = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
 def encode(at: datetime, item_id: UUID) -> str:

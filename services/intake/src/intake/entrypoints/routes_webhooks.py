@@ -8,15 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 
 from intake.adapters.egress import Resolver, checked_destination, resolve_host
-from intake.adapters.idempotency import idempotent_route
-from intake.adapters.unit_of_work import IntakeUnitOfWork
+from intake.adapters.webhook_delivery import WebhookSettings
 from intake.config import Settings
 from intake.domain.commands import RegisterWebhook, RemoveWebhook
 from intake.domain.errors import InvalidInput, WebhookNotFound
 from intake.domain.webhooks import DeliveryState
 from intake.entrypoints import pagination
-from intake.entrypoints.deps import PartnerId, current_client, partner_only
-from intake.entrypoints.schemas import DeliveryOut, Page, WebhookCreatedOut, WebhookIn, WebhookOut
+from intake.entrypoints.deps import Bus, PartnerId, Uow, current_client, partner_only
+from intake.entrypoints.idempotency import idempotent_route
+from intake.entrypoints.pagination import Page
+from intake.entrypoints.schemas_webhooks import DeliveryOut, WebhookCreatedOut, WebhookIn, WebhookOut
 from servicekit.auth import AUTH_RESPONSES
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import runtime_of
@@ -30,43 +31,45 @@ def destination_resolver() -> Resolver:
     return resolve_host
 
 
+def webhook_settings(request: Request) -> WebhookSettings:
+    settings = runtime_of(request.app).settings
+    assert isinstance(settings, Settings)  # intake's runtime is built from intake's settings
+    return settings.webhooks
+
+
 @router.post("", status_code=201, response_model=WebhookCreatedOut,
              summary="Register a URL for the status changes of the partner's applications; its secret is shown once")
-async def register(body: WebhookIn, partner_id: PartnerId, request: Request, response: Response,
-                   resolve: Annotated[Resolver, Depends(destination_resolver)]) -> WebhookCreatedOut:
-    settings: Settings = runtime_of(request.app).settings  # type: ignore[assignment]
-    checked = await checked_destination(body.url, allow_private=settings.webhooks.allow_private_networks,
-                                        allow_http=settings.webhooks.allow_http, resolve=resolve)
+async def register(body: WebhookIn, partner_id: PartnerId, bus: Bus, response: Response,
+                   resolve: Annotated[Resolver, Depends(destination_resolver)],
+                   settings: Annotated[WebhookSettings, Depends(webhook_settings)]) -> WebhookCreatedOut:
+    checked = await checked_destination(body.url, allow_private=settings.allow_private_networks,
+                                        allow_http=settings.allow_http, resolve=resolve)
     if isinstance(checked, list):
         raise InvalidInput(*checked)
-    hook = await runtime_of(request.app).bus.handle(RegisterWebhook(partner_id, body.url, body.description))
+    hook = await bus.handle(RegisterWebhook(partner_id, body.url, body.description))
     response.headers["Cache-Control"] = "no-store"
     return WebhookCreatedOut.model_validate(vars(hook))
 
 
 @router.get("", response_model=Page[WebhookOut], summary="The partner's webhooks, newest first, without secrets")
-async def list_(partner_id: PartnerId, request: Request, limit: pagination.Limit = 50,
+async def list_(partner_id: PartnerId, uow: Uow, limit: pagination.Limit = 50,
                 cursor: pagination.CursorParam = None) -> Page[WebhookOut]:
-    uow: IntakeUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        found = await uow.webhooks.page(partner_id, after=pagination.decode(cursor), limit=limit + 1)
+    found = await uow.webhooks.page(partner_id, after=pagination.decode(cursor), limit=limit + 1)
     return pagination.page([WebhookOut.model_validate(h) for h in found], limit, lambda h: (h.created_at, h.id))
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Remove a webhook: what it still had to deliver is cancelled")
-async def remove(webhook_id: UUID, partner_id: PartnerId, request: Request) -> Response:
-    await runtime_of(request.app).bus.handle(RemoveWebhook(partner_id, webhook_id))
+async def remove(webhook_id: UUID, partner_id: PartnerId, bus: Bus) -> Response:
+    await bus.handle(RemoveWebhook(partner_id, webhook_id))
     return Response(status_code=204)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut],
             summary="The webhook's delivery log, newest first: attempts, last answer, next attempt")
-async def deliveries(webhook_id: UUID, partner_id: PartnerId, request: Request, state: DeliveryState | None = None,
+async def deliveries(webhook_id: UUID, partner_id: PartnerId, uow: Uow, state: DeliveryState | None = None,
                      limit: pagination.Limit = 50, cursor: pagination.CursorParam = None) -> Page[DeliveryOut]:
-    uow: IntakeUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        if not await uow.webhooks.exists(webhook_id, partner_id):
-            raise WebhookNotFound(f"no webhook {webhook_id}")
-        found = await uow.webhooks.deliveries(webhook_id, state=state.value if state else None,
-                                              after=pagination.decode(cursor), limit=limit + 1)
+    if not await uow.webhooks.exists(webhook_id, partner_id):
+        raise WebhookNotFound(f"no webhook {webhook_id}")
+    found = await uow.webhooks.deliveries(webhook_id, state=state.value if state else None,
+                                          after=pagination.decode(cursor), limit=limit + 1)
     return pagination.page([DeliveryOut.model_validate(d) for d in found], limit, lambda d: (d.created_at, d.id))

@@ -1,35 +1,33 @@
-"""The API's request and response bodies: one application form per program, told apart by `program`; offers of
-freed capacity and their answers; calls; webhooks and their delivery log."""
+"""The applications API's request and response bodies: one application form per program, told apart by `program`;
+offers of freed capacity and their answers. Calls' are in schemas_calls.py, webhooks' in schemas_webhooks.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.common import CompanySize, GpuModel, Program, Region
-from intake.domain.calls import CallStatus, IntakeMode
 from intake.domain.model import Status
 from intake.domain.offers import OfferState
-from intake.domain.webhooks import STATUS_CHANGED, DeliveryState
-from servicekit.bounds import Day, Instant, Line, Name, Note, PositiveInt32, Text
-
-T = TypeVar("T")
+from servicekit.bounds import Day, Line, Name, PositiveInt32, Text
 
 
-class _In(BaseModel):
+class In(BaseModel):
+    """A request body: a field it does not know is refused, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class Applicant(_In):
+class Applicant(In):
     name: Name
     sector: Literal["industry", "academia", "research_institute", "public"]
     institution: Name = Field(description="Company or research institution.")
     region: Region = Field(description="Head-office or affiliation region.")
 
 
-class Company(_In):
+class Company(In):
     """P1: a small company or an early-stage startup."""
 
     business_registration_number: Line = Field(pattern=r"^[0-9]{10}$", description="10 digits, no dashes.")
@@ -38,7 +36,7 @@ class Company(_In):
     representative_birth_date: Day = Field(description="Youth company: the representative is 39 or under.")
 
 
-class Researcher(_In):
+class Researcher(In):
     """P2: the lead researcher; institution and region are the applicant's."""
 
     institution_type: Literal["university", "research_institute"]
@@ -46,12 +44,12 @@ class Researcher(_In):
     birth_date: Day
 
 
-class CorporateParticipant(_In):
+class CorporateParticipant(In):
     name: Name
     size: CompanySize
 
 
-class _Form(_In):
+class _Form(In):
     applicant: Applicant
     gpu_model: GpuModel
     period_start: Day
@@ -131,7 +129,7 @@ class ApplicantOut(BaseModel):
 class ApplicationOut(BaseModel):
     id: UUID
     partner_id: UUID
-    program: str
+    program: Program
     call_id: UUID | None
     applicant: ApplicantOut
     gpus_requested: int = Field(description="GPUs asked for; servers counted in GPUs.")
@@ -161,81 +159,13 @@ class ApplicationOut(BaseModel):
     offer: OfferOut | None = Field(default=None, description="The latest offer of freed capacity; null if none.")
 
 
-class WithdrawIn(_In):
+class WithdrawIn(In):
     reason: Text = Field(default="", max_length=2000)
 
 
-class AcceptOfferIn(_In):
+class AcceptOfferIn(In):
     """Accepting takes no fields: send no body, or `{}`."""
 
 
-class DeclineOfferIn(_In):
+class DeclineOfferIn(In):
     reason: Text = Field(default="", max_length=500, description="Why, for the programme's records (optional).")
-
-
-class ProgramOut(BaseModel):
-    code: Program
-    name: str
-    intake_mode: IntakeMode = Field(description="round: calls with a window; rolling: at any time.")
-
-
-class CallIn(_In):
-    program: Program
-    title: Name
-    opens_at: Instant
-    closes_at: Instant
-
-
-class CallOut(BaseModel):
-    id: UUID
-    program: str
-    title: str
-    opens_at: datetime
-    closes_at: datetime
-    status: CallStatus
-    closed_at: datetime | None
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-
-
-class WebhookIn(_In):
-    url: Line = Field(min_length=1, max_length=2000, description="An http or https URL; redirects are not followed.",
-                     examples=["https://portal.example.kr/hooks/gpu"])
-    description: Note = ""
-
-
-class WebhookOut(BaseModel):
-    id: UUID
-    partner_id: UUID
-    url: str
-    description: str
-    created_at: datetime
-
-
-class WebhookCreatedOut(WebhookOut):
-    secret: str = Field(description=(
-        "Signs every delivery (Webhook-Signature). Shown in this response only, and in its replay under the same "
-        "Idempotency-Key."))
-
-
-class DeliveryOut(BaseModel):
-    """One notification of one status change to one webhook, and how its delivery went."""
-
-    id: UUID = Field(description="The delivery id: the Webhook-Id header and `delivery_id` in the body.")
-    event: Literal["application.status_changed"] = STATUS_CHANGED
-    application_id: UUID
-    application_status: Status
-    reason: str
-    occurred_at: datetime
-    state: DeliveryState = Field(description="pending (due at next_attempt_at), delivered, failed after the last "
-                                             "attempt, or cancelled because the webhook was removed.")
-    attempts: int
-    last_status_code: int | None = Field(description="The receiver's HTTP status at the last attempt.")
-    last_error: str | None = Field(description="Why the last attempt got no HTTP answer (refused, timed out, …).")
-    last_attempt_at: datetime | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    created_at: datetime

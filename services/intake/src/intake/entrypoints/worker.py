@@ -2,23 +2,33 @@
 webhook deliveries."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from intake.adapters.idempotency import IdempotencyStore, purge_expired_keys
+from intake.adapters.idempotency import IdempotencyStore
 from intake.adapters.orm import idempotency_key
+from intake.adapters.repository_webhooks import purge_delivery_log
 from intake.adapters.webhook_delivery import deliver_webhooks
-from intake.adapters.webhooks import purge_delivery_log
 from intake.bootstrap import bootstrap
 from intake.config import Settings
 from intake.entrypoints.consumer import TRANSLATIONS
+from servicekit.clock import Clock, utcnow
 from servicekit.runtime import build_worker
 from servicekit.worker import Worker, periodic
 
 
-def create_worker(settings: Settings) -> Worker:
-    runtime = bootstrap(settings)
-    purge = purge_expired_keys(runtime.engine, IdempotencyStore(idempotency_key, settings.idempotency))
-    hooks = settings.webhooks
-    purge_log = periodic("purging the webhook delivery log", hooks.purge_interval_s, purge_delivery_log(
-        runtime.engine, timedelta(days=hooks.retention_days), lambda: datetime.now(UTC)))
-    return build_worker(runtime, TRANSLATIONS, jobs=[purge, deliver_webhooks(runtime.engine, hooks), purge_log])
+def create_worker(settings: Settings, *, clock: Clock = utcnow) -> Worker:
+    runtime = bootstrap(settings, clock=clock)
+    keys, hooks = IdempotencyStore(idempotency_key, settings.idempotency), settings.webhooks
+    retention = timedelta(days=hooks.retention_days)
+
+    async def purge_keys() -> int:  # so the table holds about a day of requests
+        return await keys.purge(runtime.engine, runtime.clock())
+
+    async def purge_log() -> int:
+        return await purge_delivery_log(runtime.engine, runtime.clock() - retention)
+
+    return build_worker(runtime, TRANSLATIONS, jobs=[
+        periodic("purging idempotency keys", settings.idempotency.purge_interval_s, purge_keys),
+        deliver_webhooks(runtime.engine, hooks, runtime.clock),
+        periodic("purging the webhook delivery log", hooks.purge_interval_s, purge_log),
+    ])

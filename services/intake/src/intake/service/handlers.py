@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from contracts import ApplicationSubmitted, ApplicationWithdrawn, CallClosed, OfferAccepted, OfferDeclined
-from intake.adapters.unit_of_work import IntakeUnitOfWork
 from intake.domain import calls, model, webhooks
 from intake.domain.commands import (
     AcceptOffer,
@@ -25,78 +24,88 @@ from intake.domain.commands import (
 )
 from intake.domain.errors import ApplicationNotFound, CallNotFound, InvalidInput, TooManyWebhooks, WebhookNotFound
 from intake.domain.forms import Limits
+from intake.domain.types import ProgramCode
+from intake.service.unit_of_work import IntakeUnitOfWork
+from servicekit.bus import Handlers
+from servicekit.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
-async def create_application(cmd: CreateApplication, uow: IntakeUnitOfWork, limits: Limits) -> model.Application:
+async def create_application(cmd: CreateApplication, uow: IntakeUnitOfWork, clock: Clock,
+                             limits: Limits) -> model.Application:
     program = await _program(uow, cmd.form.program)
     call = await uow.calls.get(cmd.form.call_id, lock="share") if cmd.form.call_id else None
+    now = clock()
     app = model.new_application(uuid4(), cmd.partner_id, cmd.form, program=program, call=call,
-                                at=datetime.now(UTC), limits=limits, submit=cmd.submit)
-    await _store(uow, app, new=True)
+                                at=now, limits=limits, submit=cmd.submit)
+    await _store(uow, app, now, new=True)
     if app.status is model.Status.SUBMITTED:
         await uow.outbox.add(_submitted(app))
     return app
 
 
-async def submit_application(cmd: SubmitApplication, uow: IntakeUnitOfWork) -> model.Application:
+async def submit_application(cmd: SubmitApplication, uow: IntakeUnitOfWork, clock: Clock) -> model.Application:
     app = await _own_application(uow, cmd.application_id, cmd.partner_id)
     call = await uow.calls.get(app.call_id, lock="share") if app.call_id else None
-    app.submit(datetime.now(UTC), await _program(uow, app.program), call)
-    await _store(uow, app)
+    now = clock()
+    app.submit(now, await _program(uow, app.program), call)
+    await _store(uow, app, now)
     await uow.outbox.add(_submitted(app))
     return app
 
 
-async def withdraw_application(cmd: WithdrawApplication, uow: IntakeUnitOfWork) -> model.Application:
+async def withdraw_application(cmd: WithdrawApplication, uow: IntakeUnitOfWork, clock: Clock) -> model.Application:
     app = await _own_application(uow, cmd.application_id, cmd.partner_id)
     was_draft = app.status is model.Status.DRAFT
-    app.withdraw(cmd.reason, datetime.now(UTC))
-    await _store(uow, app)
+    now = clock()
+    app.withdraw(cmd.reason, now)
+    await _store(uow, app, now)
     if not was_draft:  # a draft never left intake: nobody else knows it
         await uow.outbox.add(ApplicationWithdrawn(application_id=app.id, reason=cmd.reason))
     return app
 
 
-async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork) -> None:
+async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork, clock: Clock) -> None:
     app = await uow.applications.get(cmd.application_id, for_update=True)
     if app is None:
         log.warning("outcome %s for unknown application %s", cmd.status, cmd.application_id)
         return
     if app.advance(cmd.status, cmd.reason, cmd.at):
-        await _store(uow, app)
+        await _store(uow, app, clock())
 
 
-async def record_offer(cmd: RecordOffer, uow: IntakeUnitOfWork) -> None:
+async def record_offer(cmd: RecordOffer, uow: IntakeUnitOfWork, clock: Clock) -> None:
     app = await uow.applications.get(cmd.application_id, for_update=True)
     if app is None:
         log.warning("offer %s for unknown application %s", cmd.offer.id, cmd.application_id)
         return
     if app.receive_offer(cmd.offer, cmd.offer.made_at):
-        await _store(uow, app)
+        await _store(uow, app, clock())
     else:  # allocation hears of it by the expiry it set, or by the withdrawal it was sent
         log.warning("offer %s ignored: application %s is %s", cmd.offer.id, app.id, app.status)
 
 
-async def expire_offer(cmd: ExpireOffer, uow: IntakeUnitOfWork) -> None:
+async def expire_offer(cmd: ExpireOffer, uow: IntakeUnitOfWork, clock: Clock) -> None:
     app = await uow.applications.get(cmd.application_id, for_update=True)
     if app is not None and app.expire_offer(cmd.offer_id, cmd.at):
-        await _store(uow, app)
+        await _store(uow, app, clock())
 
 
-async def accept_offer(cmd: AcceptOffer, uow: IntakeUnitOfWork) -> model.Application:
+async def accept_offer(cmd: AcceptOffer, uow: IntakeUnitOfWork, clock: Clock) -> model.Application:
     app = await _own_application(uow, cmd.application_id, cmd.partner_id)
-    accepted = app.accept_offer(datetime.now(UTC))
-    await _store(uow, app)
+    now = clock()
+    accepted = app.accept_offer(now)
+    await _store(uow, app, now)
     await uow.outbox.add(OfferAccepted(application_id=app.id, offer_id=accepted.id))
     return app
 
 
-async def decline_offer(cmd: DeclineOffer, uow: IntakeUnitOfWork) -> model.Application:
+async def decline_offer(cmd: DeclineOffer, uow: IntakeUnitOfWork, clock: Clock) -> model.Application:
     app = await _own_application(uow, cmd.application_id, cmd.partner_id)
-    declined = app.decline_offer(cmd.reason, datetime.now(UTC))
-    await _store(uow, app)
+    now = clock()
+    declined = app.decline_offer(cmd.reason, now)
+    await _store(uow, app, now)
     await uow.outbox.add(OfferDeclined(application_id=app.id, offer_id=declined.id, reason=cmd.reason))
     return app
 
@@ -107,11 +116,11 @@ async def open_call(cmd: OpenCall, uow: IntakeUnitOfWork) -> calls.Call:
     return call
 
 
-async def close_call(cmd: CloseCall, uow: IntakeUnitOfWork) -> calls.Call:
+async def close_call(cmd: CloseCall, uow: IntakeUnitOfWork, clock: Clock) -> calls.Call:
     call = await uow.calls.get(cmd.call_id, lock="update")
     if call is None:
         raise CallNotFound(f"no call {cmd.call_id}")
-    call.close(datetime.now(UTC))
+    call.close(clock())
     await uow.calls.save(call)
     await uow.outbox.add(CallClosed(call_id=call.id, program=call.program, opens_at=call.opens_at,
                                     closes_at=call.closes_at,
@@ -119,8 +128,9 @@ async def close_call(cmd: CloseCall, uow: IntakeUnitOfWork) -> calls.Call:
     return call
 
 
-async def register_webhook(cmd: RegisterWebhook, uow: IntakeUnitOfWork, max_webhooks: int) -> webhooks.Webhook:
-    hook = webhooks.new_webhook(uuid4(), cmd.partner_id, cmd.url, cmd.description, datetime.now(UTC))
+async def register_webhook(cmd: RegisterWebhook, uow: IntakeUnitOfWork, clock: Clock,
+                           max_webhooks: int) -> webhooks.Webhook:
+    hook = webhooks.new_webhook(uuid4(), cmd.partner_id, cmd.url, cmd.description, clock())
     # two registrations at the same moment may both pass: the cap is against accumulation, not a quota
     if await uow.webhooks.count(cmd.partner_id) >= max_webhooks:
         raise TooManyWebhooks(f"a partner may have {max_webhooks} webhooks; remove one first")
@@ -128,21 +138,21 @@ async def register_webhook(cmd: RegisterWebhook, uow: IntakeUnitOfWork, max_webh
     return hook
 
 
-async def remove_webhook(cmd: RemoveWebhook, uow: IntakeUnitOfWork) -> None:
-    if not await uow.webhooks.remove(cmd.webhook_id, cmd.partner_id, datetime.now(UTC)):
+async def remove_webhook(cmd: RemoveWebhook, uow: IntakeUnitOfWork, clock: Clock) -> None:
+    if not await uow.webhooks.remove(cmd.webhook_id, cmd.partner_id, clock()):
         raise WebhookNotFound(f"no webhook {cmd.webhook_id}")
 
 
-async def _store(uow: IntakeUnitOfWork, app: model.Application, *, new: bool = False) -> None:
+async def _store(uow: IntakeUnitOfWork, app: model.Application, now: datetime, *, new: bool = False) -> None:
     """Save the application; each status change it went through is due to its partner's webhooks, in the same
     transaction, so that a change is never notified without being made, nor made without being notified."""
     changes = [(status.value, reason) for status, reason in app.history]
     await (uow.applications.add(app) if new else uow.applications.save(app))
     await uow.webhooks.notify(app.partner_id, app.id, changes, occurred_at=app.updated_at or app.created_at,
-                              now=datetime.now(UTC))
+                              now=now)
 
 
-async def _program(uow: IntakeUnitOfWork, code: str) -> calls.Program:
+async def _program(uow: IntakeUnitOfWork, code: ProgramCode) -> calls.Program:
     program = await uow.programs.get(code)
     if program is None:
         raise InvalidInput(("program", f"{code} is not a program"))
@@ -162,7 +172,7 @@ def _submitted(app: model.Application) -> ApplicationSubmitted:
     return ApplicationSubmitted(application_id=app.id, partner_id=app.partner_id, **form)
 
 
-HANDLERS = {
+HANDLERS: Handlers = {
     CreateApplication: create_application,
     SubmitApplication: submit_application,
     WithdrawApplication: withdraw_application,

@@ -1,0 +1,67 @@
+"""What intake's service layer relies on: its collections and its unit of work, as ports. The SQL unit of work
+(adapters) meets them, and so does the in-memory one of the fast tests."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+from uuid import UUID
+
+from intake.domain.calls import Call, Program
+from intake.domain.model import Application
+from intake.domain.types import ProgramCode
+from intake.domain.webhooks import Webhook
+from servicekit.uow import UnitOfWork
+
+
+class Applications(Protocol):
+    async def add(self, app: Application) -> None:
+        """Store a new application and the status changes it went through."""
+
+    async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None: ...
+
+    async def save(self, app: Application) -> None:
+        """Store the application's status, its latest offer, and the status changes it went through."""
+
+    async def submitted_to(self, call_id: UUID) -> list[UUID]:
+        """Every application submitted to the call and not withdrawn, oldest first."""
+
+
+class Calls(Protocol):
+    async def add(self, new: Call) -> None: ...
+
+    async def get(self, call_id: UUID, *, lock: Literal["share", "update"] | None = None) -> Call | None:
+        """`share` while an application is submitted to it, `update` to close it: the two never interleave."""
+
+    async def save(self, changed: Call) -> None: ...
+
+
+class Programs(Protocol):
+    async def get(self, code: ProgramCode) -> Program | None: ...
+
+
+class Webhooks(Protocol):
+    async def add(self, hook: Webhook) -> None: ...
+
+    async def count(self, partner_id: UUID) -> int:
+        """The partner's active webhooks."""
+
+    async def remove(self, webhook_id: UUID, partner_id: UUID, at: datetime) -> bool:
+        """Deactivate the webhook and cancel what it still had to deliver; False if the partner has no such one."""
+
+    async def notify(self, partner_id: UUID, application_id: UUID, changes: Sequence[tuple[str, str]],
+                     occurred_at: datetime, now: datetime) -> int:
+        """One pending delivery, due `now`, per active webhook and change; the number of deliveries written."""
+
+
+class IntakeUnitOfWork(UnitOfWork, Protocol):
+    """One transaction over intake's collections, its outbox and its inbox."""
+
+    @property
+    def applications(self) -> Applications: ...
+    @property
+    def calls(self) -> Calls: ...
+    @property
+    def programs(self) -> Programs: ...
+    @property
+    def webhooks(self) -> Webhooks: ...
