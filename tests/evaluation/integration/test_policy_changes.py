@@ -15,6 +15,7 @@ from evaluation.domain.commands import EvaluateApplication
 from evaluation.domain.model import Applicant, Company
 from evaluation.entrypoints.api import create_app
 from support.auth import OPERATOR, bearer
+from support.clock import ManualClock
 from support.stack import Stack
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -22,16 +23,8 @@ SKEWED = {"technical_social_impact": 0.5, "ai_ecosystem_contribution": 0.3, "cap
 KIM, LEE = bearer("operator", client_id="operator-kim"), bearer("operator", client_id="operator-lee")
 
 
-class MovableClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @asynccontextmanager
-async def api_at(stack: Stack, clock: MovableClock, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def api_at(stack: Stack, clock: ManualClock, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The real app on the test's database, its policy changes timed by `clock`."""
     app = create_app(stack.settings("evaluation", **overrides), clock=clock)
     async with app.router.lifespan_context(app):
@@ -71,7 +64,7 @@ async def counts(stack: Stack) -> tuple[int, ...]:
 
 
 async def test_a_rule_out_of_its_bounds_is_refused_naming_the_field_and_nothing_is_stored(stack: Stack) -> None:
-    async with api_at(stack, MovableClock(T0)) as api:
+    async with api_at(stack, ManualClock(T0)) as api:
         refused = await schedule(api, "2026.2", T0 + timedelta(hours=1), p1_max_gpus=17, youth_max_age_years=70,
                                  p1_regional_bonus_points=-1, rubric_weights={**SKEWED, "capability_readiness": 2})
         unstated = await api.post("/policies", json={"version": "2026.2"}, headers=OPERATOR)
@@ -84,7 +77,7 @@ async def test_a_rule_out_of_its_bounds_is_refused_naming_the_field_and_nothing_
 
 async def test_a_version_that_breaks_what_intake_and_allocation_rely_on_is_refused_and_nothing_is_stored(
         stack: Stack) -> None:
-    async with api_at(stack, MovableClock(T0)) as api:
+    async with api_at(stack, ManualClock(T0)) as api:
         servers = await schedule(api, "2026.2", T0 + timedelta(hours=1), server_gpus=4, p1_max_gpus=8)
         crossed = await schedule(api, "2026.2", T0 + timedelta(hours=1), p1_max_servers=1,
                                  p1_youth_bonus_points=8, p3_min_window_months=5)
@@ -99,7 +92,7 @@ async def test_a_version_that_breaks_what_intake_and_allocation_rely_on_is_refus
 
 
 async def test_a_version_starts_no_sooner_than_the_minimum_notice(stack: Stack) -> None:
-    clock = MovableClock(T0)
+    clock = ManualClock(T0)
     async with api_at(stack, clock) as api:
         too_soon = await schedule(api, "2026.2", T0 + timedelta(minutes=4))
     async with api_at(stack, clock, policy_changes=PolicyChangeSettings(min_notice_s=60)) as api:
@@ -111,7 +104,7 @@ async def test_a_version_starts_no_sooner_than_the_minimum_notice(stack: Stack) 
 
 
 async def test_a_scheduled_version_does_not_apply_before_its_start_and_applies_after(stack: Stack) -> None:
-    clock = MovableClock(T0)
+    clock = ManualClock(T0)
     before, after = p3(T0 + timedelta(minutes=30)), p3(T0 + timedelta(minutes=90))
     async with api_at(stack, clock) as api:
         created = await schedule(api, "2026.2", T0 + timedelta(hours=1), eligibility_base_points=20)
@@ -129,7 +122,7 @@ async def test_a_scheduled_version_does_not_apply_before_its_start_and_applies_a
 
 
 async def test_a_scheduled_version_can_be_cancelled_before_its_start_and_not_after(stack: Stack) -> None:
-    clock, application = MovableClock(T0), p3(T0 + timedelta(hours=3))
+    clock, application = ManualClock(T0), p3(T0 + timedelta(hours=3))
     async with api_at(stack, clock) as api:
         await schedule(api, "2026.2", T0 + timedelta(hours=1), min_reviews=3)
         await schedule(api, "2026.3", T0 + timedelta(hours=2), min_reviews=1)
@@ -149,7 +142,7 @@ async def test_a_scheduled_version_can_be_cancelled_before_its_start_and_not_aft
 
 
 async def test_a_version_a_decision_already_names_cannot_be_cancelled(stack: Stack) -> None:
-    clock = MovableClock(T0)
+    clock = ManualClock(T0)
     dated_ahead = p3(T0 + timedelta(hours=2))
     async with api_at(stack, clock) as api:
         await schedule(api, "2026.2", T0 + timedelta(hours=1), eligibility_base_points=20)
@@ -161,7 +154,7 @@ async def test_a_version_a_decision_already_names_cannot_be_cancelled(stack: Sta
 
 
 async def test_the_audit_names_the_operator_of_every_change(stack: Stack) -> None:
-    clock = MovableClock(T0)
+    clock = ManualClock(T0)
     async with api_at(stack, clock) as api:
         await schedule(api, "2026.2", T0 + timedelta(hours=1), headers=KIM, min_reviews=3)
         clock.now = T0 + timedelta(minutes=10)
@@ -175,7 +168,7 @@ async def test_the_audit_names_the_operator_of_every_change(stack: Stack) -> Non
 async def test_a_preview_stores_nothing_and_reports_each_score_difference(stack: Stack) -> None:
     call_id = uuid.uuid4()
     application, elsewhere = p1(call_id), p3(T0 - timedelta(hours=1))
-    async with api_at(stack, MovableClock(T0)) as api:
+    async with api_at(stack, ManualClock(T0)) as api:
         for name in ("Ahn", "Baek", "Cho"):
             await api.post("/reviewers", json={"name": name, "institution": "POSTECH"}, headers=OPERATOR)
         await stack.handle("evaluation", application, elsewhere)

@@ -1,4 +1,4 @@
-"""Wires evaluation: engine, unit of work and bus from the settings; nothing is created at import time.
+"""Wires evaluation: engine, SQL unit of work and bus from the settings; nothing is created at import time.
 
 The scoring policy is not wired here: every handler reads the version in force from the database. The clock and
 the rules of policy changes reach the handlers that name them (`clock`, `change_rules`).
@@ -6,13 +6,13 @@ the rules of policy changes reach the handlers that name them (`clock`, `change_
 from __future__ import annotations
 
 from evaluation.adapters.orm import messaging
-from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
+from evaluation.adapters.unit_of_work import SqlEvaluationUnitOfWork
 from evaluation.config import Settings
-from evaluation.service.clock import Clock, utcnow
 from evaluation.service.handlers import HANDLERS
+from servicekit.clock import Clock, utcnow
 from servicekit.runtime import Runtime, build_runtime
 
 
-def bootstrap(settings: Settings, *, clock: Clock = utcnow) -> Runtime:
-    return build_runtime(settings, messaging, EvaluationUnitOfWork, HANDLERS, clock=clock,
+def bootstrap(settings: Settings, *, clock: Clock = utcnow) -> Runtime[SqlEvaluationUnitOfWork]:
+    return build_runtime(settings, messaging, SqlEvaluationUnitOfWork, HANDLERS, clock=clock,
                          change_rules=settings.change_rules())

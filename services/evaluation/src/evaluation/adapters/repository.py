@@ -20,6 +20,7 @@ from evaluation.domain.model import (
     CorporateParticipant,
     CriterionScore,
     Evaluation,
+    ProgramCode,
     Recheck,
     Researcher,
     Status,
@@ -139,11 +140,21 @@ class EvaluationRepository:
                 .where(evaluation.c.application_id.in_(list(application_ids))))
         return {r.application_id: Status(r.status) for r in (await self._session.execute(stmt)).all()}
 
-    async def list(self, *, program: str | None = None, status: str | None = None,
+    async def find(self, *, program: ProgramCode | None = None, status: Status | None = None,
                    call_id: UUID | None = None, limit: int = 50) -> list[Evaluation]:
+        """The latest decisions first, filtered by whatever is given."""
         stmt = (select(evaluation)
                 .order_by(evaluation.c.evaluated_at.desc(), evaluation.c.application_id.desc()).limit(limit))
-        for column, value in (("program", program), ("status", status), ("call_id", call_id)):
+        filters = {"program": program, "status": status.value if status else None, "call_id": call_id}
+        for column, value in filters.items():
             if value is not None:
                 stmt = stmt.where(evaluation.c[column] == value)
+        return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]
+
+    async def scored(self, *, call_id: UUID | None, limit: int) -> list[Evaluation]:
+        """The latest scored applications (of one call, if given), for a preview: newest decision first."""
+        stmt = (select(evaluation).where(evaluation.c.score.is_not(None))
+                .order_by(evaluation.c.evaluated_at.desc(), evaluation.c.application_id.desc()).limit(limit))
+        if call_id is not None:
+            stmt = stmt.where(evaluation.c.call_id == call_id)
         return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]

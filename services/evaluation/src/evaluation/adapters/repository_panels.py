@@ -1,7 +1,6 @@
 """Reviewers, their assignments (a review is an assignment with scores) and the reviewers excluded for conflicts."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,22 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters.orm import evaluation, review_assignment, review_exclusion, reviewer
 from evaluation.domain.model import Review, Status
-from evaluation.domain.panel import Exclusion, Reviewer
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """A reviewer's place on an application's panel; `scores` once the review is in."""
-
-    application_id: UUID
-    reviewer_id: UUID
-    reviewer_name: str
-    assigned_at: datetime
-    scores: dict[str, float] | None
-    reviewed_at: datetime | None
-    program: str
-    call_id: UUID | None
-    status: str
+from evaluation.domain.panel import Assignment, Exclusion, Reviewer
 
 
 def _reviewer(row: Any) -> Reviewer:
@@ -48,7 +32,8 @@ class ReviewerRepository:
         row = (await self._session.execute(select(reviewer).where(reviewer.c.id == reviewer_id))).first()
         return _reviewer(row) if row else None
 
-    async def list(self, *, active_only: bool = False) -> list[Reviewer]:
+    async def find(self, *, active_only: bool = False) -> list[Reviewer]:
+        """By name; only the active ones if asked."""
         stmt = select(reviewer).order_by(reviewer.c.name, reviewer.c.id)
         if active_only:
             stmt = stmt.where(reviewer.c.active)

@@ -10,8 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters.orm import call_round, evaluation, policy_version
-from evaluation.adapters.repository import _evaluation as evaluation_from_row
-from evaluation.domain.model import Evaluation, Round
+from evaluation.domain.model import Round
 from evaluation.domain.policy import Change, Policy, PolicyVersion, in_force
 
 
@@ -64,13 +63,13 @@ class PolicyRepository:
                                                policy_version.c.created_at.desc())
         return [_version(r) for r in (await self._session.execute(stmt)).all()]
 
-    async def list(self) -> list[Policy]:
+    async def live(self) -> list[Policy]:
         """Every version not cancelled, the latest start first."""
         stmt = select(policy_version).where(LIVE).order_by(policy_version.c.effective_at.desc())
         return [_policy(r) for r in (await self._session.execute(stmt)).all()]
 
     async def in_force(self, at: datetime) -> Policy:
-        return in_force(await self.list(), at)
+        return in_force(await self.live(), at)
 
     async def named_by_a_decision(self, version: str) -> bool:
         """True when an evaluation, a re-check or a round names the version (a re-check may be dated ahead)."""
@@ -79,14 +78,6 @@ class PolicyRepository:
                     x["rechecks"].contains([{"policy_version": version}]))
         stmt = select(or_(exists().where(named), exists().where(call_round.c.policy_version == version)))
         return bool((await self._session.execute(stmt)).scalar())
-
-    async def scored(self, *, call_id: UUID | None, limit: int) -> list[Evaluation]:
-        """The latest scored applications (of one call, if given), for a preview: newest decision first."""
-        stmt = (select(evaluation).where(evaluation.c.score.is_not(None))
-                .order_by(evaluation.c.evaluated_at.desc(), evaluation.c.application_id.desc()).limit(limit))
-        if call_id is not None:
-            stmt = stmt.where(evaluation.c.call_id == call_id)
-        return [evaluation_from_row(r) for r in (await self._session.execute(stmt)).all()]
 
     async def lock(self) -> None:
         """Serialise changes, so two at once cannot both pass the 'after the latest' check, nor a cancel slip

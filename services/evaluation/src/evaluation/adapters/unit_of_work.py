@@ -1,13 +1,14 @@
-"""Evaluation's unit of work: the shared SQL unit of work plus evaluation's repositories."""
+"""Evaluation's SQL unit of work: the shared SQL unit of work plus evaluation's repositories. It meets the service
+layer's port, `evaluation.service.unit_of_work.EvaluationUnitOfWork`."""
 from __future__ import annotations
 
-from evaluation.adapters.panels import PanelRepository, ReviewerRepository
-from evaluation.adapters.policies import PolicyRepository, RoundRepository
 from evaluation.adapters.repository import EvaluationRepository
+from evaluation.adapters.repository_panels import PanelRepository, ReviewerRepository
+from evaluation.adapters.repository_policies import PolicyRepository, RoundRepository
 from servicekit.uow import SqlUnitOfWork
 
 
-class EvaluationUnitOfWork(SqlUnitOfWork):
+class SqlEvaluationUnitOfWork(SqlUnitOfWork):
     evaluations: EvaluationRepository
     policies: PolicyRepository
     reviewers: ReviewerRepository

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from evaluation.domain.model import Submission
+from evaluation.domain.model import ProgramCode, Submission
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class ScoreRound:
     """A P1/P2 call closed: make each listed application's score final (or reject it), then report the round."""
 
     call_id: UUID
-    program: str
+    program: ProgramCode
     opens_at: datetime
     closes_at: datetime
     application_ids: tuple[UUID, ...]
@@ -42,7 +42,7 @@ class RecheckForOffer:
 
     application_id: UUID
     offer_id: UUID
-    program: str
+    program: ProgramCode
     at: datetime
 
 

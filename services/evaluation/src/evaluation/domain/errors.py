@@ -31,9 +31,10 @@ class Conflict(EvaluationError):
 
 
 class InvalidInput(EvaluationError):
-    """Input that passed the schema but not the domain; `errors` names each field and the reason."""
+    """Input that passed the schema but not the domain; `problems` names each field and the reason (a 422 that
+    names every field, like a schema error)."""
 
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{f}: {r}" for f, r in errors))
-        self.errors = errors
-        self.field = errors[0][0] if errors else None
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
+        self.problems = problems
+        self.field = problems[0][0] if problems else None

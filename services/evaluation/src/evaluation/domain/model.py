@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from evaluation.domain.policy import Policy
 
 INSUFFICIENT_REVIEWS = "insufficient_reviews"
 NO_EVALUATION = "no_evaluation"  # a re-check asked for an application evaluation never received
+
+# the programs, the same literal as the contracts' `Program` (the domain imports no contract)
+ProgramCode = Literal["P1", "P2", "P3"]
 
 
 class Status(StrEnum):
@@ -58,7 +61,7 @@ class Submission:
     """The application as intake submitted it; `submitted_at` is the time of the submission event."""
 
     application_id: UUID
-    program: str
+    program: ProgramCode
     call_id: UUID | None
     applicant: Applicant
     gpus_requested: int
@@ -142,7 +145,7 @@ class Round:
     """A closed P1/P2 call: its applications are scored under the version in force at its close."""
 
     call_id: UUID
-    program: str
+    program: ProgramCode
     opens_at: datetime
     closes_at: datetime
     application_ids: tuple[UUID, ...]

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
-from evaluation.domain.model import Submission
+from evaluation.domain.model import ProgramCode, Submission
 
 SAME_INSTITUTION = "same_institution"
 NAMED_ON_APPLICATION = "named_on_application"
@@ -29,6 +30,21 @@ class Reviewer:
 class Exclusion:
     reviewer_id: UUID
     reason: str  # "<kind>: <why>"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A reviewer's place on an application's panel; `scores` once the review is in."""
+
+    application_id: UUID
+    reviewer_id: UUID
+    reviewer_name: str
+    assigned_at: datetime
+    scores: dict[str, float] | None
+    reviewed_at: datetime | None
+    program: ProgramCode
+    call_id: UUID | None
+    status: str  # the application's evaluation status
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from evaluation.domain.decisions import SCORED_AT_ONCE
 from evaluation.domain.eligibility import check_eligibility
-from evaluation.domain.model import Evaluation, Review
+from evaluation.domain.model import Evaluation, ProgramCode, Review
 from evaluation.domain.policy import Policy
 from evaluation.domain.scoring import readiness_components, score_reviews
 
@@ -19,7 +19,7 @@ class Rescored:
     eligibility (the failed rules say why)."""
 
     application_id: UUID
-    program: str
+    program: ProgramCode
     call_id: UUID | None
     recorded_score: float | None
     recorded_policy_version: str

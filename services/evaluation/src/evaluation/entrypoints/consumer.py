@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts import ApplicationSubmitted, CallClosed, EligibilityRecheckRequested
 from evaluation.domain.commands import EvaluateApplication, RecheckForOffer, ScoreRound
 from evaluation.domain.model import Applicant, Company, CorporateParticipant, Researcher
+from servicekit.worker import Translations
 
 
 def evaluate_submitted(e: ApplicationSubmitted) -> EvaluateApplication:
@@ -37,7 +38,7 @@ def recheck_requested(e: EligibilityRecheckRequested) -> RecheckForOffer:
 
 
 # allocation's other events on its topic have no entry here: the consumer skips them
-TRANSLATIONS = {
+TRANSLATIONS: Translations = {
     ApplicationSubmitted: evaluate_submitted,
     CallClosed: score_closed,
     EligibilityRecheckRequested: recheck_requested,

@@ -1,4 +1,5 @@
-"""Who may call what: the roles of evaluation's endpoints, from the caller's access token (docs/auth.md).
+"""What a route reaches (the bus, the clock, a unit of work for reads) and who may call what: the roles of
+evaluation's endpoints, from the caller's access token (docs/auth.md).
 
 A reviewer's token carries evaluation's own reviewer id as its subject, so a reviewer is never named by the request.
 """
@@ -9,11 +10,18 @@ from uuid import UUID
 
 from fastapi import Depends
 
+from evaluation.adapters.unit_of_work import SqlEvaluationUnitOfWork
 from servicekit.auth import Forbidden, Principal, authenticated, require
+from servicekit.bus import MessageBus
+from servicekit.clock import Clock
+from servicekit.runtime import clock_of, message_bus, unit_of_work
+
+Bus = Annotated[MessageBus, Depends(message_bus)]
+Now = Annotated[Clock, Depends(clock_of)]
+Uow = Annotated[SqlEvaluationUnitOfWork, Depends(unit_of_work(SqlEvaluationUnitOfWork))]
 
 # on every router, so that a route added without a role check still wants a valid token
 Authenticated = Depends(authenticated)
-OperatorOnly = Depends(require("operator"))
 OperatorOrReviewer = Annotated[Principal, Depends(require("operator", "reviewer"))]
 
 

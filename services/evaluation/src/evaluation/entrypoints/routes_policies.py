@@ -5,33 +5,21 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
-from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
 from evaluation.domain.commands import CancelPolicy, PreviewPolicy, PublishPolicy
 from evaluation.domain.errors import PolicyNotFound
 from evaluation.domain.policy import Policy, PolicyVersion, in_force
 from evaluation.domain.preview import Preview
-from evaluation.entrypoints.policy_schemas import PolicyIn, PolicyOut, PreviewOut
+from evaluation.entrypoints.deps import Bus, Now, Uow
 from evaluation.entrypoints.routes import RESPONSES
-from evaluation.service.clock import Clock
-from servicekit.auth import Principal, require
+from evaluation.entrypoints.schemas_policies import PolicyIn, PolicyOut, PreviewOut
+from servicekit.auth import OPERATOR_ONLY, Operator
 from servicekit.bounds import Identifier
-from servicekit.runtime import runtime_of
 
-Operator = Annotated[Principal, Depends(require("operator"))]
 Version = Annotated[Identifier, Path(description="A policy version's name, e.g. 2026.2.")]
 policies = APIRouter(prefix="/policies", tags=["policies"], responses=RESPONSES,
-                     dependencies=[Depends(require("operator"))])
-
-
-def _uow(request: Request) -> EvaluationUnitOfWork:
-    return runtime_of(request.app).uow_factory()  # type: ignore[return-value]
-
-
-def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
+                     dependencies=[OPERATOR_ONLY])
 
 
 def _rules(policy: Policy) -> dict[str, Any]:
@@ -54,19 +42,17 @@ def preview_out(done: Preview) -> PreviewOut:
 
 @policies.get("", response_model=list[PolicyOut],
               summary="Every version, cancelled ones too, the latest start first, with who created or cancelled it")
-async def list_policies(request: Request) -> list[PolicyOut]:
-    async with _uow(request) as uow:
-        found, live = await uow.policies.records(), await uow.policies.list()
-    now = _clock(request)()
+async def list_policies(uow: Uow, clock: Now) -> list[PolicyOut]:
+    found, live = await uow.policies.records(), await uow.policies.live()
+    now = clock()
     current = in_force(live, now).version
     return [policy_out(v, now, current) for v in found]
 
 
 @policies.get("/{version}", response_model=PolicyOut, summary="One policy version with its audit")
-async def get_policy(version: Version, request: Request) -> PolicyOut:
-    now = _clock(request)()
-    async with _uow(request) as uow:
-        found, current = await uow.policies.record(version), await uow.policies.in_force(now)
+async def get_policy(version: Version, uow: Uow, clock: Now) -> PolicyOut:
+    now = clock()
+    found, current = await uow.policies.record(version), await uow.policies.in_force(now)
     if found is None:
         raise PolicyNotFound(f"no policy version {version}")
     return policy_out(found, now, current.version)
@@ -74,30 +60,29 @@ async def get_policy(version: Version, request: Request) -> PolicyOut:
 
 @policies.post("", status_code=201, response_model=PolicyOut,
                summary="Schedule a new version from `effective_at` on; rules left out carry over from the latest")
-async def publish_policy(body: PolicyIn, caller: Operator, request: Request) -> PolicyOut:
+async def publish_policy(body: PolicyIn, caller: Operator, bus: Bus, clock: Now) -> PolicyOut:
     changes = body.model_dump(exclude={"version", "effective_at"}, exclude_none=True)
     cmd = PublishPolicy(version=body.version, effective_at=body.effective_at, changes=changes,
                         by=caller.client_id, role=caller.role)
-    created: PolicyVersion = await runtime_of(request.app).bus.handle(cmd)
+    created: PolicyVersion = await bus.handle(cmd)
     # the newest live version: in force once started, so it is compared with itself
-    return policy_out(created, _clock(request)(), created.policy.version)
+    return policy_out(created, clock(), created.policy.version)
 
 
 @policies.post("/{version}/cancel", response_model=PolicyOut,
                summary="Cancel a scheduled version before its start (409 once it took effect or was cancelled)")
-async def cancel_policy(version: Version, caller: Operator, request: Request) -> PolicyOut:
-    done: PolicyVersion = await runtime_of(request.app).bus.handle(
-        CancelPolicy(version=version, by=caller.client_id, role=caller.role))
-    return policy_out(done, _clock(request)(), "")
+async def cancel_policy(version: Version, caller: Operator, bus: Bus, clock: Now) -> PolicyOut:
+    done: PolicyVersion = await bus.handle(CancelPolicy(version=version, by=caller.client_id, role=caller.role))
+    return policy_out(done, clock(), "")
 
 
 @policies.post("/preview", response_model=PreviewOut,
                summary="What a proposed version would change, stored nowhere: its validation, and scores under it")
-async def preview_policy(body: PolicyIn, request: Request, call_id: Annotated[UUID | None, Query()] = None,
+async def preview_policy(body: PolicyIn, bus: Bus, call_id: Annotated[UUID | None, Query()] = None,
                          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> PreviewOut:
     """The body is what `POST /policies` would take. The applications are the latest `limit` scored ones (of the
     call `call_id`, e.g. an open round's), each scored from its stored submission and reviews."""
     changes = body.model_dump(exclude={"version", "effective_at"}, exclude_none=True)
     cmd = PreviewPolicy(version=body.version, effective_at=body.effective_at, changes=changes, call_id=call_id,
                         limit=limit)
-    return preview_out(await runtime_of(request.app).bus.handle(cmd))
+    return preview_out(await bus.handle(cmd))

@@ -81,7 +81,7 @@ class CorporateParticipantOut(BaseModel):
 
 class EvaluationOut(BaseModel):
     application_id: UUID
-    program: str
+    program: Program
     call_id: UUID | None
     status: Status
     score: float | None = Field(description="Null until scored. P1/P2: weighted rubric plus bonus points, not "
@@ -154,7 +154,7 @@ class PanelOut(BaseModel):
 
 class RoundOut(BaseModel):
     call_id: UUID
-    program: str
+    program: Program
     opens_at: datetime
     closes_at: datetime
     policy_version: str = Field(description="The version in force at the close: every score of the round uses it.")

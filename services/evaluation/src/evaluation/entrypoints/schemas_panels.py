@@ -1,4 +1,4 @@
-"""The bodies of reviewers, their assignments and reviews (policy versions: policy_schemas.py)."""
+"""The bodies of reviewers, their assignments and reviews (policy versions: schemas_policies.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.events.common import Program
 from servicekit.bounds import FiniteFloat, Name, SingleLine
 
 Criterion = Literal["technical_social_impact", "ai_ecosystem_contribution", "capability_readiness"]
@@ -33,7 +34,7 @@ class ReviewerOut(BaseModel):
 
 class AssignmentOut(BaseModel):
     application_id: UUID
-    program: str
+    program: Program
     call_id: UUID | None
     status: str = Field(description="The application's evaluation status.")
     assigned_at: datetime

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events.common import Region
+from contracts.events.common import Program, Region
 from evaluation.domain.policy import State
 from evaluation.domain.policy_bounds import BOUNDS
 from servicekit.bounds import FiniteFloat, Instant
@@ -113,7 +113,7 @@ class FieldProblemOut(BaseModel):
 
 class RescoredOut(BaseModel):
     application_id: UUID
-    program: str
+    program: Program
     call_id: UUID | None
     recorded_score: float | None = Field(description="The score stored now (final or so far).")
     recorded_policy_version: str

@@ -6,11 +6,10 @@ re-check), read from the policy_version table, and names that version.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
 from evaluation.domain import decisions
 from evaluation.domain.commands import (
     CancelPolicy,
@@ -30,19 +29,19 @@ from evaluation.domain.policy import review_problems
 from evaluation.service import panels, rounds
 from evaluation.service.outcomes import confirmed_event, no_evaluation_event, outcome, rejected_event
 from evaluation.service.policies import cancel_policy, preview_policy, publish_policy
+from evaluation.service.unit_of_work import EvaluationUnitOfWork
+from servicekit.bus import Handlers
+from servicekit.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWork) -> Evaluation | None:
+async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWork,
+                               clock: Clock) -> Evaluation | None:
     if cmd.call_id is not None:
         await uow.rounds.lock_call(cmd.call_id)
     policy = await uow.policies.in_force(cmd.submitted_at)
-    result = decisions.evaluate(cmd, policy, _now())
+    result = decisions.evaluate(cmd, policy, clock())
     if not await uow.evaluations.add(result):
         # the same application under another event id (a re-sent submission): the first evaluation stands
         log.warning("application %s is already evaluated; ignoring the repeat", cmd.application_id)
@@ -59,9 +58,9 @@ async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWo
     return result
 
 
-async def score_round(cmd: ScoreRound, uow: EvaluationUnitOfWork) -> Round | None:
+async def score_round(cmd: ScoreRound, uow: EvaluationUnitOfWork, clock: Clock) -> Round | None:
     await uow.rounds.lock_call(cmd.call_id)
-    policy, at = await uow.policies.in_force(cmd.closes_at), _now()
+    policy, at = await uow.policies.in_force(cmd.closes_at), clock()
     item = Round(cmd.call_id, cmd.program, cmd.opens_at, cmd.closes_at, cmd.application_ids, policy.version, at)
     if not await uow.rounds.add(item):
         log.warning("call %s was closed already; ignoring the repeated close", cmd.call_id)
@@ -133,15 +132,15 @@ async def _recheck(result: Evaluation, uow: EvaluationUnitOfWork, at: datetime, 
     return done
 
 
-async def register_reviewer(cmd: RegisterReviewer, uow: EvaluationUnitOfWork) -> Reviewer:
+async def register_reviewer(cmd: RegisterReviewer, uow: EvaluationUnitOfWork, clock: Clock) -> Reviewer:
     reviewer = Reviewer(uuid4(), cmd.name, cmd.institution, cmd.expertise, cmd.active)
     await uow.reviewers.add(reviewer)
-    assigned = await panels.assign_waiting(uow, _now())
+    assigned = await panels.assign_waiting(uow, clock())
     log.info("reviewer %s registered; %d waiting application(s) got a panel", reviewer.id, assigned)
     return reviewer
 
 
-HANDLERS = {
+HANDLERS: Handlers = {
     EvaluateApplication: evaluate_application,
     ScoreRound: score_round,
     SubmitReview: submit_review,

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from contracts import ApplicationRejected, ApplicationScored, EligibilityConfirmed, Event
 from evaluation.domain import facts
-from evaluation.domain.model import NO_EVALUATION, Evaluation, Recheck, Status
+from evaluation.domain.model import NO_EVALUATION, Evaluation, ProgramCode, Recheck, Status
 from evaluation.domain.policy import Policy
 from evaluation.domain.scoring import Scorecard
 
@@ -51,7 +51,8 @@ def confirmed_event(result: Evaluation, done: Recheck, offer_id: UUID) -> Eligib
                                 policy_version=done.policy_version)
 
 
-def no_evaluation_event(application_id: UUID, program: str, policy: Policy, offer_id: UUID) -> ApplicationRejected:
+def no_evaluation_event(application_id: UUID, program: ProgramCode, policy: Policy,
+                        offer_id: UUID) -> ApplicationRejected:
     """The answer to a re-check for an application evaluation never received: it cannot be confirmed."""
     return ApplicationRejected(application_id=application_id, program=program,
                                failed_rules=[f"{NO_EVALUATION}: no evaluation of this application is on record"],

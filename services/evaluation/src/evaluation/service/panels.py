@@ -10,10 +10,10 @@ from datetime import datetime
 from uuid import UUID
 
 from contracts import ApplicationInReview
-from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
 from evaluation.domain.model import Evaluation
 from evaluation.domain.panel import Reviewer, choose_panel
 from evaluation.domain.policy import Policy
+from evaluation.service.unit_of_work import EvaluationUnitOfWork
 
 
 async def assign_panel(result: Evaluation, policy: Policy, uow: EvaluationUnitOfWork, at: datetime, *,
@@ -34,7 +34,7 @@ async def assign_panel(result: Evaluation, policy: Policy, uow: EvaluationUnitOf
 async def pool_and_load(uow: EvaluationUnitOfWork) -> tuple[list[Reviewer], Counter[UUID]]:
     """The active reviewers and their open assignments, read under the lock every panel assignment takes."""
     await uow.reviewers.lock_assignment()
-    return await uow.reviewers.list(active_only=True), Counter(await uow.reviewers.open_load())
+    return await uow.reviewers.find(active_only=True), Counter(await uow.reviewers.open_load())
 
 
 async def assign_waiting(uow: EvaluationUnitOfWork, at: datetime) -> int:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
 from evaluation.domain.commands import CancelPolicy, PreviewPolicy, PublishPolicy
 from evaluation.domain.errors import Conflict, InvalidInput, PolicyNotFound
 from evaluation.domain.policy import Change, Policy, PolicyVersion
 from evaluation.domain.policy_bounds import ChangeRules, policy_problems, schedule_problems
 from evaluation.domain.preview import Preview, compare
-from evaluation.service.clock import Clock
+from evaluation.service.unit_of_work import EvaluationUnitOfWork
+from servicekit.clock import Clock
 
 
 async def _draft(uow: EvaluationUnitOfWork, version: str, effective_at: datetime, changes: dict[str, Any],
@@ -23,7 +23,7 @@ async def _draft(uow: EvaluationUnitOfWork, version: str, effective_at: datetime
     problems: list[tuple[str, str]] = []
     if await uow.policies.record(version) is not None:
         problems.append(("version", f"policy version {version} exists already; a version is never changed"))
-    latest = max(await uow.policies.list(), key=lambda p: p.effective_at)
+    latest = max(await uow.policies.live(), key=lambda p: p.effective_at)
     policy = Policy.from_rules(version, effective_at, {**latest.rules(), **changes})
     problems += schedule_problems(policy, latest, now, rules.min_notice)
     problems += policy_problems(policy, rules.platform)
@@ -70,5 +70,5 @@ async def preview_policy(cmd: PreviewPolicy, uow: EvaluationUnitOfWork, clock: C
     if problems:  # an unsound proposal's scores would mean nothing (a missing weight cannot even be computed)
         return Preview(problems, None, current, now, [])
     rescored = [compare(result, await uow.panels.reviews(result.application_id), current, proposed)
-                for result in await uow.policies.scored(call_id=cmd.call_id, limit=cmd.limit)]
+                for result in await uow.evaluations.scored(call_id=cmd.call_id, limit=cmd.limit)]
     return Preview([], proposed, current, now, rescored)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts import RoundScored
-from evaluation.adapters.unit_of_work import EvaluationUnitOfWork
 from evaluation.domain import decisions
 from evaluation.domain.model import Evaluation, Round, Status
 from evaluation.domain.policy import Policy
 from evaluation.service.outcomes import outcome
+from evaluation.service.unit_of_work import EvaluationUnitOfWork
 
 
 async def decide(result: Evaluation, policy: Policy, uow: EvaluationUnitOfWork, at: datetime) -> None:
