@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from allocation import demo
+from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.bootstrap import bootstrap
 from contracts import ApplicationScored, Event, from_record, to_record, topics
 from servicekit.runtime import Runtime
@@ -37,7 +38,7 @@ def an_application_scored() -> Callable[..., ApplicationScored]:
 
 
 @pytest.fixture
-async def runtime(stack: Stack) -> AsyncIterator[Runtime]:
+async def runtime(stack: Stack) -> AsyncIterator[Runtime[SqlAllocationUnitOfWork]]:
     """Allocation's real bus and unit of work on the test's database."""
     found = bootstrap(stack.settings("allocation"))
     yield found

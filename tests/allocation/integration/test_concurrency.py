@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from allocation import demo
+from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.bootstrap import bootstrap
 from allocation.domain.commands import AllocateGpus, SeedInventory, WithdrawApplication
 from servicekit.bus import MessageBus
@@ -21,7 +22,7 @@ REQUESTS_PER_WORKER = 25
 
 
 @pytest.fixture
-async def workers(stack: Stack) -> AsyncIterator[list[Runtime]]:
+async def workers(stack: Stack) -> AsyncIterator[list[Runtime[SqlAllocationUnitOfWork]]]:
     found = [bootstrap(stack.settings("allocation")) for _ in range(2)]
     await found[0].bus.handle(SeedInventory(csps=demo.CSPS, servers=demo.P3_SERVERS))
     yield found
@@ -57,8 +58,8 @@ async def work(bus: MessageBus, commands: list[object]) -> int:
     return retries
 
 
-async def test_two_workers_racing_for_one_pool_never_allocate_a_gpu_twice(stack: Stack,
-                                                                          workers: list[Runtime]) -> None:
+async def test_two_workers_racing_for_one_pool_never_allocate_a_gpu_twice(
+        stack: Stack, workers: list[Runtime[SqlAllocationUnitOfWork]]) -> None:
     streams: list[list[object]] = [list(requests(seed)) for seed in (1, 2)]
     placed_first = [c for c in streams[0][:5] if isinstance(c, AllocateGpus)]
     streams[1] += [WithdrawApplication(c.application_id, datetime.combine(c.period_start, time(), UTC))

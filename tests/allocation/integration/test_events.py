@@ -40,7 +40,7 @@ async def allocation_of(api: httpx.AsyncClient, application_id: uuid.UUID) -> di
 
 def utilization_dropped(allocation: dict[str, Any], level: str, window_end: datetime) -> UtilizationDropped:
     return UtilizationDropped(application_id=allocation["application_id"], allocation_id=allocation["id"],
-                              level=level, utilization_pct=12.0, threshold_pct=30.0,  # type: ignore[arg-type]
+                              level=level, utilization_pct=12.0, threshold_pct=30.0,
                               window_start=datetime(2027, 1, 1, tzinfo=UTC), window_end=window_end)
 
 

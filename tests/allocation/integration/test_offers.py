@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from allocation import demo
+from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.domain.commands import (
     AcceptOffer,
     AddRoundCandidate,
@@ -44,7 +45,7 @@ def request(gpus: int, score: float = 80.0, start: date = date(2026, 12, 1), end
 
 
 @pytest.fixture
-async def bus(runtime: Runtime) -> Any:
+async def bus(runtime: Runtime[SqlAllocationUnitOfWork]) -> Any:
     await runtime.bus.handle(SeedInventory(csps=demo.CSPS, servers=demo.P3_SERVERS))
     return runtime.bus
 
@@ -132,7 +133,7 @@ async def test_an_unanswered_offer_expires_and_a_late_acceptance_changes_nothing
 
 
 async def test_an_idle_window_is_offered_to_a_request_that_accepts_a_short_window(
-        bus: Any, query: Query, runtime: Runtime) -> None:
+        bus: Any, query: Query, runtime: Runtime[SqlAllocationUnitOfWork]) -> None:
     """A government server serving its national project is lent to P3 for six weeks: the waiting request that
     accepts one month gets those weeks, the one that wants its whole period keeps waiting."""
     await bus.handle(request(32))  # the pool is full
@@ -214,7 +215,7 @@ async def test_a_score_arriving_after_the_withdrawal_places_nothing(bus: Any, qu
 
 
 async def test_a_round_application_waitlisted_for_capacity_is_offered_what_a_reclaim_frees(
-        runtime: Runtime, query: Query) -> None:
+        runtime: Runtime[SqlAllocationUnitOfWork], query: Query) -> None:
     """P2 (whole servers): the round fills the pool, the runner-up waits; a reclaim frees two servers for it."""
     await runtime.bus.handle(SeedInventory(csps=demo.CSPS, servers=demo.P2_SERVERS))
     call, start, end = uuid.uuid4(), date(2027, 3, 1), date(2027, 8, 31)
@@ -233,7 +234,7 @@ async def test_a_round_application_waitlisted_for_capacity_is_offered_what_a_rec
 
 
 async def test_a_window_ends_earlier_only_when_nobody_holds_the_gpus_after_and_later_offers_what_it_adds(
-        stack: Stack, runtime: Runtime, query: Query) -> None:
+        stack: Stack, runtime: Runtime[SqlAllocationUnitOfWork], query: Query) -> None:
     await runtime.bus.handle(RegisterCsp(name="gov-dc"))
     await runtime.bus.handle(RegisterServer(csp="gov-dc", name="gov-01", region="Daejeon", gpu_model="H100", gpus=8,
                                             pool="P3", available_from=date(2027, 1, 1),

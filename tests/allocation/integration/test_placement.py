@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from allocation import demo
+from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.domain.commands import (
     AddRoundCandidate,
     AllocateGpus,
@@ -36,7 +37,7 @@ def allocate(gpus: int, start: date = date(2026, 12, 1), end: date = date(2027, 
 
 
 @pytest.fixture
-async def bus(runtime: Runtime) -> Any:
+async def bus(runtime: Runtime[SqlAllocationUnitOfWork]) -> Any:
     await runtime.bus.handle(SeedInventory(csps=demo.CSPS, servers=demo.P3_SERVERS))
     return runtime.bus
 
@@ -99,11 +100,12 @@ async def test_a_telemetry_reclaim_of_an_ended_allocation_changes_nothing(bus: A
     assert await events(query) == ["resource_allocated", "resource_reclaimed"]
 
 
-async def test_a_warning_is_recorded_on_the_allocation(bus: Any, runtime: Runtime) -> None:
+async def test_a_warning_is_recorded_on_the_allocation(bus: Any, runtime: Runtime[SqlAllocationUnitOfWork]) -> None:
     placed: Allocation = await bus.handle(allocate(4))
     await bus.handle(WarnAllocation(placed.id, JAN_15))
     async with runtime.uow_factory() as uow:
-        stored = await uow.allocations.get(placed.id)  # type: ignore[attr-defined]
+        stored = await uow.allocations.get(placed.id)
+    assert stored is not None
     assert stored.warned_at == JAN_15 and stored.status is Status.ACTIVE
 
 

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from allocation import demo
+from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.domain.commands import (
     AddRoundCandidate,
     ExcludeApplication,
@@ -19,6 +20,7 @@ from allocation.domain.commands import (
     SelectRound,
     WithdrawApplication,
 )
+from allocation.domain.model import ProgramCode
 from servicekit.runtime import Runtime
 from support.auth import OPERATOR
 from support.stack import Stack
@@ -28,7 +30,7 @@ NOW = datetime(2027, 2, 20, tzinfo=UTC)
 
 
 def candidate(call_id: uuid.UUID, score: float, institution: str, servers: int = 1, track: str = "general",
-              program: str = "P2", gpus: int | None = None) -> AddRoundCandidate:
+              program: ProgramCode = "P2", gpus: int | None = None) -> AddRoundCandidate:
     return AddRoundCandidate(
         application_id=uuid.uuid4(), program=program, call_id=call_id, score=score, track=track,
         institution=institution, gpus=gpus or servers * 8, gpu_model="H200" if program == "P2" else "H100",
@@ -36,7 +38,7 @@ def candidate(call_id: uuid.UUID, score: float, institution: str, servers: int =
 
 
 @pytest.fixture
-async def bus(runtime: Runtime) -> Any:
+async def bus(runtime: Runtime[SqlAllocationUnitOfWork]) -> Any:
     """The demo's P1 (8 x 8 H100) and P2 (8 x 8 H200) pools."""
     await runtime.bus.handle(SeedInventory(csps=demo.CSPS, servers=demo.P1_SERVERS + demo.P2_SERVERS))
     return runtime.bus
@@ -104,6 +106,24 @@ async def test_the_round_waits_for_every_score_and_forgets_the_withdrawn_and_rej
     assert [r["status"] for r in await query("SELECT status FROM allocation.round")] == ["selected"]
     placed = {a["application_id"] for a in await outbox(query, "resource_allocated")}
     assert placed == {str(first.application_id), str(last.application_id)}
+
+
+async def test_a_round_is_selected_when_its_last_missing_application_is_rejected_or_withdrawn(
+        bus: Any, query: Query) -> None:
+    other = uuid.uuid4()  # a round still waiting for a score of its own: not the one to tell
+    await bus.handle(SelectRound(other, "P2", (uuid.uuid4(),), (), NOW))
+    rounds = []
+    for leaving in (ExcludeApplication, WithdrawApplication):
+        call = uuid.uuid4()
+        first, missing = (candidate(call, s, f"Institute {s}") for s in (90, 80))
+        await bus.handle(first)
+        await bus.handle(SelectRound(call, "P2", (first.application_id, missing.application_id), (), NOW))
+        leaves = (ExcludeApplication(missing.application_id, "company_size: no longer small", NOW)
+                  if leaving is ExcludeApplication else WithdrawApplication(missing.application_id, NOW))
+        await bus.handle(leaves)  # it never became a candidate: the round that expects it is found all the same
+        rounds.append(call)
+    statuses = {r["call_id"]: r["status"] for r in await query("SELECT call_id, status FROM allocation.round")}
+    assert ([statuses[call] for call in rounds], statuses[other]) == (["selected", "selected"], "pending")
 
 
 async def test_a_repeated_end_of_round_selects_once(bus: Any, query: Query) -> None:

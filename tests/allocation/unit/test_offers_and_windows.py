@@ -73,7 +73,8 @@ def test_an_offer_starts_at_the_next_midnight_and_never_in_the_past() -> None:
 
 
 def test_short_windows_are_tried_longest_first_only_when_the_applicant_accepts_them() -> None:
-    windows = [(JAN_1, FEB_1), (FEB_1 - timedelta(days=10), MAR_1 + timedelta(days=30)), (None, DEC_1 + timedelta(5))]
+    windows: list[tuple[datetime | None, datetime | None]] = [
+        (JAN_1, FEB_1), (FEB_1 - timedelta(days=10), MAR_1 + timedelta(days=30)), (None, DEC_1 + timedelta(5))]
     assert offer_periods((DEC_1, MAR_1), NOW, None, windows) == [(DEC_1, MAR_1)]
     assert offer_periods((DEC_1, MAR_1), NOW, 30, windows) == [
         (DEC_1, MAR_1), (FEB_1 - timedelta(days=10), MAR_1), (JAN_1, FEB_1)]

@@ -54,7 +54,7 @@ def value(chosen: Iterable[Candidate]) -> int:
 def fits(chosen: Iterable[Candidate], left: Mapping[str, int], budget: int | None, cap: int | None,
          held: Mapping[str, int]) -> bool:
     chosen = list(chosen)
-    per_model, per_institution = Counter(), Counter(held)
+    per_model, per_institution = Counter[str](), Counter(held)
     for c in chosen:
         per_model[c.gpu_model] += c.gpus
         per_institution[c.institution] += c.gpus
@@ -128,7 +128,7 @@ def test_each_exact_stage_is_the_optimum_given_the_stages_before_it(round_: Roun
     valid, reserved, cap = limits(candidates, capacity, rules)
     selection = select_round(candidates, capacity, rules, method="exact")
     assert selection.method == "exact"
-    left, held, earlier = Counter(capacity), Counter(), set()
+    left, held, earlier = Counter(capacity), Counter[str](), set()
     for basis, budget, stage_cap in [("reserve", reserved, cap), ("open", None, cap), ("cap_lifted", None, None)]:
         pool = [c for c in valid if c.application_id not in earlier
                 and (basis != "reserve" or c.track == rules.reserve_track)]

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from allocation.adapters.orm import messaging
-from allocation.adapters.unit_of_work import AllocationUnitOfWork
+from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.config import Settings
 from allocation.service.handlers import HANDLERS
+from servicekit.clock import Clock, utcnow
 from servicekit.runtime import Runtime, build_runtime
 
 
-def bootstrap(settings: Settings) -> Runtime:
-    return build_runtime(settings, messaging, AllocationUnitOfWork, HANDLERS, policy=settings.policy())
+def bootstrap(settings: Settings, *, clock: Clock = utcnow) -> Runtime[SqlAllocationUnitOfWork]:
+    return build_runtime(settings, messaging, SqlAllocationUnitOfWork, HANDLERS, clock=clock,
+                         policy=settings.policy())

@@ -5,12 +5,13 @@ Plain data, so tests can register the same servers through the API.
 from __future__ import annotations
 
 from allocation.domain.commands import RegisterServer, SeedInventory
+from allocation.domain.model import ProgramCode
 
 CSPS = ("alpha-cloud", "beta-cloud", "gamma-cloud")
 GPUS_PER_SERVER = 8
 
 
-def _pool(prefix: str, count: int, pool: str, gpu_model: str, csps: tuple[str, ...],
+def _pool(prefix: str, count: int, pool: ProgramCode, gpu_model: str, csps: tuple[str, ...],
           regions: tuple[str, ...]) -> tuple[RegisterServer, ...]:
     return tuple(RegisterServer(csp=csps[i % len(csps)], name=f"{prefix}-{i + 1:02d}",
                                 region=regions[i % len(regions)], gpu_model=gpu_model,

@@ -11,17 +11,18 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from allocation.adapters.inventory import as_range as _range
 from allocation.adapters.orm import (
     allocation,
     allocation_gpu,
     csp,
     excluded_application,
+    round_,
     round_candidate,
     server,
     waitlist,
 )
-from allocation.domain.model import Allocation, RoundCandidate, Slot, Status, WaitlistEntry
+from allocation.adapters.repository_inventory import as_range as _range
+from allocation.domain.model import Allocation, ProgramCode, RoundCandidate, Slot, Status, WaitlistEntry
 
 
 def _allocation_row(item: Allocation) -> dict[str, Any]:
@@ -53,11 +54,11 @@ class AllocationRepository:
                                  for_update=for_update)
         return found[0] if found else None
 
-    async def list(self, *, application_id: UUID | None = None, status: str | None = None,
+    async def find(self, *, application_id: UUID | None = None, status: Status | None = None,
                    limit: int = 50) -> list[Allocation]:
-        conditions = [allocation.c[name] == value
-                      for name, value in (("application_id", application_id), ("status", status))
-                      if value is not None]
+        """The latest period first."""
+        conditions = [*([allocation.c.application_id == application_id] if application_id else []),
+                      *([allocation.c.status == status.value] if status else [])]
         return await self._load(*conditions, limit=limit)
 
     async def save(self, item: Allocation) -> None:
@@ -126,7 +127,7 @@ class WaitingRepository:
             set_={k: stmt.excluded[k] for k in rows[0] if k not in {"application_id", "created_at", "offer_id"}}),
             rows)
 
-    async def waitlist(self, *, program: str | None = None, gpu_model: str | None = None,
+    async def waitlist(self, *, program: ProgramCode | None = None, gpu_model: str | None = None,
                        without_offer: bool = False, limit: int = 200) -> list[WaitlistEntry]:
         """In rank order: score, then the round's rank, then first arrival."""
         stmt = (select(waitlist).order_by(waitlist.c.score.desc(), waitlist.c.rank.nulls_last(),
@@ -149,7 +150,8 @@ class WaitingRepository:
             index_elements=[round_candidate.c.application_id],
             set_={k: stmt.excluded[k] for k in row if k != "application_id"}))
 
-    async def candidates(self, *, program: str | None = None, call_id: UUID | None = None) -> list[RoundCandidate]:
+    async def candidates(self, *, program: ProgramCode | None = None,
+                         call_id: UUID | None = None) -> list[RoundCandidate]:
         stmt = select(round_candidate).order_by(round_candidate.c.score.desc(), round_candidate.c.application_id)
         for column, value in (("program", program), ("call_id", call_id)):
             if value is not None:
@@ -161,18 +163,24 @@ class WaitingRepository:
 
         It stops at the first one found: while many are missing that is at once, so a round whose scores arrive one
         by one costs about n log n lookups in all, not n squared."""
-        return await self._session.scalar(FIRST_MISSING, {"call_id": call_id})
+        found: UUID | None = await self._session.scalar(FIRST_MISSING, {"call_id": call_id})
+        return found
 
     async def call_of(self, application_id: UUID) -> UUID | None:
-        return await self._session.scalar(select(round_candidate.c.call_id).where(
+        """The round the application is a candidate of, or else the pending round that expects its score."""
+        found: UUID | None = await self._session.scalar(select(round_candidate.c.call_id).where(
             round_candidate.c.application_id == application_id))
+        if found is None:
+            found = await self._session.scalar(select(round_.c.call_id).where(
+                round_.c.status == "pending", round_.c.expected.any_() == application_id).limit(1))
+        return found
 
     async def remove(self, *application_ids: UUID) -> bool:
         """Take the applications out of the waitlist and out of their round; True if any was in either."""
         removed = 0
         for table in (waitlist, round_candidate):
-            result = await self._session.execute(delete(table).where(table.c.application_id.in_(application_ids)))
-            removed += result.rowcount or 0  # type: ignore[attr-defined]
+            stmt = delete(table).where(table.c.application_id.in_(application_ids)).returning(table.c.application_id)
+            removed += len((await self._session.execute(stmt)).all())
         return removed > 0
 
     async def exclude(self, application_id: UUID, reason: str, at: datetime) -> None:

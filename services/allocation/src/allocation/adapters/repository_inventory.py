@@ -11,13 +11,13 @@ from sqlalchemy.dialects.postgresql import Range, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from allocation.adapters.orm import allocation_gpu, csp, server, server_window
-from allocation.domain.model import Csp, Server, Slot
-from allocation.domain.windows import Window, midnight
+from allocation.domain.model import Csp, ProgramCode, Server, Slot
+from allocation.domain.windows import Period, Window, midnight
 
-Period = tuple[datetime, datetime]
+Span = tuple[datetime | None, datetime | None]  # a period either end of which may be open
 
 
-def as_range(period: tuple[datetime | None, datetime | None]) -> Range[datetime]:
+def as_range(period: Span) -> Range[datetime]:
     return Range(period[0], period[1], bounds="[)")
 
 
@@ -26,7 +26,7 @@ def _servers() -> Select[Any]:
             .order_by(server.c.name))
 
 
-def _serving(pool: str, during: Any) -> Any:
+def _serving(pool: ProgramCode, during: Any) -> Any:
     """The server has one window in `pool` that covers all of `during` (a range or an instant)."""
     return exists().where(server_window.c.server_id == server.c.id, server_window.c.pool == pool,
                           server_window.c.during.contains(during))
@@ -81,7 +81,7 @@ class InventoryRepository:
         row = (await self._session.execute(_servers().where(server.c.id == server_id))).first()
         return Server(**row._mapping) if row else None
 
-    async def servers(self, *, pool: str | None = None, gpu_model: str | None = None) -> list[Server]:
+    async def servers(self, *, pool: ProgramCode | None = None, gpu_model: str | None = None) -> list[Server]:
         stmt = _servers()
         for column, value in (("pool", pool), ("gpu_model", gpu_model)):
             if value is not None:
@@ -101,15 +101,16 @@ class InventoryRepository:
         await self._session.execute(server_window.update().where(server_window.c.id == window.id).values(
             during=as_range((window.starts_at, window.ends_at))))
 
-    async def holders(self, server_id: UUID, during: tuple[datetime | None, datetime | None]) -> list[UUID]:
+    async def holders(self, server_id: UUID, during: Span) -> list[UUID]:
         """The allocations (active or held for an offer) with a GPU of the server at some time of `during`."""
         stmt = (select(allocation_gpu.c.allocation_id).distinct()
                 .where(allocation_gpu.c.server_id == server_id, allocation_gpu.c.during.overlaps(as_range(during))))
         return list((await self._session.execute(stmt)).scalars().all())
 
-    async def windows(self, *, window_id: UUID | None = None, server_id: UUID | None = None, pool: str | None = None,
-                      gpu_model: str | None = None,
-                      overlapping: tuple[datetime | None, datetime | None] | None = None) -> list[Window]:
+    async def windows(self, *, window_id: UUID | None = None, server_id: UUID | None = None,
+                      pool: ProgramCode | None = None, gpu_model: str | None = None,
+                      overlapping: Span | None = None) -> list[Window]:
+        """By server name, then start (an open start first)."""
         stmt = (select(server_window).join(server, server.c.id == server_window.c.server_id)
                 .order_by(server.c.name, func.lower(server_window.c.during).nulls_first()))
         for condition, wanted in ((server_window.c.id == window_id, window_id),
@@ -123,7 +124,7 @@ class InventoryRepository:
         return [Window(id=r.id, server_id=r.server_id, pool=r.pool, starts_at=r.during.lower,
                        ends_at=r.during.upper, note=r.note) for r in rows]
 
-    async def free_slots(self, pool: str, gpu_model: str, period: Period, *,
+    async def free_slots(self, pool: ProgramCode, gpu_model: str, period: Period, *,
                          whole_only: bool = False) -> list[list[Slot]]:
         """Per server serving the pool for the whole period (one window covers it), the GPUs free all along;
         `whole_only` keeps only the servers with every GPU free."""
@@ -138,7 +139,7 @@ class InventoryRepository:
             taken[server_id].add(gpu_index)
         return [s.free_slots(taken[s.id]) for s in servers if not (whole_only and taken[s.id])]
 
-    async def capacity(self, pool: str, gpu_model: str | None, at: datetime) -> tuple[int, int]:
+    async def capacity(self, pool: ProgramCode, gpu_model: str | None, at: datetime) -> tuple[int, int]:
         """(GPUs serving the pool at the instant `at`, of those the GPUs allocated or held then)."""
         serving = and_(_serving(pool, at), *([server.c.gpu_model == gpu_model] if gpu_model else []))
         total = select(func.coalesce(func.sum(server.c.gpus), 0)).where(serving)
@@ -147,7 +148,7 @@ class InventoryRepository:
                 .where(serving, allocation_gpu.c.during.contains(at)))
         return int(await self._session.scalar(total) or 0), int(await self._session.scalar(used) or 0)
 
-    async def daily_capacity(self, pool: str, gpu_model: str | None, first: date,
+    async def daily_capacity(self, pool: ProgramCode, gpu_model: str | None, first: date,
                              last: date) -> list[dict[str, Any]]:
         """Per UTC day and GPU model: the GPUs serving the pool all day, and those allocated at any time that day."""
         rows = await self._session.execute(DAILY_CAPACITY, {

@@ -1,14 +1,15 @@
-"""Allocation's unit of work: the shared SQL unit of work plus the inventory, allocation, waiting, round and offer
-repositories."""
+"""Allocation's SQL unit of work: the shared one plus the inventory, allocation, waiting, round and offer
+repositories; it meets the service layer's port (service/unit_of_work.py)."""
 from __future__ import annotations
 
-from allocation.adapters.decisions import OfferRepository, RoundRepository
-from allocation.adapters.inventory import InventoryRepository
 from allocation.adapters.repository import AllocationRepository, WaitingRepository
+from allocation.adapters.repository_inventory import InventoryRepository
+from allocation.adapters.repository_offers import OfferRepository
+from allocation.adapters.repository_rounds import RoundRepository
 from servicekit.uow import SqlUnitOfWork
 
 
-class AllocationUnitOfWork(SqlUnitOfWork):
+class SqlAllocationUnitOfWork(SqlUnitOfWork):
     inventory: InventoryRepository
     allocations: AllocationRepository
     waiting: WaitingRepository

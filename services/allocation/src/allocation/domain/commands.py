@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from allocation.domain.model import ProgramCode
+
 
 @dataclass(frozen=True)
 class RegisterCsp:
@@ -20,7 +22,7 @@ class RegisterServer:
     region: str
     gpu_model: str
     gpus: int
-    pool: str
+    pool: ProgramCode
     available_from: date | None = None
     available_until: date | None = None
 
@@ -30,7 +32,7 @@ class OpenWindow:
     """The server serves `pool` from `starts_on` to `ends_on` inclusive (an idle window offered to the waitlist)."""
 
     server_id: UUID
-    pool: str
+    pool: ProgramCode
     starts_on: date | None
     ends_on: date | None
     note: str = ""
@@ -59,7 +61,7 @@ class AllocateGpus:
     """Place a scored rolling-intake (P3) application at once, or waitlist it."""
 
     application_id: UUID
-    program: str
+    program: ProgramCode
     score: float
     gpus: int
     gpu_model: str
@@ -74,7 +76,7 @@ class AddRoundCandidate:
     """Record a scored P1/P2 application until its round is selected."""
 
     application_id: UUID
-    program: str
+    program: ProgramCode
     call_id: UUID | None
     score: float
     track: str
@@ -91,7 +93,7 @@ class SelectRound:
     """Every application of the call has a final score or was rejected: choose, place and waitlist."""
 
     call_id: UUID
-    program: str
+    program: ProgramCode
     scored: tuple[UUID, ...]
     rejected: tuple[UUID, ...]
     at: datetime

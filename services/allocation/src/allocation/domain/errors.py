@@ -26,9 +26,14 @@ class AllocationEnded(AllocationDomainError):
 
 
 class InvalidInput(AllocationDomainError):
+    """Input that passed the schema but not the rules; `problems` names the field at fault with the reason."""
+
+    problems: list[tuple[str, str]]
+
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
         self.field = field
+        self.problems = [(field, reason)]
 
 
 class OfferClosed(AllocationDomainError):

@@ -91,7 +91,7 @@ def exact(pool: Sequence[Item], limits: Limits, seconds: float) -> tuple[np.ndar
     """The stage's optimum by HiGHS (the pool in rank order); when time runs out, the best known and False."""
     deadline = time.perf_counter() + seconds
     taken = np.array([limits.fits(c) for c in pool], dtype=bool)
-    fit = [pool[j] for j in np.flatnonzero(taken)]
+    fit = [c for c, fits in zip(pool, taken, strict=True) if fits]
     a, ub = _rows(fit, limits)
     if a.shape[0] == 0:
         return taken, True                                     # all that fit alone fit together
@@ -115,7 +115,8 @@ def _lp_guided(pool: Sequence[Item], limits: Limits, a: csr_array, ub: np.ndarra
     for any y >= 0, so an inexact LP can only make the fixing weaker, never wrong.
     """
     best, nothing = greedy(pool, limits), np.zeros(len(pool), dtype=bool)
-    lp = linprog(-w, A_ub=a, b_ub=ub, bounds=(0, 1), method="highs",
+    # scipy-stubs types A_ub as a dense array; HiGHS takes the sparse one as it is (scipy's _clean_inputs keeps it)
+    lp = linprog(-w, A_ub=a, b_ub=ub, bounds=(0, 1), method="highs",  # type: ignore[call-overload]
                  options={"presolve": False, "time_limit": seconds}) if seconds > 0 else None
     if lp is None or lp.status != 0:
         return best, nothing, nothing
@@ -137,7 +138,7 @@ def _branch_and_cut(a: csr_array, ub: np.ndarray, w: np.ndarray, drop: np.ndarra
         return found, True
     if seconds <= 0:
         return None, False
-    res = milp(-w[free], integrality=np.ones(len(free)), bounds=Bounds(0, 1),
+    res = milp(-w[free], integrality=np.ones(len(free), dtype=np.int8), bounds=Bounds(0, 1),
                constraints=LinearConstraint(a[:, free], -np.inf, ub - a @ keep.astype(float)),
                options={"time_limit": seconds, "mip_rel_gap": 0, "presolve": False})
     if res.x is None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from allocation.domain.errors import AllocationEnded, InvalidInput
 
-POOLS = ("P1", "P2", "P3")
+ProgramCode = Literal["P1", "P2", "P3"]  # a support program, and the pool of GPUs that serves it
+POOLS: tuple[ProgramCode, ...] = ("P1", "P2", "P3")
 
 
 class Status(StrEnum):
@@ -41,7 +43,7 @@ class Server:
     region: str
     gpu_model: str
     gpus: int
-    pool: str
+    pool: ProgramCode
 
     def __post_init__(self) -> None:
         if self.gpus < 1:
@@ -103,7 +105,7 @@ def allocation_period(period_start: date, period_end: date) -> tuple[datetime, d
 class Allocation:
     id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpu_model: str
     gpus: int
     starts_at: datetime
@@ -171,7 +173,7 @@ class Allocation:
         return self.ended_at
 
 
-def allocate(allocation_id: UUID, application_id: UUID, program: str, gpu_model: str,
+def allocate(allocation_id: UUID, application_id: UUID, program: ProgramCode, gpu_model: str,
              period: tuple[datetime, datetime], slots: list[Slot], status: Status = Status.ACTIVE) -> Allocation:
     return Allocation(id=allocation_id, application_id=application_id, program=program, gpu_model=gpu_model,
                       gpus=len(slots), starts_at=period[0], ends_at=period[1], slots=sorted(slots), status=status)
@@ -186,7 +188,7 @@ class WaitlistEntry:
     """
 
     application_id: UUID
-    program: str
+    program: ProgramCode
     score: float
     gpus: int
     gpu_model: str
@@ -208,7 +210,7 @@ class RoundCandidate:
     """A scored P1/P2 application waiting for its call's round to be selected."""
 
     application_id: UUID
-    program: str
+    program: ProgramCode
     call_id: UUID | None
     score: float
     track: str
@@ -220,7 +222,7 @@ class RoundCandidate:
     planned_gpu_hours_per_month: int = 1
 
 
-def no_fit_reason(gpus: int, free_gpus: int, gpu_model: str, pool: str,
+def no_fit_reason(gpus: int, free_gpus: int, gpu_model: str, pool: ProgramCode,
                   period: tuple[datetime, datetime]) -> str:
     last_day = (period[1] - timedelta(days=1)).date()
     return (f"{gpus} {gpu_model} GPUs requested, {free_gpus} free in pool {pool} "

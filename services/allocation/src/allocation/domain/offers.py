@@ -11,6 +11,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from allocation.domain.errors import OfferClosed
+from allocation.domain.model import ProgramCode
 
 
 class OfferState(StrEnum):
@@ -31,7 +32,7 @@ class Offer:
     id: UUID
     application_id: UUID
     allocation_id: UUID
-    program: str
+    program: ProgramCode
     state: OfferState
     freed_at: datetime
     requested_at: datetime

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
-from allocation.domain.model import RoundCandidate, Slot, choose_slots
+from allocation.domain.model import ProgramCode, RoundCandidate, Slot, choose_slots
 from allocation.domain.selection import Candidate
 
 Period = tuple[datetime, datetime]
@@ -19,9 +20,9 @@ Period = tuple[datetime, datetime]
 @dataclass
 class Round:
     call_id: UUID
-    program: str
+    program: ProgramCode
     expected: frozenset[UUID]
-    status: str
+    status: Literal["pending", "selected"]
     scored_at: datetime
     selected_at: datetime | None = None
     method: str | None = None
@@ -30,6 +31,21 @@ class Round:
     reserve_gpus: int = 0
     reserve_gpus_used: int = 0
     solve_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class RoundDecision:
+    """One application's outcome in its round, as operators read it: selected (with its allocation) or waitlisted,
+    its rank, the basis and the reason in words."""
+
+    application_id: UUID
+    selected: bool
+    rank: int
+    basis: str
+    reason: str
+    score: float
+    gpus: int
+    allocation_id: UUID | None
 
 
 def span(candidates: Sequence[RoundCandidate]) -> Period:

@@ -213,7 +213,8 @@ def _decisions(outcome: _Round, invalid: Mapping[int, str], track: str) -> tuple
     every higher-ranked selection. Greedy selections therefore never read "score"; exact ones can."""
     ranked, basis = outcome.ranked, outcome.basis
     lowest = {c.gpu_model: c.score for c, b in zip(ranked, basis, strict=True) if b in GRANTED}  # the last is lowest
-    taken, held = defaultdict(int), defaultdict(int)
+    taken: defaultdict[str, int] = defaultdict(int)
+    held: defaultdict[str, int] = defaultdict(int)
     for c, b in zip(ranked, basis, strict=True):
         if b == RESERVE:
             taken[c.gpu_model] += c.gpus

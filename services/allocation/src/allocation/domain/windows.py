@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from allocation.domain.errors import InvalidInput
+from allocation.domain.model import ProgramCode
 
 Period = tuple[datetime, datetime]
 DAY = timedelta(days=1)
@@ -20,7 +21,7 @@ MONTH_DAYS = 30
 class Window:
     id: UUID
     server_id: UUID
-    pool: str
+    pool: ProgramCode
     starts_at: datetime | None
     ends_at: datetime | None
     note: str = ""

@@ -28,11 +28,12 @@ from contracts import (
     RoundScored,
     UtilizationDropped,
 )
+from servicekit.worker import Translations
 
 ROLLING_PROGRAMS = frozenset({"P3"})
 
 
-def _scored(e: ApplicationScored) -> AllocateGpus | AddRoundCandidate:
+def on_scored(e: ApplicationScored) -> AllocateGpus | AddRoundCandidate:
     if e.program in ROLLING_PROGRAMS:
         return AllocateGpus(e.application_id, e.program, e.score, e.gpus_requested, e.gpu_model,
                             e.period_start, e.period_end, e.planned_gpu_hours_per_month, e.acceptable_window_months)
@@ -41,20 +42,43 @@ def _scored(e: ApplicationScored) -> AllocateGpus | AddRoundCandidate:
                              e.planned_gpu_hours_per_month)
 
 
-def _dropped(e: UtilizationDropped) -> WarnAllocation | ReclaimResource:
+def on_round_scored(e: RoundScored) -> SelectRound:
+    return SelectRound(e.call_id, e.program, tuple(e.scored), tuple(e.rejected), e.occurred_at)
+
+
+def on_rejected(e: ApplicationRejected) -> ExcludeApplication:
+    return ExcludeApplication(e.application_id, "; ".join(e.failed_rules), e.occurred_at, e.offer_id)
+
+
+def on_eligibility_confirmed(e: EligibilityConfirmed) -> ConfirmEligibility:
+    return ConfirmEligibility(e.application_id, e.offer_id, e.occurred_at)
+
+
+def on_offer_accepted(e: OfferAccepted) -> AcceptOffer:
+    return AcceptOffer(e.application_id, e.offer_id, e.occurred_at)
+
+
+def on_offer_declined(e: OfferDeclined) -> DeclineOffer:
+    return DeclineOffer(e.application_id, e.offer_id, e.occurred_at)
+
+
+def on_utilization_dropped(e: UtilizationDropped) -> WarnAllocation | ReclaimResource:
     if e.level == "warning":
         return WarnAllocation(e.allocation_id, e.occurred_at)
     return ReclaimResource(e.allocation_id, "low_utilization", e.window_end, if_active=True)
 
 
-TRANSLATIONS = {
-    ApplicationScored: _scored,
-    RoundScored: lambda e: SelectRound(e.call_id, e.program, tuple(e.scored), tuple(e.rejected), e.occurred_at),
-    ApplicationRejected: lambda e: ExcludeApplication(e.application_id, "; ".join(e.failed_rules), e.occurred_at,
-                                                      e.offer_id),
-    EligibilityConfirmed: lambda e: ConfirmEligibility(e.application_id, e.offer_id, e.occurred_at),
-    OfferAccepted: lambda e: AcceptOffer(e.application_id, e.offer_id, e.occurred_at),
-    OfferDeclined: lambda e: DeclineOffer(e.application_id, e.offer_id, e.occurred_at),
-    UtilizationDropped: _dropped,
-    ApplicationWithdrawn: lambda e: WithdrawApplication(e.application_id, e.occurred_at),
+def on_withdrawn(e: ApplicationWithdrawn) -> WithdrawApplication:
+    return WithdrawApplication(e.application_id, e.occurred_at)
+
+
+TRANSLATIONS: Translations = {
+    ApplicationScored: on_scored,
+    RoundScored: on_round_scored,
+    ApplicationRejected: on_rejected,
+    EligibilityConfirmed: on_eligibility_confirmed,
+    OfferAccepted: on_offer_accepted,
+    OfferDeclined: on_offer_declined,
+    UtilizationDropped: on_utilization_dropped,
+    ApplicationWithdrawn: on_withdrawn,
 }

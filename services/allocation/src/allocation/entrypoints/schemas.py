@@ -1,16 +1,16 @@
-"""The operator API's request and response bodies."""
+"""The inventory API's request and response bodies, and the types every router's schemas share."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from allocation.domain.model import Status
-from servicekit.bounds import Day, Instant, Line, Note, SingleLine
+from allocation.domain.model import ProgramCode
+from servicekit.bounds import Day, Line, Note, SingleLine
 
-Pool = Literal["P1", "P2", "P3"]
+Pool = ProgramCode
 # names are identifiers operators type and CSPs report: no leading or trailing blanks
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$"), SingleLine]
 GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200"]), SingleLine]
@@ -99,92 +99,3 @@ class CapacityOut(BaseModel):
     total_gpus: int
     allocated_gpus: int
     free_gpus: int
-
-
-class SlotOut(BaseModel):
-    server_id: UUID
-    server_name: str
-    csp: str
-    gpu_index: int
-
-
-class AllocationOut(BaseModel):
-    id: UUID
-    application_id: UUID
-    program: str
-    gpu_model: str
-    gpus: int
-    starts_at: datetime
-    ends_at: datetime
-    status: Status
-    ended_at: datetime | None
-    end_reason: str
-    warned_at: datetime | None
-    waived_at: datetime | None
-    slots: list[SlotOut]
-
-
-class ReclaimIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: Literal["off_purpose", "operator"]
-    at: Instant | None = Field(default=None, description="Effective time; now when left out.")
-
-
-class WaitlistOut(BaseModel):
-    application_id: UUID
-    program: str
-    score: float
-    gpus: int
-    gpu_model: str
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
-    created_at: datetime
-    call_id: UUID | None
-    rank: int | None
-    track: str
-    institution: str
-    min_days: int | None
-    offer_id: UUID | None
-
-
-class DecisionOut(BaseModel):
-    application_id: UUID
-    selected: bool
-    rank: int
-    basis: str = Field(description="selected: reserve, open, cap_lifted; waitlisted: capacity, institution_cap, "
-                                   "score, invalid, placement")
-    reason: str
-    score: float
-    gpus: int
-    allocation_id: UUID | None
-
-
-class RoundOut(BaseModel):
-    call_id: UUID
-    program: str
-    status: Literal["pending", "selected"]
-    expected: int
-    scored_at: datetime
-    selected_at: datetime | None
-    method: str | None
-    objective: float | None
-    capacity: dict[str, int]
-    reserve_gpus: int
-    reserve_gpus_used: int
-    solve_seconds: float | None
-    decisions: list[DecisionOut] = []
-
-
-class OfferOut(BaseModel):
-    id: UUID
-    application_id: UUID
-    allocation_id: UUID
-    program: str
-    state: str
-    freed_at: datetime
-    requested_at: datetime
-    made_at: datetime | None
-    expires_at: datetime | None
-    answered_at: datetime | None
-    latency_s: float | None = Field(description="Seconds from the capacity freeing to the offer going out.")

@@ -5,37 +5,39 @@ Whenever held GPUs go back (declined, expired, ineligible, withdrawn), the next 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
-from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain.commands import AcceptOffer, ConfirmEligibility, DeclineOffer, ExpireOffers
 from allocation.domain.errors import OfferClosed
 from allocation.domain.model import Allocation
 from allocation.domain.offers import Offer, OfferState
 from allocation.domain.policy import Policy
 from allocation.service.placement import allocated_event, offer_freed
+from allocation.service.unit_of_work import AllocationUnitOfWork
 from contracts import OfferExpired, OfferMade
+from servicekit.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
-async def confirm_eligibility(cmd: ConfirmEligibility, uow: AllocationUnitOfWork, policy: Policy) -> Offer | None:
+async def confirm_eligibility(cmd: ConfirmEligibility, uow: AllocationUnitOfWork, policy: Policy,
+                              clock: Clock) -> Offer | None:
     offer = await uow.offers.get(cmd.offer_id, for_update=True)
     if offer is None or offer.state is not OfferState.AWAITING_RECHECK:
         log.info("eligibility confirmed for offer %s, which is %s: nothing to do", cmd.offer_id,
                  offer.state if offer else "unknown")
         return None
     hold = await _hold(offer, uow)
-    offer.make(datetime.now(UTC), policy.offer_ttl)
+    offer.make(clock(), policy.offer_ttl)
     await uow.offers.save(offer)
     await uow.outbox.add(OfferMade(
-        application_id=offer.application_id, offer_id=offer.id, program=offer.program,  # type: ignore[arg-type]
+        application_id=offer.application_id, offer_id=offer.id, program=offer.program,
         gpu_model=hold.gpu_model, gpus=hold.gpus, starts_at=hold.starts_at, ends_at=hold.ends_at,
-        expires_at=offer.expires_at))  # type: ignore[arg-type]
+        expires_at=offer.expires_at))
     return offer
 
 
-async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Policy) -> Offer | None:
+async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Policy, clock: Clock) -> Offer | None:
     offer = await uow.offers.get(cmd.offer_id, for_update=True)
     if offer is None or offer.application_id != cmd.application_id:
         log.warning("acceptance of unknown offer %s ignored", cmd.offer_id)
@@ -44,7 +46,7 @@ async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Poli
         offer.accept(cmd.at)
     except OfferClosed as exc:
         log.info("acceptance ignored: %s", exc)
-        await _too_late(offer, cmd.at, uow, policy)
+        await _too_late(offer, cmd.at, uow, policy, clock())
         return None
     hold = await _hold(offer, uow)
     hold.take_up()
@@ -55,50 +57,50 @@ async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Poli
     return offer
 
 
-async def _too_late(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy) -> None:
+async def _too_late(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy, now: datetime) -> None:
     """An acceptance after the expiry closes the offer now; one after it was closed hears so again, so the partner's
     side never stays accepted."""
     if offer.state is OfferState.OPEN:
-        await close_offer(offer, OfferState.EXPIRED, at, uow, policy)
+        await close_offer(offer, OfferState.EXPIRED, at, uow, policy, now)
     if offer.state is OfferState.EXPIRED:
         await uow.outbox.add(OfferExpired(application_id=offer.application_id, offer_id=offer.id))
 
 
-async def decline_offer(cmd: DeclineOffer, uow: AllocationUnitOfWork, policy: Policy) -> Offer | None:
+async def decline_offer(cmd: DeclineOffer, uow: AllocationUnitOfWork, policy: Policy, clock: Clock) -> Offer | None:
     offer = await uow.offers.get(cmd.offer_id, for_update=True)
     if offer is None or offer.application_id != cmd.application_id or not offer.pending:
         log.info("decline of offer %s ignored: %s", cmd.offer_id, offer.state if offer else "unknown")
         return None
-    await close_offer(offer, OfferState.DECLINED, cmd.at, uow, policy)
+    await close_offer(offer, OfferState.DECLINED, cmd.at, uow, policy, clock())
     return offer
 
 
-async def expire_offers(cmd: ExpireOffers, uow: AllocationUnitOfWork, policy: Policy) -> int:
+async def expire_offers(cmd: ExpireOffers, uow: AllocationUnitOfWork, policy: Policy, clock: Clock) -> int:
     """Offers unanswered past their expiry plus a grace for answers still on their way (an answer counts by the
     time the partner gave it)."""
     expired = await uow.offers.expired(cmd.now - policy.offer_answer_grace)
     for offer in expired:
-        await _too_late(offer, cmd.now, uow, policy)
+        await _too_late(offer, cmd.now, uow, policy, clock())
     for offer in await uow.offers.unanswered_rechecks(cmd.now - policy.recheck_timeout):
-        await _ask_again(offer, cmd.now, uow, policy)
+        await _ask_again(offer, cmd.now, uow, policy, clock())
     return len(expired)
 
 
-async def _ask_again(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy) -> None:
+async def _ask_again(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy, now: datetime) -> None:
     """Evaluation never answered the re-check (its worker down, say): the hold goes and the application keeps its
     place, so the next pass holds GPUs for it again and asks anew. The partner never saw this offer."""
     log.warning("re-check of offer %s unanswered since %s: asking again", offer.id, offer.requested_at)
     hold = await _let_go(offer, OfferState.EXPIRED, at, "re-check unanswered", uow)
     await uow.waiting.hold_for(offer.application_id, None)
-    await offer_freed(hold.program, hold.gpu_model, at, uow, policy)
+    await offer_freed(hold.program, hold.gpu_model, uow, policy, now, freed_at=at)
 
 
-async def close_offer(offer: Offer, state: OfferState, at: datetime, uow: AllocationUnitOfWork,
-                      policy: Policy) -> None:
+async def close_offer(offer: Offer, state: OfferState, at: datetime, uow: AllocationUnitOfWork, policy: Policy,
+                      now: datetime) -> None:
     """The offer ends unanswered or refused: the application leaves the line, its GPUs go to the next in line."""
     hold = await _let_go(offer, state, at, f"offer {state}", uow)
     await uow.waiting.exclude(offer.application_id, f"offer {state}", at)
-    await offer_freed(hold.program, hold.gpu_model, datetime.now(UTC), uow, policy)
+    await offer_freed(hold.program, hold.gpu_model, uow, policy, now)
 
 
 async def _let_go(offer: Offer, state: OfferState, at: datetime, reason: str,

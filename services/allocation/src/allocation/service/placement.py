@@ -6,23 +6,24 @@ evaluation to re-check the application's eligibility; the offer goes out when ev
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import uuid4
 
-from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain import model
 from allocation.domain.offers import Offer, OfferState
 from allocation.domain.policy import Policy
 from allocation.domain.rounds import choose_grant
 from allocation.domain.windows import Period, offer_periods
+from allocation.service.unit_of_work import AllocationUnitOfWork
 from contracts import EligibilityRecheckRequested, GpuSlot, ResourceAllocated
 
 log = logging.getLogger(__name__)
 WAITLIST_SCAN = 200
 
 
-async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: str, gpu_model: str, gpus: int, requested: Period,
-              *, not_before: datetime, min_days: int | None) -> tuple[Period, list[model.Slot]] | None:
+async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: model.ProgramCode, gpu_model: str, gpus: int,
+              requested: Period, *, not_before: datetime,
+              min_days: int | None) -> tuple[Period, list[model.Slot]] | None:
     """The best period (what is left of the request, else an idle window of at least `min_days`) with its GPUs."""
     rules = policy.round_rules(pool)
     # the windows matter only to a request that accepts a part of its period
@@ -36,11 +37,11 @@ async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: str, gpu_model: s
     return None
 
 
-async def offer_freed(pool: str, gpu_model: str, freed_at: datetime, uow: AllocationUnitOfWork,
-                      policy: Policy) -> int:
+async def offer_freed(pool: model.ProgramCode, gpu_model: str, uow: AllocationUnitOfWork, policy: Policy,
+                      now: datetime, *, freed_at: datetime | None = None) -> int:
     """Hold GPUs for each waiting application of the pool and model that now fits, in rank order, and ask for its
-    re-check; returns how many offers were started."""
-    now = datetime.now(UTC)
+    re-check; returns how many offers were started. The capacity freed at `freed_at` (default: now)."""
+    freed_at = min(freed_at or now, now)
     started = 0
     # holds only ever take GPUs here: a request that did not fit, no larger one of the same period will
     failed: dict[tuple[datetime, datetime, int | None], int] = {}
@@ -57,13 +58,13 @@ async def offer_freed(pool: str, gpu_model: str, freed_at: datetime, uow: Alloca
         hold = model.allocate(uuid4(), entry.application_id, pool, gpu_model, found[0], found[1],
                               status=model.Status.OFFERED)
         offer = Offer(id=uuid4(), application_id=entry.application_id, allocation_id=hold.id, program=pool,
-                      state=OfferState.AWAITING_RECHECK, freed_at=min(freed_at, now), requested_at=now,
+                      state=OfferState.AWAITING_RECHECK, freed_at=freed_at, requested_at=now,
                       planned_gpu_hours_per_month=entry.planned_gpu_hours_per_month)
         await uow.allocations.add(hold)
         await uow.offers.add(offer)
         await uow.waiting.hold_for(entry.application_id, offer.id)
         await uow.outbox.add(EligibilityRecheckRequested(application_id=entry.application_id, offer_id=offer.id,
-                                                         program=pool))  # type: ignore[arg-type]
+                                                         program=pool))
         started += 1
     if started:
         log.info("%d offer(s) started for pool %s %s", started, pool, gpu_model)
@@ -73,7 +74,7 @@ async def offer_freed(pool: str, gpu_model: str, freed_at: datetime, uow: Alloca
 def allocated_event(allocation: model.Allocation, planned_gpu_hours_per_month: int) -> ResourceAllocated:
     return ResourceAllocated(
         application_id=allocation.application_id, allocation_id=allocation.id,
-        program=allocation.program, gpu_model=allocation.gpu_model, gpus=allocation.gpus,  # type: ignore[arg-type]
+        program=allocation.program, gpu_model=allocation.gpu_model, gpus=allocation.gpus,
         starts_at=allocation.starts_at, ends_at=allocation.ends_at,
         planned_gpu_hours_per_month=planned_gpu_hours_per_month,
         slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, gpu_index=s.gpu_index)

@@ -7,30 +7,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
-from allocation.adapters.unit_of_work import AllocationUnitOfWork
 from allocation.domain import model, rounds, selection
 from allocation.domain.commands import SelectRound
 from allocation.domain.policy import Policy
 from allocation.service.placement import allocated_event
+from allocation.service.unit_of_work import AllocationUnitOfWork
 from contracts import ApplicationWaitlisted, RoundSelected
+from servicekit.clock import Clock
 
 log = logging.getLogger(__name__)
 PLACEMENT = "placement"
 
 
-async def select_round(cmd: SelectRound, uow: AllocationUnitOfWork, policy: Policy) -> rounds.Round | None:
+async def select_round(cmd: SelectRound, uow: AllocationUnitOfWork, policy: Policy,
+                       clock: Clock) -> rounds.Round | None:
     known = rounds.Round(call_id=cmd.call_id, program=cmd.program, expected=frozenset(cmd.scored),
                          status="pending", scored_at=cmd.at)
     if not await uow.rounds.add(known):
         log.info("round %s is known already", cmd.call_id)
-    return await select_when_complete(cmd.call_id, uow, policy)
+    return await select_when_complete(cmd.call_id, uow, policy, clock())
 
 
-async def select_when_complete(call_id: UUID | None, uow: AllocationUnitOfWork,
-                               policy: Policy) -> rounds.Round | None:
+async def select_when_complete(call_id: UUID | None, uow: AllocationUnitOfWork, policy: Policy,
+                               now: datetime) -> rounds.Round | None:
     """Select the round once every application it expects is a candidate or gone (withdrawn, excluded)."""
     if call_id is None or not await uow.rounds.lock_pending(call_id):
         return None
@@ -41,12 +43,12 @@ async def select_when_complete(call_id: UUID | None, uow: AllocationUnitOfWork,
     assert found is not None
     candidates = [c for c in await uow.waiting.candidates(call_id=found.call_id)
                   if c.application_id in found.expected]
-    await _select(found, candidates, uow, policy)
+    await _select(found, candidates, uow, policy, now)
     return found
 
 
 async def _select(found: rounds.Round, candidates: list[model.RoundCandidate], uow: AllocationUnitOfWork,
-                  policy: Policy) -> None:
+                  policy: Policy, now: datetime) -> None:
     rules = policy.round_rules(found.program)
     free: dict[str, list[list[model.Slot]]] = {}
     if candidates:
@@ -61,7 +63,7 @@ async def _select(found: rounds.Round, candidates: list[model.RoundCandidate], u
         exact_limit=policy.exact_limit, time_limit_s=policy.time_limit_s)
     by_id = {c.application_id: c for c in candidates}
     placed = await _place(found, chosen, by_id, free, uow, policy)
-    await _record(found, chosen, by_id, placed, capacity, uow)
+    await _record(found, chosen, by_id, placed, capacity, now, uow)
 
 
 async def _place(found: rounds.Round, chosen: selection.Selection, by_id: dict[UUID, model.RoundCandidate],
@@ -85,20 +87,14 @@ async def _place(found: rounds.Round, chosen: selection.Selection, by_id: dict[U
 
 
 async def _record(found: rounds.Round, chosen: selection.Selection, by_id: dict[UUID, model.RoundCandidate],
-                  placed: dict[UUID, model.Allocation], capacity: dict[str, int], uow: AllocationUnitOfWork) -> None:
+                  placed: dict[UUID, model.Allocation], capacity: dict[str, int], now: datetime,
+                  uow: AllocationUnitOfWork) -> None:
     """Decisions with their reasons, the waitlist in rank order (the unplaceable selected first), the summary."""
-    now = datetime.now(UTC)
     unplaced = [d for d in chosen.selected if d.application_id not in placed]
     waiting = [*unplaced, *chosen.waitlisted]
-    rows, entries = [], []
-    for d in chosen.decisions:
-        c, allocation = by_id[d.application_id], placed.get(d.application_id)
-        basis, reason = (d.basis, d.reason) if allocation or not d.selected else (
-            PLACEMENT, f"selected ({d.reason}) but no {c.gpu_model} servers could hold the grant")
-        rows.append({"application_id": c.application_id, "selected": allocation is not None, "rank": d.rank,
-                     "basis": basis, "reason": reason, "score": c.score, "gpus": c.gpus,
-                     "allocation_id": allocation.id if allocation else None})
-    reasons = {r["application_id"]: r["reason"] for r in rows}
+    rows = [_decision(d, by_id[d.application_id], placed.get(d.application_id)) for d in chosen.decisions]
+    reasons = {r.application_id: r.reason for r in rows}
+    entries = []
     for rank, d in enumerate(waiting, start=1):
         c = by_id[d.application_id]
         entries.append(model.WaitlistEntry(
@@ -106,13 +102,23 @@ async def _record(found: rounds.Round, chosen: selection.Selection, by_id: dict[
             starts_at=c.starts_at, ends_at=c.ends_at, reason=reasons[c.application_id], created_at=now,
             planned_gpu_hours_per_month=c.planned_gpu_hours_per_month, call_id=found.call_id, rank=rank,
             track=c.track, institution=c.institution))
-        await uow.outbox.add(ApplicationWaitlisted(application_id=c.application_id, program=c.program,  # type: ignore[arg-type]
+        await uow.outbox.add(ApplicationWaitlisted(application_id=c.application_id, program=c.program,
                                                    reason=reasons[c.application_id], call_id=found.call_id, rank=rank))
     await uow.waiting.remove(*by_id)
     await uow.waiting.add_waitlisted(*entries)
     await uow.rounds.add_decisions(found.call_id, rows)
     objective = sum(by_id[a].score * placed[a].gpus for a in placed)
     await _close(found, chosen, placed, (capacity, objective), len(entries), now, uow)
+
+
+def _decision(d: selection.Decision, c: model.RoundCandidate,
+              allocation: model.Allocation | None) -> rounds.RoundDecision:
+    """A selected application no server could hold is waitlisted after all, for placement."""
+    basis, reason = (d.basis, d.reason) if allocation or not d.selected else (
+        PLACEMENT, f"selected ({d.reason}) but no {c.gpu_model} servers could hold the grant")
+    return rounds.RoundDecision(application_id=c.application_id, selected=allocation is not None, rank=d.rank,
+                                basis=basis, reason=reason, score=c.score, gpus=c.gpus,
+                                allocation_id=allocation.id if allocation else None)
 
 
 async def _close(found: rounds.Round, chosen: selection.Selection, placed: dict[UUID, model.Allocation],
@@ -124,8 +130,8 @@ async def _close(found: rounds.Round, chosen: selection.Selection, placed: dict[
     found.reserve_gpus, found.reserve_gpus_used = chosen.reserve_gpus, chosen.reserve_gpus_used
     await uow.rounds.save(found)
     await uow.outbox.add(RoundSelected(
-        call_id=found.call_id, program=found.program, selected=len(placed), waitlisted=waitlisted,  # type: ignore[arg-type]
+        call_id=found.call_id, program=found.program, selected=len(placed), waitlisted=waitlisted,
         gpus_awarded=sum(a.gpus for a in placed.values()), reserve_gpus=found.reserve_gpus,
-        reserve_gpus_used=found.reserve_gpus_used, method=chosen.method, objective=found.objective))  # type: ignore[arg-type]
+        reserve_gpus_used=found.reserve_gpus_used, method=chosen.method, objective=found.objective))
     log.info("round %s selected: %d placed, %d waitlisted (%s, %.2fs)", found.call_id, len(placed), waitlisted,
              chosen.method, chosen.solve_seconds)
