@@ -13,6 +13,7 @@ import httpx
 from billing.config import InvoicingSettings, PayerSettings
 from contracts import Event, GpuSlot, ResourceAllocated, ResourceReclaimed, UsageRecorded, to_record
 from support.auth import OPERATOR
+from support.clock import ManualClock
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
 
@@ -112,21 +113,27 @@ async def test_redelivered_allocation_and_reclaim_leave_one_invoice_with_the_sam
 
 
 async def test_the_clock_invoices_an_allocation_whose_period_has_ended(stack: Stack) -> None:
-    now = this_minute()
-    ended = allocated(starts_at=now - timedelta(hours=3), hours=2, program="P3", gpus=2)
-    running = allocated(starts_at=now - timedelta(hours=3), hours=48, program="P3")
+    clock = ManualClock(this_minute())
+    ended = allocated(starts_at=clock.now, hours=2, program="P3", gpus=2)
+    running = allocated(starts_at=clock.now, hours=48, program="P3")
     settings = {"invoicing": InvoicingSettings(period_s=0.2), "payer": PayerSettings(p3_user_share=Decimal("0.25"))}
-    async with stack.api("billing") as api, stack.worker("billing", **settings):
+    async with stack.api("billing") as api, stack.worker("billing", clock=clock, **settings):
         await deliver(stack, ended, running)
-        invoice = await first_invoice(api, ended.application_id)
         await account_of(api, running.allocation_id)
-        await asyncio.sleep(0.6)  # three more ticks of the clock
+        await account_of(api, ended.allocation_id)
+        await asyncio.sleep(0.6)  # three ticks of the invoicing round while the period still runs
+        too_early = await invoices_of(api, ended.application_id)
+        clock.advance(hours=2, minutes=1)
+        invoice = await first_invoice(api, ended.application_id)
+        await asyncio.sleep(0.6)  # three more ticks
         still_running = await account_of(api, running.allocation_id)
         not_invoiced = await invoices_of(api, running.application_id)
+    assert too_early == []
     # 2 GPUs x 2 h = 4 GPU-hours x 4,000 KRW = 16,000 KRW, of which the configured P3 share is 25%
     assert Decimal(invoice["gpu_hours"]) == Decimal(4)
     assert (invoice["market_value_krw"], invoice["payable_krw"]) == (16_000, 4_000)
     assert datetime.fromisoformat(invoice["period_end"]) == ended.ends_at
+    assert datetime.fromisoformat(invoice["issued_at"]) == clock.now
     assert (still_running["status"], not_invoiced) == ("open", [])
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.domain.model import PayerShares, charge, gpu_hours_between, round_krw
+from billing.domain.model import PayerShares, ProgramCode, charge, gpu_hours_between, round_krw
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 FULL = Decimal(1)
@@ -71,7 +71,7 @@ SHARES = PayerShares(p1_user_share=Decimal("0.30"), p2_user_share=Decimal("0.0")
 
 
 @pytest.mark.parametrize(("program", "share"), [("P1", Decimal("0.30")), ("P2", Decimal(0)), ("P3", Decimal(0))])
-def test_each_program_has_its_own_user_share(program: str, share: Decimal) -> None:
+def test_each_program_has_its_own_user_share(program: ProgramCode, share: Decimal) -> None:
     assert SHARES.for_program(program) == share
 
 

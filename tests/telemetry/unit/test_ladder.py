@@ -1,7 +1,9 @@
 """The reclaim ladder and the arithmetic behind it, without a database."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -22,14 +24,11 @@ START = datetime(2026, 12, 1, tzinfo=UTC)
 POLICY = Policy(warn_ratio=0.30, window_days=7, grace_days=7, sample_interval_s=60)
 
 
-def an_allocation(**overrides: object) -> Allocation:
-    fields: dict[str, object] = dict(
-        id=uuid4(), application_id=uuid4(), program="P3", gpus=4, starts_at=START,
-        ends_at=START + timedelta(days=90), planned_gpu_hours_per_month=2000,
-        slots=[Slot("p3-gov-01", i, "gov") for i in range(4)],
-    )
-    fields.update(overrides)
-    return Allocation(**fields)  # type: ignore[arg-type]
+def an_allocation(**overrides: Any) -> Allocation:
+    allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=4, starts_at=START,
+                            ends_at=START + timedelta(days=90), planned_gpu_hours_per_month=2000,
+                            slots=[Slot("p3-gov-01", i, "gov") for i in range(4)])
+    return replace(allocation, **overrides)
 
 
 def window(utilization_pct: float, *, day: float) -> Window:

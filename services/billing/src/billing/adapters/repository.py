@@ -35,7 +35,8 @@ class TariffRepository:
             index_elements=[tariff.c.gpu_model],
             set_={"krw_per_gpu_hour": stmt.excluded.krw_per_gpu_hour, "updated_at": stmt.excluded.updated_at}))
 
-    async def list(self) -> list[Tariff]:
+    async def every(self) -> list[Tariff]:
+        """Every tariff, by GPU model."""
         rows = (await self._session.execute(select(tariff).order_by(tariff.c.gpu_model))).all()
         return [Tariff(**r._mapping) for r in rows]
 
@@ -77,7 +78,7 @@ class UsageRepository:
     async def measured_gpu_hours(self, allocation_id: UUID) -> Decimal:
         total = await self._session.scalar(select(func.coalesce(func.sum(usage_entry.c.gpu_hours), 0))
                                            .where(usage_entry.c.allocation_id == allocation_id))
-        return Decimal(total)
+        return Decimal(total or 0)
 
 
 class InvoiceRepository:
@@ -91,7 +92,8 @@ class InvoiceRepository:
         row = (await self._session.execute(select(invoice).where(invoice.c.id == invoice_id))).first()
         return Invoice(**row._mapping) if row else None
 
-    async def list(self, *, application_id: UUID | None = None, limit: int = 50) -> list[Invoice]:
+    async def find(self, *, application_id: UUID | None = None, limit: int = 50) -> list[Invoice]:
+        """The newest invoices first, of one application if `application_id` is given."""
         stmt = select(invoice).order_by(invoice.c.issued_at.desc(), invoice.c.id).limit(limit)
         if application_id is not None:
             stmt = stmt.where(invoice.c.application_id == application_id)

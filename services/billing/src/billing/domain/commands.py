@@ -6,12 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from billing.domain.model import ProgramCode
+
 
 @dataclass(frozen=True)
 class OpenAccount:
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpu_model: str
     gpus: int
     starts_at: datetime

@@ -18,6 +18,9 @@ class AccountAlreadyInvoiced(BillingError):
 
 
 class InvalidTariff(BillingError):
+    """A tariff the schema let through but the rules refuse: `problems` names the field and the reason (a 422)."""
+
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
         self.field = field
+        self.problems: list[tuple[str, str]] = [(field, reason)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from billing.domain.errors import AccountAlreadyInvoiced, InvalidTariff
@@ -16,6 +17,8 @@ GPU_HOURS_QUANTUM = Decimal("0.000001")  # the scale of the invoice's NUMERIC gp
 ONE_KRW = Decimal(1)
 MICROSECONDS_PER_HOUR = Decimal(3_600_000_000)
 ONE_MICROSECOND = timedelta(microseconds=1)
+# the support programs: the same literal as contracts.Program, which a domain may not import
+ProgramCode = Literal["P1", "P2", "P3"]
 
 
 class AccountStatus(StrEnum):
@@ -37,7 +40,7 @@ class PayerShares:
     p3_user_share: Decimal
     p1_youth_discount: Decimal = Decimal("0.5")
 
-    def for_program(self, program: str, *, youth: bool = False) -> Decimal:
+    def for_program(self, program: ProgramCode, *, youth: bool = False) -> Decimal:
         share = {"P1": self.p1_user_share, "P2": self.p2_user_share, "P3": self.p3_user_share}[program]
         if youth and program == "P1":
             return share * (1 - self.p1_youth_discount)
@@ -104,7 +107,7 @@ class Invoice:
     id: UUID
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     period_start: datetime
     period_end: datetime
     gpu_hours: Decimal
@@ -120,7 +123,7 @@ class Account:
 
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpu_model: str
     gpus: int
     starts_at: datetime

@@ -6,12 +6,17 @@ from decimal import Decimal
 
 from billing.domain.commands import CloseAccount, OpenAccount, RecordUsage
 from contracts import ResourceAllocated, ResourceReclaimed, UsageRecorded
+from servicekit.worker import Translations
 
 
 def open_account(e: ResourceAllocated) -> OpenAccount:
     return OpenAccount(allocation_id=e.allocation_id, application_id=e.application_id, program=e.program,
                        gpu_model=e.gpu_model, gpus=e.gpus, starts_at=e.starts_at.astimezone(UTC),
                        ends_at=e.ends_at.astimezone(UTC))
+
+
+def close_account(e: ResourceReclaimed) -> CloseAccount:
+    return CloseAccount(allocation_id=e.allocation_id, closed_at=e.reclaimed_at.astimezone(UTC))
 
 
 def record_usage(e: UsageRecorded) -> RecordUsage:
@@ -22,8 +27,8 @@ def record_usage(e: UsageRecorded) -> RecordUsage:
                        recorded_at=e.occurred_at.astimezone(UTC))
 
 
-TRANSLATIONS = {
+TRANSLATIONS: Translations = {
     ResourceAllocated: open_account,
-    ResourceReclaimed: lambda e: CloseAccount(allocation_id=e.allocation_id, closed_at=e.reclaimed_at.astimezone(UTC)),
+    ResourceReclaimed: close_account,
     UsageRecorded: record_usage,
 }

@@ -9,62 +9,53 @@ from dataclasses import asdict
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
-from billing.adapters.unit_of_work import BillingUnitOfWork
 from billing.domain.commands import SetTariff
 from billing.domain.errors import AccountNotFound, InvoiceNotFound
+from billing.domain.model import Tariff
+from billing.entrypoints.deps import Bus, Uow
 from billing.entrypoints.schemas import AccountOut, GpuModel, InvoiceOut, TariffIn, TariffOut
-from servicekit.auth import AUTH_RESPONSES, authenticated, require
+from servicekit.auth import AUTH_RESPONSES, OPERATOR_ONLY, authenticated
 from servicekit.http import PROBLEM_RESPONSES
-from servicekit.runtime import runtime_of
 
 RESPONSES = {**PROBLEM_RESPONSES, **AUTH_RESPONSES}
-OPERATOR_ONLY = [Depends(require("operator"))]
 tariffs = APIRouter(prefix="/tariffs", tags=["tariffs"], responses=RESPONSES, dependencies=[Depends(authenticated)])
-accounts = APIRouter(prefix="/accounts", tags=["accounts"], responses=RESPONSES, dependencies=OPERATOR_ONLY)
-invoices = APIRouter(prefix="/invoices", tags=["invoices"], responses=RESPONSES, dependencies=OPERATOR_ONLY)
+accounts = APIRouter(prefix="/accounts", tags=["accounts"], responses=RESPONSES, dependencies=[OPERATOR_ONLY])
+invoices = APIRouter(prefix="/invoices", tags=["invoices"], responses=RESPONSES, dependencies=[OPERATOR_ONLY])
 
 
-@tariffs.put("/{gpu_model}", response_model=TariffOut, dependencies=OPERATOR_ONLY,
+@tariffs.put("/{gpu_model}", response_model=TariffOut, dependencies=[OPERATOR_ONLY],
              summary="Set a GPU model's price per GPU-hour")
-async def put_tariff(gpu_model: Annotated[GpuModel, Path()], body: TariffIn, request: Request) -> TariffOut:
-    cmd = SetTariff(gpu_model=gpu_model, krw_per_gpu_hour=body.krw_per_gpu_hour)
-    return TariffOut.model_validate(asdict(await runtime_of(request.app).bus.handle(cmd)))
+async def put_tariff(gpu_model: Annotated[GpuModel, Path()], body: TariffIn, bus: Bus) -> TariffOut:
+    tariff: Tariff = await bus.handle(SetTariff(gpu_model=gpu_model, krw_per_gpu_hour=body.krw_per_gpu_hour))
+    return TariffOut.model_validate(asdict(tariff))
 
 
 @tariffs.get("", response_model=list[TariffOut], summary="Every tariff; other models use the default price")
-async def list_tariffs(request: Request) -> list[TariffOut]:
-    uow: BillingUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        return [TariffOut.model_validate(asdict(t)) for t in await uow.tariffs.list()]
+async def list_tariffs(uow: Uow) -> list[TariffOut]:
+    return [TariffOut.model_validate(asdict(t)) for t in await uow.tariffs.every()]
 
 
 @accounts.get("/{allocation_id}", response_model=AccountOut, summary="An allocation's usage account")
-async def get_account(allocation_id: UUID, request: Request) -> AccountOut:
-    uow: BillingUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        account = await uow.accounts.get(allocation_id)
-        if account is None:
-            raise AccountNotFound(f"no account for allocation {allocation_id}")
-        measured = await uow.usage.measured_gpu_hours(allocation_id)
+async def get_account(allocation_id: UUID, uow: Uow) -> AccountOut:
+    account = await uow.accounts.get(allocation_id)
+    if account is None:
+        raise AccountNotFound(f"no account for allocation {allocation_id}")
+    measured = await uow.usage.measured_gpu_hours(allocation_id)
     return AccountOut.model_validate({**asdict(account), "measured_gpu_hours": measured})
 
 
 @invoices.get("", response_model=list[InvoiceOut], summary="Invoices, newest first")
-async def list_invoices(request: Request, application_id: UUID | None = None,
+async def list_invoices(uow: Uow, application_id: UUID | None = None,
                         limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[InvoiceOut]:
-    uow: BillingUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        found = await uow.invoices.list(application_id=application_id, limit=limit)
+    found = await uow.invoices.find(application_id=application_id, limit=limit)
     return [InvoiceOut.model_validate(asdict(i)) for i in found]
 
 
 @invoices.get("/{invoice_id}", response_model=InvoiceOut, summary="One invoice")
-async def get_invoice(invoice_id: UUID, request: Request) -> InvoiceOut:
-    uow: BillingUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        found = await uow.invoices.get(invoice_id)
+async def get_invoice(invoice_id: UUID, uow: Uow) -> InvoiceOut:
+    found = await uow.invoices.get(invoice_id)
     if found is None:
         raise InvoiceNotFound(f"no invoice {invoice_id}")
     return InvoiceOut.model_validate(asdict(found))

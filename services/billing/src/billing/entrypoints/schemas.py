@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from billing.domain.model import AccountStatus
+from billing.domain.model import AccountStatus, ProgramCode
 from servicekit.bounds import SingleLine
 
 # A GPU-hour above 10 million KRW is a typo, and the column is a 32-bit integer
@@ -30,7 +30,7 @@ class TariffOut(BaseModel):
 class AccountOut(BaseModel):
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpu_model: str
     gpus: int
     starts_at: datetime
@@ -46,7 +46,7 @@ class InvoiceOut(BaseModel):
     id: UUID
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     period_start: datetime
     period_end: datetime
     gpu_hours: Decimal

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from telemetry.domain.model import Sample, Slot
+from telemetry.domain.model import ProgramCode, Sample, Slot
 
 
 @dataclass(frozen=True)
 class TrackAllocation:
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpus: int
     starts_at: datetime
     ends_at: datetime

@@ -10,10 +10,13 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 HOURS_PER_MONTH = 730  # 8,760 hours a year / 12: the month the plans are written against
 SECONDS_PER_HOUR = 3600
+# the support programs: the same literal as contracts.Program, which a domain may not import
+ProgramCode = Literal["P1", "P2", "P3"]
 
 
 def shifted(at: datetime, days: int) -> datetime:
@@ -117,7 +120,7 @@ class BatchUsage:
 class Allocation:
     id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpus: int
     starts_at: datetime
     ends_at: datetime

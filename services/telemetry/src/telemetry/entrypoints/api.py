@@ -5,7 +5,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import TokenVerifier, install_auth
-from servicekit.http import FieldError, problem
+from servicekit.clock import Clock, utcnow
+from servicekit.http import DomainErrors, FieldError, problem
 from servicekit.runtime import build_api
 from telemetry.bootstrap import bootstrap
 from telemetry.config import Settings
@@ -13,11 +14,11 @@ from telemetry.domain.errors import AllocationNotFound, BatchTooLarge, ServersOf
 from telemetry.entrypoints.routes import router
 from telemetry.entrypoints.schemas import capped
 
-DOMAIN_ERRORS = {AllocationNotFound: 404, BatchTooLarge: 413, UnsupportedMediaType: 415}
+DOMAIN_ERRORS: DomainErrors = {AllocationNotFound: 404, BatchTooLarge: 413, UnsupportedMediaType: 415}
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = build_api(lambda: bootstrap(settings), title="Telemetry",
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+    app = build_api(lambda: bootstrap(settings, clock=clock), title="Telemetry",
                     description="GPU utilization from the CSPs, measured against each allocation's plan.",
                     routers=[router], domain_errors=DOMAIN_ERRORS)
     install_auth(app, TokenVerifier.from_settings(settings.auth))

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from contracts import ResourceAllocated, ResourceReclaimed
+from servicekit.worker import Translations
 from telemetry.domain.commands import EndAllocation, TrackAllocation
 from telemetry.domain.model import Slot
 
 
-def _track(e: ResourceAllocated) -> TrackAllocation:
+def track_allocation(e: ResourceAllocated) -> TrackAllocation:
     return TrackAllocation(
         allocation_id=e.allocation_id, application_id=e.application_id, program=e.program, gpus=e.gpus,
         starts_at=e.starts_at, ends_at=e.ends_at, planned_gpu_hours_per_month=e.planned_gpu_hours_per_month,
@@ -14,7 +15,11 @@ def _track(e: ResourceAllocated) -> TrackAllocation:
     )
 
 
-TRANSLATIONS = {
-    ResourceAllocated: _track,
-    ResourceReclaimed: lambda e: EndAllocation(allocation_id=e.allocation_id, ended_at=e.reclaimed_at),
+def end_allocation(e: ResourceReclaimed) -> EndAllocation:
+    return EndAllocation(allocation_id=e.allocation_id, ended_at=e.reclaimed_at)
+
+
+TRANSLATIONS: Translations = {
+    ResourceAllocated: track_allocation,
+    ResourceReclaimed: end_allocation,
 }

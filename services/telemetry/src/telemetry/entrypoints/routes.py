@@ -10,11 +10,11 @@ from servicekit.auth import AUTH_RESPONSES, Principal, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES, Problem
 from servicekit.limits import body_limit
 from servicekit.runtime import runtime_of
-from telemetry.adapters.unit_of_work import TelemetryUnitOfWork
 from telemetry.config import Settings
 from telemetry.domain.commands import RecordSamples
 from telemetry.domain.errors import AllocationNotFound
 from telemetry.domain.model import BatchReceipt
+from telemetry.entrypoints.deps import Bus, Uow
 from telemetry.entrypoints.ndjson import read_samples
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
 
@@ -39,7 +39,7 @@ def _settings(request: Request) -> Settings:
                                                               "tracked as another CSP's: nothing is stored"},
                         413: {"model": Problem, "description": "More lines or bytes than a batch may hold"},
                         415: {"model": Problem, "description": "Not application/x-ndjson"}})
-async def post_samples(request: Request, caller: Csp) -> BatchOut:
+async def post_samples(request: Request, caller: Csp, bus: Bus) -> BatchOut:
     """A CSP's samples, stored all or nothing with their effects; a sample sent again is counted, not stored.
 
     A CSP reports only on its own servers: a server is known as a CSP's once an allocation on it is tracked (the
@@ -50,7 +50,7 @@ async def post_samples(request: Request, caller: Csp) -> BatchOut:
     samples, line_numbers = await read_samples(request, max_lines=policy.max_batch_lines,
                                                max_line_bytes=policy.max_line_bytes)
     cmd = RecordSamples(samples, csp=cast(str, caller.csp), line_numbers=line_numbers)
-    receipt: BatchReceipt = await runtime_of(request.app).bus.handle(cmd)
+    receipt: BatchReceipt = await bus.handle(cmd)
     return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates,
                     allocations_evaluated=receipt.allocations_evaluated)
 
@@ -59,12 +59,10 @@ async def post_samples(request: Request, caller: Csp) -> BatchOut:
             summary="An allocation's utilization against its plan, and where it stands on the reclaim ladder",
             description="For operators, and for a CSP that hosts the allocation's GPUs; to any other CSP the "
                         "allocation does not exist (404).")
-async def get_utilization(allocation_id: UUID, request: Request, caller: OperatorOrCsp) -> UtilizationOut:
+async def get_utilization(allocation_id: UUID, request: Request, caller: OperatorOrCsp, uow: Uow) -> UtilizationOut:
     policy = _settings(request).policy.ladder()
-    uow: TelemetryUnitOfWork
-    async with runtime_of(request.app).uow_factory() as uow:  # type: ignore[assignment]
-        allocation = await uow.allocations.get(allocation_id)
-        if allocation is None or (caller.role == "csp" and not allocation.hosted_by(cast(str, caller.csp))):
-            raise AllocationNotFound(f"allocation {allocation_id} is not tracked")
-        window = await uow.samples.window(allocation, days=policy.window_days)
+    allocation = await uow.allocations.get(allocation_id)
+    if allocation is None or (caller.role == "csp" and not allocation.hosted_by(cast(str, caller.csp))):
+        raise AllocationNotFound(f"allocation {allocation_id} is not tracked")
+    window = await uow.samples.window(allocation, days=policy.window_days)
     return UtilizationOut.of(allocation, window, policy)

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from servicekit.bounds import Instant, Line
-from telemetry.domain.model import Allocation, Ladder, Policy, Window
+from telemetry.domain.model import Allocation, Ladder, Policy, ProgramCode, Window
 
 T = TypeVar("T")
 NDJSON = "application/x-ndjson"
@@ -36,7 +36,7 @@ class BatchOut(BaseModel):
 class UtilizationOut(BaseModel):
     allocation_id: UUID
     application_id: UUID
-    program: str
+    program: ProgramCode
     gpus: int
     planned_gpu_hours_per_month: int
     planned_pct: float = Field(description="Busy % the plan implies (at most 100).")

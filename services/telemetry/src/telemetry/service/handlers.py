@@ -8,11 +8,12 @@ import dataclasses
 import logging
 
 from contracts import UsageRecorded, UtilizationDropped, UtilizationRecovered
-from telemetry.adapters.unit_of_work import TelemetryUnitOfWork
+from servicekit.bus import Handlers
 from telemetry.domain import model
 from telemetry.domain.commands import EndAllocation, RecordSamples, TrackAllocation
 from telemetry.domain.errors import ServersOfAnotherCsp
 from telemetry.domain.model import BatchReceipt, BatchUsage, Policy, Step, Window
+from telemetry.service.unit_of_work import TelemetryUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _utilization_dropped(allocation: model.Allocation, window: Window, step: Ste
                               window_start=window.start, window_end=window.end)
 
 
-HANDLERS = {
+HANDLERS: Handlers = {
     TrackAllocation: track_allocation,
     EndAllocation: end_allocation,
     RecordSamples: record_samples,

@@ -1,0 +1,13 @@
+"""What telemetry's routes reach, as typed FastAPI dependencies: the bus for writes, the unit of work for reads."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from servicekit.bus import MessageBus
+from servicekit.runtime import message_bus, unit_of_work
+from telemetry.adapters.unit_of_work import SqlTelemetryUnitOfWork
+
+Bus = Annotated[MessageBus, Depends(message_bus)]
+Uow = Annotated[SqlTelemetryUnitOfWork, Depends(unit_of_work(SqlTelemetryUnitOfWork))]
