@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -72,6 +72,7 @@ async def test_a_reclaim_call_from_telemetry_frees_the_gpus_from_the_window_end(
         await seed_p3_via_api(api)
         await publish(event)
         placed = await eventually(lambda: allocation_of(api, event.application_id), what="the allocation")
+        await publish(utilization_dropped(placed, "warning", JAN_15 - timedelta(days=7)))
         await publish(utilization_dropped(placed, "reclaim", JAN_15))
 
         async def reclaimed() -> dict[str, Any] | None:

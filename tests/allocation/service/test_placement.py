@@ -7,7 +7,13 @@ from uuid import uuid4
 
 import pytest
 
-from allocation.domain.commands import ReclaimResource, WaiveReclaim, WarnAllocation, WithdrawApplication
+from allocation.domain.commands import (
+    ReclaimResource,
+    RecordRecovery,
+    WaiveReclaim,
+    WarnAllocation,
+    WithdrawApplication,
+)
 from allocation.domain.errors import AllocationEnded, AllocationNotFound
 from allocation.domain.model import Status
 from contracts import ApplicationWaitlisted, EligibilityRecheckRequested, ResourceAllocated, ResourceReclaimed
@@ -137,6 +143,24 @@ async def test_telemetrys_reclaim_spares_an_ended_waived_or_unknown_allocation_u
     await bus.handle(WarnAllocation(placed.id, clock.advance(days=1)))       # the ladder is re-armed
     await bus.handle(ReclaimResource(placed.id, "low_utilization", FEB_1, if_active=True))
     assert (uow.allocations[placed.id].status, uow.allocations[placed.id].ended_at) == (Status.RECLAIMED, FEB_1)
+
+
+async def test_a_recovery_clears_the_warning_so_telemetrys_reclaim_is_not_carried_out_until_a_new_warning() -> None:
+    clock = ManualClock()
+    uow, bus = await seeded(clock)
+    placed = await bus.handle(request(8))
+    warned_at = clock.now
+    await bus.handle(WarnAllocation(placed.id, warned_at))
+    await bus.handle(RecordRecovery(placed.id, warned_at - timedelta(hours=1)))  # older than the warning: stale
+    assert uow.allocations[placed.id].warned_at == warned_at
+    await bus.handle(RecordRecovery(placed.id, clock.advance(days=2)))
+    assert uow.allocations[placed.id].warned_at is None
+    await bus.handle(ReclaimResource(placed.id, "low_utilization", FEB_1, if_active=True))
+    assert (uow.allocations[placed.id].status, uow.outbox.of_type(ResourceReclaimed)) == (Status.ACTIVE, [])
+    await bus.handle(WarnAllocation(placed.id, clock.advance(days=1)))       # a new drop: a new ladder
+    await bus.handle(ReclaimResource(placed.id, "low_utilization", FEB_1, if_active=True))
+    assert uow.allocations[placed.id].status is Status.RECLAIMED
+    await bus.handle(RecordRecovery(uuid4(), clock.now))                     # unknown: logged, nothing else
 
 
 async def test_a_withdrawal_releases_the_gpus_and_takes_the_application_out_of_every_line() -> None:

@@ -150,6 +150,14 @@ class WarnAllocation:
 
 
 @dataclass(frozen=True)
+class RecordRecovery:
+    """Telemetry saw the allocation's utilization come back above its threshold at `at`."""
+
+    allocation_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ReclaimResource:
     """Take an allocation's GPUs back as of `at`.
 

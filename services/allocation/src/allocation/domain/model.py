@@ -134,6 +134,19 @@ class Allocation:
         self.warned_at = at if self.warned_at is None else max(self.warned_at, at)
         return True
 
+    def recover(self, at: datetime) -> bool:
+        """Utilization came back by `at`: the warning given before it no longer stands, and the ladder starts over
+        (a later drop warns again). A recovery older than the latest warning, or with nothing to clear, is no
+        change."""
+        if not self.is_active or self.warned_at is None or at < self.warned_at:
+            return False
+        self.warned_at = None
+        return True
+
+    @property
+    def warning_stands(self) -> bool:
+        return self.warned_at is not None
+
     def waive(self, at: datetime) -> None:
         """An operator waives the reclaim ladder: a reclaim for a warning given before `at` is not carried out."""
         if not self.is_active:

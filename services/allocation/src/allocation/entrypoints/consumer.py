@@ -14,6 +14,7 @@ from allocation.domain.commands import (
     DeclineOffer,
     ExcludeApplication,
     ReclaimResource,
+    RecordRecovery,
     SelectRound,
     WarnAllocation,
     WithdrawApplication,
@@ -27,6 +28,7 @@ from contracts import (
     OfferDeclined,
     RoundScored,
     UtilizationDropped,
+    UtilizationRecovered,
 )
 from servicekit.worker import Translations
 
@@ -68,6 +70,10 @@ def on_utilization_dropped(e: UtilizationDropped) -> WarnAllocation | ReclaimRes
     return ReclaimResource(e.allocation_id, "low_utilization", e.window_end, if_active=True)
 
 
+def on_utilization_recovered(e: UtilizationRecovered) -> RecordRecovery:
+    return RecordRecovery(e.allocation_id, e.occurred_at)
+
+
 def on_withdrawn(e: ApplicationWithdrawn) -> WithdrawApplication:
     return WithdrawApplication(e.application_id, e.occurred_at)
 
@@ -80,5 +86,6 @@ TRANSLATIONS: Translations = {
     OfferAccepted: on_offer_accepted,
     OfferDeclined: on_offer_declined,
     UtilizationDropped: on_utilization_dropped,
+    UtilizationRecovered: on_utilization_recovered,
     ApplicationWithdrawn: on_withdrawn,
 }

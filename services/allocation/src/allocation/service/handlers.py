@@ -17,6 +17,7 @@ from allocation.domain.commands import (
     ExpireOffers,
     OpenWindow,
     ReclaimResource,
+    RecordRecovery,
     RegisterCsp,
     RegisterServer,
     SeedInventory,
@@ -93,6 +94,14 @@ async def warn_allocation(cmd: WarnAllocation, uow: AllocationUnitOfWork) -> Non
         await uow.allocations.save(allocation)
 
 
+async def record_recovery(cmd: RecordRecovery, uow: AllocationUnitOfWork) -> None:
+    allocation = await uow.allocations.get(cmd.allocation_id, for_update=True)
+    if allocation is None:
+        log.warning("utilization recovery for unknown allocation %s", cmd.allocation_id)
+    elif allocation.recover(cmd.at):
+        await uow.allocations.save(allocation)
+
+
 async def waive_reclaim(cmd: WaiveReclaim, uow: AllocationUnitOfWork) -> model.Allocation:
     allocation = await uow.allocations.get(cmd.allocation_id, for_update=True)
     if allocation is None:
@@ -110,9 +119,10 @@ async def reclaim_resource(cmd: ReclaimResource, uow: AllocationUnitOfWork, poli
         return None
     if allocation is None:
         raise AllocationNotFound(str(cmd.allocation_id))
-    if cmd.if_active and (not allocation.is_active or allocation.reclaim_waived):
+    if cmd.if_active and (not allocation.is_active or allocation.reclaim_waived or not allocation.warning_stands):
         log.info("reclaim of allocation %s not carried out: %s", allocation.id,
-                 "waived by an operator" if allocation.is_active else allocation.status)
+                 allocation.status if not allocation.is_active
+                 else "waived by an operator" if allocation.reclaim_waived else "no warning stands (recovered)")
         return allocation
     reclaimed_at = allocation.reclaim(cmd.reason, cmd.at)
     await _give_back(allocation, cmd.reason, reclaimed_at, uow, policy, clock())
@@ -178,6 +188,7 @@ HANDLERS: Handlers = {
     DeclineOffer: decline_offer,
     ExpireOffers: expire_offers,
     WarnAllocation: warn_allocation,
+    RecordRecovery: record_recovery,
     WaiveReclaim: waive_reclaim,
     ReclaimResource: reclaim_resource,
     WithdrawApplication: withdraw_application,
