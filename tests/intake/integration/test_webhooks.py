@@ -9,13 +9,21 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from contracts import ApplicationInReview, to_record
+from contracts import (
+    ApplicationInReview,
+    GpuSlot,
+    ResourceAllocated,
+    UtilizationDropped,
+    UtilizationRecovered,
+    to_record,
+)
 from intake.adapters.webhook_delivery import WebhookSettings
 from intake.domain.webhooks import new_secret
 from support.auth import bearer
@@ -170,6 +178,36 @@ async def test_every_status_change_is_notified_including_those_other_services_br
     assert [(b["status"], b["reason"]) for b in bodies] == [
         ("draft", ""), ("submitted", ""), ("in_review", "3 reviewers assigned"), ("withdrawn", "no longer needed")]
     assert {b["application_id"] for b in bodies} == {draft["id"]}
+
+
+async def test_telemetrys_warning_and_recovery_reach_the_partner_with_their_numbers(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    async with stack.api("intake", webhooks=FAST) as api, stack.worker("intake", webhooks=FAST):
+        await register(api, partner, receiver.url())
+        app_id = uuid.UUID((await api.post("/applications", json=a_form("P3"), headers=partner)).json()["id"])
+        start = datetime.now(UTC) - timedelta(days=7)
+        allocation = uuid.uuid4()
+        for event in (ResourceAllocated(application_id=app_id, allocation_id=allocation, program="P3",
+                                        gpu_model="H100", gpus=2, starts_at=start, ends_at=start + timedelta(days=90),
+                                        slots=[GpuSlot(server_id=uuid.uuid4(), server_name="p3-gov-01", csp="gov",
+                                                       gpu_index=i) for i in range(2)],
+                                        planned_gpu_hours_per_month=730),
+                      UtilizationDropped(application_id=app_id, allocation_id=allocation, level="warning",
+                                         utilization_pct=4.25, threshold_pct=15, window_start=start,
+                                         window_end=start + timedelta(days=7)),
+                      UtilizationRecovered(application_id=app_id, allocation_id=allocation, utilization_pct=31.5,
+                                           threshold_pct=15, window_start=start + timedelta(days=1),
+                                           window_end=start + timedelta(days=8))):
+            record = to_record(event, source="/gpu-platform/tests")
+            await produce_raw(stack.infra.kafka_bootstrap, stack.topic(event.topic), record.value, key=record.key,
+                              headers=record.headers)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.requests) >= 4), what="four deliveries")
+    bodies = sorted((r.json() for r in receiver.requests), key=lambda b: b["at"])
+    assert [b["status"] for b in bodies] == ["submitted", "active", "active", "active"]
+    warning, recovery = bodies[2]["reason"], bodies[3]["reason"]
+    assert warning.startswith("utilization warning: 4.2% from") and "threshold of 15.0%" in warning
+    assert recovery.startswith("utilization recovered: 31.5%") and "warning is lifted" in recovery
+    assert {b["event"] for b in bodies} == {"application.status_changed"}
 
 
 async def test_another_partners_webhook_hears_nothing_of_this_partners_applications(

@@ -7,7 +7,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from intake.domain.commands import CreateApplication, RecordOutcome, RegisterWebhook, RemoveWebhook, SubmitApplication
+from intake.domain.commands import (
+    CreateApplication,
+    NotifyUsage,
+    RecordOutcome,
+    RegisterWebhook,
+    RemoveWebhook,
+    SubmitApplication,
+)
 from intake.domain.errors import InvalidInput, TooManyWebhooks, WebhookNotFound
 from intake.domain.model import Application, Status
 from intake.domain.webhooks import DeliveryState, Webhook
@@ -106,3 +113,20 @@ async def test_a_change_that_is_refused_notifies_nobody(
     await bus.handle(RecordOutcome(app.id, Status.SCORED, "score 81.50", clock.now))
     await bus.handle(RecordOutcome(app.id, Status.IN_REVIEW, "late news", clock.now))  # stale: ignored
     assert [d.status for d in uow.webhooks.deliveries] == ["submitted", "scored"]
+
+
+async def test_telemetrys_warning_and_recovery_reach_the_partner_of_an_active_application_only(
+        uow: FakeIntakeUnitOfWork, bus: MessageBus, clock: ManualClock) -> None:
+    await register(bus)
+    active: Application = await bus.handle(CreateApplication(PARTNER, p3_form()))
+    await bus.handle(RecordOutcome(active.id, Status.ACTIVE, "4 GPUs allocated", clock.now))
+    waiting: Application = await bus.handle(CreateApplication(PARTNER, p3_form()))
+    before = len(uow.webhooks.deliveries)
+    warned_at = clock.advance(days=7)
+    for app in (active, waiting):
+        await bus.handle(NotifyUsage(app.id, "utilization warning: 4.2% ...", warned_at))
+    await bus.handle(NotifyUsage(uuid4(), "utilization warning: 1.0% ...", warned_at))  # unknown: nobody told
+    told = uow.webhooks.deliveries[before:]
+    assert [(d.application_id, d.status, d.reason, d.occurred_at) for d in told] == [
+        (active.id, "active", "utilization warning: 4.2% ...", warned_at)]
+    assert uow.applications[active.id].status is Status.ACTIVE  # told, not changed

@@ -45,6 +45,16 @@ class RecordOutcome:
 
 
 @dataclass(frozen=True)
+class NotifyUsage:
+    """Telemetry's word on an active application's GPUs (a low-utilization warning, a recovery): no status change,
+    but the partner hears of it, with the numbers, so that an idle job can be fixed before the GPUs are lost."""
+
+    application_id: UUID
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RecordOffer:
     """Allocation offers freed capacity to the application: it is `offered` until the partner answers."""
 

@@ -2,6 +2,8 @@
 offer of freed capacity an open offer for the partner to answer."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from contracts import (
     ApplicationInReview,
     ApplicationRejected,
@@ -11,8 +13,10 @@ from contracts import (
     OfferMade,
     ResourceAllocated,
     ResourceReclaimed,
+    UtilizationDropped,
+    UtilizationRecovered,
 )
-from intake.domain.commands import ExpireOffer, RecordOffer, RecordOutcome
+from intake.domain.commands import ExpireOffer, NotifyUsage, RecordOffer, RecordOutcome
 from intake.domain.model import Status
 from intake.domain.offers import Offer
 from servicekit.worker import Translations
@@ -42,6 +46,26 @@ def reclaimed(e: ResourceReclaimed) -> RecordOutcome:
     return RecordOutcome(e.application_id, Status.RECLAIMED, e.reason, e.occurred_at)
 
 
+def utilization_dropped(e: UtilizationDropped) -> NotifyUsage | None:
+    """A warning reaches the partner; the reclaim itself comes as allocation's ResourceReclaimed (status reclaimed)."""
+    if e.level != "warning":
+        return None
+    return NotifyUsage(e.application_id, f"utilization warning: {e.utilization_pct:.1f}% from {_day(e.window_start)} "
+                                         f"to {_day(e.window_end)}, below the threshold of {e.threshold_pct:.1f}%; "
+                                         "the GPUs are reclaimed after the grace period unless it recovers",
+                       e.occurred_at)
+
+
+def utilization_recovered(e: UtilizationRecovered) -> NotifyUsage:
+    return NotifyUsage(e.application_id, f"utilization recovered: {e.utilization_pct:.1f}% from "
+                                         f"{_day(e.window_start)} to {_day(e.window_end)}, at or above the threshold "
+                                         f"of {e.threshold_pct:.1f}%; the warning is lifted", e.occurred_at)
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def offer_made(e: OfferMade) -> RecordOffer:
     return RecordOffer(e.application_id, Offer(id=e.offer_id, gpu_model=e.gpu_model, gpus=e.gpus,
                                                starts_at=e.starts_at, ends_at=e.ends_at, expires_at=e.expires_at,
@@ -59,6 +83,8 @@ TRANSLATIONS: Translations = {
     ApplicationWaitlisted: waitlisted,
     ResourceAllocated: allocated,
     ResourceReclaimed: reclaimed,
+    UtilizationDropped: utilization_dropped,
+    UtilizationRecovered: utilization_recovered,
     OfferMade: offer_made,
     OfferExpired: offer_expired,
 }

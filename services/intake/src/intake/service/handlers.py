@@ -14,6 +14,7 @@ from intake.domain.commands import (
     CreateApplication,
     DeclineOffer,
     ExpireOffer,
+    NotifyUsage,
     OpenCall,
     RecordOffer,
     RecordOutcome,
@@ -73,6 +74,18 @@ async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork, clock: Clock
         return
     if app.advance(cmd.status, cmd.reason, cmd.at):
         await _store(uow, app, clock())
+
+
+async def notify_usage(cmd: NotifyUsage, uow: IntakeUnitOfWork, clock: Clock) -> int:
+    """The partner's webhooks are told, as a status-change event whose status stays `active` and whose reason
+    carries telemetry's numbers; the application itself does not change. Only an active application is told."""
+    app = await uow.applications.get(cmd.application_id)
+    if app is None or app.status is not model.Status.ACTIVE:
+        log.info("usage notice for application %s not sent: %s", cmd.application_id,
+                 "unknown" if app is None else app.status)
+        return 0
+    return await uow.webhooks.notify(app.partner_id, app.id, [(app.status.value, cmd.reason)], occurred_at=cmd.at,
+                                     now=clock())
 
 
 async def record_offer(cmd: RecordOffer, uow: IntakeUnitOfWork, clock: Clock) -> None:
@@ -177,6 +190,7 @@ HANDLERS: Handlers = {
     SubmitApplication: submit_application,
     WithdrawApplication: withdraw_application,
     RecordOutcome: record_outcome,
+    NotifyUsage: notify_usage,
     RecordOffer: record_offer,
     ExpireOffer: expire_offer,
     AcceptOffer: accept_offer,

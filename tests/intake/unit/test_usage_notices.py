@@ -1,0 +1,36 @@
+"""Telemetry's events, as intake tells the partner: a warning and a recovery with their numbers; a reclaim call is
+left to allocation's ResourceReclaimed, which changes the status."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from contracts import UtilizationDropped, UtilizationRecovered
+from intake.domain.commands import NotifyUsage
+from intake.entrypoints.consumer import TRANSLATIONS
+
+START, END = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 8, tzinfo=UTC)
+
+
+def test_a_warning_tells_the_partner_the_utilization_the_threshold_and_the_window() -> None:
+    event = UtilizationDropped(application_id=uuid4(), allocation_id=uuid4(), level="warning", utilization_pct=4.25,
+                               threshold_pct=15, window_start=START, window_end=END)
+    notice = TRANSLATIONS[UtilizationDropped](event)
+    assert isinstance(notice, NotifyUsage)
+    assert (notice.application_id, notice.at) == (event.application_id, event.occurred_at)
+    assert notice.reason.startswith("utilization warning: 4.2% from 2027-01-01 00:00 UTC to 2027-01-08 00:00 UTC")
+    assert "threshold of 15.0%" in notice.reason and "reclaimed after the grace period" in notice.reason
+
+
+def test_the_call_to_reclaim_is_not_a_notice() -> None:
+    event = UtilizationDropped(application_id=uuid4(), allocation_id=uuid4(), level="reclaim", utilization_pct=4,
+                               threshold_pct=15, window_start=START, window_end=END)
+    assert TRANSLATIONS[UtilizationDropped](event) is None
+
+
+def test_a_recovery_tells_the_partner_the_warning_is_lifted() -> None:
+    event = UtilizationRecovered(application_id=uuid4(), allocation_id=uuid4(), utilization_pct=31.5,
+                                 threshold_pct=15, window_start=START, window_end=END)
+    notice = TRANSLATIONS[UtilizationRecovered](event)
+    assert isinstance(notice, NotifyUsage)
+    assert notice.reason.startswith("utilization recovered: 31.5%") and "warning is lifted" in notice.reason
