@@ -45,9 +45,11 @@ def p3_application(**overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
-    # the reclaim ladder without its grace period, so one low batch is enough to reclaim
+    # the reclaim ladder without its grace period, so one low batch is enough to reclaim; the batch covers the
+    # allocation's first half hour from midnight, ahead of the clock just after midnight: a day's skew is allowed
     processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix,
-                                 extra_env={"TELEMETRY_POLICY__GRACE_DAYS": "0"})
+                                 extra_env={"TELEMETRY_POLICY__GRACE_DAYS": "0",
+                                            "TELEMETRY_POLICY__MAX_CLOCK_SKEW_S": "86400"})
     try:
         await processes.start(request.node.name)
         yield processes.urls

@@ -6,9 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from servicekit.settings import RateLimitSettings
 from support.auth import bearer
+from support.clock import ManualClock
 from support.stack import Stack
 
 PROBLEM = "application/problem+json"
+
+
+TWO_A_MINUTE = RateLimitSettings(csp_per_minute=2, csp_burst=2)
+AFTER_THE_SAMPLES = ManualClock(datetime(2026, 12, 2, tzinfo=UTC))  # telemetry refuses samples from its future
 
 
 def batch(minute: int) -> str:
@@ -21,7 +26,7 @@ def as_csp(name: str) -> dict[str, str]:
 
 
 async def test_writes_past_a_client_s_allowance_get_429_with_retry_after_and_store_nothing(stack: Stack) -> None:
-    async with stack.api("telemetry", rate_limit=RateLimitSettings(csp_per_minute=2, csp_burst=2)) as api:
+    async with stack.api("telemetry", clock=AFTER_THE_SAMPLES, rate_limit=TWO_A_MINUTE) as api:
         answers = [await api.post("/samples", content=batch(m), headers=as_csp("gov")) for m in range(3)]
     assert [a.status_code for a in answers] == [202, 202, 429]
     refused = answers[2]
@@ -32,7 +37,7 @@ async def test_writes_past_a_client_s_allowance_get_429_with_retry_after_and_sto
 
 
 async def test_one_client_over_its_allowance_does_not_hold_back_another_or_its_own_reads(stack: Stack) -> None:
-    async with stack.api("telemetry", rate_limit=RateLimitSettings(csp_per_minute=2, csp_burst=2)) as api:
+    async with stack.api("telemetry", clock=AFTER_THE_SAMPLES, rate_limit=TWO_A_MINUTE) as api:
         for m in range(3):
             await api.post("/samples", content=batch(m), headers=as_csp("gov"))
         other = await api.post("/samples", content=batch(9), headers=as_csp("beta"))
@@ -44,7 +49,7 @@ async def test_one_client_over_its_allowance_does_not_hold_back_another_or_its_o
 
 async def test_the_allowance_is_the_role_s(stack: Stack) -> None:
     limits = RateLimitSettings(csp_per_minute=2, csp_burst=2, operator_burst=5)
-    async with stack.api("telemetry", rate_limit=limits) as api:
+    async with stack.api("telemetry", clock=AFTER_THE_SAMPLES, rate_limit=limits) as api:
         answers = [await api.post("/samples", content=batch(m), headers=as_csp("gov")) for m in range(3)]
         operators = [await api.post("/samples", content=batch(m), headers={
             "Content-Type": "application/x-ndjson", **bearer("operator", client_id="ops")}) for m in range(5)]
@@ -72,6 +77,6 @@ async def test_token_requests_without_http_basic_are_counted_by_address(stack: S
 
 async def test_nothing_is_counted_when_rate_limits_are_off(stack: Stack) -> None:
     limits = RateLimitSettings(enabled=False, csp_per_minute=1, csp_burst=1)
-    async with stack.api("telemetry", rate_limit=limits) as api:
+    async with stack.api("telemetry", clock=AFTER_THE_SAMPLES, rate_limit=limits) as api:
         answers = [await api.post("/samples", content=batch(m), headers=as_csp("gov")) for m in range(3)]
     assert [a.status_code for a in answers] == [202, 202, 202]

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 
 from support.auth import bearer, refused_tokens
+from support.clock import ManualClock
 from support.stack import Stack
 
 A_SAMPLE = json.dumps({"server": "p3-gov-01", "gpu_index": 0, "ts": "2026-12-01T10:00:00Z",
                        "utilization_pct": 50.0}) + "\n"
+REPORTED = ManualClock(datetime(2026, 12, 2, tzinfo=UTC))  # the API's clock: A_SAMPLE is in its past
 
 
 
@@ -23,7 +26,7 @@ async def both_calls(api: httpx.AsyncClient, headers: dict[str, str]) -> dict[st
 
 
 async def test_both_endpoints_refuse_a_missing_forged_expired_or_malformed_token_with_401(stack: Stack) -> None:
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         found = {reason: await both_calls(api, headers) for reason, headers in refused_tokens().items()}
     for reason, responses in found.items():
         for call, response in responses.items():
@@ -34,7 +37,7 @@ async def test_both_endpoints_refuse_a_missing_forged_expired_or_malformed_token
 
 
 async def test_only_a_csp_reports_samples_and_only_operators_and_csps_read_utilization(stack: Stack) -> None:
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         found = {role: await both_calls(api, bearer(role)) for role in ("operator", "partner", "reviewer", "csp")}
     assert {role: responses["POST /samples"].status_code for role, responses in found.items()} == {
         "operator": 403, "partner": 403, "reviewer": 403, "csp": 202}

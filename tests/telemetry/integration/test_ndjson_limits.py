@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from servicekit.settings import HttpSettings
 from support.auth import bearer
+from support.clock import ManualClock
 from support.stack import Stack
 from telemetry.config import PolicySettings
 
 CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", "gov")}
 START = datetime(2026, 12, 1, 10, tzinfo=UTC)
+REPORTED = ManualClock(START + timedelta(days=1))  # the API's clock: every line is in its past
 
 
 def line(minute: int, server: str = "p3-gov-99") -> bytes:
@@ -27,7 +29,7 @@ async def streamed(parts: list[bytes], pulled: list[int]) -> AsyncIterator[bytes
 
 async def test_a_line_longer_than_the_limit_is_named_and_the_batch_is_refused_whole(stack: Stack) -> None:
     body = line(0) + line(1, server="x" * 300) + line(2)
-    async with stack.api("telemetry", policy=PolicySettings(max_line_bytes=200)) as api:
+    async with stack.api("telemetry", clock=REPORTED, policy=PolicySettings(max_line_bytes=200)) as api:
         response = await api.post("/samples", content=body, headers=CSP)
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "line 2", "reason": "longer than 200 bytes"}]
@@ -37,7 +39,7 @@ async def test_a_line_longer_than_the_limit_is_named_and_the_batch_is_refused_wh
 async def test_a_batch_over_the_line_count_is_refused_before_the_rest_is_read(stack: Stack) -> None:
     pulled: list[int] = []
     parts = [line(m) for m in range(1_000)]
-    async with stack.api("telemetry", policy=PolicySettings(max_batch_lines=10)) as api:
+    async with stack.api("telemetry", clock=REPORTED, policy=PolicySettings(max_batch_lines=10)) as api:
         response = await api.post("/samples", content=streamed(parts, pulled), headers=CSP)
     assert response.status_code == 413
     assert "at most 10 lines" in response.json()["detail"]
@@ -48,7 +50,7 @@ async def test_a_batch_over_the_line_count_is_refused_before_the_rest_is_read(st
 async def test_lines_split_anywhere_across_chunks_are_read_whole_with_their_numbers(stack: Stack) -> None:
     body = line(0) + b"\n" + line(1) + b"{broken\n" + line(2)
     parts = [body[i:i + 7] for i in range(0, len(body), 7)]
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         refused = await api.post("/samples", content=streamed(parts, []), headers=CSP)
         accepted = await api.post("/samples", content=streamed([(line(0) + line(1))[i:i + 5]
                                                                  for i in range(0, 2 * len(line(0)), 5)], []),
@@ -60,7 +62,7 @@ async def test_lines_split_anywhere_across_chunks_are_read_whole_with_their_numb
 
 async def test_a_batch_may_be_larger_than_the_app_s_default_body_cap(stack: Stack) -> None:
     body = b"".join(line(m) for m in range(100))
-    async with stack.api("telemetry", http=HttpSettings(max_body_bytes=1_000)) as api:
+    async with stack.api("telemetry", clock=REPORTED, http=HttpSettings(max_body_bytes=1_000)) as api:
         response = await api.post("/samples", content=body, headers=CSP)
     assert len(body) > 1_000
     assert response.status_code == 202, response.text
@@ -68,7 +70,7 @@ async def test_a_batch_may_be_larger_than_the_app_s_default_body_cap(stack: Stac
 
 
 async def test_a_garbage_batch_names_its_first_hundred_bad_lines_and_counts_the_rest(stack: Stack) -> None:
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content=b"nope\n" * 250, headers=CSP)
     errors = response.json()["errors"]
     assert response.status_code == 422

@@ -10,6 +10,7 @@ import httpx
 
 from contracts import GpuSlot, ResourceAllocated, ResourceReclaimed, to_record, topics
 from support.auth import OPERATOR, bearer
+from support.clock import ManualClock
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
 from telemetry.config import PolicySettings
@@ -17,6 +18,8 @@ from telemetry.config import PolicySettings
 NDJSON = {"Content-Type": "application/x-ndjson"}
 STARTS_AT = datetime(2026, 12, 1, tzinfo=UTC)
 SERVER = "p3-gov-01"
+# the API's clock: the samples, all of STARTS_AT's day, are reported the day after (none is in the future)
+REPORTED = ManualClock(STARTS_AT + timedelta(days=1))
 
 
 def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730) -> ResourceAllocated:
@@ -70,7 +73,7 @@ async def published(stack: Stack, *, at_least: int, timeout: float = 30.0) -> li
 
 async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_usage(stack: Stack) -> None:
     event = allocated()
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         response = await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
@@ -89,7 +92,7 @@ async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_
 
 async def test_without_a_grace_period_the_first_drop_asks_for_the_reclaim(stack: Stack) -> None:
     event, policy = allocated(), PolicySettings(grace_days=0)
-    async with stack.api("telemetry", policy=policy) as api, stack.worker("telemetry", policy=policy):
+    async with stack.api("telemetry", clock=REPORTED, policy=policy) as api, stack.worker("telemetry", policy=policy):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(5.0)), headers=as_csp())
@@ -103,7 +106,7 @@ async def test_a_warned_allocation_that_recovers_publishes_the_recovery_and_star
     event = allocated()
     busy = [{**line, "ts": line["ts"].replace("T10:", "T11:"), "utilization_pct": 90.0}
             for line in batch(0, minutes=60)]
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
@@ -120,7 +123,7 @@ async def test_a_warned_allocation_that_recovers_publishes_the_recovery_and_star
 
 async def test_the_utilization_view_shows_the_plan_the_window_and_the_ladder(stack: Stack) -> None:
     event = allocated()
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         before = await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
@@ -137,7 +140,7 @@ async def test_a_batch_with_one_bad_line_is_refused_naming_the_line_and_stores_n
     lines = ndjson(batch(10.0, minutes=2)).splitlines()
     lines[2] = json.dumps({"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T11:00:00Z",
                            "utilization_pct": 101})
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content="\n".join(lines), headers=as_csp())
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["line 3: utilization_pct"]
@@ -151,7 +154,7 @@ async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> 
     lines = ["{not json", json.dumps({k: v for k, v in good.items() if k != "server"}),
              json.dumps({**good, "ts": "2026-12-01T11:00:00"}), json.dumps({**good, "gpu_index": -1}),
              json.dumps({**good, "utilization_pct": -0.5}), json.dumps(good)]
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content="\n".join(lines), headers=as_csp())
     errors = {e["field"]: e["reason"] for e in response.json()["errors"]}
     assert response.status_code == 422
@@ -164,7 +167,7 @@ async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> 
 
 async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stack: Stack) -> None:
     event, body = allocated(), ndjson(batch(10.0))
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         first = await api.post("/samples", content=body, headers=as_csp())
@@ -182,7 +185,7 @@ async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: St
     event = allocated()
     reclaimed = ResourceReclaimed(application_id=event.application_id, allocation_id=event.allocation_id,
                                   gpus=2, reason="operator", reclaimed_at=STARTS_AT + timedelta(hours=1))
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await deliver(stack, reclaimed)
 
@@ -197,27 +200,27 @@ async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: St
 
 
 async def test_samples_of_gpus_nobody_holds_are_stored_without_effects(stack: Stack) -> None:
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content=ndjson(batch(0.0, server="p3-gov-99")), headers=as_csp())
     assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
     assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_a_batch_over_the_line_limit_is_refused_whole(stack: Stack) -> None:
-    async with stack.api("telemetry", policy=PolicySettings(max_batch_lines=10)) as api:
+    async with stack.api("telemetry", clock=REPORTED, policy=PolicySettings(max_batch_lines=10)) as api:
         response = await api.post("/samples", content=ndjson(batch(50.0, minutes=6)), headers=as_csp())
     assert response.status_code == 413
     assert await stack.fetch("SELECT * FROM telemetry.sample") == []
 
 
 async def test_a_body_that_is_not_ndjson_is_refused(stack: Stack) -> None:
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", json=batch(50.0, minutes=1), headers=bearer("csp", "gov"))
     assert response.status_code == 415
 
 
 async def test_an_untracked_allocation_has_no_utilization(stack: Stack) -> None:
-    async with stack.api("telemetry") as api:
+    async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.get(f"/allocations/{uuid.uuid4()}/utilization", headers=OPERATOR)
     assert response.status_code == 404
 
@@ -225,7 +228,7 @@ async def test_an_untracked_allocation_has_no_utilization(stack: Stack) -> None:
 async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_each_line(stack: Stack) -> None:
     event = allocated()  # SERVER is gov's
     foreign = [*batch(10.0, minutes=1, server="beta-01"), *batch(10.0, minutes=1)]
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         refused = await api.post("/samples", content=ndjson(foreign), headers=as_csp("beta"))
@@ -242,7 +245,7 @@ async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_eac
 
 async def test_the_utilization_is_shown_to_the_csp_hosting_the_allocation_and_to_no_other(stack: Stack) -> None:
     event = allocated()
-    async with stack.api("telemetry") as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         found = {csp: await api.get(f"/allocations/{event.allocation_id}/utilization", headers=bearer("csp", csp))
@@ -251,3 +254,17 @@ async def test_the_utilization_is_shown_to_the_csp_hosting_the_allocation_and_to
     assert found["gov"].json()["allocation_id"] == str(event.allocation_id)
     assert found["beta"].status_code == 404
     assert "not tracked" in found["beta"].json()["detail"]
+
+
+async def test_a_line_dated_past_the_clock_skew_is_named_and_the_batch_stores_nothing(stack: Stack) -> None:
+    clock = ManualClock(STARTS_AT + timedelta(hours=10, minutes=29) - timedelta(minutes=5))  # the newest line - 5'
+    async with stack.api("telemetry", clock=clock) as api:
+        at_the_skew = await api.post("/samples", content=ndjson(batch(50.0)), headers=as_csp())
+        clock.advance(seconds=-1)
+        past_it = await api.post("/samples", content=ndjson(batch(50.0, server="p3-gov-02")), headers=as_csp())
+    assert at_the_skew.status_code == 202, at_the_skew.text
+    assert past_it.status_code == 422
+    assert past_it.json()["errors"] == [{"field": f"line {n}: ts", "reason": "2026-12-01T10:29:00+00:00 is after "
+                                         "2026-12-01T10:28:59+00:00, the server's clock and its allowed skew"}
+                                        for n in (59, 60)]  # minute 29, both GPUs
+    assert {r["server_name"] for r in await stack.fetch("SELECT server_name FROM telemetry.sample")} == {SERVER}

@@ -2,8 +2,9 @@
 fast tier.
 
 They answer as the SQL repositories do: `get` and `holding` hand out copies in id order (a change counts once saved),
-`add` refuses an allocation tracked already, a sample stored already is not stored again, and the window is the
-trailing `days` up to the allocation's newest sample within its period.
+`add` refuses an allocation tracked already, a sample stored already is not stored again (nor twice from one
+batch), the window is the trailing `days` up to the allocation's newest sample within its period, and a CSP's host
+mapping is its own (another CSP's mapping of the same hostname is another row).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from servicekit.bus import MessageBus
 from servicekit.clock import Clock
 from support.fakes import FakeUnitOfWork, fake_bus
 from telemetry.domain.commands import TrackAllocation
-from telemetry.domain.model import Allocation, Policy, Sample, Slot, Window
+from telemetry.domain.model import Allocation, HostMapping, Policy, Sample, Slot, Window
 from telemetry.service.handlers import HANDLERS
 from telemetry.service.unit_of_work import TelemetryUnitOfWork
 
@@ -92,11 +93,26 @@ class InMemorySamples:
         return Window.ending_at(end, days, sum(counted) / len(counted), len(counted))
 
 
+class InMemoryHosts:
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], HostMapping] = {}
+
+    async def servers(self, csp: str, hostnames: Collection[str]) -> dict[str, str]:
+        return {h: self.by_key[csp, h].server_name for h in hostnames if (csp, h) in self.by_key}
+
+    async def put(self, mapping: HostMapping) -> None:
+        self.by_key[mapping.csp, mapping.hostname] = mapping
+
+    async def remove(self, csp: str, hostname: str) -> bool:
+        return self.by_key.pop((csp, hostname), None) is not None
+
+
 class FakeTelemetryUnitOfWork(FakeUnitOfWork):
     def __init__(self) -> None:
         super().__init__()
         self.allocations = InMemoryAllocations()
         self.samples = InMemorySamples()
+        self.hosts = InMemoryHosts()
 
 
 def _fits(uow: FakeTelemetryUnitOfWork) -> TelemetryUnitOfWork:

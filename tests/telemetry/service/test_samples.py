@@ -15,7 +15,9 @@ from .fakes import FakeTelemetryUnitOfWork, allocated, minutes_of, telemetry_bus
 
 
 def batch(samples: tuple[Sample, ...], *, csp: str = "gov") -> RecordSamples:
-    return RecordSamples(samples, csp=csp, line_numbers=tuple(range(1, len(samples) + 1)))
+    """An NDJSON batch, received a minute after its newest sample."""
+    received_at = max(s.ts for s in samples) + timedelta(minutes=1)
+    return RecordSamples(samples, csp=csp, received_at=received_at, line_numbers=tuple(range(1, len(samples) + 1)))
 
 
 async def test_a_low_batch_warns_and_records_the_usage() -> None:
@@ -143,7 +145,7 @@ async def test_samples_outside_the_allocation_period_are_stored_without_effects(
     before = await bus.handle(batch(minutes_of(cmd.starts_at - timedelta(hours=1), 0.0)))
     await bus.handle(EndAllocation(allocation_id=cmd.allocation_id, ended_at=clock.advance(hours=1)))
     after = await bus.handle(batch(minutes_of(clock.advance(hours=1), 0.0)))
-    assert before == after == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=0)
+    assert before == after == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=0, unheld=60)
     assert (uow.published, len(uow.samples.by_key)) == ([], 120)
 
 
@@ -153,7 +155,7 @@ async def test_samples_of_gpus_nobody_holds_are_stored_without_effects() -> None
     bus = telemetry_bus(uow, clock)
     await bus.handle(allocated(clock.now))
     receipt = await bus.handle(batch(minutes_of(clock.advance(hours=1), 0.0, server="p3-gov-99")))
-    assert receipt == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=0)
+    assert receipt == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=0, unheld=60)
     assert uow.published == []
 
 

@@ -9,6 +9,9 @@ from pydantic_settings import SettingsConfigDict
 from servicekit.settings import ServiceSettings
 from telemetry.domain.model import Policy
 
+# the route's own cap (body_limit), which the setting may lower, never raise
+REMOTE_WRITE_BYTES_CEILING = 64 * 2**20
+
 
 class PolicySettings(BaseModel):
     """Defaults from PROGRAM_RULES.md (reclaim policy defaults)."""
@@ -21,10 +24,20 @@ class PolicySettings(BaseModel):
     max_batch_lines: int = Field(default=100_000, ge=1, description="Larger NDJSON batches get 413.")
     max_line_bytes: int = Field(default=1024, ge=64, le=65_536, description="A longer NDJSON line is named as "
                                                                            "invalid (422).")
+    max_clock_skew_s: int = Field(default=300, ge=0, le=86_400,
+                                  description="A sample dated more than this after the server's clock is refused: "
+                                              "422 naming its NDJSON line; dropped and counted in remote-write.")
+    remote_write_max_bytes: int = Field(default=8 * 2**20, ge=1024, le=REMOTE_WRITE_BYTES_CEILING,
+                                        description="A larger remote-write body (snappy-compressed) gets 413.")
+    remote_write_max_decoded_bytes: int = Field(default=32 * 2**20, ge=1024, le=256 * 2**20,
+                                                description="A remote-write body whose snappy block declares more "
+                                                            "bytes uncompressed gets 413, before it is decompressed.")
+    remote_write_max_samples: int = Field(default=100_000, ge=1, le=10_000_000,
+                                          description="A remote-write batch with more samples gets 413.")
 
     def ladder(self) -> Policy:
         return Policy(warn_ratio=self.warn_ratio, window_days=self.window_days, grace_days=self.grace_days,
-                      sample_interval_s=self.sample_interval_s)
+                      sample_interval_s=self.sample_interval_s, max_clock_skew_s=self.max_clock_skew_s)
 
 
 class Settings(ServiceSettings):

@@ -41,3 +41,11 @@ sample = Table(
     Column("ts", DateTime(timezone=True), primary_key=True),
     Column("utilization_pct", Double, nullable=False),
 )
+
+# a CSP's names for its hosts (the DCGM exporter's `Hostname`), where they are not the server's name
+csp_host = Table(
+    "csp_host", metadata,
+    Column("csp", Text, primary_key=True),
+    Column("hostname", Text, primary_key=True),
+    Column("server_name", Text, nullable=False),
+)

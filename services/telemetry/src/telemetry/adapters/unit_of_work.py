@@ -1,4 +1,4 @@
-"""Telemetry's SQL unit of work: the shared SQL unit of work plus the allocation and sample repositories.
+"""Telemetry's SQL unit of work: the shared SQL unit of work plus the allocation, sample and host repositories.
 
 It meets the service layer's port (telemetry.service.unit_of_work.TelemetryUnitOfWork); the API's reads use it directly.
 """
@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from servicekit.uow import SqlUnitOfWork
 from telemetry.adapters.repository import AllocationRepository, SampleRepository
+from telemetry.adapters.repository_hosts import HostRepository
 
 
 class SqlTelemetryUnitOfWork(SqlUnitOfWork):
     allocations: AllocationRepository
     samples: SampleRepository
+    hosts: HostRepository
 
     def _start(self) -> None:
         self.allocations = AllocationRepository(self.session)
         self.samples = SampleRepository(self.session)
+        self.hosts = HostRepository(self.session)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from telemetry.domain.model import ProgramCode, Sample, Slot
@@ -26,10 +27,44 @@ class EndAllocation:
     ended_at: datetime
 
 
+class OnRefused(StrEnum):
+    """What a sample the batch may not hold does to the batch: one dated in the future, or on a server tracked as
+    another CSP's."""
+
+    REFUSE_BATCH = "refuse_batch"
+    """Nothing is stored, and each such sample is named by its line (the NDJSON door: the CSP mends the batch)."""
+    DROP_SAMPLES = "drop_samples"
+    """Such samples are dropped and counted, the rest stored (remote-write: Prometheus drops a refused batch
+    whole, so one mislabelled host must not lose every other's samples)."""
+
+
 @dataclass(frozen=True)
 class RecordSamples:
-    """A CSP's batch: `csp` must own every tracked server it names; `line_numbers` are the samples' batch lines."""
+    """A CSP's batch, received at `received_at` (the clock's now): a sample dated more than the policy's clock skew
+    after it, or on a server tracked as another CSP's, is refused as `on_refused` says.
+
+    `line_numbers` are the samples' batch lines (by default their positions, from 1). With `by_hostname`, each
+    sample's `server_name` is the CSP's name for the host, mapped to our server name by the CSP's host mapping
+    first (a host not mapped is the server of the same name)."""
 
     samples: tuple[Sample, ...]
     csp: str
-    line_numbers: tuple[int, ...]
+    received_at: datetime
+    line_numbers: tuple[int, ...] = ()
+    on_refused: OnRefused = OnRefused.REFUSE_BATCH
+    by_hostname: bool = False
+
+
+@dataclass(frozen=True)
+class MapHost:
+    """The CSP's host `hostname` is the server `server_name`: its samples are stored under that name."""
+
+    csp: str
+    hostname: str
+    server_name: str
+
+
+@dataclass(frozen=True)
+class UnmapHost:
+    csp: str
+    hostname: str

@@ -1,4 +1,7 @@
 """Telemetry's domain errors; entrypoints/api.py maps each to an HTTP status."""
+from __future__ import annotations
+
+from datetime import datetime
 
 
 class TelemetryError(Exception):
@@ -23,3 +26,24 @@ class ServersOfAnotherCsp(TelemetryError):
     def __init__(self, csp: str, lines: list[tuple[int, str]]) -> None:
         super().__init__(f"lines naming servers that are not {csp}'s: {len(lines)}; the batch was refused whole")
         self.csp, self.lines = csp, lines
+
+
+class SamplesFromTheFuture(TelemetryError):
+    """A batch holds samples dated after the latest instant the clock allows: refused whole, naming each line."""
+
+    def __init__(self, latest: datetime, lines: list[tuple[int, datetime]]) -> None:
+        super().__init__(f"lines dated after {latest.isoformat()}, the server's clock and its allowed skew: "
+                         f"{len(lines)}; the batch was refused whole")
+        self.latest, self.lines = latest, lines
+
+
+class MalformedBatch(TelemetryError):
+    """A body that cannot be read as what it says it is: `field` names the header or the body at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class HostNotMapped(TelemetryError):
+    field = "hostname"

@@ -6,8 +6,8 @@ a threshold derived from the applicant's own plan (planned GPU-hours per month).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -28,14 +28,28 @@ def shifted(at: datetime, days: int) -> datetime:
         return (datetime.max if days > 0 else datetime.min).replace(tzinfo=UTC)
 
 
+def shifted_seconds(at: datetime, seconds: int) -> datetime:
+    """`at` moved `seconds` (0 or more) ahead, or the calendar's last instant past its end."""
+    try:
+        return at + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Policy:
-    """The ladder's numbers; the settings supply them (PROGRAM_RULES.md, reclaim policy defaults)."""
+    """The ladder's numbers (PROGRAM_RULES.md, reclaim policy defaults) and how far ahead of the clock a sample may
+    be dated; the settings supply them."""
 
     warn_ratio: float = 0.30
     window_days: int = 7
     grace_days: int = 7
     sample_interval_s: int = 60
+    max_clock_skew_s: int = 300
+
+    def latest_instant(self, received_at: datetime) -> datetime:
+        """The latest instant a sample received at `received_at` may be dated: the clocks may disagree a little."""
+        return shifted_seconds(received_at, self.max_clock_skew_s)
 
 
 class Ladder(StrEnum):
@@ -69,6 +83,17 @@ class Sample:
     gpu_index: int
     ts: datetime
     utilization_pct: float
+
+
+@dataclass(frozen=True)
+class HostMapping:
+    """A CSP's name for a host (the exporter's `Hostname` label) and the server it is known as here.
+
+    Without one, a host's name is its server's name."""
+
+    csp: str
+    hostname: str
+    server_name: str
 
 
 @dataclass(frozen=True)
@@ -197,20 +222,60 @@ def attribute(samples: Iterable[Sample], allocations: Iterable[Allocation]) -> d
     return usage
 
 
-def foreign_lines(samples: Iterable[Sample], line_numbers: Iterable[int], owners: Mapping[str, Set[str]],
-                  csp: str) -> list[tuple[int, str]]:
-    """(line, server) of each sample on a server tracked as another CSP's.
+def _foreign(sample: Sample, owners: Mapping[str, Set[str]], csp: str) -> bool:
+    return bool(owners.get(sample.server_name, set()) - {csp})
 
-    A server no allocation has named yet has no known owner, so its samples are let through.
-    """
-    return [(line, sample.server_name) for sample, line in zip(samples, line_numbers, strict=True)
-            if owners.get(sample.server_name, set()) - {csp}]
+
+def on_servers(samples: Iterable[Sample], servers: Mapping[str, str]) -> tuple[Sample, ...]:
+    """Samples named by host, renamed to the server each host is mapped to; an unmapped host is its own server."""
+    return tuple(replace(s, server_name=servers.get(s.server_name, s.server_name)) for s in samples)
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A batch sorted out before it is stored: what may be stored, and what may not, each with its line."""
+
+    kept: tuple[Sample, ...]
+    future: tuple[tuple[int, Sample], ...]
+    foreign: tuple[tuple[int, Sample], ...]
+
+
+def triage(samples: Sequence[Sample], line_numbers: Sequence[int], *, latest: datetime,
+           owners: Mapping[str, Set[str]], csp: str) -> Triage:
+    """Samples dated after `latest` are in the future, whoever's server they name; the others on a server tracked
+    as another CSP's are foreign; the rest are kept (a server no allocation has named yet is anybody's)."""
+    kept: list[Sample] = []
+    future: list[tuple[int, Sample]] = []
+    foreign: list[tuple[int, Sample]] = []
+    for sample, line in zip(samples, line_numbers, strict=True):
+        if sample.ts > latest:
+            future.append((line, sample))
+        elif _foreign(sample, owners, csp):
+            foreign.append((line, sample))
+        else:
+            kept.append(sample)
+    return Triage(tuple(kept), tuple(future), tuple(foreign))
+
+
+def held_by_none(samples: Iterable[Sample], allocations: Iterable[Allocation]) -> int:
+    """How many of the samples no allocation held: their GPU was nobody's at their instant."""
+    holders: dict[tuple[str, int], list[Allocation]] = defaultdict(list)
+    for allocation in allocations:
+        for slot in allocation.slots:
+            holders[slot.server_name, slot.gpu_index].append(allocation)
+    return sum(1 for s in samples
+               if not any(a.covers(s) for a in holders.get((s.server_name, s.gpu_index), ())))
 
 
 @dataclass(frozen=True)
 class BatchReceipt:
-    """The answer to a CSP's batch: how many samples were new, how many were already stored."""
+    """The answer to a CSP's batch: how many samples were new, how many were already stored, how many of the new
+    ones no allocation held, and how many were refused (dated in the future, or on another CSP's servers) when
+    such samples are dropped rather than the batch refused."""
 
     accepted: int
     duplicates: int
     allocations_evaluated: int
+    unheld: int = 0
+    refused_future: int = 0
+    refused_other_csp: int = 0

@@ -10,19 +10,30 @@ from servicekit.http import DomainErrors, FieldError, problem
 from servicekit.runtime import build_api
 from telemetry.bootstrap import bootstrap
 from telemetry.config import Settings
-from telemetry.domain.errors import AllocationNotFound, BatchTooLarge, ServersOfAnotherCsp, UnsupportedMediaType
+from telemetry.domain.errors import (
+    AllocationNotFound,
+    BatchTooLarge,
+    HostNotMapped,
+    MalformedBatch,
+    SamplesFromTheFuture,
+    ServersOfAnotherCsp,
+    UnsupportedMediaType,
+)
+from telemetry.entrypoints import routes_hosts, routes_remote_write
 from telemetry.entrypoints.routes import router
 from telemetry.entrypoints.schemas import capped
 
-DOMAIN_ERRORS: DomainErrors = {AllocationNotFound: 404, BatchTooLarge: 413, UnsupportedMediaType: 415}
+DOMAIN_ERRORS: DomainErrors = {AllocationNotFound: 404, HostNotMapped: 404, MalformedBatch: 400, BatchTooLarge: 413,
+                               UnsupportedMediaType: 415}
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app = build_api(lambda: bootstrap(settings, clock=clock), title="Telemetry",
                     description="GPU utilization from the CSPs, measured against each allocation's plan.",
-                    routers=[router], domain_errors=DOMAIN_ERRORS)
+                    routers=[router, routes_remote_write.router, routes_hosts.router], domain_errors=DOMAIN_ERRORS)
     install_auth(app, TokenVerifier.from_settings(settings.auth))
     app.add_exception_handler(ServersOfAnotherCsp, _servers_of_another_csp)
+    app.add_exception_handler(SamplesFromTheFuture, _samples_from_the_future)
     return app
 
 
@@ -32,3 +43,12 @@ async def _servers_of_another_csp(_: Request, exc: Exception) -> JSONResponse:
     errors = [FieldError(field=f"line {number}: server", reason=f"{server} is not a server of {exc.csp}")
               for number, server in exc.lines]
     return problem(403, "Forbidden", str(exc), capped(errors, lambda msg: FieldError(field="body", reason=msg)))
+
+
+async def _samples_from_the_future(_: Request, exc: Exception) -> JSONResponse:
+    """422 naming each line dated too far ahead, the way a bad line is named."""
+    assert isinstance(exc, SamplesFromTheFuture)
+    errors = [FieldError(field=f"line {number}: ts", reason=f"{ts.isoformat()} is after {exc.latest.isoformat()}, "
+                                                            f"the server's clock and its allowed skew")
+              for number, ts in exc.lines]
+    return problem(422, "Invalid request", str(exc), capped(errors, lambda msg: FieldError(field="body", reason=msg)))

@@ -14,7 +14,7 @@ from telemetry.config import Settings
 from telemetry.domain.commands import RecordSamples
 from telemetry.domain.errors import AllocationNotFound
 from telemetry.domain.model import BatchReceipt
-from telemetry.entrypoints.deps import Bus, Uow
+from telemetry.entrypoints.deps import Bus, Now, Uow
 from telemetry.entrypoints.ndjson import read_samples
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
 
@@ -38,18 +38,22 @@ def _settings(request: Request) -> Settings:
              responses={403: {"model": Problem, "description": "Not a CSP, or lines (each named) for servers "
                                                               "tracked as another CSP's: nothing is stored"},
                         413: {"model": Problem, "description": "More lines or bytes than a batch may hold"},
-                        415: {"model": Problem, "description": "Not application/x-ndjson"}})
-async def post_samples(request: Request, caller: Csp, bus: Bus) -> BatchOut:
+                        415: {"model": Problem, "description": "Not application/x-ndjson"},
+                        422: {"model": Problem, "description": "Bad lines, each named, among them lines dated "
+                                                              "after the server's clock and its allowed skew: "
+                                                              "nothing is stored"}})
+async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> BatchOut:
     """A CSP's samples, stored all or nothing with their effects; a sample sent again is counted, not stored.
 
     A CSP reports only on its own servers: a server is known as a CSP's once an allocation on it is tracked (the
     CSP's name comes with the allocation). Samples of a server no allocation has named yet have no known owner
-    and are stored as they come. Prometheus remote-write with the DCGM exporter's metric names comes later.
+    and are stored as they come. A sample dated more than the policy's clock skew after the server's clock is a
+    bad line. Prometheus sends to POST /api/v1/write instead.
     """
     policy = _settings(request).policy
     samples, line_numbers = await read_samples(request, max_lines=policy.max_batch_lines,
                                                max_line_bytes=policy.max_line_bytes)
-    cmd = RecordSamples(samples, csp=cast(str, caller.csp), line_numbers=line_numbers)
+    cmd = RecordSamples(samples, csp=cast(str, caller.csp), received_at=clock(), line_numbers=line_numbers)
     receipt: BatchReceipt = await bus.handle(cmd)
     return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates,
                     allocations_evaluated=receipt.allocations_evaluated)

@@ -10,9 +10,9 @@ import logging
 from contracts import UsageRecorded, UtilizationDropped, UtilizationRecovered
 from servicekit.bus import Handlers
 from telemetry.domain import model
-from telemetry.domain.commands import EndAllocation, RecordSamples, TrackAllocation
-from telemetry.domain.errors import ServersOfAnotherCsp
-from telemetry.domain.model import BatchReceipt, BatchUsage, Policy, Step, Window
+from telemetry.domain.commands import EndAllocation, MapHost, OnRefused, RecordSamples, TrackAllocation, UnmapHost
+from telemetry.domain.errors import HostNotMapped, SamplesFromTheFuture, ServersOfAnotherCsp
+from telemetry.domain.model import BatchReceipt, BatchUsage, HostMapping, Policy, Step, Window
 from telemetry.service.unit_of_work import TelemetryUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,19 @@ async def end_allocation(cmd: EndAllocation, uow: TelemetryUnitOfWork) -> None:
 
 
 async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy: Policy) -> BatchReceipt:
-    owners = await uow.allocations.owners({s.server_name for s in cmd.samples})
-    foreign = model.foreign_lines(cmd.samples, cmd.line_numbers, owners, cmd.csp)
-    if foreign:
-        raise ServersOfAnotherCsp(cmd.csp, foreign)
-    new = await uow.samples.add_new(cmd.samples)
+    samples = cmd.samples
+    if cmd.by_hostname:
+        samples = model.on_servers(samples, await uow.hosts.servers(cmd.csp, {s.server_name for s in samples}))
+    latest = policy.latest_instant(cmd.received_at)
+    owners = await uow.allocations.owners({s.server_name for s in samples})
+    lines = cmd.line_numbers or tuple(range(1, len(samples) + 1))
+    sorted_out = model.triage(samples, lines, latest=latest, owners=owners, csp=cmd.csp)
+    if cmd.on_refused is OnRefused.REFUSE_BATCH:
+        if sorted_out.future:
+            raise SamplesFromTheFuture(latest, [(line, s.ts) for line, s in sorted_out.future])
+        if sorted_out.foreign:
+            raise ServersOfAnotherCsp(cmd.csp, [(line, s.server_name) for line, s in sorted_out.foreign])
+    new = await uow.samples.add_new(sorted_out.kept)
     # locked, so that two batches for one allocation are judged one after the other, each seeing the other's
     allocations = await uow.allocations.holding(new, for_update=True)
     usage = model.attribute(new, allocations)
@@ -48,8 +56,20 @@ async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy
         if allocation.id in usage:
             await uow.outbox.add(_usage_recorded(allocation, usage[allocation.id], policy))
             evaluated += await _evaluate(allocation, uow, policy)
-    return BatchReceipt(accepted=len(new), duplicates=len(cmd.samples) - len(new),
-                        allocations_evaluated=evaluated)
+    return BatchReceipt(accepted=len(new), duplicates=len(sorted_out.kept) - len(new),
+                        allocations_evaluated=evaluated, unheld=model.held_by_none(new, allocations),
+                        refused_future=len(sorted_out.future), refused_other_csp=len(sorted_out.foreign))
+
+
+async def map_host(cmd: MapHost, uow: TelemetryUnitOfWork) -> HostMapping:
+    mapping = HostMapping(cmd.csp, cmd.hostname, cmd.server_name)
+    await uow.hosts.put(mapping)
+    return mapping
+
+
+async def unmap_host(cmd: UnmapHost, uow: TelemetryUnitOfWork) -> None:
+    if not await uow.hosts.remove(cmd.csp, cmd.hostname):
+        raise HostNotMapped(f"{cmd.csp} has no mapping for host {cmd.hostname}")
 
 
 async def _evaluate(allocation: model.Allocation, uow: TelemetryUnitOfWork, policy: Policy) -> bool:
@@ -91,4 +111,6 @@ HANDLERS: Handlers = {
     TrackAllocation: track_allocation,
     EndAllocation: end_allocation,
     RecordSamples: record_samples,
+    MapHost: map_host,
+    UnmapHost: unmap_host,
 }

@@ -9,7 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from servicekit.uow import UnitOfWork
-from telemetry.domain.model import Allocation, Sample, Window
+from telemetry.domain.model import Allocation, HostMapping, Sample, Window
 
 
 class Allocations(Protocol):
@@ -35,8 +35,21 @@ class Samples(Protocol):
         """The trailing `days` ending at the allocation's newest sample (within its period); None before any."""
 
 
+class Hosts(Protocol):
+    async def servers(self, csp: str, hostnames: Collection[str]) -> dict[str, str]:
+        """hostname → server name, for those of the hostnames the CSP mapped; the others are left out."""
+
+    async def put(self, mapping: HostMapping) -> None:
+        """Map the CSP's host to its server, in place of any mapping it had."""
+
+    async def remove(self, csp: str, hostname: str) -> bool:
+        """False when the CSP had no mapping for the host."""
+
+
 class TelemetryUnitOfWork(UnitOfWork, Protocol):
     @property
     def allocations(self) -> Allocations: ...
     @property
     def samples(self) -> Samples: ...
+    @property
+    def hosts(self) -> Hosts: ...
