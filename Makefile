@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help run test stop lint unit bench chaos asyncapi venv infra services clean-local
+.PHONY: help run test stop lint unit bench chaos asyncapi venv infra tools services clean-local
 
 help:
 	@echo "make run    - start Kafka, PostgreSQL and every service locally (URLs printed at the end)"
@@ -34,6 +34,10 @@ venv: $(VENV)/.synced
 infra:
 	bash deploy/local/stack.sh up
 
+# programs the tests run as real clients (Debian's prometheus), installed when missing
+tools:
+	bash deploy/local/tools.sh
+
 services: venv infra
 	bash deploy/local/services.sh start
 
@@ -49,7 +53,7 @@ lint: venv
 	MYPYPATH=tests $(VENV)/bin/mypy --explicit-package-bases tests/*/service  # the fakes meet the ports
 	$(VENV)/bin/lint-imports --no-cache
 
-test: venv infra lint
+test: venv infra tools lint
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 unit: venv
