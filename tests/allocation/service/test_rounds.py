@@ -5,6 +5,8 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
+import pytest
+
 from allocation.domain.commands import AddRoundCandidate, ExcludeApplication, SelectRound, WithdrawApplication
 from allocation.domain.model import ProgramCode
 from contracts import ApplicationWaitlisted, ResourceAllocated, RoundSelected
@@ -115,30 +117,20 @@ async def test_the_round_forgets_the_withdrawn_and_the_rejected() -> None:
     assert placed == {first.application_id, last.application_id}
 
 
-async def test_a_round_whose_last_missing_application_is_withdrawn_is_selected_at_once() -> None:
+@pytest.mark.parametrize("leaves", ["withdrawn", "rejected"])
+async def test_a_round_whose_last_missing_application_leaves_before_its_score_is_selected_at_once(leaves: str) -> None:
     uow, bus = await seeded(ManualClock(), *servers("P2", 4, gpu_model="H200"))
     call = uuid4()
-    first, withdrawn = (candidate(call, s, f"Institute {s}") for s in (90, 80))
-    await bus.handle(end_of(call, first, withdrawn))
+    first, missing = (candidate(call, s, f"Institute {s}") for s in (90, 80))
+    await bus.handle(end_of(call, first, missing))
     await bus.handle(first)
     assert uow.rounds[call].status == "pending"
-    await bus.handle(WithdrawApplication(withdrawn.application_id, MAR_1))  # no candidate yet, but expected
-    assert uow.rounds[call].status == "selected"
-    await bus.handle(withdrawn)                                            # its score, come late: changes nothing
+    await bus.handle(WithdrawApplication(missing.application_id, MAR_1) if leaves == "withdrawn"
+                     else ExcludeApplication(missing.application_id, "company_size: no longer small", MAR_1))
+    assert uow.rounds[call].status == "selected"     # no candidate yet, but the round expected it
+    await bus.handle(missing)                          # its score, come late: changes nothing
     assert {e.application_id for e in uow.outbox.of_type(ResourceAllocated)} == {first.application_id}
     assert len(uow.outbox.of_type(RoundSelected)) == 1
-
-
-async def test_a_round_whose_last_missing_application_is_rejected_is_selected_at_once() -> None:
-    uow, bus = await seeded(ManualClock(), *servers("P2", 4, gpu_model="H200"))
-    call = uuid4()
-    first, rejected = (candidate(call, s, f"Institute {s}") for s in (90, 80))
-    await bus.handle(end_of(call, first, rejected))
-    await bus.handle(first)
-    assert uow.rounds[call].status == "pending"
-    await bus.handle(ExcludeApplication(rejected.application_id, "company_size: no longer small", MAR_1))
-    assert uow.rounds[call].status == "selected"
-    assert {e.application_id for e in uow.outbox.of_type(ResourceAllocated)} == {first.application_id}
 
 
 async def test_a_selected_grant_no_server_can_hold_waits_first_in_line_for_placement() -> None:
