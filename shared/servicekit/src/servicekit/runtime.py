@@ -5,9 +5,9 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import topics
@@ -120,8 +120,8 @@ def runtime_of(app: Any) -> Runtime[Any]:
     return runtime
 
 
-# What a route reaches, typed, as FastAPI dependencies: the bus (`Annotated[MessageBus, Depends(message_bus)]`),
-# the clock (`clock_of`), and a unit of work for reads (`Annotated[XUnitOfWork, Depends(unit_of_work(X))]`).
+# What a route reaches, typed, as FastAPI dependencies: the bus (`bus: Bus`), the clock (`now: Now`), and a unit of
+# work for reads (each service's `Uow = Annotated[SqlXUnitOfWork, Depends(unit_of_work(SqlXUnitOfWork))]`).
 
 def message_bus(request: Request) -> MessageBus:
     return runtime_of(request.app).bus
@@ -129,6 +129,10 @@ def message_bus(request: Request) -> MessageBus:
 
 def clock_of(request: Request) -> Clock:
     return runtime_of(request.app).clock
+
+
+Bus = Annotated[MessageBus, Depends(message_bus)]
+Now = Annotated[Clock, Depends(clock_of)]
 
 
 def unit_of_work(uow_class: type[U]) -> Callable[[Request], AsyncIterator[U]]:

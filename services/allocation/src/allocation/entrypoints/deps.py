@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.config import Settings
 from servicekit.auth import AUTH_RESPONSES
-from servicekit.bus import MessageBus
-from servicekit.clock import Clock
 from servicekit.http import PROBLEM_RESPONSES
-from servicekit.runtime import clock_of, message_bus, runtime_of, unit_of_work
+from servicekit.runtime import Bus as Bus
+from servicekit.runtime import Now as Now
+from servicekit.runtime import runtime_of, unit_of_work
 
 RESPONSES = {**PROBLEM_RESPONSES, **AUTH_RESPONSES}
 
@@ -23,7 +23,5 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-Bus = Annotated[MessageBus, Depends(message_bus)]
-Now = Annotated[Clock, Depends(clock_of)]
 Uow = Annotated[SqlAllocationUnitOfWork, Depends(unit_of_work(SqlAllocationUnitOfWork))]
 AllocationSettings = Annotated[Settings, Depends(settings_of)]

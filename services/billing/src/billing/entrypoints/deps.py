@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from billing.adapters.unit_of_work import SqlBillingUnitOfWork
-from servicekit.bus import MessageBus
-from servicekit.runtime import message_bus, unit_of_work
+from servicekit.runtime import Bus as Bus
+from servicekit.runtime import unit_of_work
 
-Bus = Annotated[MessageBus, Depends(message_bus)]
 Uow = Annotated[SqlBillingUnitOfWork, Depends(unit_of_work(SqlBillingUnitOfWork))]

@@ -12,12 +12,10 @@ from fastapi import Depends
 
 from evaluation.adapters.unit_of_work import SqlEvaluationUnitOfWork
 from servicekit.auth import Forbidden, Principal, authenticated, require
-from servicekit.bus import MessageBus
-from servicekit.clock import Clock
-from servicekit.runtime import clock_of, message_bus, unit_of_work
+from servicekit.runtime import Bus as Bus
+from servicekit.runtime import Now as Now
+from servicekit.runtime import unit_of_work
 
-Bus = Annotated[MessageBus, Depends(message_bus)]
-Now = Annotated[Clock, Depends(clock_of)]
 Uow = Annotated[SqlEvaluationUnitOfWork, Depends(unit_of_work(SqlEvaluationUnitOfWork))]
 
 # on every router, so that a route added without a role check still wants a valid token

@@ -10,9 +10,9 @@ from fastapi import Depends
 
 from intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from servicekit.auth import Principal, authenticated, require
-from servicekit.bus import MessageBus
-from servicekit.clock import Clock
-from servicekit.runtime import clock_of, message_bus, unit_of_work
+from servicekit.runtime import Bus as Bus
+from servicekit.runtime import Now as Now
+from servicekit.runtime import unit_of_work
 
 partner_only = require("partner")
 
@@ -29,6 +29,4 @@ def current_client(principal: Annotated[Principal, Depends(authenticated)]) -> s
 
 
 PartnerId = Annotated[UUID, Depends(current_partner)]
-Bus = Annotated[MessageBus, Depends(message_bus)]
-Now = Annotated[Clock, Depends(clock_of)]
 Uow = Annotated[SqlIntakeUnitOfWork, Depends(unit_of_work(SqlIntakeUnitOfWork))]

@@ -7,15 +7,13 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from servicekit.auth import Forbidden, Principal, require
-from servicekit.bus import MessageBus
-from servicekit.clock import Clock
-from servicekit.runtime import clock_of, message_bus, runtime_of, unit_of_work
+from servicekit.runtime import Bus as Bus
+from servicekit.runtime import Now as Now
+from servicekit.runtime import runtime_of, unit_of_work
 from telemetry.adapters.unit_of_work import SqlTelemetryUnitOfWork
 from telemetry.config import PolicySettings, Settings
 from telemetry.entrypoints.schemas_hosts import CspPath
 
-Bus = Annotated[MessageBus, Depends(message_bus)]
-Now = Annotated[Clock, Depends(clock_of)]
 Uow = Annotated[SqlTelemetryUnitOfWork, Depends(unit_of_work(SqlTelemetryUnitOfWork))]
 
 
