@@ -90,15 +90,16 @@ async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_
     assert usage["utilization_pct"] == 10.0
 
 
-async def test_without_a_grace_period_the_first_drop_asks_for_the_reclaim(stack: Stack) -> None:
+async def test_without_a_grace_period_the_first_drop_warns_and_asks_for_the_reclaim(stack: Stack) -> None:
     event, policy = allocated(), PolicySettings(grace_days=0)
     async with stack.api("telemetry", clock=REPORTED, policy=policy) as api, stack.worker("telemetry", policy=policy):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(5.0)), headers=as_csp())
         state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
-        events = dict(await published(stack, at_least=2))
-    assert events["telemetry.utilization_dropped.v1"]["level"] == "reclaim"
+        events = await published(stack, at_least=3)
+    drops = [body["level"] for kind, body in events if kind == "telemetry.utilization_dropped.v1"]
+    assert drops == ["warning", "reclaim"]  # the warning first, always: allocation reclaims only a warned one
     assert state["ladder"] == "reclaim_requested"
 
 

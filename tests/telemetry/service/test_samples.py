@@ -61,13 +61,15 @@ async def test_a_drop_that_lasts_through_the_grace_period_asks_for_the_reclaim()
     assert uow.allocations[cmd.allocation_id].ladder is Ladder.RECLAIM_REQUESTED
 
 
-async def test_without_a_grace_period_the_first_drop_asks_for_the_reclaim() -> None:
+async def test_without_a_grace_period_the_first_drop_warns_and_asks_for_the_reclaim_at_once() -> None:
     clock = ManualClock()
     uow = FakeTelemetryUnitOfWork()
     bus, cmd = telemetry_bus(uow, clock, Policy(grace_days=0)), allocated(clock.now)
     await bus.handle(cmd)
     await bus.handle(batch(minutes_of(clock.advance(hours=1), 5.0)))
-    assert [e.level for e in uow.outbox.of_type(UtilizationDropped)] == ["reclaim"]
+    # a reclaim always follows a warning: here both, in the batch's one transaction
+    assert [e.level for e in uow.outbox.of_type(UtilizationDropped)] == ["warning", "reclaim"]
+    assert uow.commits == 2
     assert uow.allocations[cmd.allocation_id].ladder is Ladder.RECLAIM_REQUESTED
 
 
@@ -79,7 +81,7 @@ async def test_once_its_reclaim_is_asked_an_allocation_is_no_longer_judged_but_i
     await bus.handle(batch(minutes_of(clock.advance(hours=1), 5.0)))
     receipt = await bus.handle(batch(minutes_of(clock.advance(hours=1), 90.0)))
     assert (receipt.accepted, receipt.allocations_evaluated) == (60, 0)
-    assert [type(e) for e in uow.published] == [UsageRecorded, UtilizationDropped, UsageRecorded]
+    assert [type(e) for e in uow.published] == [UsageRecorded, UtilizationDropped, UtilizationDropped, UsageRecorded]
     assert uow.allocations[cmd.allocation_id].ladder is Ladder.RECLAIM_REQUESTED
 
 

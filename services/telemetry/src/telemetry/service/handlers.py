@@ -76,10 +76,15 @@ async def _evaluate(allocation: model.Allocation, uow: TelemetryUnitOfWork, poli
     if not allocation.is_evaluated:
         return False
     window = await uow.samples.window(allocation, days=policy.window_days)
+    warned_before = allocation.ladder is not model.Ladder.NONE
     step = allocation.evaluate(window, policy) if window else None
     if window is None or step is None:
         return True
     await uow.allocations.save(allocation)
+    if step is Step.RECLAIM and not warned_before:
+        # without a grace period the first drop is the reclaim as well: its warning is still published first, so
+        # that every reclaim follows a warning (allocation carries a reclaim out only while a warning stands)
+        await uow.outbox.add(_utilization_dropped(allocation, window, Step.WARNING, policy))
     if step in (Step.WARNING, Step.RECLAIM):
         await uow.outbox.add(_utilization_dropped(allocation, window, step, policy))
     elif step is Step.RECOVERED:
