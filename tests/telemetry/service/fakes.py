@@ -18,7 +18,7 @@ from servicekit.bus import MessageBus
 from servicekit.clock import Clock
 from support.fakes import FakeUnitOfWork, fake_bus
 from telemetry.domain.commands import TrackAllocation
-from telemetry.domain.model import Allocation, HostMapping, Policy, Sample, Slot, Window
+from telemetry.domain.model import Allocation, HostMapping, Policy, ProgramCode, Sample, Slot, Window
 from telemetry.service.handlers import HANDLERS
 from telemetry.service.unit_of_work import TelemetryUnitOfWork
 
@@ -129,9 +129,9 @@ def telemetry_bus(uow: FakeTelemetryUnitOfWork, clock: Clock, policy: Policy = P
 
 
 def allocated(starts_at: datetime, *, gpus: int = 2, planned_gpu_hours_per_month: int = 730, server: str = SERVER,
-              first_gpu: int = 0, csp: str = "gov") -> TrackAllocation:
+              first_gpu: int = 0, csp: str = "gov", program: ProgramCode = "P3") -> TrackAllocation:
     """2 GPUs planned at 730 h/month by default: 50% planned, so a 15% threshold."""
-    return TrackAllocation(allocation_id=uuid4(), application_id=uuid4(), program="P3", gpus=gpus,
+    return TrackAllocation(allocation_id=uuid4(), application_id=uuid4(), program=program, gpus=gpus,
                            starts_at=starts_at, ends_at=starts_at + timedelta(days=90),
                            planned_gpu_hours_per_month=planned_gpu_hours_per_month,
                            slots=tuple(Slot(server, first_gpu + i, csp) for i in range(gpus)))

@@ -9,7 +9,7 @@ from contracts import UsageRecorded, UtilizationDropped, UtilizationRecovered
 from support.clock import ManualClock
 from telemetry.domain.commands import EndAllocation, RecordSamples
 from telemetry.domain.errors import ServersOfAnotherCsp
-from telemetry.domain.model import BatchReceipt, Ladder, Policy, Sample
+from telemetry.domain.model import BatchReceipt, Ladder, Policy, ProgramCode, Sample
 
 from .fakes import FakeTelemetryUnitOfWork, allocated, minutes_of, telemetry_bus
 
@@ -35,6 +35,20 @@ async def test_a_low_batch_warns_and_records_the_usage() -> None:
     assert (warning.level, warning.utilization_pct, warning.threshold_pct) == ("warning", 10.0, 15.0)
     tracked = uow.allocations[cmd.allocation_id]
     assert (tracked.ladder, tracked.warned_at) == (Ladder.WARNED, samples[-1].ts)
+
+
+@pytest.mark.parametrize("program", ["P1", "P2"])
+async def test_p1_and_p2_are_not_judged_unless_switched_on_but_their_usage_is_recorded(program: ProgramCode) -> None:
+    clock = ManualClock()
+    off, on = FakeTelemetryUnitOfWork(), FakeTelemetryUnitOfWork()
+    switched_on = Policy(monitored_programs=frozenset({program, "P3"}))
+    for uow, policy in ((off, Policy()), (on, switched_on)):
+        bus, cmd = telemetry_bus(uow, clock, policy), allocated(clock.now, program=program)
+        await bus.handle(cmd)
+        receipt = await bus.handle(batch(minutes_of(clock.now + timedelta(hours=1), 10.0)))
+        assert receipt.accepted == 60
+    assert [type(e) for e in off.published] == [UsageRecorded]          # by default: usage for billing, no ladder
+    assert [type(e) for e in on.published] == [UsageRecorded, UtilizationDropped]
 
 
 async def test_a_busy_batch_records_the_usage_and_moves_nothing() -> None:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
-from telemetry.domain.model import Policy
+from telemetry.domain.model import Policy, ProgramCode
 
 # the route's own cap (body_limit), which the setting may lower, never raise
 REMOTE_WRITE_BYTES_CEILING = 64 * 2**20
@@ -32,12 +32,16 @@ class PolicySettings(BaseModel):
     remote_write_max_decoded_bytes: int = Field(default=32 * 2**20, ge=1024, le=256 * 2**20,
                                                 description="A remote-write body whose snappy block declares more "
                                                             "bytes uncompressed gets 413, before it is decompressed.")
+    monitored_programs: set[ProgramCode] = Field(
+        default={"P3"}, description="The programs whose allocations are judged on the reclaim ladder (a JSON list, "
+                                    'e.g. ["P1", "P2", "P3"]); the others have their usage recorded, never judged.')
     remote_write_max_samples: int = Field(default=100_000, ge=1, le=10_000_000,
                                           description="A remote-write batch with more samples gets 413.")
 
     def ladder(self) -> Policy:
         return Policy(warn_ratio=self.warn_ratio, window_days=self.window_days, grace_days=self.grace_days,
-                      sample_interval_s=self.sample_interval_s, max_clock_skew_s=self.max_clock_skew_s)
+                      sample_interval_s=self.sample_interval_s, max_clock_skew_s=self.max_clock_skew_s,
+                      monitored_programs=frozenset(self.monitored_programs))
 
 
 class Settings(ServiceSettings):

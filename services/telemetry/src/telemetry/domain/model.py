@@ -46,6 +46,12 @@ class Policy:
     grace_days: int = 7
     sample_interval_s: int = 60
     max_clock_skew_s: int = 300
+    # PROGRAM_RULES.md: P3's usage is checked against its plan; the same policy is available to P1 and P2, switched
+    # on per program. An allocation of another program has its usage recorded but is never put on the ladder.
+    monitored_programs: frozenset[ProgramCode] = frozenset({"P3"})
+
+    def monitors(self, program: ProgramCode) -> bool:
+        return program in self.monitored_programs
 
     def latest_instant(self, received_at: datetime) -> datetime:
         """The latest instant a sample received at `received_at` may be dated: the clocks may disagree a little."""

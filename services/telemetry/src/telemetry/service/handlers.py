@@ -73,7 +73,7 @@ async def unmap_host(cmd: UnmapHost, uow: TelemetryUnitOfWork) -> None:
 
 
 async def _evaluate(allocation: model.Allocation, uow: TelemetryUnitOfWork, policy: Policy) -> bool:
-    if not allocation.is_evaluated:
+    if not allocation.is_evaluated or not policy.monitors(allocation.program):
         return False
     window = await uow.samples.window(allocation, days=policy.window_days)
     warned_before = allocation.ladder is not model.Ladder.NONE
