@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from contracts import GpuSlot, ResourceAllocated, ResourceReclaimed, to_record, topics
+from contracts.events.common import Program
 from support.auth import OPERATOR, bearer
 from support.clock import ManualClock
 from support.kafka import produce_raw, read_topic
@@ -22,10 +24,10 @@ SERVER = "p3-gov-01"
 REPORTED = ManualClock(STARTS_AT + timedelta(days=1))
 
 
-def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730) -> ResourceAllocated:
+def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730, program: Program = "P3") -> ResourceAllocated:
     """2 GPUs planned at 730 h/month: 50% planned, so a 15% threshold."""
     return ResourceAllocated(
-        application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program="P3", gpu_model="H100", gpus=gpus,
+        application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program=program, gpu_model="H100", gpus=gpus,
         slots=[GpuSlot(server_id=uuid.uuid4(), server_name=SERVER, csp="gov", gpu_index=i)
                for i in range(gpus)],
         starts_at=STARTS_AT, ends_at=STARTS_AT + timedelta(days=90),
@@ -69,6 +71,24 @@ async def published(stack: Stack, *, at_least: int, timeout: float = 30.0) -> li
     records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.UTILIZATION),
                                at_least=at_least, timeout=timeout)
     return [(dict(r.headers)["ce_type"].decode(), json.loads(r.value)) for r in records]
+
+
+@pytest.mark.parametrize("switched_on", [False, True])
+async def test_a_p1_allocation_is_judged_only_once_p1_is_switched_on_and_its_usage_is_recorded_either_way(
+        stack: Stack, switched_on: bool) -> None:
+    event = allocated(program="P1")
+    policy = PolicySettings(monitored_programs={"P1", "P3"} if switched_on else {"P3"})
+    async with (stack.api("telemetry", clock=REPORTED, policy=policy) as api,
+                stack.worker("telemetry", policy=policy)):
+        await deliver(stack, event)
+        await tracked(api, event.allocation_id)
+        response = await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
+        assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": int(switched_on)}
+        events = await published(stack, at_least=1 + int(switched_on))
+        # then everything the topic holds after two seconds more: no warning comes later either
+        events = await published(stack, at_least=len(events) + 1, timeout=2)
+    assert sorted(kind for kind, _ in events) == sorted(
+        ["telemetry.usage_recorded.v1"] + ["telemetry.utilization_dropped.v1"] * switched_on)
 
 
 async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_usage(stack: Stack) -> None:
