@@ -1,5 +1,8 @@
 """Runs every benchmark (or those named: `python -m bench selection reoffer`), prints each result with its baseline and
-the ratio, and writes bench/results/latest.json."""
+the ratio, and writes bench/results/latest.json.
+
+A benchmark's `run()` returns its baseline first, then what is measured against it: one result, or several, each
+with its own ratio to the baseline."""
 from __future__ import annotations
 
 import asyncio
@@ -9,21 +12,25 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import intake_submit, outbox_relay, reoffer, selection
+from bench import intake_submit, outbox_relay, reoffer, selection, telemetry_ingest
 from bench.common import REPO, Result
 
 BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run, "selection": selection.run,
-              "reoffer": reoffer.run}
+              "reoffer": reoffer.run, "telemetry_ingest": telemetry_ingest.run}
 
 
-def report(name: str, baseline: Result, measured: Result) -> dict[str, object]:
-    ratio = measured.median / baseline.median
+def report(name: str, baseline: Result, *measured: Result) -> dict[str, object]:
+    ratios = [m.median / baseline.median for m in measured]
     print(f"\n{name}")
-    for r in (baseline, measured):
+    for r in (baseline, *measured):
         runs = ", ".join(f"{s:,.0f}" for s in r.samples)
         print(f"  {r.name:<48} median {r.median:>10,.0f} {r.unit}   runs: {runs}")
-    print(f"  ratio (measured / baseline, medians): {ratio:.3f}")
-    return {"baseline": vars(baseline), "measured": vars(measured), "ratio": ratio}
+    if len(measured) == 1:
+        print(f"  ratio (measured / baseline, medians): {ratios[0]:.3f}")
+        return {"baseline": vars(baseline), "measured": vars(measured[0]), "ratio": ratios[0]}
+    for m, ratio in zip(measured, ratios, strict=True):
+        print(f"  ratio to the baseline (medians): {ratio:.3f}  {m.name}")
+    return {"baseline": vars(baseline), "measured": [vars(m) for m in measured], "ratios": ratios}
 
 
 async def main() -> None:
@@ -31,8 +38,7 @@ async def main() -> None:
     results = {}
     wanted = sys.argv[1:] or list(BENCHMARKS)
     for name, run in ((n, BENCHMARKS[n]) for n in wanted):
-        baseline, measured = await run()
-        results[name] = report(name, baseline, measured)
+        results[name] = report(name, *await run())
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(

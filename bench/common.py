@@ -7,8 +7,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -50,6 +51,7 @@ class Result:
     name: str
     unit: str
     samples: list[float]
+    details: dict[str, Any] = field(default_factory=dict)  # figures beside the timing, kept in latest.json
 
     @property
     def median(self) -> float:

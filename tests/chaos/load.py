@@ -105,7 +105,7 @@ class Load:
             samples = [{"server": s["server_name"], "gpu_index": s["gpu_index"],
                         "ts": (starts_at + timedelta(minutes=m)).isoformat(),
                         "utilization_pct": 3.0 if idle else 92.0}
-                       for s in allocation["slots"] for m in range(1, 31)]
+                       for s in allocation["slots"] for m in range(1, 61)]
             body = "\n".join(json.dumps(s) for s in samples) + "\n"
             sent = await http.post(f"{self.urls['telemetry']}/samples", content=body,
                                    headers={**self.csp, "Content-Type": "application/x-ndjson"})

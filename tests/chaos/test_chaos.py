@@ -62,9 +62,11 @@ async def cluster(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator
     replicas = request.param
     log_dir = LOG_ROOT / request.node.name
     log_dir.mkdir(parents=True, exist_ok=True)
-    # the CSP reports an allocation's first half hour from its start, which may lie ahead of the clock: a day's skew
+    # the CSP reports an allocation's first hour from its start, which may lie ahead of the clock (a day's skew)
+    # or behind it (a day's lateness); an hour is enough to judge
     extra = {"KAFKA__TOPIC_PARTITIONS": str(2 * replicas), "TELEMETRY_POLICY__GRACE_DAYS": "0",
-             "TELEMETRY_POLICY__MAX_CLOCK_SKEW_S": "86400"}
+             "TELEMETRY_POLICY__MAX_CLOCK_SKEW_S": "86400", "TELEMETRY_POLICY__LATENESS_S": "86400",
+             "TELEMETRY_POLICY__MIN_JUDGED_HOURS": "1"}
     with tempfile.TemporaryDirectory(prefix="chaos-") as state_dir:
         cluster = Cluster(Supervisord(Path(state_dir), log_dir))
         programs = []

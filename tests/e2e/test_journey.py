@@ -46,10 +46,13 @@ def p3_application(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
     # the reclaim ladder without its grace period, so one low batch is enough to reclaim; the batch covers the
-    # allocation's first half hour from midnight, ahead of the clock just after midnight: a day's skew is allowed
+    # allocation's first hour from midnight, ahead of the clock just after midnight or far behind it late in the
+    # day: a day's skew and lateness are allowed, and an hour is enough to judge
     processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix,
                                  extra_env={"TELEMETRY_POLICY__GRACE_DAYS": "0",
-                                            "TELEMETRY_POLICY__MAX_CLOCK_SKEW_S": "86400"})
+                                            "TELEMETRY_POLICY__MAX_CLOCK_SKEW_S": "86400",
+                                            "TELEMETRY_POLICY__LATENESS_S": "86400",
+                                            "TELEMETRY_POLICY__MIN_JUDGED_HOURS": "1"})
     try:
         await processes.start(request.node.name)
         yield processes.urls
@@ -118,11 +121,11 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         await eventually(lambda: known_to_telemetry(http, telemetry, placed["id"]), what="telemetry to track it")
         samples = [{"server": s["server_name"], "gpu_index": s["gpu_index"],
                     "ts": (starts_at + timedelta(minutes=m)).isoformat(), "utilization_pct": 4.0}
-                   for s in placed["slots"] for m in range(1, 31)]
+                   for s in placed["slots"] for m in range(1, 61)]  # an hour: enough to judge (the setting)
         ndjson = "\n".join(json.dumps(s) for s in samples) + "\n"
         batch = await json_of(await http.post(f"{telemetry}/samples", content=ndjson,
                                               headers={**CSP, "Content-Type": "application/x-ndjson"}), 202)
-        assert batch == {"accepted": len(samples), "duplicates": 0, "allocations_evaluated": 1}
+        assert batch == {"accepted": len(samples), "duplicates": 0, "refused_late": 0, "allocations_evaluated": 1}
 
         # 5. allocation reclaims the GPUs: they are back in the pool
         async def reclaimed() -> Any:
@@ -132,7 +135,7 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         ended = await eventually(reclaimed, what="the reclaim")
         assert ended["end_reason"] == "low_utilization"
         reclaimed_at = datetime.fromisoformat(ended["ended_at"])
-        assert reclaimed_at == starts_at + timedelta(minutes=30)
+        assert reclaimed_at == starts_at + timedelta(minutes=60)
         # from the reclaim on, the GPUs are free (the samples may lie ahead of the clock just after midnight)
         capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
                                                 params={"gpu_model": "H100", "at": reclaimed_at.isoformat()},

@@ -15,6 +15,7 @@ OPERATOR_CALLS = [("POST", "/csps", {"name": "gamma-cloud"}), ("GET", "/csps", N
                   ("POST", f"/allocations/{SOME_ID}/reclaim", {"reason": "operator"}), ("GET", "/waitlist", None),
                   ("POST", f"/servers/{SOME_ID}/windows", {"pool": "P3"}), ("GET", f"/servers/{SOME_ID}/windows", None),
                   ("PATCH", f"/servers/{SOME_ID}/windows/{SOME_ID}", {"ends_on": None}),
+                  ("PUT", f"/servers/{SOME_ID}/gpu-uuids", {"gpu_uuids": []}),
                   ("POST", f"/allocations/{SOME_ID}/waive", None), ("GET", "/rounds", None),
                   ("GET", f"/rounds/{SOME_ID}", None), ("GET", "/offers", None)]
 EVERY_CALL = [*OPERATOR_CALLS, ("GET", "/pools/P3/capacity", None),

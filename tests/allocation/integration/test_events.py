@@ -14,6 +14,7 @@ from contracts import (
     ApplicationWaitlisted,
     ApplicationWithdrawn,
     Event,
+    ReclaimWaived,
     ResourceAllocated,
     ResourceReclaimed,
     UtilizationDropped,
@@ -62,6 +63,46 @@ async def test_a_scored_p3_application_gets_concrete_gpus_and_the_pool_shrinks(
     assert (allocated.starts_at, allocated.ends_at) == (datetime(2026, 12, 1, tzinfo=UTC),
                                                         datetime(2027, 3, 1, tzinfo=UTC))
     assert [s["gpu_index"] for s in placed["slots"]] == [0, 1, 2, 3] and placed["status"] == "active"
+
+
+async def test_the_gpus_of_a_server_with_uuids_carry_them_in_the_allocation_and_its_event(
+        stack: Stack, seed_p3_via_api: Any, an_application_scored: Any, publish: Publish,
+        published: Published) -> None:
+    event: ApplicationScored = an_application_scored(gpus_requested=4)
+    gpu_uuids = [f"GPU-5d5e7a9c-1b2f-4c3d-9e8f-{i:012x}" for i in range(8)]
+    async with stack.api("allocation") as api, stack.worker("allocation"):
+        await seed_p3_via_api(api)
+        first = next(s for s in (await api.get("/servers", headers=OPERATOR)).json() if s["name"] == "p3-gov-01")
+        response = await api.put(f"/servers/{first['id']}/gpu-uuids", json={"gpu_uuids": gpu_uuids},
+                                 headers=OPERATOR)
+        assert response.status_code == 200, response.text
+        await publish(event)
+        placed = await eventually(lambda: allocation_of(api, event.application_id), what="the allocation")
+        [allocated] = await published()
+    assert isinstance(allocated, ResourceAllocated)
+    assert [(s.server_name, s.gpu_index, s.gpu_uuid) for s in allocated.slots] == [
+        ("p3-gov-01", i, gpu_uuids[i]) for i in range(4)]
+    assert [s["gpu_uuid"] for s in placed["slots"]] == gpu_uuids[:4]
+
+
+async def test_a_waived_reclaim_is_published_for_telemetry_and_intake(
+        stack: Stack, seed_p3_via_api: Any, an_application_scored: Any, publish: Publish,
+        published: Published, query: Query) -> None:
+    event: ApplicationScored = an_application_scored(gpus_requested=8)
+    async with stack.api("allocation") as api, stack.worker("allocation"):
+        await seed_p3_via_api(api)
+        await publish(event)
+        placed = await eventually(lambda: allocation_of(api, event.application_id), what="the allocation")
+        waived = await api.post(f"/allocations/{placed['id']}/waive", headers=OPERATOR)
+        events = await published(at_least=2)
+    assert waived.status_code == 200
+    assert [type(e) for e in events] == [ResourceAllocated, ReclaimWaived]
+    waiver = events[1]
+    assert isinstance(waiver, ReclaimWaived)
+    assert (str(waiver.application_id), str(waiver.allocation_id)) == (placed["application_id"], placed["id"])
+    assert waiver.waived_at == datetime.fromisoformat(waived.json()["waived_at"])
+    assert [r["type"] for r in await query("SELECT type FROM allocation.outbox ORDER BY seq")] == [
+        "allocation.resource_allocated.v1", "allocation.reclaim_waived.v1"]
 
 
 async def test_a_reclaim_call_from_telemetry_frees_the_gpus_from_the_window_end(

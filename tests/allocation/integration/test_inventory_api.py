@@ -1,6 +1,7 @@
 """The operator's inventory API and the demo seed, on the real database."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -103,6 +104,70 @@ async def test_seed_demo_creates_the_demo_inventory_and_a_second_run_changes_not
     assert pools == {("P1", "H100", 8, 64), ("P2", "H200", 8, 64), ("P3", "H100", 4, 32)}
     assert await count(query, "csp") == 3
     assert await count(query, "outbox") == 0
+
+
+def uuids(tag: str, gpus: int = 8) -> list[str]:
+    """GPU UUIDs as the DCGM exporter labels them, one set per tag (8 hex digits)."""
+    return [f"GPU-{tag}-1b2f-4c3d-9e8f-{i:012x}" for i in range(gpus)]
+
+
+async def test_a_server_registered_with_its_gpu_uuids_lists_them_in_index_order(stack: Stack, query: Query) -> None:
+    typed = [u.upper() for u in uuids("5d5e7a9c")]
+    async with stack.api("allocation") as api:
+        await api.post("/csps", json={"name": "gamma-cloud"}, headers=OPERATOR)
+        created = await api.post("/servers", json={**A_SERVER, "gpu_uuids": typed}, headers=OPERATOR)
+        plain = await api.post("/servers", json={**A_SERVER, "name": "p3-gov-02"}, headers=OPERATOR)
+        listed = (await api.get("/servers", headers=OPERATOR)).json()
+    assert (created.status_code, plain.status_code) == (201, 201)
+    assert created.json()["gpu_uuids"] == uuids("5d5e7a9c")  # as DCGM writes them: lower-case hex
+    assert [(s["name"], s["gpu_uuids"]) for s in listed] == [("p3-gov-01", uuids("5d5e7a9c")), ("p3-gov-02", [])]
+    stored = await query("SELECT gpu_index, gpu_uuid FROM allocation.server_gpu ORDER BY gpu_index")
+    assert [tuple(r) for r in stored] == list(enumerate(uuids("5d5e7a9c")))
+
+
+async def test_gpu_uuids_of_the_wrong_count_form_or_of_another_server_are_refused_naming_the_field(
+        stack: Stack, query: Query) -> None:
+    async with stack.api("allocation") as api:
+        await api.post("/csps", json={"name": "gamma-cloud"}, headers=OPERATOR)
+        await api.post("/servers", json={**A_SERVER, "gpu_uuids": uuids("5d5e7a9c")}, headers=OPERATOR)
+        seven = uuids("0000beef", 7)
+        too_few, malformed, repeated, taken = [
+            await api.post("/servers", json={**A_SERVER, "name": "p3-gov-02", "gpu_uuids": gpu_uuids},
+                           headers=OPERATOR)
+            for gpu_uuids in (seven, [*seven, "GPU-#1"], [*seven, seven[0]], [*seven, uuids("5d5e7a9c")[3]])]
+    assert [r.status_code for r in (too_few, malformed, repeated, taken)] == [422, 422, 422, 409]
+    assert [[e["field"] for e in r.json()["errors"]] for r in (too_few, malformed, repeated, taken)] == [
+        ["gpu_uuids"], ["gpu_uuids.7"], ["gpu_uuids.7"], ["gpu_uuids.7"]]
+    assert "p3-gov-01" in taken.json()["errors"][0]["reason"]
+    assert (await count(query, "server"), await count(query, "server_gpu"), await count(query, "server_window")) == (
+        1, 8, 1)
+
+
+async def test_the_gpu_uuids_of_a_registered_server_are_set_and_bad_ones_change_nothing(
+        stack: Stack, query: Query) -> None:
+    async with stack.api("allocation") as api:
+        await api.post("/csps", json={"name": "gamma-cloud"}, headers=OPERATOR)
+        first = (await api.post("/servers", json=A_SERVER, headers=OPERATOR)).json()
+        second = (await api.post("/servers", json={**A_SERVER, "name": "p3-gov-02", "gpu_uuids": uuids("0000beef")},
+                                 headers=OPERATOR)).json()
+        path = f"/servers/{first['id']}/gpu-uuids"
+        set_ = await api.put(path, json={"gpu_uuids": uuids("5d5e7a9c")}, headers=OPERATOR)
+        too_many = await api.put(path, json={"gpu_uuids": uuids("0000cafe", 9)}, headers=OPERATOR)
+        malformed = await api.put(path, json={"gpu_uuids": ["GPU-5d5e7a9c"] * 7 + ["nope"]}, headers=OPERATOR)
+        taken = await api.put(path, json={"gpu_uuids": second["gpu_uuids"]}, headers=OPERATOR)
+        unknown = await api.put(f"/servers/{uuid.uuid4()}/gpu-uuids", json={"gpu_uuids": []}, headers=OPERATOR)
+        kept = (await api.get("/servers", headers=OPERATOR)).json()
+        forgotten = await api.put(path, json={"gpu_uuids": []}, headers=OPERATOR)
+        moved = await api.put(f"/servers/{second['id']}/gpu-uuids", json={"gpu_uuids": uuids("5d5e7a9c")},
+                              headers=OPERATOR)
+    assert (set_.status_code, set_.json()["gpu_uuids"]) == (200, uuids("5d5e7a9c"))
+    assert [r.status_code for r in (too_many, malformed, taken, unknown)] == [422, 422, 409, 404]
+    assert [e["field"] for e in too_many.json()["errors"]] == ["gpu_uuids"]
+    assert {e["field"] for e in malformed.json()["errors"]} == {"gpu_uuids.7"}
+    assert [e["field"] for e in taken.json()["errors"]] == [f"gpu_uuids.{i}" for i in range(8)]
+    assert [s["gpu_uuids"] for s in kept] == [uuids("5d5e7a9c"), uuids("0000beef")]
+    assert (forgotten.json()["gpu_uuids"], moved.status_code) == ([], 200)  # forgotten: free for another server
+    assert await count(query, "server_gpu") == 8
 
 
 async def test_an_unknown_allocation_is_not_found(stack: Stack) -> None:

@@ -9,10 +9,13 @@ They keep what the SQL repositories and the schema keep:
   whole period, with its GPUs free all along it (only the wholly free servers if asked); windows of one server never
   overlap; time ranges are half-open, None an open end, and an empty range overlaps nothing (PostgreSQL's `&&`);
 - `get` hands out a copy (a change counts once saved) and `save` writes only what the SQL one writes;
+- a GPU UUID belongs to one server (the unique key): `set_gpu_uuids` refuses one another server has, and
+  `add_server` stores none of them;
 - the waitlist is in rank order, a re-scored entry keeps its first arrival and its offer; a round is added once.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
@@ -183,11 +186,21 @@ def allocation_bus(uow: FakeAllocationUnitOfWork, clock: Clock, policy: Policy |
 
 
 def servers(pool: ProgramCode, count: int, *, gpu_model: str = "H100", gpus: int = 8, prefix: str = "",
-            available_from: date | None = None, available_until: date | None = None) -> tuple[RegisterServer, ...]:
-    """`count` servers of the pool on the CSP "gamma-cloud", named <prefix or pool>-01, -02..."""
+            available_from: date | None = None, available_until: date | None = None,
+            with_uuids: bool = False) -> tuple[RegisterServer, ...]:
+    """`count` servers of the pool on the CSP "gamma-cloud", named <prefix or pool>-01, -02...; `with_uuids`: with
+    the UUIDs of their GPUs (gpu_uuids)."""
     return tuple(RegisterServer(csp="gamma-cloud", name=f"{prefix or pool.lower()}-{i:02d}", region="Daejeon",
                                 gpu_model=gpu_model, gpus=gpus, pool=pool, available_from=available_from,
-                                available_until=available_until) for i in range(1, count + 1))
+                                available_until=available_until,
+                                gpu_uuids=gpu_uuids(f"{prefix or pool.lower()}-{i:02d}", gpus) if with_uuids else ())
+                 for i in range(1, count + 1))
+
+
+def gpu_uuids(server_name: str, gpus: int = 8) -> tuple[str, ...]:
+    """UUIDs for the GPUs of a server, one set per name, as nvidia-smi writes them."""
+    tag = hashlib.sha256(server_name.encode()).hexdigest()[:8]
+    return tuple(f"GPU-{tag}-1b2f-4c3d-9e8f-{i:012x}" for i in range(gpus))
 
 
 async def seeded(clock: Clock, *specs: RegisterServer,

@@ -2,7 +2,7 @@
 behind the service layer's ports (allocation.service.unit_of_work); fakes.py explains what they keep of the SQL ones."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -108,11 +108,20 @@ class InMemoryInventory:
     async def add_server(self, item: Server) -> bool:
         if any(s.name == item.name for s in self.servers.values()):
             return False
-        self.servers[item.id] = item
+        self.servers[item.id] = replace(item, gpu_uuids=())  # set_gpu_uuids stores them
         return True
 
     async def server(self, server_id: UUID) -> Server | None:
         return self.servers.get(server_id)
+
+    async def gpu_uuid_holders(self, gpu_uuids: Collection[str]) -> dict[str, str]:
+        return {u: s.name for s in self.servers.values() for u in s.gpu_uuids if u in gpu_uuids}
+
+    async def set_gpu_uuids(self, server_id: UUID, gpu_uuids: tuple[str, ...]) -> bool:
+        if any(set(s.gpu_uuids) & set(gpu_uuids) for s in self.servers.values() if s.id != server_id):
+            return False
+        self.servers[server_id] = replace(self.servers[server_id], gpu_uuids=gpu_uuids)
+        return True
 
     async def add_window(self, window: Window) -> None:
         self._refuse_overlap(window)

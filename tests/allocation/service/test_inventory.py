@@ -1,4 +1,5 @@
-"""The inventory's handlers on the in-memory fakes: CSPs, servers, windows, and new capacity offered at once."""
+"""The inventory's handlers on the in-memory fakes: CSPs, servers and their GPUs' UUIDs, windows, and new capacity
+offered at once."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -6,13 +7,13 @@ from uuid import uuid4
 
 import pytest
 
-from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SeedInventory
+from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SeedInventory, SetGpuUuids
 from allocation.domain.errors import DuplicateName, InvalidInput, NotFound, Overlap
 from allocation.domain.model import Status
-from contracts import EligibilityRecheckRequested
+from contracts import EligibilityRecheckRequested, ResourceAllocated
 from support.clock import ManualClock
 
-from .fakes import FakeAllocationUnitOfWork, allocation_bus, request, seeded, servers
+from .fakes import FakeAllocationUnitOfWork, allocation_bus, gpu_uuids, request, seeded, servers
 
 JAN_1, FEB_1, MAR_1 = (datetime(2027, m, 1, tzinfo=UTC) for m in (1, 2, 3))
 
@@ -138,3 +139,69 @@ async def test_a_window_cannot_end_later_into_another_window_nor_be_moved_on_ano
         await bus.handle(EndWindow(uow.inventory.server_named("p3-02").id, window.id, None))
     assert "P1" in str(clash.value)
     assert uow.inventory.windows_of("p3-01")[0].ends_at == FEB_1
+
+
+async def test_a_server_keeps_its_gpu_uuids_in_index_order_and_its_allocated_gpus_carry_them() -> None:
+    uow, bus = await seeded(ManualClock(), *servers("P3", 1, with_uuids=True))
+    (spec,) = servers("P3", 1, prefix="new")
+    typed = tuple(u.upper() for u in gpu_uuids("new-01"))  # as an operator may type them
+    server = await bus.handle(RegisterServer(**{**vars(spec), "gpu_uuids": typed}))
+    assert server.gpu_uuids == uow.inventory.server_named("new-01").gpu_uuids == gpu_uuids("new-01")
+    placed = await bus.handle(request(10))
+    assert [(s.server_name, s.gpu_index, s.gpu_uuid) for s in placed.slots] == [
+        *(("new-01", i, u) for i, u in enumerate(gpu_uuids("new-01"))),
+        *(("p3-01", i, u) for i, u in enumerate(gpu_uuids("p3-01")[:2]))]
+    (event,) = uow.outbox.of_type(ResourceAllocated)
+    assert [s.gpu_uuid for s in event.slots] == [s.gpu_uuid for s in placed.slots]
+
+
+async def test_a_server_without_gpu_uuids_allocates_gpus_without_them() -> None:
+    uow, bus = await seeded(ManualClock())
+    await bus.handle(request(2))
+    (event,) = uow.outbox.of_type(ResourceAllocated)
+    assert [s.gpu_uuid for s in event.slots] == [None, None]
+    assert uow.inventory.server_named("p3-01").gpu_uuids == ()
+
+
+async def test_gpu_uuids_of_the_wrong_count_malformed_or_repeated_are_refused_naming_each_and_change_nothing() -> None:
+    uow, bus = await seeded(ManualClock())
+    (spec,) = servers("P3", 1, prefix="new", gpus=4)
+    one, two, three, _ = gpu_uuids("new-01", 4)
+    with pytest.raises(InvalidInput) as refused:
+        await bus.handle(RegisterServer(**{**vars(spec), "gpu_uuids": (one, "GPU-xyz", two.upper(), two)}))
+    with pytest.raises(InvalidInput) as too_few:
+        await bus.handle(RegisterServer(**{**vars(spec), "gpu_uuids": (one, two, three)}))
+    assert [f for f, _ in refused.value.problems] == ["gpu_uuids.1", "gpu_uuids.3"]
+    assert "repeats gpu_uuids.2" in refused.value.problems[1][1]
+    assert too_few.value.problems == [("gpu_uuids", "3 given for 4 GPUs: one per GPU in index order, or none")]
+    assert len(uow.inventory.servers) == 4 and len(uow.inventory.windows_by_id) == 4
+
+
+async def test_a_gpu_uuid_another_server_has_is_a_conflict_naming_it() -> None:
+    uow, bus = await seeded(ManualClock(), *servers("P3", 1, with_uuids=True))
+    (spec,) = servers("P3", 1, prefix="new")
+    taken = (*gpu_uuids("new-01")[:7], gpu_uuids("p3-01")[5])
+    with pytest.raises(DuplicateName) as conflict:
+        await bus.handle(RegisterServer(**{**vars(spec), "gpu_uuids": taken}))
+    assert conflict.value.problems == [("gpu_uuids.7", f"{taken[7]} is a GPU of p3-01 already")]
+    assert [s.name for s in uow.inventory.servers.values()] == ["p3-01"]
+
+
+async def test_the_gpu_uuids_of_a_registered_server_are_replaced_reordered_or_forgotten() -> None:
+    uow, bus = await seeded(ManualClock(), *servers("P3", 2, with_uuids=True))
+    first, second = uow.inventory.server_named("p3-01"), uow.inventory.server_named("p3-02")
+    reversed_ = tuple(reversed(first.gpu_uuids))
+    assert (await bus.handle(SetGpuUuids(first.id, reversed_))).gpu_uuids == reversed_
+    assert uow.inventory.server_named("p3-01").gpu_uuids == reversed_
+    with pytest.raises(DuplicateName) as conflict:
+        await bus.handle(SetGpuUuids(first.id, (*reversed_[:7], second.gpu_uuids[0])))
+    with pytest.raises(InvalidInput) as too_many:
+        await bus.handle(SetGpuUuids(first.id, (*reversed_, gpu_uuids("other")[0])))
+    with pytest.raises(NotFound):
+        await bus.handle(SetGpuUuids(uuid4(), ()))
+    assert [f for f, _ in conflict.value.problems + too_many.value.problems] == ["gpu_uuids.7", "gpu_uuids"]
+    assert uow.inventory.server_named("p3-01").gpu_uuids == reversed_
+    assert (await bus.handle(SetGpuUuids(first.id, ()))).gpu_uuids == ()
+    await bus.handle(SetGpuUuids(second.id, gpu_uuids("p3-01")))  # forgotten by p3-01: free for another server
+    assert uow.inventory.server_named("p3-02").gpu_uuids == gpu_uuids("p3-01")
+    assert uow.published == []

@@ -16,7 +16,13 @@ from allocation.domain.commands import (
 )
 from allocation.domain.errors import AllocationEnded, AllocationNotFound
 from allocation.domain.model import Status
-from contracts import ApplicationWaitlisted, EligibilityRecheckRequested, ResourceAllocated, ResourceReclaimed
+from contracts import (
+    ApplicationWaitlisted,
+    EligibilityRecheckRequested,
+    ReclaimWaived,
+    ResourceAllocated,
+    ResourceReclaimed,
+)
 from support.clock import ManualClock
 
 from .fakes import request, seeded, servers
@@ -90,6 +96,21 @@ async def test_a_waiver_is_recorded_and_refused_for_an_ended_or_unknown_allocati
         await bus.handle(WaiveReclaim(uuid4(), clock.now))
     assert waived.waived_at == uow.allocations[active.id].waived_at == clock.now
     assert uow.allocations[ended.id].waived_at is None
+
+
+async def test_a_waiver_is_published_in_its_unit_of_work_for_telemetry_and_the_partner() -> None:
+    clock = ManualClock()
+    uow, bus = await seeded(clock)
+    active, ended = await bus.handle(request(4)), await bus.handle(request(4))
+    await bus.handle(ReclaimResource(ended.id, "operator", FEB_1))
+    commits = uow.commits
+    await bus.handle(WaiveReclaim(active.id, clock.now))
+    with pytest.raises(AllocationEnded):
+        await bus.handle(WaiveReclaim(ended.id, clock.now))
+    (waived,) = uow.outbox.of_type(ReclaimWaived)
+    assert (waived.application_id, waived.allocation_id, waived.waived_at) == (
+        active.application_id, active.id, clock.now)
+    assert uow.commits == commits + 1  # the waiver and its event in one commit; the refused one publishes nothing
 
 
 async def test_a_reclaim_frees_the_gpus_from_its_time_on_and_says_so() -> None:

@@ -78,3 +78,29 @@ def test_a_gpu_index_beyond_the_servers_gpus_is_refused() -> None:
 def test_busy_gpus_are_never_offered() -> None:
     server = a_server("p3-gov-01", gpus=4)
     assert [s.gpu_index for s in server.free_slots(taken={0, 2})] == [1, 3]
+
+
+UUIDS = tuple(f"GPU-5d5e7a9c-1b2f-4c3d-9e8f-{i:012x}" for i in range(4))
+
+
+def test_gpu_uuids_are_written_as_nvidia_smi_writes_them_and_each_gpu_carries_its_own() -> None:
+    assert model.gpu_uuids([u.upper() for u in UUIDS], 4) == UUIDS  # "GPU-" stays, the hex is lower case
+    assert model.gpu_uuids([], 4) == ()
+    server = model.Server(id=uuid4(), csp_id=CSP_ID, csp="gamma-cloud", name="p3-gov-01", region="Gwangju",
+                          gpu_model="H100", gpus=4, pool="P3", gpu_uuids=UUIDS)
+    assert [s.gpu_uuid for s in server.free_slots(taken={1})] == [UUIDS[0], UUIDS[2], UUIDS[3]]
+    assert a_server("p3-gov-02").slot(0).gpu_uuid is None
+    assert server.slot(2) == a_server("p3-gov-01").slot(2)  # a GPU is its server and index, whatever its UUID
+
+
+@pytest.mark.parametrize(("values", "fields"), [
+    ((*UUIDS[:3],), ["gpu_uuids"]),
+    ((*UUIDS[:3], "gpu-5d5e7a9c"), ["gpu_uuids.3"]),
+    ((UUIDS[0], "GPU-5d5e7a9c\n", UUIDS[2], "GPU-" + "a" * 65), ["gpu_uuids.1", "gpu_uuids.3"]),
+    ((UUIDS[0], UUIDS[1], UUIDS[1].upper(), UUIDS[0]), ["gpu_uuids.2", "gpu_uuids.3"]),
+], ids=["one-missing", "lower-case-prefix", "line-break-and-too-long", "repeated"])
+def test_gpu_uuids_of_the_wrong_count_form_or_repeated_are_refused_naming_each(values: tuple[str, ...],
+                                                                               fields: list[str]) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        model.gpu_uuids(values, 4)
+    assert [f for f, _ in refused.value.problems] == fields

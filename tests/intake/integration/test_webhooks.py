@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from contracts import (
     ApplicationInReview,
     GpuSlot,
+    ReclaimWaived,
     ResourceAllocated,
     UtilizationDropped,
     UtilizationRecovered,
@@ -208,6 +209,28 @@ async def test_telemetrys_warning_and_recovery_reach_the_partner_with_their_numb
     assert warning.startswith("utilization warning: 4.2% from") and "threshold of 15.0%" in warning
     assert recovery.startswith("utilization recovered: 31.5%") and "warning is lifted" in recovery
     assert {b["event"] for b in bodies} == {"application.status_changed"}
+
+
+async def test_an_operators_waiver_of_the_reclaim_reaches_the_partner_and_the_status_stays_active(
+        stack: Stack, a_form: Form, partner: dict[str, str], receiver: Any) -> None:
+    async with stack.api("intake", webhooks=FAST) as api, stack.worker("intake", webhooks=FAST):
+        await register(api, partner, receiver.url())
+        app_id = uuid.UUID((await api.post("/applications", json=a_form("P3"), headers=partner)).json()["id"])
+        start, allocation = datetime.now(UTC) - timedelta(days=7), uuid.uuid4()
+        allocated = ResourceAllocated(application_id=app_id, allocation_id=allocation, program="P3", gpu_model="H100",
+                                      gpus=1, starts_at=start, ends_at=start + timedelta(days=90),
+                                      slots=[GpuSlot(server_id=uuid.uuid4(), server_name="p3-gov-01", csp="gov",
+                                                     gpu_index=0)], planned_gpu_hours_per_month=730)
+        waived = ReclaimWaived(application_id=app_id, allocation_id=allocation, waived_at=datetime.now(UTC))
+        for event in (allocated, waived):  # one topic and key: in this order
+            record = to_record(event, source="/gpu-platform/tests")
+            await produce_raw(stack.infra.kafka_bootstrap, stack.topic(event.topic), record.value, key=record.key,
+                              headers=record.headers)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.requests) >= 3), what="three deliveries")
+        status = (await api.get(f"/applications/{app_id}", headers=partner)).json()["status"]
+    bodies = sorted((r.json() for r in receiver.requests), key=lambda b: b["at"])
+    assert [b["status"] for b in bodies] == ["submitted", "active", "active"]
+    assert bodies[2]["reason"].startswith("reclaim waived by an operator") and status == "active"
 
 
 async def test_another_partners_webhook_hears_nothing_of_this_partners_applications(

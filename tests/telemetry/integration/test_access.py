@@ -13,7 +13,7 @@ from support.stack import Stack
 
 A_SAMPLE = json.dumps({"server": "p3-gov-01", "gpu_index": 0, "ts": "2026-12-01T10:00:00Z",
                        "utilization_pct": 50.0}) + "\n"
-REPORTED = ManualClock(datetime(2026, 12, 2, tzinfo=UTC))  # the API's clock: A_SAMPLE is in its past
+REPORTED = ManualClock(datetime(2026, 12, 1, 10, 30, tzinfo=UTC))  # the API's clock: A_SAMPLE is in its past, not late
 
 
 

@@ -13,7 +13,7 @@ from telemetry.config import PolicySettings
 
 CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", "gov")}
 START = datetime(2026, 12, 1, 10, tzinfo=UTC)
-REPORTED = ManualClock(START + timedelta(days=1))  # the API's clock: every line is in its past
+REPORTED = ManualClock(START + timedelta(hours=1, minutes=45))  # every line is in its past, none late
 
 
 def line(minute: int, server: str = "p3-gov-99") -> bytes:

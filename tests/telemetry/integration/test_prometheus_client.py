@@ -34,7 +34,8 @@ from telemetry.domain.model import Slot
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="Debian's prometheus is installed by `make test`")
 
-HOST = "dgx-h100-017"  # the CSP's hostname, as dcgm-exporter labels it: the server's name in the inventory
+HOST = "dgx-h100-017"  # the CSP's hostname, as dcgm-exporter labels it
+SERVER = "p3-gov-17"  # the server's name in the inventory, which knows its GPUs by the UUIDs dcgm-exporter labels
 MODEL = "NVIDIA H100 80GB HBM3"
 BUSY = {0: 87.0, 1: 12.0}  # GPU index -> DCGM_FI_DEV_GPU_UTIL
 
@@ -43,12 +44,16 @@ def dcgm_exposition(host: str, busy: dict[int, float]) -> str:
     """What dcgm-exporter serves on :9400/metrics (its default counters, trimmed to the ones that matter here)."""
     lines = ["# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).", "# TYPE DCGM_FI_DEV_GPU_UTIL gauge"]
     for gpu, pct in busy.items():
-        labels = (f'gpu="{gpu}",UUID="GPU-{uuid.UUID(int=gpu + 1)}",device="nvidia{gpu}",modelName="{MODEL}",'
+        labels = (f'gpu="{gpu}",UUID="{gpu_uuid(gpu)}",device="nvidia{gpu}",modelName="{MODEL}",'
                   f'Hostname="{host}",DCGM_FI_DRIVER_VERSION="535.104.05"')
         lines.append(f"DCGM_FI_DEV_GPU_UTIL{{{labels}}} {pct:g}")
     lines += ["# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).", "# TYPE DCGM_FI_DEV_FB_USED gauge"]
     lines += [f'DCGM_FI_DEV_FB_USED{{gpu="{gpu}",modelName="{MODEL}",Hostname="{host}"}} 40960' for gpu in busy]
     return "\n".join(lines) + "\n"
+
+
+def gpu_uuid(gpu: int) -> str:
+    return f"GPU-{uuid.UUID(int=gpu + 1)}"
 
 
 def free_port() -> int:
@@ -118,7 +123,8 @@ async def test_prometheus_remote_writes_dcgm_samples_that_count_for_the_allocati
     held = TrackAllocation(allocation_id=uuid.uuid4(), application_id=uuid.uuid4(), program="P3", gpus=2,
                            starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=30),
                            planned_gpu_hours_per_month=730,
-                           slots=tuple(Slot(server_name=HOST, gpu_index=i, csp="gov") for i in BUSY))
+                           slots=tuple(Slot(server_name=SERVER, gpu_index=i, csp="gov", gpu_uuid=gpu_uuid(i))
+                                       for i in BUSY))
     await stack.handle("telemetry", held)
 
     async def metrics(_: object) -> PlainTextResponse:
@@ -151,9 +157,12 @@ async def test_prometheus_remote_writes_dcgm_samples_that_count_for_the_allocati
             except AssertionError:
                 print(log.read_text()[-4000:])
                 raise
-    stored = await stack.fetch("SELECT gpu_index, utilization_pct FROM telemetry.sample WHERE server_name = $1",
-                               HOST)
+    # stored under the inventory's server, found by the GPUs' UUIDs; the frame-buffer memory with each sample
+    stored = await stack.fetch("SELECT gpu_index, utilization_pct, memory_used_mib FROM telemetry.sample "
+                               "JOIN telemetry.gpu USING (gpu_id) WHERE server_name = $1", SERVER)
     assert {row["gpu_index"] for row in stored} == set(BUSY)
+    assert {row["memory_used_mib"] for row in stored} == {40960.0}
+    assert await stack.count("telemetry.gpu") == len(BUSY)  # nothing under the CSP's hostname
     assert all(row["utilization_pct"] == BUSY[row["gpu_index"]] for row in stored)
     async with stack.api("telemetry") as api:  # Prometheus stopped: what is stored is what counts
         utilization = (await api.get(f"/allocations/{held.allocation_id}/utilization", headers=OPERATOR)).json()

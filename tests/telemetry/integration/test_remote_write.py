@@ -62,7 +62,7 @@ def headers(csp: str = "gov", **changed: str) -> dict[str, str]:
 
 def counts(**given: int) -> dict[str, int]:
     zero = dict.fromkeys(["received", "accepted", "duplicates", "unheld", "ignored", "unmapped", "refused_future",
-                          "refused_other_csp", "allocations_evaluated"], 0)
+                          "refused_other_csp", "refused_late", "merged", "allocations_evaluated"], 0)
     return {**zero, **given}
 
 
@@ -76,7 +76,7 @@ def tracked(server: str = SERVER, csp: str = "gov", gpus: int = 2) -> TrackAlloc
 
 async def stored(stack: Stack) -> list[tuple[str, int, datetime, float]]:
     rows = await stack.fetch("SELECT server_name, gpu_index, ts, utilization_pct FROM telemetry.sample "
-                             "ORDER BY server_name, gpu_index, ts")
+                             "JOIN telemetry.gpu USING (gpu_id) ORDER BY server_name, gpu_index, ts")
     return [(r["server_name"], r["gpu_index"], r["ts"], r["utilization_pct"]) for r in rows]
 
 
@@ -94,12 +94,16 @@ async def test_a_batch_is_stored_and_counts_for_the_allocation_holding_each_gpu(
         response = await post(api, body, headers=headers())
         view = (await api.get(f"/allocations/{held.allocation_id}/utilization", headers=OPERATOR)).json()
     assert response.status_code == 200, response.text
-    assert response.json() == counts(received=11, accepted=9, unheld=3, ignored=2, allocations_evaluated=1)
+    # the memory and power of GPU 0 at AT go with its utilization sample of that instant
+    assert response.json() == counts(received=11, accepted=9, unheld=3, merged=2, allocations_evaluated=1)
     assert len(await stored(stack)) == 9
+    assert [tuple(r) for r in await stack.fetch(
+        "SELECT gpu_index, memory_used_mib, power_w FROM telemetry.sample JOIN telemetry.gpu USING (gpu_id) "
+        "WHERE memory_used_mib IS NOT NULL OR power_w IS NOT NULL")] == [(0, 40960.0, 350.5)]
     assert (view["samples_counted"], view["utilization_pct"]) == (6, 30.0)
-    [usage] = await stack.fetch("SELECT payload->>'allocation_id' AS allocation_id FROM telemetry.outbox "
-                                "WHERE type = 'telemetry.usage_recorded.v1'")
-    assert usage["allocation_id"] == str(held.allocation_id)
+    hours = await stack.fetch("SELECT allocation_id, samples, memory_mib_sum, power_w_sum "
+                              "FROM telemetry.allocation_hour")
+    assert [tuple(h) for h in hours] == [(held.allocation_id, 6, 40960.0, 350.5)]
 
 
 async def test_a_batch_sent_again_counts_duplicates_and_stores_nothing_twice(stack: Stack) -> None:
@@ -111,9 +115,10 @@ async def test_a_batch_sent_again_counts_duplicates_and_stores_nothing_twice(sta
     assert first.json() == counts(received=6, accepted=6, allocations_evaluated=1)
     assert again.json() == counts(received=6, duplicates=6)
     assert len(await stored(stack)) == 6
-    events = await stack.fetch("SELECT type FROM telemetry.outbox WHERE payload->>'allocation_id' = $1",
-                               str(held.allocation_id))
-    assert [e["type"] for e in events] == ["telemetry.usage_recorded.v1"]  # 50% busy: no step on the ladder
+    # counted once in the allocation's hour; nothing published (its usage goes out when the hour closes)
+    assert [h["samples"] for h in await stack.fetch("SELECT samples FROM telemetry.allocation_hour "
+                                                     "WHERE allocation_id = $1", held.allocation_id)] == [6]
+    assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_gpu_util_wins_and_the_graphics_engine_ratio_stands_in_where_it_is_all_a_gpu_sent(stack: Stack) -> None:
@@ -191,8 +196,8 @@ async def test_another_csp_s_servers_are_dropped_and_counted_and_the_rest_is_sto
     assert response.status_code == 200
     assert response.json() == counts(received=9, accepted=3, refused_other_csp=6, allocations_evaluated=1)
     assert {server for server, *_ in await stored(stack)} == {"beta-01"}
-    events = await stack.fetch("SELECT DISTINCT payload->>'allocation_id' AS allocation_id FROM telemetry.outbox")
-    assert [e["allocation_id"] for e in events] == [str(ours.allocation_id)]
+    counted = await stack.fetch("SELECT DISTINCT allocation_id FROM telemetry.allocation_hour")
+    assert [c["allocation_id"] for c in counted] == [ours.allocation_id]
 
 
 async def test_samples_dated_past_the_clock_skew_are_dropped_and_counted(stack: Stack) -> None:

@@ -15,13 +15,19 @@ from support.auth import OPERATOR, bearer
 from support.clock import ManualClock
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
-from telemetry.config import PolicySettings
+from telemetry.config import PolicySettings, StorageSettings
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 STARTS_AT = datetime(2026, 12, 1, tzinfo=UTC)
 SERVER = "p3-gov-01"
-# the API's clock: the samples, all of STARTS_AT's day, are reported the day after (none is in the future)
-REPORTED = ManualClock(STARTS_AT + timedelta(days=1))
+# the API's clock: the samples, the allocation's first 90 minutes, are reported a few minutes after the newest
+# (none is in the future, none late)
+REPORTED = ManualClock(STARTS_AT + timedelta(hours=1, minutes=35))
+# an hour of samples is enough to judge here (24 by default); a quiet allocation is flagged only after a day
+POLICY = PolicySettings(min_judged_hours=1, stale_after_s=86_400)
+# a worker that closes the allocation's first hour: 03:31 less the two hours' lateness is 01:31, so 00:00-01:00
+CLOSING = ManualClock(STARTS_AT + timedelta(hours=3, minutes=31))
+QUICK = StorageSettings(upkeep_interval_s=0.2)
 
 
 def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730, program: Program = "P3") -> ResourceAllocated:
@@ -42,9 +48,11 @@ def as_csp(name: str = "gov") -> dict[str, str]:
     return {**NDJSON, **bearer("csp", name)}
 
 
-def batch(utilization_pct: float, *, minutes: int = 30, gpus: int = 2, server: str = SERVER) -> list[Line]:
+def batch(utilization_pct: float, *, minutes: int = 90, gpus: int = 2, server: str = SERVER,
+          first: int = 0) -> list[Line]:
+    """A sample a minute per GPU from the allocation's start (+ `first` minutes)."""
     return [{"server": server, "gpu_index": gpu, "utilization_pct": utilization_pct,
-             "ts": (STARTS_AT + timedelta(hours=10, minutes=m)).isoformat().replace("+00:00", "Z")}
+             "ts": (STARTS_AT + timedelta(minutes=first + m)).isoformat().replace("+00:00", "Z")}
             for m in range(minutes) for gpu in range(gpus)]
 
 
@@ -77,13 +85,14 @@ async def published(stack: Stack, *, at_least: int, timeout: float = 30.0) -> li
 async def test_a_p1_allocation_is_judged_only_once_p1_is_switched_on_and_its_usage_is_recorded_either_way(
         stack: Stack, switched_on: bool) -> None:
     event = allocated(program="P1")
-    policy = PolicySettings(monitored_programs={"P1", "P3"} if switched_on else {"P3"})
+    policy = POLICY.model_copy(update={"monitored_programs": {"P1", "P3"} if switched_on else {"P3"}})
     async with (stack.api("telemetry", clock=REPORTED, policy=policy) as api,
-                stack.worker("telemetry", policy=policy)):
+                stack.worker("telemetry", clock=CLOSING, policy=policy, storage=QUICK)):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         response = await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
-        assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": int(switched_on)}
+        assert response.json() == {"accepted": 180, "duplicates": 0, "refused_late": 0,
+                                   "allocations_evaluated": int(switched_on)}
         events = await published(stack, at_least=1 + int(switched_on))
         # then everything the topic holds after two seconds more: no warning comes later either
         events = await published(stack, at_least=len(events) + 1, timeout=2)
@@ -93,26 +102,32 @@ async def test_a_p1_allocation_is_judged_only_once_p1_is_switched_on_and_its_usa
 
 async def test_a_low_batch_for_an_allocation_from_kafka_publishes_a_warning_and_usage(stack: Stack) -> None:
     event = allocated()
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    async with (stack.api("telemetry", clock=REPORTED, policy=POLICY) as api,
+                stack.worker("telemetry", clock=CLOSING, policy=POLICY, storage=QUICK)):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         response = await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
         assert response.status_code == 202, response.text
-        assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 1}
+        assert response.json() == {"accepted": 180, "duplicates": 0, "refused_late": 0, "allocations_evaluated": 1}
         events = dict(await published(stack, at_least=2))
     warning = events["telemetry.utilization_dropped.v1"]
-    assert warning["level"] == "warning"
+    assert (warning["level"], warning["rule"]) == ("warning", "mean_below_plan")
     assert warning["allocation_id"] == str(event.allocation_id)
-    assert warning["utilization_pct"] == 10.0
+    assert warning["utilization_pct"] == pytest.approx(10.0)
     assert warning["threshold_pct"] == 15.0
+    assert (warning["window_start"], warning["window_end"]) == ("2026-12-01T00:00:00Z", "2026-12-01T01:29:00Z")
+    assert warning["coverage"] == 1.0
+    # the closed hour 00:00-01:00 only: 2 GPUs x 60 samples at 10% busy = 0.2 busy GPU-hours of 2 reserved
     usage = events["telemetry.usage_recorded.v1"]
-    assert usage["gpu_hours"] == 60 * 0.10 / 60  # 60 GPU-minutes at 10% busy
-    assert usage["utilization_pct"] == 10.0
+    assert (usage["window_start"], usage["window_end"]) == ("2026-12-01T00:00:00Z", "2026-12-01T01:00:00Z")
+    assert usage["gpu_hours"] == pytest.approx(0.2)
+    assert usage["utilization_pct"] == pytest.approx(10.0)
 
 
 async def test_without_a_grace_period_the_first_drop_warns_and_asks_for_the_reclaim(stack: Stack) -> None:
-    event, policy = allocated(), PolicySettings(grace_days=0)
-    async with stack.api("telemetry", clock=REPORTED, policy=policy) as api, stack.worker("telemetry", policy=policy):
+    event, policy = allocated(), POLICY.model_copy(update={"grace_days": 0})
+    async with (stack.api("telemetry", clock=REPORTED, policy=policy) as api,
+                stack.worker("telemetry", clock=REPORTED, policy=policy)):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(5.0)), headers=as_csp())
@@ -124,42 +139,45 @@ async def test_without_a_grace_period_the_first_drop_warns_and_asks_for_the_recl
 
 
 async def test_a_warned_allocation_that_recovers_publishes_the_recovery_and_starts_over(stack: Stack) -> None:
-    event = allocated()
-    busy = [{**line, "ts": line["ts"].replace("T10:", "T11:"), "utilization_pct": 90.0}
-            for line in batch(0, minutes=60)]
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    event, clock = allocated(), ManualClock(REPORTED())
+    async with (stack.api("telemetry", clock=clock, policy=POLICY) as api,
+                stack.worker("telemetry", clock=REPORTED, policy=POLICY)):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
-        await api.post("/samples", content=ndjson(busy), headers=as_csp())
+        clock.advance(seconds=3600)
+        await api.post("/samples", content=ndjson(batch(90.0, first=90, minutes=60)), headers=as_csp())
         state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
         events = await published(stack, at_least=4)
     types = [t for t, _ in events]
     assert types.count("telemetry.utilization_dropped.v1") == 1
     recovered = dict(events)["telemetry.utilization_recovered.v1"]
-    assert recovered["utilization_pct"] == (60 * 10.0 + 120 * 90.0) / 180
+    assert recovered["utilization_pct"] == pytest.approx((180 * 10.0 + 120 * 90.0) / 300)  # 42%
     assert recovered["threshold_pct"] == 15.0
     assert (state["ladder"], state["warned_at"]) == ("none", None)
 
 
 async def test_the_utilization_view_shows_the_plan_the_window_and_the_ladder(stack: Stack) -> None:
     event = allocated()
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    async with (stack.api("telemetry", clock=REPORTED, policy=POLICY) as api,
+                stack.worker("telemetry", clock=REPORTED, policy=POLICY)):
         await deliver(stack, event)
         before = await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(10.0)), headers=as_csp())
         after = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
     assert (before["planned_pct"], before["threshold_pct"]) == (50.0, 15.0)
     assert (before["samples_counted"], before["utilization_pct"], before["ladder"]) == (0, None, "none")
-    assert after["samples_counted"] == 60
-    assert after["utilization_pct"] == 10.0
+    assert after["samples_counted"] == 180
+    assert after["utilization_pct"] == pytest.approx(10.0)
     assert after["ladder"] == "warned"
-    assert after["last_sample_at"] == after["warned_at"] == "2026-12-01T10:29:00Z"
+    assert after["last_sample_at"] == after["warned_at"] == "2026-12-01T01:29:00Z"
+    assert [(r["rule"], r["judged"], r["short"]) for r in after["rules"]] == [
+        ("mean_below_plan", True, True), ("gpu_hours_below_plan", True, True)]
 
 
 async def test_a_batch_with_one_bad_line_is_refused_naming_the_line_and_stores_nothing(stack: Stack) -> None:
     lines = ndjson(batch(10.0, minutes=2)).splitlines()
-    lines[2] = json.dumps({"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T11:00:00Z",
+    lines[2] = json.dumps({"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T01:00:00Z",
                            "utilization_pct": 101})
     async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content="\n".join(lines), headers=as_csp())
@@ -171,9 +189,9 @@ async def test_a_batch_with_one_bad_line_is_refused_naming_the_line_and_stores_n
 
 
 async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> None:
-    good = {"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T11:00:00Z", "utilization_pct": 50}
+    good = {"server": SERVER, "gpu_index": 0, "ts": "2026-12-01T01:00:00Z", "utilization_pct": 50}
     lines = ["{not json", json.dumps({k: v for k, v in good.items() if k != "server"}),
-             json.dumps({**good, "ts": "2026-12-01T11:00:00"}), json.dumps({**good, "gpu_index": -1}),
+             json.dumps({**good, "ts": "2026-12-01T01:00:00"}), json.dumps({**good, "gpu_index": -1}),
              json.dumps({**good, "utilization_pct": -0.5}), json.dumps(good)]
     async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content="\n".join(lines), headers=as_csp())
@@ -188,7 +206,8 @@ async def test_every_kind_of_bad_line_is_named_with_its_reason(stack: Stack) -> 
 
 async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stack: Stack) -> None:
     event, body = allocated(), ndjson(batch(10.0))
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    async with (stack.api("telemetry", clock=REPORTED, policy=POLICY) as api,
+                stack.worker("telemetry", clock=CLOSING, policy=POLICY, storage=QUICK)):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         first = await api.post("/samples", content=body, headers=as_csp())
@@ -196,17 +215,21 @@ async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice(stac
         await eventually(lambda: stack.fetch("SELECT 1 FROM telemetry.outbox WHERE published_at IS NOT NULL "
                                               "HAVING count(*) = 2"), what="both events to be relayed")
         events = await published(stack, at_least=3, timeout=3.0)
-    assert first.json()["accepted"] == 60
-    assert again.json() == {"accepted": 0, "duplicates": 60, "allocations_evaluated": 0}
+    assert first.json()["accepted"] == 180
+    assert again.json() == {"accepted": 0, "duplicates": 180, "refused_late": 0, "allocations_evaluated": 0}
     assert sorted(t for t, _ in events) == ["telemetry.usage_recorded.v1", "telemetry.utilization_dropped.v1"]
-    assert len(await stack.fetch("SELECT * FROM telemetry.sample")) == 60
+    assert len(await stack.fetch("SELECT * FROM telemetry.sample")) == 180
+    # the hour's rollup counts each sample once
+    assert [r["samples"] for r in await stack.fetch("SELECT samples FROM telemetry.allocation_hour "
+                                                     "ORDER BY hour")] == [120, 60]
 
 
 async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: Stack) -> None:
     event = allocated()
     reclaimed = ResourceReclaimed(application_id=event.application_id, allocation_id=event.allocation_id,
                                   gpus=2, reason="operator", reclaimed_at=STARTS_AT + timedelta(hours=1))
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    async with (stack.api("telemetry", clock=REPORTED, policy=POLICY) as api,
+                stack.worker("telemetry", clock=REPORTED, policy=POLICY)):
         await deliver(stack, event)
         await deliver(stack, reclaimed)
 
@@ -216,14 +239,14 @@ async def test_after_a_reclaim_samples_are_stored_but_no_longer_judged(stack: St
         state = await eventually(ended, what="the reclaim to be recorded")
         response = await api.post("/samples", content=ndjson(batch(1.0)), headers=as_csp())
     assert state["ended_at"] == "2026-12-01T01:00:00Z"
-    assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
+    assert response.json() == {"accepted": 180, "duplicates": 0, "refused_late": 0, "allocations_evaluated": 0}
     assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
 async def test_samples_of_gpus_nobody_holds_are_stored_without_effects(stack: Stack) -> None:
     async with stack.api("telemetry", clock=REPORTED) as api:
         response = await api.post("/samples", content=ndjson(batch(0.0, server="p3-gov-99")), headers=as_csp())
-    assert response.json() == {"accepted": 60, "duplicates": 0, "allocations_evaluated": 0}
+    assert response.json() == {"accepted": 180, "duplicates": 0, "refused_late": 0, "allocations_evaluated": 0}
     assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
 
 
@@ -249,7 +272,7 @@ async def test_an_untracked_allocation_has_no_utilization(stack: Stack) -> None:
 async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_each_line(stack: Stack) -> None:
     event = allocated()  # SERVER is gov's
     foreign = [*batch(10.0, minutes=1, server="beta-01"), *batch(10.0, minutes=1)]
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry", clock=REPORTED, policy=POLICY):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         refused = await api.post("/samples", content=ndjson(foreign), headers=as_csp("beta"))
@@ -266,7 +289,7 @@ async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_eac
 
 async def test_the_utilization_is_shown_to_the_csp_hosting_the_allocation_and_to_no_other(stack: Stack) -> None:
     event = allocated()
-    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry"):
+    async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry", clock=REPORTED, policy=POLICY):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
         found = {csp: await api.get(f"/allocations/{event.allocation_id}/utilization", headers=bearer("csp", csp))
@@ -278,14 +301,14 @@ async def test_the_utilization_is_shown_to_the_csp_hosting_the_allocation_and_to
 
 
 async def test_a_line_dated_past_the_clock_skew_is_named_and_the_batch_stores_nothing(stack: Stack) -> None:
-    clock = ManualClock(STARTS_AT + timedelta(hours=10, minutes=29) - timedelta(minutes=5))  # the newest line - 5'
+    clock = ManualClock(STARTS_AT + timedelta(minutes=89) - timedelta(minutes=5))  # the newest line - 5'
     async with stack.api("telemetry", clock=clock) as api:
         at_the_skew = await api.post("/samples", content=ndjson(batch(50.0)), headers=as_csp())
         clock.advance(seconds=-1)
         past_it = await api.post("/samples", content=ndjson(batch(50.0, server="p3-gov-02")), headers=as_csp())
     assert at_the_skew.status_code == 202, at_the_skew.text
     assert past_it.status_code == 422
-    assert past_it.json()["errors"] == [{"field": f"line {n}: ts", "reason": "2026-12-01T10:29:00+00:00 is after "
-                                         "2026-12-01T10:28:59+00:00, the server's clock and its allowed skew"}
-                                        for n in (59, 60)]  # minute 29, both GPUs
-    assert {r["server_name"] for r in await stack.fetch("SELECT server_name FROM telemetry.sample")} == {SERVER}
+    assert past_it.json()["errors"] == [{"field": f"line {n}: ts", "reason": "2026-12-01T01:29:00+00:00 is after "
+                                         "2026-12-01T01:28:59+00:00, the server's clock and its allowed skew"}
+                                        for n in (179, 180)]  # minute 89, both GPUs
+    assert {r["server_name"] for r in await stack.fetch("SELECT server_name FROM telemetry.gpu")} == {SERVER}

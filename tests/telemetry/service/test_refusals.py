@@ -2,13 +2,14 @@
 and are dropped and counted from a remote-write batch, whose other samples are stored; hosts are mapped to servers."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import pytest
 
 from contracts import UsageRecorded
 from support.clock import ManualClock
-from telemetry.domain.commands import MapHost, OnRefused, RecordSamples, UnmapHost
+from telemetry.domain.commands import CloseHours, MapHost, OnRefused, RecordSamples, UnmapHost
 from telemetry.domain.errors import HostNotMapped, SamplesFromTheFuture, ServersOfAnotherCsp
 from telemetry.domain.model import BatchReceipt, HostMapping, Policy, Sample
 
@@ -19,9 +20,11 @@ def ndjson(samples: tuple[Sample, ...], received_at: datetime, *, csp: str = "go
     return RecordSamples(samples, csp=csp, received_at=received_at, line_numbers=tuple(range(1, len(samples) + 1)))
 
 
-def remote_write(samples: tuple[Sample, ...], received_at: datetime, *, csp: str = "gov") -> RecordSamples:
+def remote_write(samples: tuple[Sample, ...], received_at: datetime, *, csp: str = "gov",
+                 uuids: Mapping[tuple[str, int], str] | None = None) -> RecordSamples:
+    """As the remote-write door sends a request: samples named by host, each GPU's UUID as the exporter labelled it."""
     return RecordSamples(samples, csp=csp, received_at=received_at, on_refused=OnRefused.DROP_SAMPLES,
-                         by_hostname=True)
+                         by_hostname=True, uuids=uuids or {})
 
 
 async def test_an_ndjson_batch_with_a_sample_past_the_clock_skew_is_refused_whole_naming_its_line() -> None:
@@ -71,13 +74,14 @@ async def test_remote_write_drops_and_counts_another_csp_s_servers_and_attribute
     ours, theirs = allocated(clock.now, server="beta-01", csp="beta"), allocated(clock.now)  # SERVER is gov's
     await bus.handle(ours)
     await bus.handle(theirs)
-    start = clock.advance(hours=1)
+    start = clock.now
     samples = minutes_of(start, 50.0, server="beta-01") + minutes_of(start, 50.0, minutes=3)
     receipt = await bus.handle(remote_write(samples, clock.advance(minutes=30), csp="beta"))
     assert receipt == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=1, refused_other_csp=6)
     assert {server for server, _, _ in uow.samples.by_key} == {"beta-01"}
-    assert [e.allocation_id for e in uow.outbox.of_type(UsageRecorded)] == [ours.allocation_id]
     assert uow.commits == 3  # one transaction each: the two allocations, then the batch
+    await bus.handle(CloseHours(now=start + timedelta(hours=3)))
+    assert [e.allocation_id for e in uow.outbox.of_type(UsageRecorded)] == [ours.allocation_id]
 
 
 async def test_remote_write_counts_duplicates_and_samples_no_allocation_held() -> None:
@@ -109,6 +113,7 @@ async def test_a_mapped_host_s_samples_are_stored_under_its_server_and_attribute
     assert receipt == BatchReceipt(accepted=6, duplicates=0, allocations_evaluated=1, unheld=2)
     assert sorted({(server, gpu) for server, gpu, _ in uow.samples.by_key}) == [
         ("node-1", 0), (SERVER, 0), (SERVER, 1)]  # gov's node-1 is not beta's mapping: its own name
+    await bus.handle(CloseHours(now=start + timedelta(hours=3)))
     [usage] = uow.outbox.of_type(UsageRecorded)
     assert usage.allocation_id == cmd.allocation_id
 
@@ -145,3 +150,43 @@ async def test_a_host_mapping_is_replaced_and_removed() -> None:
     assert await uow.hosts.servers("gov", {"node-1"}) == {}
     with pytest.raises(HostNotMapped):
         await bus.handle(UnmapHost(csp="gov", hostname="node-1"))
+
+
+async def test_a_gpu_whose_uuid_a_tracked_slot_carries_lands_on_that_slot_whatever_its_host_is_called() -> None:
+    clock = ManualClock()
+    uow = FakeTelemetryUnitOfWork()
+    bus = telemetry_bus(uow, clock)
+    cmd = allocated(clock.now, uuids=("GPU-aaaa0000", "GPU-bbbb0001"))  # SERVER's GPUs 0 and 1, gov's
+    await bus.handle(cmd)
+    await bus.handle(MapHost(csp="gov", hostname="dgx-7", server_name="elsewhere"))  # a UUID outranks the mapping
+    start = clock.now
+    # the exporter calls them dgx-7's GPUs 4 and 5, and its GPU 6 carries a UUID no slot has
+    samples = minutes_of(start, 50.0, minutes=2, gpus=(4, 5, 6), server="dgx-7")
+    uuids = {("dgx-7", 4): "GPU-aaaa0000", ("dgx-7", 5): "GPU-bbbb0001", ("dgx-7", 6): "GPU-ffff0006"}
+    receipt = await bus.handle(remote_write(samples, clock.advance(minutes=5), uuids=uuids))
+    assert receipt == BatchReceipt(accepted=6, duplicates=0, allocations_evaluated=1, unheld=2)
+    assert sorted({(server, gpu) for server, gpu, _ in uow.samples.by_key}) == [
+        ("elsewhere", 6), (SERVER, 0), (SERVER, 1)]
+    assert [h.samples for h in uow.usage.of(cmd.allocation_id).values()] == [4]
+
+
+async def test_a_uuid_of_another_csp_s_slot_is_dropped_as_that_csp_s_server() -> None:
+    clock = ManualClock()
+    uow = FakeTelemetryUnitOfWork()
+    bus = telemetry_bus(uow, clock)
+    await bus.handle(allocated(clock.now, uuids=("GPU-aaaa0000", "GPU-bbbb0001")))  # gov's
+    samples = minutes_of(clock.now, 50.0, minutes=2, gpus=(0,), server="node-1")
+    receipt = await bus.handle(remote_write(samples, clock.advance(minutes=5), csp="beta",
+                                            uuids={("node-1", 0): "GPU-bbbb0001"}))
+    assert (receipt.accepted, receipt.refused_other_csp, uow.samples.by_key) == (0, 2, {})
+
+
+async def test_an_ndjson_batch_s_gpus_are_not_placed_by_uuid() -> None:
+    clock = ManualClock()
+    uow = FakeTelemetryUnitOfWork()
+    bus = telemetry_bus(uow, clock)
+    await bus.handle(allocated(clock.now, uuids=("GPU-aaaa0000", "GPU-bbbb0001")))
+    samples = minutes_of(clock.now, 50.0, minutes=1, gpus=(3,), server="p3-gov-02")
+    await bus.handle(RecordSamples(samples, csp="gov", received_at=clock.advance(minutes=1),
+                                   uuids={("p3-gov-02", 3): "GPU-aaaa0000"}))
+    assert set(uow.samples.by_key) == {("p3-gov-02", 3, clock.now - timedelta(minutes=1))}

@@ -1,128 +1,32 @@
-"""Telemetry's service layer on the in-memory fakes: a CSP's batch stored, attributed, and the ladder moved on it."""
+"""Telemetry's service layer on the in-memory fakes: a CSP's batch stored once, attributed to the allocation holding
+each GPU, late samples dropped, and the raw samples' days given their partitions."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from contracts import UsageRecorded, UtilizationDropped, UtilizationRecovered
+from contracts import UsageRecorded, UtilizationDropped
 from support.clock import ManualClock
-from telemetry.domain.commands import EndAllocation, RecordSamples
+from telemetry.domain.commands import CloseHours, EndAllocation, OnRefused, RecordSamples
 from telemetry.domain.errors import ServersOfAnotherCsp
-from telemetry.domain.model import BatchReceipt, Ladder, Policy, ProgramCode, Sample
+from telemetry.domain.model import BatchReceipt, Sample
 
-from .fakes import FakeTelemetryUnitOfWork, allocated, minutes_of, telemetry_bus
-
-
-def batch(samples: tuple[Sample, ...], *, csp: str = "gov") -> RecordSamples:
-    """An NDJSON batch, received a minute after its newest sample."""
-    received_at = max(s.ts for s in samples) + timedelta(minutes=1)
-    return RecordSamples(samples, csp=csp, received_at=received_at, line_numbers=tuple(range(1, len(samples) + 1)))
+from .fakes import SERVER, FakeTelemetryUnitOfWork, allocated, batch, minutes_of, telemetry_bus
 
 
-async def test_a_low_batch_warns_and_records_the_usage() -> None:
-    clock = ManualClock()
-    uow = FakeTelemetryUnitOfWork()
-    bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)  # 50% planned: a 15% threshold
-    await bus.handle(cmd)
-    samples = minutes_of(clock.advance(hours=1), 10.0)
-    receipt = await bus.handle(batch(samples))
-    assert receipt == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=1)
-    [usage] = uow.outbox.of_type(UsageRecorded)
-    assert (usage.allocation_id, usage.gpu_hours, usage.utilization_pct) == (cmd.allocation_id, 0.1, 10.0)
-    assert (usage.window_start, usage.window_end) == (samples[0].ts, samples[-1].ts)
-    [warning] = uow.outbox.of_type(UtilizationDropped)
-    assert (warning.level, warning.utilization_pct, warning.threshold_pct) == ("warning", 10.0, 15.0)
-    tracked = uow.allocations[cmd.allocation_id]
-    assert (tracked.ladder, tracked.warned_at) == (Ladder.WARNED, samples[-1].ts)
-
-
-@pytest.mark.parametrize("program", ["P1", "P2"])
-async def test_p1_and_p2_are_not_judged_unless_switched_on_but_their_usage_is_recorded(program: ProgramCode) -> None:
-    clock = ManualClock()
-    off, on = FakeTelemetryUnitOfWork(), FakeTelemetryUnitOfWork()
-    switched_on = Policy(monitored_programs=frozenset({program, "P3"}))
-    for uow, policy in ((off, Policy()), (on, switched_on)):
-        bus, cmd = telemetry_bus(uow, clock, policy), allocated(clock.now, program=program)
-        await bus.handle(cmd)
-        receipt = await bus.handle(batch(minutes_of(clock.now + timedelta(hours=1), 10.0)))
-        assert receipt.accepted == 60
-    assert [type(e) for e in off.published] == [UsageRecorded]          # by default: usage for billing, no ladder
-    assert [type(e) for e in on.published] == [UsageRecorded, UtilizationDropped]
-
-
-async def test_a_busy_batch_records_the_usage_and_moves_nothing() -> None:
+async def test_a_batch_is_stored_and_its_allocation_evaluated() -> None:
     clock = ManualClock()
     uow = FakeTelemetryUnitOfWork()
     bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
     await bus.handle(cmd)
-    receipt = await bus.handle(batch(minutes_of(clock.advance(hours=1), 60.0)))
-    assert receipt.allocations_evaluated == 1
-    assert [type(e) for e in uow.published] == [UsageRecorded]
-    assert uow.allocations[cmd.allocation_id].ladder is Ladder.NONE
-
-
-async def test_a_drop_that_lasts_through_the_grace_period_asks_for_the_reclaim() -> None:
-    clock = ManualClock()
-    uow = FakeTelemetryUnitOfWork()
-    bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
-    await bus.handle(cmd)
-    await bus.handle(batch(minutes_of(clock.advance(hours=1), 10.0)))
-    await bus.handle(batch(minutes_of(clock.advance(days=3), 10.0)))  # still in the grace period
-    assert [e.level for e in uow.outbox.of_type(UtilizationDropped)] == ["warning"]
-    await bus.handle(batch(minutes_of(clock.advance(days=4), 10.0)))  # a week after the warning
-    assert [e.level for e in uow.outbox.of_type(UtilizationDropped)] == ["warning", "reclaim"]
-    assert uow.allocations[cmd.allocation_id].ladder is Ladder.RECLAIM_REQUESTED
-
-
-async def test_without_a_grace_period_the_first_drop_warns_and_asks_for_the_reclaim_at_once() -> None:
-    clock = ManualClock()
-    uow = FakeTelemetryUnitOfWork()
-    bus, cmd = telemetry_bus(uow, clock, Policy(grace_days=0)), allocated(clock.now)
-    await bus.handle(cmd)
-    await bus.handle(batch(minutes_of(clock.advance(hours=1), 5.0)))
-    # a reclaim always follows a warning: here both, in the batch's one transaction
-    assert [e.level for e in uow.outbox.of_type(UtilizationDropped)] == ["warning", "reclaim"]
-    assert uow.commits == 2
-    assert uow.allocations[cmd.allocation_id].ladder is Ladder.RECLAIM_REQUESTED
-
-
-async def test_once_its_reclaim_is_asked_an_allocation_is_no_longer_judged_but_its_usage_is_recorded() -> None:
-    clock = ManualClock()
-    uow = FakeTelemetryUnitOfWork()
-    bus, cmd = telemetry_bus(uow, clock, Policy(grace_days=0)), allocated(clock.now)
-    await bus.handle(cmd)
-    await bus.handle(batch(minutes_of(clock.advance(hours=1), 5.0)))
-    receipt = await bus.handle(batch(minutes_of(clock.advance(hours=1), 90.0)))
-    assert (receipt.accepted, receipt.allocations_evaluated) == (60, 0)
-    assert [type(e) for e in uow.published] == [UsageRecorded, UtilizationDropped, UtilizationDropped, UsageRecorded]
-    assert uow.allocations[cmd.allocation_id].ladder is Ladder.RECLAIM_REQUESTED
-
-
-async def test_a_warned_allocation_that_recovers_says_so_and_starts_over() -> None:
-    clock = ManualClock()
-    uow = FakeTelemetryUnitOfWork()
-    bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
-    await bus.handle(cmd)
-    await bus.handle(batch(minutes_of(clock.advance(hours=1), 10.0)))
-    await bus.handle(batch(minutes_of(clock.advance(hours=1), 90.0, minutes=60)))
-    [recovered] = uow.outbox.of_type(UtilizationRecovered)
-    assert recovered.utilization_pct == (60 * 10.0 + 120 * 90.0) / 180  # the week's mean, both batches
-    assert recovered.threshold_pct == 15.0
-    tracked = uow.allocations[cmd.allocation_id]
-    assert (tracked.ladder, tracked.warned_at) == (Ladder.NONE, None)
-    assert len(uow.outbox.of_type(UtilizationDropped)) == 1
-
-
-async def test_the_window_forgets_samples_older_than_its_days() -> None:
-    clock = ManualClock()
-    uow = FakeTelemetryUnitOfWork()
-    bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
-    await bus.handle(cmd)
-    await bus.handle(batch(minutes_of(clock.advance(hours=1), 10.0)))
-    await bus.handle(batch(minutes_of(clock.advance(days=8), 20.0)))  # the warning's week is out of the window
-    [recovered] = uow.outbox.of_type(UtilizationRecovered)
-    assert (recovered.utilization_pct, recovered.window_end - recovered.window_start) == (20.0, timedelta(days=7))
+    receipt = await bus.handle(batch(minutes_of(cmd.starts_at, 60.0, minutes=61)))
+    assert receipt == BatchReceipt(accepted=122, duplicates=0, allocations_evaluated=1)
+    assert len(uow.samples.by_key) == 122
+    # 60 samples a GPU in the first hour, one in the next (at 10:00)
+    assert [(h.samples, h.utilization_pct) for h in uow.usage.of(cmd.allocation_id).values()] == [
+        (120, 60.0), (2, 60.0)]
+    assert uow.published == []  # busy enough; its usage is published once its hours close
 
 
 async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice() -> None:
@@ -130,12 +34,24 @@ async def test_a_resent_batch_counts_duplicates_and_publishes_nothing_twice() ->
     uow = FakeTelemetryUnitOfWork()
     bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
     await bus.handle(cmd)
-    samples = minutes_of(clock.advance(hours=1), 10.0)
+    samples = minutes_of(cmd.starts_at, 10.0, minutes=61)
     await bus.handle(batch(samples))
     again = await bus.handle(batch(samples))
-    assert again == BatchReceipt(accepted=0, duplicates=60, allocations_evaluated=0)
-    assert [type(e) for e in uow.published] == [UsageRecorded, UtilizationDropped]
-    assert len(uow.samples.by_key) == 60
+    assert again == BatchReceipt(accepted=0, duplicates=122, allocations_evaluated=0)
+    assert [type(e) for e in uow.published] == [UtilizationDropped]
+    assert len(uow.samples.by_key) == 122
+    assert sum(h.samples for h in uow.usage.of(cmd.allocation_id).values()) == 122  # not summed twice
+
+
+async def test_a_gpu_and_instant_named_twice_in_one_batch_is_stored_once() -> None:
+    clock = ManualClock()
+    uow = FakeTelemetryUnitOfWork()
+    bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
+    await bus.handle(cmd)
+    ts = cmd.starts_at + timedelta(minutes=1)
+    receipt = await bus.handle(batch((Sample(SERVER, 0, ts, 10.0), Sample(SERVER, 0, ts, 30.0))))
+    assert (receipt.accepted, receipt.duplicates) == (1, 1)
+    assert [h.samples for h in uow.usage.of(cmd.allocation_id).values()] == [1]
 
 
 async def test_each_sample_counts_for_the_allocation_holding_its_gpu() -> None:
@@ -145,12 +61,14 @@ async def test_each_sample_counts_for_the_allocation_holding_its_gpu() -> None:
     idle, busy = allocated(clock.now, first_gpu=0), allocated(clock.now, first_gpu=2)  # one server, GPUs 0-1, 2-3
     await bus.handle(idle)
     await bus.handle(busy)
-    start = clock.advance(hours=1)
-    receipt = await bus.handle(batch(minutes_of(start, 5.0) + minutes_of(start, 80.0, gpus=(2, 3))))
-    assert receipt == BatchReceipt(accepted=120, duplicates=0, allocations_evaluated=2)
+    start = clock.now
+    receipt = await bus.handle(batch(minutes_of(start, 5.0, minutes=61) + minutes_of(start, 80.0, minutes=61,
+                                                                                      gpus=(2, 3))))
+    assert receipt == BatchReceipt(accepted=244, duplicates=0, allocations_evaluated=2)
+    assert [e.allocation_id for e in uow.outbox.of_type(UtilizationDropped)] == [idle.allocation_id]
+    await bus.handle(CloseHours(now=start + timedelta(hours=3)))  # the 09:00 hour closes once 2 h of lateness pass
     usage = {e.allocation_id: e.utilization_pct for e in uow.outbox.of_type(UsageRecorded)}
     assert usage == {idle.allocation_id: 5.0, busy.allocation_id: 80.0}
-    assert [e.allocation_id for e in uow.outbox.of_type(UtilizationDropped)] == [idle.allocation_id]
 
 
 async def test_samples_outside_the_allocation_period_are_stored_without_effects() -> None:
@@ -162,7 +80,7 @@ async def test_samples_outside_the_allocation_period_are_stored_without_effects(
     await bus.handle(EndAllocation(allocation_id=cmd.allocation_id, ended_at=clock.advance(hours=1)))
     after = await bus.handle(batch(minutes_of(clock.advance(hours=1), 0.0)))
     assert before == after == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=0, unheld=60)
-    assert (uow.published, len(uow.samples.by_key)) == ([], 120)
+    assert (uow.published, len(uow.samples.by_key), uow.usage.of(cmd.allocation_id)) == ([], 120, {})
 
 
 async def test_samples_of_gpus_nobody_holds_are_stored_without_effects() -> None:
@@ -173,6 +91,31 @@ async def test_samples_of_gpus_nobody_holds_are_stored_without_effects() -> None
     receipt = await bus.handle(batch(minutes_of(clock.advance(hours=1), 0.0, server="p3-gov-99")))
     assert receipt == BatchReceipt(accepted=60, duplicates=0, allocations_evaluated=0, unheld=60)
     assert uow.published == []
+
+
+@pytest.mark.parametrize("on_refused", list(OnRefused))
+async def test_samples_older_than_the_lateness_are_dropped_and_counted(on_refused: OnRefused) -> None:
+    clock = ManualClock()
+    uow = FakeTelemetryUnitOfWork()
+    bus, cmd = telemetry_bus(uow, clock), allocated(clock.now)
+    await bus.handle(cmd)
+    now = clock.advance(hours=3)  # lateness 2 h: samples from 10:00 on are taken
+    samples = (Sample(SERVER, 0, now - timedelta(hours=2, microseconds=1), 10.0),
+               Sample(SERVER, 0, now - timedelta(hours=2), 10.0), Sample(SERVER, 1, now - timedelta(hours=1), 10.0))
+    receipt = await bus.handle(RecordSamples(samples, csp="gov", received_at=now, on_refused=on_refused))
+    # late samples never refuse a batch, whatever its door: their hour may be closed and its usage published
+    assert receipt == BatchReceipt(accepted=2, duplicates=0, allocations_evaluated=1, refused_late=1)
+    assert sorted(ts for _, _, ts in uow.samples.by_key) == [now - timedelta(hours=2), now - timedelta(hours=1)]
+
+
+async def test_a_batch_gives_each_day_of_its_samples_a_partition() -> None:
+    clock = ManualClock()
+    uow = FakeTelemetryUnitOfWork()
+    bus = telemetry_bus(uow, clock)
+    midnight = clock.advance(hours=15)  # 2026-12-02 00:00
+    await bus.handle(batch(minutes_of(midnight - timedelta(minutes=1), 50.0, minutes=2)))
+    assert uow.partitions.days == {date(2026, 12, 1), date(2026, 12, 2)}
+    assert len(uow.samples.by_key) == 4
 
 
 async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_each_line() -> None:

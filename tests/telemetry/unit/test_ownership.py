@@ -1,20 +1,14 @@
-"""Which CSP may report on which server, and which CSP hosts an allocation, without a database."""
+"""Which CSP may report on which server, which samples a batch may store, how hosts become servers, and which CSP
+hosts an allocation, without a database."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from telemetry.domain.model import (
-    Allocation,
-    Policy,
-    Sample,
-    Slot,
-    held_by_none,
-    on_servers,
-    triage,
-)
+from telemetry.domain.model import Allocation, Policy, Sample, Slot, renamed, triage
 
 AT = datetime(2026, 12, 1, 10, tzinfo=UTC)
+EARLIEST, LATEST = AT - timedelta(hours=2), AT + timedelta(minutes=5)
 
 
 def samples_on(*servers: str) -> list[Sample]:
@@ -24,7 +18,7 @@ def samples_on(*servers: str) -> list[Sample]:
 def foreign_lines(samples: list[Sample], lines: list[int], owners: dict[str, set[str]],
                   csp: str) -> list[tuple[int, str]]:
     """(line, server) of each sample the batch may not hold for being on another CSP's server."""
-    found = triage(samples, lines, latest=AT, owners=owners, csp=csp).foreign
+    found = triage(samples, lines, earliest=EARLIEST, latest=LATEST, owners=owners, csp=csp).foreign
     return [(line, sample.server_name) for line, sample in found]
 
 
@@ -45,23 +39,21 @@ def test_a_server_tracked_under_two_csps_is_refused_to_both() -> None:
     assert foreign_lines(samples_on("shared-01"), [1], owners, "beta") == [(1, "shared-01")]
 
 
-def test_an_allocation_is_hosted_by_each_csp_of_its_gpus() -> None:
-    allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=2, starts_at=AT,
-                            ends_at=AT + timedelta(days=30), planned_gpu_hours_per_month=730,
-                            slots=[Slot("gov-01", 0, "gov"), Slot("beta-01", 0, "beta")])
-    assert (allocation.hosted_by("gov"), allocation.hosted_by("beta"), allocation.hosted_by("gamma")) == (
-        True, True, False)
-
-
-def test_a_batch_is_sorted_into_kept_future_and_foreign_with_each_line() -> None:
+def test_a_batch_is_sorted_into_future_late_foreign_and_kept_in_that_order_of_precedence() -> None:
     owners = {"gov-01": {"gov"}, "beta-01": {"beta"}}
-    later = AT + timedelta(minutes=6)
-    batch = [Sample("gov-01", 0, AT, 1.0), Sample("beta-01", 0, AT, 2.0), Sample("beta-01", 0, later, 3.0),
-             Sample("new-01", 0, later, 4.0), Sample("new-01", 0, AT, 5.0)]
-    sorted_out = triage(batch, [1, 2, 3, 4, 5], latest=AT + timedelta(minutes=5), owners=owners, csp="gov")
-    assert sorted_out.kept == (batch[0], batch[4])
-    assert sorted_out.future == ((3, batch[2]), (4, batch[3]))  # in the future, whoever's server it names
-    assert sorted_out.foreign == ((2, batch[1]),)
+    ahead, behind = LATEST + timedelta(microseconds=1), EARLIEST - timedelta(microseconds=1)
+    batch = [Sample("beta-01", 0, ahead, 1.0),  # future, though on another CSP's server
+             Sample("beta-01", 0, behind, 2.0),  # late, though on another CSP's server
+             Sample("gov-01", 0, behind, 3.0),  # late on its own server
+             Sample("beta-01", 0, AT, 4.0),  # foreign
+             Sample("gov-01", 0, LATEST, 5.0),  # kept: at the latest instant allowed
+             Sample("new-01", 0, EARLIEST, 6.0),  # kept: at the earliest instant allowed, on nobody's server
+             Sample("new-01", 1, ahead, 7.0)]  # future
+    sorted_out = triage(batch, [1, 2, 3, 4, 5, 6, 7], earliest=EARLIEST, latest=LATEST, owners=owners, csp="gov")
+    assert sorted_out.future == ((1, batch[0]), (7, batch[6]))
+    assert sorted_out.late == ((2, batch[1]), (3, batch[2]))
+    assert sorted_out.foreign == ((4, batch[3]),)
+    assert sorted_out.kept == (batch[4], batch[5])
 
 
 def test_the_latest_instant_allowed_is_the_clock_plus_its_skew() -> None:
@@ -70,17 +62,33 @@ def test_the_latest_instant_allowed_is_the_clock_plus_its_skew() -> None:
     assert Policy(max_clock_skew_s=300).latest_instant(datetime.max.replace(tzinfo=UTC)).year == 9999
 
 
+def test_the_earliest_instant_allowed_is_the_clock_less_its_lateness() -> None:
+    assert Policy(lateness_s=7200).earliest_instant(AT) == AT - timedelta(hours=2)
+    assert Policy().earliest_instant(AT) == AT - timedelta(hours=2)
+    assert Policy(lateness_s=7200).earliest_instant(datetime.min.replace(tzinfo=UTC)) == datetime.min.replace(
+        tzinfo=UTC)
+
+
 def test_samples_named_by_host_take_their_mapped_server_or_keep_their_name() -> None:
-    renamed = on_servers(samples_on("dgx-a17", "gov-02"), {"dgx-a17": "gov-01", "other": "gov-09"})
-    assert [s.server_name for s in renamed] == ["gov-01", "gov-02"]
+    named = renamed(samples_on("dgx-a17", "gov-02"), {}, {"dgx-a17": "gov-01", "other": "gov-09"})
+    assert [(s.server_name, s.gpu_index) for s in named] == [("gov-01", 0), ("gov-02", 0)]
 
 
-def test_samples_no_allocation_held_at_their_instant_are_counted() -> None:
-    allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=1, starts_at=AT,
+def test_a_gpu_registered_by_its_uuid_takes_the_server_and_index_it_is_registered_under() -> None:
+    batch = [Sample("dgx-a17", 3, AT, 10.0, memory_used_mib=512.0, power_w=250.0), Sample("dgx-a17", 0, AT, 20.0),
+             Sample("dgx-b02", 3, AT, 30.0)]
+    moved = {("dgx-a17", 3): ("gov-07", 1)}
+    named = renamed(batch, moved, {"dgx-a17": "gov-01"})
+    assert named == (Sample("gov-07", 1, AT, 10.0, memory_used_mib=512.0, power_w=250.0),  # the UUID wins
+                     Sample("gov-01", 0, AT, 20.0),  # the host mapping for the host's other GPUs
+                     Sample("dgx-b02", 3, AT, 30.0))  # an unmapped host is its own server
+
+
+def test_an_allocation_is_hosted_by_each_csp_of_its_gpus() -> None:
+    allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=3, starts_at=AT,
                             ends_at=AT + timedelta(days=30), planned_gpu_hours_per_month=730,
-                            slots=[Slot("gov-01", 0, "gov")])
-    before, after = AT - timedelta(seconds=1), AT + timedelta(days=30)
-    batch = [Sample("gov-01", 0, AT, 1.0), Sample("gov-01", 1, AT, 1.0), Sample("gov-01", 0, before, 1.0),
-             Sample("gov-02", 0, AT, 1.0), Sample("gov-01", 0, after, 1.0)]
-    assert held_by_none(batch, [allocation]) == 4
-    assert held_by_none(batch, []) == 5
+                            slots=[Slot("gov-01", 0, "gov"), Slot("beta-01", 0, "beta"), Slot("gov-01", 1, "gov"),
+                                   Slot("old-01", 0)])
+    assert (allocation.hosted_by("gov"), allocation.hosted_by("beta"), allocation.hosted_by("gamma")) == (
+        True, True, False)
+    assert allocation.csps == ["beta", "gov"]

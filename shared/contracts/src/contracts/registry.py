@@ -18,6 +18,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     events.ResourceAllocated,
     events.ApplicationWaitlisted,
     events.ResourceReclaimed,
+    events.ReclaimWaived,
     events.RoundSelected,
     events.EligibilityRecheckRequested,
     events.OfferMade,
@@ -25,6 +26,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     events.UsageRecorded,
     events.UtilizationDropped,
     events.UtilizationRecovered,
+    events.TelemetryStale,
     events.InvoiceIssued,
 )
 

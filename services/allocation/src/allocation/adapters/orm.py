@@ -49,6 +49,16 @@ server = Table(
     Index("ix_server_pool_gpu_model", "pool", "gpu_model"),
 )
 
+# the UUIDs of a server's GPUs (DCGM's `UUID` label), by GPU index: each GPU of the inventory has its own
+server_gpu = Table(
+    "server_gpu", metadata,
+    Column("server_id", UUID(as_uuid=True), ForeignKey("server.id"), nullable=False),
+    Column("gpu_index", Integer, nullable=False),
+    Column("gpu_uuid", Text, nullable=False, unique=True),
+    PrimaryKeyConstraint("server_id", "gpu_index"),
+    CheckConstraint("gpu_index >= 0", name="gpu_index_not_negative"),
+)
+
 server_window = Table(
     "server_window", metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),

@@ -19,6 +19,7 @@ from allocation.adapters.orm import (
     round_,
     round_candidate,
     server,
+    server_gpu,
     waitlist,
 )
 from allocation.adapters.repository_inventory import as_range as _range
@@ -78,9 +79,12 @@ class AllocationRepository:
         return [Allocation(**{**r._mapping, "status": Status(r.status), "slots": slots[r.id]}) for r in rows]
 
     async def _slots(self, allocation_ids: Iterable[UUID]) -> dict[UUID, list[Slot]]:
+        """Each GPU with its UUID as the inventory has it now."""
         stmt = (select(allocation_gpu.c.allocation_id, allocation_gpu.c.gpu_index, server.c.id.label("server_id"),
-                       server.c.name.label("server_name"), csp.c.name.label("csp"))
+                       server.c.name.label("server_name"), csp.c.name.label("csp"), server_gpu.c.gpu_uuid)
                 .join(server, server.c.id == allocation_gpu.c.server_id).join(csp, csp.c.id == server.c.csp_id)
+                .outerjoin(server_gpu, (server_gpu.c.server_id == allocation_gpu.c.server_id)
+                           & (server_gpu.c.gpu_index == allocation_gpu.c.gpu_index))
                 .where(allocation_gpu.c.allocation_id.in_(list(allocation_ids)))
                 .order_by(server.c.name, allocation_gpu.c.gpu_index))
         found: dict[UUID, list[Slot]] = defaultdict(list)

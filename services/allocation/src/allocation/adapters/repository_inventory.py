@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, func, select, text
-from sqlalchemy.dialects.postgresql import Range, insert
+from sqlalchemy import Select, and_, delete, exists, func, select, text
+from sqlalchemy.dialects.postgresql import Range, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from allocation.adapters.orm import allocation_gpu, csp, server, server_window
+from allocation.adapters.orm import allocation_gpu, csp, server, server_gpu, server_window
 from allocation.domain.model import Csp, ProgramCode, Server, Slot
 from allocation.domain.windows import Period, Window, midnight
 
@@ -22,8 +23,15 @@ def as_range(period: Span) -> Range[datetime]:
 
 
 def _servers() -> Select[Any]:
-    return (select(server, csp.c.name.label("csp")).join(csp, csp.c.id == server.c.csp_id)
+    """Servers with their CSP's name and their GPU UUIDs in index order (_server makes each a Server)."""
+    uuids = (select(func.array_agg(aggregate_order_by(server_gpu.c.gpu_uuid, server_gpu.c.gpu_index)))
+             .where(server_gpu.c.server_id == server.c.id).scalar_subquery())
+    return (select(server, csp.c.name.label("csp"), uuids.label("gpu_uuids")).join(csp, csp.c.id == server.c.csp_id)
             .order_by(server.c.name))
+
+
+def _server(row: Any) -> Server:
+    return Server(**{**row._mapping, "gpu_uuids": tuple(row.gpu_uuids or ())})  # no GPU row: NULL
 
 
 def _serving(pool: ProgramCode, during: Any) -> Any:
@@ -73,20 +81,37 @@ class InventoryRepository:
         return [Csp(**r._mapping) for r in rows]
 
     async def add_server(self, item: Server) -> bool:
-        values = {k: v for k, v in vars(item).items() if k != "csp"}
+        """False when the name is taken (also under a concurrent insert); the GPU UUIDs are set_gpu_uuids' part."""
+        values = {k: v for k, v in vars(item).items() if k not in {"csp", "gpu_uuids"}}
         stmt = insert(server).values(values).on_conflict_do_nothing().returning(server.c.id)
         return (await self._session.execute(stmt)).first() is not None
 
     async def server(self, server_id: UUID) -> Server | None:
         row = (await self._session.execute(_servers().where(server.c.id == server_id))).first()
-        return Server(**row._mapping) if row else None
+        return _server(row) if row else None
 
     async def servers(self, *, pool: ProgramCode | None = None, gpu_model: str | None = None) -> list[Server]:
         stmt = _servers()
         for column, value in (("pool", pool), ("gpu_model", gpu_model)):
             if value is not None:
                 stmt = stmt.where(server.c[column] == value)
-        return [Server(**r._mapping) for r in (await self._session.execute(stmt)).all()]
+        return [_server(r) for r in (await self._session.execute(stmt)).all()]
+
+    async def gpu_uuid_holders(self, gpu_uuids: Collection[str]) -> dict[str, str]:
+        stmt = (select(server_gpu.c.gpu_uuid, server.c.name).join(server, server.c.id == server_gpu.c.server_id)
+                .where(server_gpu.c.gpu_uuid.in_(list(gpu_uuids))))
+        return {gpu_uuid: name for gpu_uuid, name in (await self._session.execute(stmt)).all()}
+
+    async def set_gpu_uuids(self, server_id: UUID, gpu_uuids: tuple[str, ...]) -> bool:
+        """False when another server has one of them, also under a concurrent write (no exception, no aborted
+        transaction: the caller refuses, and its transaction is rolled back)."""
+        await self._session.execute(delete(server_gpu).where(server_gpu.c.server_id == server_id))
+        if not gpu_uuids:
+            return True
+        stmt = (insert(server_gpu).values([{"server_id": server_id, "gpu_index": i, "gpu_uuid": u}
+                                           for i, u in enumerate(gpu_uuids)])
+                .on_conflict_do_nothing().returning(server_gpu.c.gpu_uuid))
+        return len((await self._session.execute(stmt)).all()) == len(gpu_uuids)
 
     async def add_window(self, window: Window) -> None:
         await self._session.execute(server_window.insert().values(
@@ -129,7 +154,7 @@ class InventoryRepository:
         """Per server serving the pool for the whole period (one window covers it), the GPUs free all along;
         `whole_only` keeps only the servers with every GPU free."""
         during = as_range(period)
-        servers = [Server(**r._mapping) for r in (await self._session.execute(
+        servers = [_server(r) for r in (await self._session.execute(
             _servers().where(server.c.gpu_model == gpu_model, _serving(pool, during)))).all()]
         stmt = (select(allocation_gpu.c.server_id, allocation_gpu.c.gpu_index)
                 .where(allocation_gpu.c.server_id.in_([s.id for s in servers]),

@@ -15,7 +15,8 @@ class RegisterCsp:
 
 @dataclass(frozen=True)
 class RegisterServer:
-    """A server and its first availability window in `pool` (unbounded unless dates are given)."""
+    """A server and its first availability window in `pool` (unbounded unless dates are given), with the UUIDs of
+    its GPUs in index order if they are known (one per GPU)."""
 
     csp: str
     name: str
@@ -25,6 +26,15 @@ class RegisterServer:
     pool: ProgramCode
     available_from: date | None = None
     available_until: date | None = None
+    gpu_uuids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetGpuUuids:
+    """Replace the UUIDs of a server's GPUs: one per GPU in index order, or none to forget them."""
+
+    server_id: UUID
+    gpu_uuids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

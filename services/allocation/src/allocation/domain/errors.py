@@ -14,11 +14,15 @@ class AllocationNotFound(NotFound):
 
 
 class DuplicateName(AllocationDomainError):
-    """A CSP or server with this name exists already."""
+    """A CSP or server with this name exists already, or another server has this GPU UUID; `problems` names each
+    field at fault with the reason."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
+    problems: list[tuple[str, str]]
+
+    def __init__(self, field: str, reason: str, *more: tuple[str, str]) -> None:
+        super().__init__(_joined(field, reason, more))
         self.field = field
+        self.problems = [(field, reason), *more]
 
 
 class AllocationEnded(AllocationDomainError):
@@ -30,10 +34,10 @@ class InvalidInput(AllocationDomainError):
 
     problems: list[tuple[str, str]]
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, field: str, reason: str, *more: tuple[str, str]) -> None:
+        super().__init__(_joined(field, reason, more))
         self.field = field
-        self.problems = [(field, reason)]
+        self.problems = [(field, reason), *more]
 
 
 class OfferClosed(AllocationDomainError):
@@ -46,3 +50,10 @@ class Overlap(AllocationDomainError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
         self.field = field
+
+
+def _joined(field: str, reason: str, more: tuple[tuple[str, str], ...]) -> str:
+    """The message: the reason alone, or with several faults each with its field."""
+    if not more:
+        return reason
+    return "; ".join(f"{f}: {r}" for f, r in ((field, reason), *more))

@@ -6,6 +6,8 @@ taken up lapses and holds nothing.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -16,6 +18,11 @@ from allocation.domain.errors import AllocationEnded, InvalidInput
 
 ProgramCode = Literal["P1", "P2", "P3"]  # a support program, and the pool of GPUs that serves it
 POOLS: tuple[ProgramCode, ...] = ("P1", "P2", "P3")
+# NVIDIA's UUID of a GPU as nvidia-smi reports it and the DCGM exporter labels its samples (`UUID`); the contracts'
+# GpuUuid has the same pattern
+GPU_UUID_PATTERN = r"^GPU-[0-9a-fA-F-]{8,64}$"
+_GPU_UUID = re.compile(GPU_UUID_PATTERN)
+GPU_UUIDS = "gpu_uuids"
 
 
 class Status(StrEnum):
@@ -44,18 +51,22 @@ class Server:
     gpu_model: str
     gpus: int
     pool: ProgramCode
+    gpu_uuids: tuple[str, ...] = ()  # none, or one per GPU in index order (gpu_uuids())
 
     def __post_init__(self) -> None:
         if self.gpus < 1:
             raise InvalidInput("gpus", "a server holds at least one GPU")
         if self.pool not in POOLS:
             raise InvalidInput("pool", f"must be one of {', '.join(POOLS)}")
+        if gpu_uuids(self.gpu_uuids, self.gpus) != self.gpu_uuids:
+            raise InvalidInput(GPU_UUIDS, "must be in lower case, as gpu_uuids() writes them")
 
     def slot(self, gpu_index: int) -> Slot:
         """One GPU of this server; the index must exist on it (the database cannot check this)."""
         if not 0 <= gpu_index < self.gpus:
             raise InvalidInput("gpu_index", f"{self.name} has GPUs 0..{self.gpus - 1}, not {gpu_index}")
-        return Slot(server_id=self.id, server_name=self.name, csp=self.csp, gpu_index=gpu_index)
+        return Slot(server_id=self.id, server_name=self.name, csp=self.csp, gpu_index=gpu_index,
+                    gpu_uuid=self.gpu_uuids[gpu_index] if self.gpu_uuids else None)
 
     def free_slots(self, taken: set[int]) -> list[Slot]:
         return [self.slot(i) for i in range(self.gpus) if i not in taken]
@@ -69,6 +80,28 @@ class Slot:
     gpu_index: int
     server_id: UUID = field(compare=False)
     csp: str = field(compare=False)
+    gpu_uuid: str | None = field(default=None, compare=False)  # as the inventory has it now
+
+
+def gpu_uuids(values: Iterable[str], gpus: int) -> tuple[str, ...]:
+    """A server's GPU UUIDs, in GPU index order: none at all, or one per GPU, each once.
+
+    Written as nvidia-smi and DCGM write them, "GPU-" and lower-case hex, so that one GPU is one value whatever case
+    the operator typed. Every fault is named: `gpu_uuids` for the count, `gpu_uuids.<i>` for one value."""
+    found = tuple(v[:4] + v[4:].lower() for v in values)
+    problems = [(f"{GPU_UUIDS}.{i}", f"must match {GPU_UUID_PATTERN}, e.g. GPU-5d5e7a9c-1b2f-4c3d-9e8f-0123456789ab")
+                for i, v in enumerate(found) if not _GPU_UUID.fullmatch(v)]
+    first: dict[str, int] = {}
+    for i, v in enumerate(found):
+        if v in first:
+            problems.append((f"{GPU_UUIDS}.{i}", f"repeats {GPU_UUIDS}.{first[v]}: each GPU has its own UUID"))
+        first.setdefault(v, i)
+    if found and len(found) != gpus:
+        problems.append((GPU_UUIDS, f"{len(found)} given for {gpus} GPUs: one per GPU in index order, or none"))
+    if problems:
+        (field_at_fault, reason), *more = problems
+        raise InvalidInput(field_at_fault, reason, *more)
+    return found
 
 
 def choose_slots(gpus: int, free: list[list[Slot]]) -> list[Slot] | None:

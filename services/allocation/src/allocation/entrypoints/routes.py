@@ -1,4 +1,5 @@
-"""The operator API of the inventory: CSPs, servers, their availability windows, and a pool's capacity.
+"""The operator API of the inventory: CSPs, servers (and their GPUs' UUIDs), their availability windows, and a pool's
+capacity.
 
 Every route wants an access token; all are operator-only but a pool's capacity, which any role may read.
 """
@@ -9,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer
+from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SetGpuUuids
 from allocation.domain.errors import InvalidInput, NotFound
 from allocation.entrypoints.deps import RESPONSES, AllocationSettings, Bus, Now, Uow
 from allocation.entrypoints.schemas import (
@@ -18,6 +19,7 @@ from allocation.entrypoints.schemas import (
     CspOut,
     DailyCapacityOut,
     GpuModel,
+    GpuUuidsIn,
     Pool,
     ServerIn,
     ServerOut,
@@ -44,10 +46,12 @@ async def list_csps(uow: Uow) -> list[CspOut]:
 
 
 @inventory.post("/servers", status_code=201, response_model=ServerOut, dependencies=[OPERATOR_ONLY],
-                summary="Register a server in a pool")
+                summary="Register a server in a pool",
+                description="A taken name, or a GPU UUID another server has, is a conflict (409) naming the field.")
 async def register_server(body: ServerIn, bus: Bus, settings: AllocationSettings) -> ServerOut:
     gpus = body.gpus or settings.inventory.server_gpus
-    cmd = RegisterServer(**body.model_dump(exclude={"gpus"}), gpus=gpus)
+    cmd = RegisterServer(**body.model_dump(exclude={"gpus", "gpu_uuids"}), gpus=gpus,
+                         gpu_uuids=tuple(body.gpu_uuids or ()))
     return ServerOut.model_validate(vars(await bus.handle(cmd)))
 
 
@@ -56,6 +60,17 @@ async def register_server(body: ServerIn, bus: Bus, settings: AllocationSettings
 async def list_servers(uow: Uow, pool: Pool | None = None, gpu_model: GpuModel | None = None) -> list[ServerOut]:
     servers = await uow.inventory.servers(pool=pool, gpu_model=gpu_model)
     return [ServerOut.model_validate(vars(s)) for s in servers]
+
+
+@inventory.put("/servers/{server_id}/gpu-uuids", response_model=ServerOut, dependencies=[OPERATOR_ONLY],
+               summary="Set the UUIDs of a server's GPUs",
+               description="Replaces them all: one per GPU in index order (an empty list forgets them). A UUID "
+                           "another server has is a conflict (409); a wrong count, a malformed or a repeated UUID "
+                           "is refused naming the field (422). GPUs allocated from now on carry them in their "
+                           "events; events already published keep what they said.")
+async def set_gpu_uuids(server_id: UUID, body: GpuUuidsIn, bus: Bus) -> ServerOut:
+    server = await bus.handle(SetGpuUuids(server_id=server_id, gpu_uuids=tuple(body.gpu_uuids)))
+    return ServerOut.model_validate(vars(server))
 
 
 @inventory.post("/servers/{server_id}/windows", status_code=201, response_model=WindowOut,

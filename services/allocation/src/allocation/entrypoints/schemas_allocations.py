@@ -17,6 +17,7 @@ class SlotOut(BaseModel):
     server_name: str
     csp: str
     gpu_index: int
+    gpu_uuid: str | None = Field(description="The GPU's UUID as the inventory has it now; null when it has none.")
 
 
 class AllocationOut(BaseModel):

@@ -22,6 +22,7 @@ from allocation.domain.commands import (
     RegisterServer,
     SeedInventory,
     SelectRound,
+    SetGpuUuids,
     WaiveReclaim,
     WarnAllocation,
     WithdrawApplication,
@@ -30,12 +31,19 @@ from allocation.domain.errors import AllocationNotFound, InvalidInput
 from allocation.domain.offers import OfferState
 from allocation.domain.policy import Policy
 from allocation.domain.windows import min_days
-from allocation.service.inventory import end_window, open_window, register_csp, register_server, seed_inventory
+from allocation.service.inventory import (
+    end_window,
+    open_window,
+    register_csp,
+    register_server,
+    seed_inventory,
+    set_gpu_uuids,
+)
 from allocation.service.offers import accept_offer, close_offer, confirm_eligibility, decline_offer, expire_offers
 from allocation.service.placement import allocated_event, fit, offer_freed
 from allocation.service.rounds import select_round, select_when_complete
 from allocation.service.unit_of_work import AllocationUnitOfWork
-from contracts import ApplicationWaitlisted, ResourceReclaimed
+from contracts import ApplicationWaitlisted, ReclaimWaived, ResourceReclaimed
 from servicekit.bus import Handlers
 from servicekit.clock import Clock
 
@@ -103,11 +111,14 @@ async def record_recovery(cmd: RecordRecovery, uow: AllocationUnitOfWork) -> Non
 
 
 async def waive_reclaim(cmd: WaiveReclaim, uow: AllocationUnitOfWork) -> model.Allocation:
+    """Recorded, and published for telemetry to re-arm its ladder and for the partner to hear of it."""
     allocation = await uow.allocations.get(cmd.allocation_id, for_update=True)
     if allocation is None:
         raise AllocationNotFound(str(cmd.allocation_id))
     allocation.waive(cmd.at)
     await uow.allocations.save(allocation)
+    await uow.outbox.add(ReclaimWaived(application_id=allocation.application_id, allocation_id=allocation.id,
+                                       waived_at=cmd.at))
     return allocation
 
 
@@ -177,6 +188,7 @@ HANDLERS: Handlers = {
     RegisterCsp: register_csp,
     RegisterServer: register_server,
     SeedInventory: seed_inventory,
+    SetGpuUuids: set_gpu_uuids,
     OpenWindow: open_window,
     EndWindow: end_window,
     AllocateGpus: allocate_gpus,

@@ -1,13 +1,14 @@
-"""Handlers of the inventory: CSPs, servers and their availability windows.
+"""Handlers of the inventory: CSPs, servers (with the UUIDs of their GPUs) and their availability windows.
 
 New capacity (a server, a window, a window that ends later) is offered to the pool's waitlist at once.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import uuid4
 
 from allocation.domain import model
-from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SeedInventory
+from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SeedInventory, SetGpuUuids
 from allocation.domain.errors import DuplicateName, InvalidInput, NotFound, Overlap
 from allocation.domain.policy import Policy
 from allocation.domain.windows import Window, window_bounds
@@ -27,8 +28,10 @@ async def register_server(cmd: RegisterServer, uow: AllocationUnitOfWork, policy
                           clock: Clock) -> model.Server:
     """A new server is new capacity: its pool's waitlist is offered it at once."""
     server = await _server(cmd, uow)
+    await _refuse_held_uuids(server, uow)
     if not await uow.inventory.add_server(server):
         raise DuplicateName("name", f"a server named {cmd.name!r} exists already")
+    await _store_gpu_uuids(server, uow)
     await _first_window(server, cmd, uow)
     await offer_freed(server.pool, server.gpu_model, uow, policy, clock())
     return server
@@ -41,10 +44,24 @@ async def seed_inventory(cmd: SeedInventory, uow: AllocationUnitOfWork) -> int:
         created += await uow.inventory.add_csp(model.Csp(id=uuid4(), name=name))
     for spec in cmd.servers:
         server = await _server(spec, uow)
+        await _refuse_held_uuids(server, uow)
         if await uow.inventory.add_server(server):
+            await _store_gpu_uuids(server, uow)
             await _first_window(server, spec, uow)
             created += 1
     return created
+
+
+async def set_gpu_uuids(cmd: SetGpuUuids, uow: AllocationUnitOfWork) -> model.Server:
+    """The UUIDs of a server's GPUs, as DCGM labels them, for the GPUs allocated from now on (events already
+    published keep what they said). Each belongs to one GPU of the inventory."""
+    found = await uow.inventory.server(cmd.server_id)
+    if found is None:
+        raise NotFound(f"no server {cmd.server_id}")
+    server = replace(found, gpu_uuids=model.gpu_uuids(cmd.gpu_uuids, found.gpus))
+    await _refuse_held_uuids(server, uow)
+    await _store_gpu_uuids(server, uow)
+    return server
 
 
 async def open_window(cmd: OpenWindow, uow: AllocationUnitOfWork, policy: Policy, clock: Clock) -> Window:
@@ -85,7 +102,23 @@ async def _server(spec: RegisterServer, uow: AllocationUnitOfWork) -> model.Serv
     if owner is None:
         raise InvalidInput("csp", f"no CSP named {spec.csp!r}")
     return model.Server(id=uuid4(), csp_id=owner.id, csp=owner.name, name=spec.name, region=spec.region,
-                        gpu_model=spec.gpu_model, gpus=spec.gpus, pool=spec.pool)
+                        gpu_model=spec.gpu_model, gpus=spec.gpus, pool=spec.pool,
+                        gpu_uuids=model.gpu_uuids(spec.gpu_uuids, spec.gpus))
+
+
+async def _refuse_held_uuids(server: model.Server, uow: AllocationUnitOfWork) -> None:
+    """A GPU UUID another server has is a conflict, each named by its place in the list."""
+    holders = await uow.inventory.gpu_uuid_holders(server.gpu_uuids) if server.gpu_uuids else {}
+    taken = [(f"{model.GPU_UUIDS}.{i}", f"{uuid} is a GPU of {holders[uuid]} already")
+             for i, uuid in enumerate(server.gpu_uuids) if holders.get(uuid, server.name) != server.name]
+    if taken:
+        (field, reason), *more = taken
+        raise DuplicateName(field, reason, *more)
+
+
+async def _store_gpu_uuids(server: model.Server, uow: AllocationUnitOfWork) -> None:
+    if not await uow.inventory.set_gpu_uuids(server.id, server.gpu_uuids):  # another server took one meanwhile
+        raise DuplicateName(model.GPU_UUIDS, "another server was given one of these GPU UUIDs at the same time")
 
 
 async def _first_window(server: model.Server, spec: RegisterServer, uow: AllocationUnitOfWork) -> None:

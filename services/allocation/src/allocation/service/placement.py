@@ -77,5 +77,5 @@ def allocated_event(allocation: model.Allocation, planned_gpu_hours_per_month: i
         program=allocation.program, gpu_model=allocation.gpu_model, gpus=allocation.gpus,
         starts_at=allocation.starts_at, ends_at=allocation.ends_at,
         planned_gpu_hours_per_month=planned_gpu_hours_per_month,
-        slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, gpu_index=s.gpu_index)
-               for s in allocation.slots])
+        slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, gpu_index=s.gpu_index,
+                       gpu_uuid=s.gpu_uuid) for s in allocation.slots])

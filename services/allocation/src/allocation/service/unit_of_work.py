@@ -4,7 +4,7 @@ The SQL unit of work (adapters) meets these ports, and so does the in-memory one
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -23,8 +23,13 @@ class Inventory(Protocol):
 
     async def add_csp(self, item: Csp) -> bool: ...
     async def csp_named(self, name: str) -> Csp | None: ...
-    async def add_server(self, item: Server) -> bool: ...
+    async def add_server(self, item: Server) -> bool:
+        """False when the name is taken; the server's GPU UUIDs are stored by set_gpu_uuids, not here."""
     async def server(self, server_id: UUID) -> Server | None: ...
+    async def gpu_uuid_holders(self, gpu_uuids: Collection[str]) -> dict[str, str]:
+        """Of these GPU UUIDs, those some server has: each with the server's name."""
+    async def set_gpu_uuids(self, server_id: UUID, gpu_uuids: tuple[str, ...]) -> bool:
+        """Replace the server's GPU UUIDs (index order); False when another server has one of them."""
     async def add_window(self, window: Window) -> None: ...
     async def window(self, window_id: UUID) -> Window | None: ...
     async def set_window_end(self, window: Window) -> None: ...

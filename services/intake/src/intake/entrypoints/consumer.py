@@ -1,5 +1,6 @@
 """Other services' events, translated into intake's commands: each outcome becomes the application's status, an
-offer of freed capacity an open offer for the partner to answer."""
+offer of freed capacity an open offer for the partner to answer, and a usage warning, recovery or waived reclaim a
+notice to the partner."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from contracts import (
     ApplicationWaitlisted,
     OfferExpired,
     OfferMade,
+    ReclaimWaived,
     ResourceAllocated,
     ResourceReclaimed,
     UtilizationDropped,
@@ -46,14 +48,25 @@ def reclaimed(e: ResourceReclaimed) -> RecordOutcome:
     return RecordOutcome(e.application_id, Status.RECLAIMED, e.reason, e.occurred_at)
 
 
+def reclaim_waived(e: ReclaimWaived) -> NotifyUsage:
+    """An operator spared the GPUs: the partner hears of it the way it heard of the warning."""
+    return NotifyUsage(e.application_id, "reclaim waived by an operator: the GPUs are not reclaimed for the "
+                                         "utilization warnings so far; a new warning starts the reclaim ladder again",
+                       e.waived_at)
+
+
 def utilization_dropped(e: UtilizationDropped) -> NotifyUsage | None:
     """A warning reaches the partner; the reclaim itself comes as allocation's ResourceReclaimed (status reclaimed)."""
     if e.level != "warning":
         return None
-    return NotifyUsage(e.application_id, f"utilization warning: {e.utilization_pct:.1f}% from {_day(e.window_start)} "
-                                         f"to {_day(e.window_end)}, below the threshold of {e.threshold_pct:.1f}%; "
-                                         "the GPUs are reclaimed after the grace period unless it recovers",
-                       e.occurred_at)
+    span = f"from {_day(e.window_start)} to {_day(e.window_end)}"
+    if e.rule == "gpu_hours_below_plan" and e.actual_gpu_hours is not None and e.required_gpu_hours is not None:
+        shortfall = (f"{e.actual_gpu_hours:.1f} GPU-hours used {span}, below the {e.required_gpu_hours:.1f} required "
+                     f"of the {e.planned_gpu_hours or 0:.1f} planned")
+    else:
+        shortfall = f"{e.utilization_pct:.1f}% {span}, below the threshold of {e.threshold_pct:.1f}%"
+    return NotifyUsage(e.application_id, f"utilization warning: {shortfall}; the GPUs are reclaimed after the grace "
+                                         "period unless it recovers", e.occurred_at)
 
 
 def utilization_recovered(e: UtilizationRecovered) -> NotifyUsage:
@@ -83,6 +96,7 @@ TRANSLATIONS: Translations = {
     ApplicationWaitlisted: waitlisted,
     ResourceAllocated: allocated,
     ResourceReclaimed: reclaimed,
+    ReclaimWaived: reclaim_waived,
     UtilizationDropped: utilization_dropped,
     UtilizationRecovered: utilization_recovered,
     OfferMade: offer_made,

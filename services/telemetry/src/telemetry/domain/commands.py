@@ -1,7 +1,8 @@
 """Telemetry's commands: what allocation's events tell it to track, and what a CSP reports."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -25,6 +26,38 @@ class TrackAllocation:
 class EndAllocation:
     allocation_id: UUID
     ended_at: datetime
+
+
+@dataclass(frozen=True)
+class WaiveReclaim:
+    """An operator waived the allocation's reclaim: its ladder starts over, judging usage from `waived_at` on."""
+
+    allocation_id: UUID
+    waived_at: datetime
+
+
+@dataclass(frozen=True)
+class CloseHours:
+    """Close the hours that can take no more samples at `now` and publish their usage; at most `limit` a run."""
+
+    now: datetime
+    limit: int = 5000
+
+
+@dataclass(frozen=True)
+class FlagSilentAllocations:
+    """Alert on the allocations under way whose telemetry has gone quiet by `now`."""
+
+    now: datetime
+
+
+@dataclass(frozen=True)
+class KeepPartitions:
+    """Create the raw samples' partitions for the days ahead of `now`, drop those past the retention."""
+
+    now: datetime
+    retention_days: int
+    days_ahead: int = 2
 
 
 class OnRefused(StrEnum):
@@ -53,6 +86,9 @@ class RecordSamples:
     line_numbers: tuple[int, ...] = ()
     on_refused: OnRefused = OnRefused.REFUSE_BATCH
     by_hostname: bool = False
+    uuids: Mapping[tuple[str, int], str] = field(default_factory=dict)
+    """The GPU UUID each (host, GPU index) of the batch carried: a UUID registered in the inventory names the GPU
+    in place of the host and index."""
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,11 @@ class MalformedBatch(TelemetryError):
 
 class HostNotMapped(TelemetryError):
     field = "hostname"
+
+
+class BadRange(TelemetryError):
+    """A range of time the API cannot serve; `problems` names the parameter and why."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
+        self.problems = problems

@@ -1,7 +1,10 @@
 """A tracked allocation, the samples attributed to it, and its ladder: none → warned → reclaim_requested.
 
-Utilization is the mean GPU busy % of the allocation's samples over a trailing window; it is measured against
-a threshold derived from the applicant's own plan (planned GPU-hours per month).
+Samples are summed per allocation and hour (the rollups); a trailing window of rollups is judged against the
+applicant's own plan (planned GPU-hours per month) by the reclaim policy's two rules, each a setting: the mean
+utilization below a share of the planned utilization, and the actual GPU-hours below a share of the planned
+GPU-hours. A window is judged only on enough data: a day of reserved time and most of its expected samples.
+Missing telemetry is not low utilization.
 """
 from __future__ import annotations
 
@@ -36,16 +39,44 @@ def shifted_seconds(at: datetime, seconds: int) -> datetime:
         return datetime.max.replace(tzinfo=UTC)
 
 
+class Rule(StrEnum):
+    """The reclaim policy's two warning rules (PROGRAM_RULES.md, reclaim policy defaults)."""
+
+    MEAN_BELOW_PLAN = "mean_below_plan"
+    """The window's mean utilization is below `warn_ratio` of the utilization the plan implies."""
+    GPU_HOURS_BELOW_PLAN = "gpu_hours_below_plan"
+    """The window's actual GPU-hours are below `hours_ratio` of the planned GPU-hours over it."""
+
+
+class HoursBasis(StrEnum):
+    """What counts as an actual GPU-hour for the GPU-hours rule."""
+
+    BUSY = "busy"
+    """A GPU-hour weighed by its utilization: DCGM's GPU_UTIL is the share of time a kernel ran, so 25% busy for an
+    hour is a quarter of a GPU-hour used."""
+    IN_USE = "in_use"
+    """A whole GPU-hour for every hour the GPU was in use at all (utilization at or above `in_use_pct`)."""
+
+
 @dataclass(frozen=True)
 class Policy:
-    """The ladder's numbers (PROGRAM_RULES.md, reclaim policy defaults) and how far ahead of the clock a sample may
-    be dated; the settings supply them."""
+    """The ladder's numbers (PROGRAM_RULES.md, reclaim policy defaults), what a window needs before it is judged,
+    and how far ahead of the clock or behind it a sample may be dated; the settings supply them."""
 
     warn_ratio: float = 0.30
     window_days: int = 7
+    hours_ratio: float = 0.50
+    hours_window_days: int = 14
+    hours_basis: HoursBasis = HoursBasis.BUSY
+    in_use_pct: float = 5.0
+    rules: frozenset[Rule] = frozenset(Rule)
     grace_days: int = 7
     sample_interval_s: int = 60
+    min_coverage: float = 0.75
+    min_judged_hours: int = 24
     max_clock_skew_s: int = 300
+    lateness_s: int = 7200
+    stale_after_s: int = 3600
     # PROGRAM_RULES.md: P3's usage is checked against its plan; the same policy is available to P1 and P2, switched
     # on per program. An allocation of another program has its usage recorded but is never put on the ladder.
     monitored_programs: frozenset[ProgramCode] = frozenset({"P3"})
@@ -57,6 +88,91 @@ class Policy:
         """The latest instant a sample received at `received_at` may be dated: the clocks may disagree a little."""
         return shifted_seconds(received_at, self.max_clock_skew_s)
 
+    def earliest_instant(self, received_at: datetime) -> datetime:
+        """The earliest instant a sample received at `received_at` may be dated: an older one is late, its hour
+        closed and its usage published."""
+        try:
+            return received_at - timedelta(seconds=self.lateness_s)
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC)
+
+    @property
+    def rules_in_order(self) -> list[Rule]:
+        """The rules switched on, in the policy's order (the mean rule first)."""
+        return [rule for rule in Rule if rule in self.rules]
+
+    def window_days_of(self, rule: Rule) -> int:
+        return self.window_days if rule is Rule.MEAN_BELOW_PLAN else self.hours_window_days
+
+    def judgeable(self, measured: Measured) -> bool:
+        """Enough of the window to judge: a day (by default) of reserved time, and enough of its samples."""
+        return measured.hours >= self.min_judged_hours and measured.coverage >= self.min_coverage
+
+
+def hour_of(at: datetime) -> datetime:
+    """The UTC hour `at` falls in: the rollups' hours are UTC hours, whatever offset a sample was dated with."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """An allocation's use over a window (start, end], summed from its hourly rollups.
+
+    Judged on what arrived: the mean of the samples that arrived stands for the whole reserved time."""
+
+    start: datetime
+    end: datetime
+    gpus: int
+    reserved_gpu_hours: float
+    samples: int
+    utilization_pct_sum: float
+    in_use_samples: int
+    sample_interval_s: int
+
+    @property
+    def hours(self) -> float:
+        return self.reserved_gpu_hours / self.gpus if self.gpus else 0.0
+
+    @property
+    def coverage(self) -> float:
+        """The share of the expected samples (one per GPU per sample interval) that arrived, at most 1."""
+        if self.reserved_gpu_hours <= 0:
+            return 0.0
+        return min(1.0, self.samples * self.sample_interval_s / SECONDS_PER_HOUR / self.reserved_gpu_hours)
+
+    @property
+    def utilization_pct(self) -> float:
+        return self.utilization_pct_sum / self.samples if self.samples else 0.0
+
+    def actual_gpu_hours(self, basis: HoursBasis) -> float:
+        if not self.samples:
+            return 0.0
+        share = (self.utilization_pct / 100 if basis is HoursBasis.BUSY else self.in_use_samples / self.samples)
+        return share * self.reserved_gpu_hours
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule applied to its window: `value` against `limit` (a utilization % for the mean rule, GPU-hours for
+    the GPU-hours rule), and whether the allocation falls short."""
+
+    rule: Rule
+    measured: Measured
+    value: float
+    limit: float
+    planned_gpu_hours: float
+
+    @property
+    def short(self) -> bool:
+        return self.value < self.limit
+
+    def describe(self) -> str:
+        if self.rule is Rule.MEAN_BELOW_PLAN:
+            return (f"mean utilization {self.value:.1f}% against a threshold of {self.limit:.1f}% "
+                    f"over {self.measured.hours:.0f} h")
+        return (f"{self.value:.1f} actual GPU-hours against {self.limit:.1f} required "
+                f"(of {self.planned_gpu_hours:.1f} planned) over {self.measured.hours:.0f} h")
+
 
 class Ladder(StrEnum):
     NONE = "none"
@@ -65,11 +181,14 @@ class Ladder(StrEnum):
 
 
 class Step(StrEnum):
-    """What an evaluation did to the ladder."""
+    """What happened on an allocation's ladder; each is kept, with why, in its history."""
 
     WARNING = "warning"
     RECLAIM = "reclaim"
     RECOVERED = "recovered"
+    WAIVED = "waived"
+    STALE = "stale"
+    FRESH = "fresh"
 
 
 @dataclass(frozen=True)
@@ -79,16 +198,20 @@ class Slot:
     server_name: str
     gpu_index: int
     csp: str = field(default="", compare=False)
+    gpu_uuid: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One CSP reading: a GPU's busy % (DCGM) at an instant."""
+    """One CSP reading of a GPU at an instant: its busy % (DCGM), and, where reported, its frame-buffer memory in
+    use (MiB) and its power draw (W)."""
 
     server_name: str
     gpu_index: int
     ts: datetime
     utilization_pct: float
+    memory_used_mib: float | None = None
+    power_w: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,49 +225,42 @@ class HostMapping:
     server_name: str
 
 
-@dataclass(frozen=True)
-class Window:
-    """The trailing window an allocation is judged on: (start, end], end being its newest sample."""
-
-    start: datetime
-    end: datetime
-    utilization_pct: float
-    samples: int
-
-    @classmethod
-    def ending_at(cls, end: datetime, days: int, utilization_pct: float, samples: int) -> Window:
-        return cls(shifted(end, -days), end, utilization_pct, samples)
-
-
 @dataclass
-class BatchUsage:
-    """What one batch's new samples add to one allocation."""
+class HourTally:
+    """What one batch's new samples add to one allocation's hour (the rollup keeps the sums)."""
 
     allocation_id: UUID
-    first_ts: datetime
-    last_ts: datetime
+    hour: datetime
     samples: int = 0
     utilization_pct_sum: float = 0.0
+    in_use_samples: int = 0
+    memory_mib_sum: float = 0.0
+    memory_samples: int = 0
+    power_w_sum: float = 0.0
+    power_samples: int = 0
+    last_ts: datetime | None = None
 
-    @classmethod
-    def starting_with(cls, allocation_id: UUID, sample: Sample) -> BatchUsage:
-        usage = cls(allocation_id, first_ts=sample.ts, last_ts=sample.ts)
-        usage.add(sample)
-        return usage
-
-    def add(self, sample: Sample) -> None:
+    def add(self, sample: Sample, in_use_pct: float) -> None:
         self.samples += 1
         self.utilization_pct_sum += sample.utilization_pct
-        self.first_ts = min(self.first_ts, sample.ts)
-        self.last_ts = max(self.last_ts, sample.ts)
+        self.in_use_samples += sample.utilization_pct >= in_use_pct
+        if sample.memory_used_mib is not None:
+            self.memory_mib_sum += sample.memory_used_mib
+            self.memory_samples += 1
+        if sample.power_w is not None:
+            self.power_w_sum += sample.power_w
+            self.power_samples += 1
+        self.last_ts = sample.ts if self.last_ts is None else max(self.last_ts, sample.ts)
 
-    @property
-    def utilization_pct(self) -> float:
-        return self.utilization_pct_sum / self.samples if self.samples else 0.0
 
-    def gpu_hours(self, sample_interval_s: int) -> float:
-        """Each sample stands for one GPU busy at its % for one sample interval."""
-        return self.utilization_pct_sum / 100 * sample_interval_s / SECONDS_PER_HOUR
+@dataclass(frozen=True)
+class StepTaken:
+    """A step of the ladder, with the finding that moved it (none for a waiver or a telemetry alert)."""
+
+    step: Step
+    at: datetime
+    finding: Finding | None = None
+    reason: str = ""
 
 
 @dataclass
@@ -160,6 +276,8 @@ class Allocation:
     ladder: Ladder = Ladder.NONE
     warned_at: datetime | None = None
     ended_at: datetime | None = None
+    waived_at: datetime | None = None
+    stale_since: datetime | None = None
 
     @property
     def planned_pct(self) -> float:
@@ -174,6 +292,25 @@ class Allocation:
         """Samples count up to here: the planned end, or the moment the GPUs were taken back."""
         return min(self.ends_at, self.ended_at) if self.ended_at else self.ends_at
 
+    @property
+    def judged_from(self) -> datetime:
+        """Usage counts toward a judgement from the start, or from the first whole hour after a waiver: the
+        waived shortfall is not judged twice."""
+        if self.waived_at is None:
+            return self.starts_at
+        after = hour_of(self.waived_at)
+        return max(self.starts_at, after if after == self.waived_at else shifted_seconds(after, SECONDS_PER_HOUR))
+
+    def window_of(self, end: datetime, days: int) -> tuple[datetime, datetime]:
+        """The judged window of `days` ending at `end`, in whole hours from the judged start: (start, end]."""
+        start = shifted_seconds(hour_of(shifted(end, -days)), SECONDS_PER_HOUR) if days else hour_of(end)
+        return max(start, self.judged_from), end
+
+    def reserved_gpu_hours(self, start: datetime, end: datetime) -> float:
+        """GPUs x the hours of [start, end) within the allocation's period."""
+        span = (min(end, self.until) - max(start, self.starts_at)).total_seconds()
+        return self.gpus * max(0.0, span) / SECONDS_PER_HOUR
+
     def covers(self, sample: Sample) -> bool:
         return self.starts_at <= sample.ts < self.until
 
@@ -182,24 +319,53 @@ class Allocation:
         """Once ended or once its reclaim is requested, the ladder has nothing more to say."""
         return self.ended_at is None and self.ladder is not Ladder.RECLAIM_REQUESTED
 
-    def evaluate(self, window: Window, policy: Policy) -> Step | None:
-        """Move the ladder on the window's mean; returns the step taken, if any."""
-        if not self.is_evaluated or window.samples == 0:
-            return None
-        if window.utilization_pct >= self.threshold_pct(policy):
+    def finding(self, rule: Rule, measured: Measured, policy: Policy) -> Finding:
+        planned = min(measured.reserved_gpu_hours,
+                      self.planned_gpu_hours_per_month * measured.hours / HOURS_PER_MONTH)
+        if rule is Rule.MEAN_BELOW_PLAN:
+            return Finding(rule, measured, measured.utilization_pct, self.threshold_pct(policy), planned)
+        return Finding(rule, measured, measured.actual_gpu_hours(policy.hours_basis), policy.hours_ratio * planned,
+                       planned)
+
+    def evaluate(self, findings: Sequence[Finding], policy: Policy) -> list[StepTaken]:
+        """Move the ladder on the judged rules' findings; returns the steps taken (a warning and, without a grace
+        period, the reclaim at once). Short on any rule is a drop; back on every judged rule is a recovery."""
+        if not self.is_evaluated or not findings:
+            return []
+        at = max(f.measured.end for f in findings)
+        short = [f for f in findings if f.short]
+        if not short:
             if self.ladder is Ladder.WARNED:
                 self.ladder, self.warned_at = Ladder.NONE, None
-                return Step.RECOVERED
-            return None
+                return [StepTaken(Step.RECOVERED, at, findings[0])]
+            return []
+        taken: list[StepTaken] = []
         if self.ladder is Ladder.NONE:
-            self.ladder, self.warned_at = Ladder.WARNED, window.end
-            if policy.grace_days > 0:
-                return Step.WARNING
-        # without a grace period the first drop falls straight through to the reclaim
-        if self.warned_at is not None and window.end >= shifted(self.warned_at, policy.grace_days):
+            self.ladder, self.warned_at = Ladder.WARNED, at
+            taken.append(StepTaken(Step.WARNING, at, short[0]))
+        if self.warned_at is not None and at >= shifted(self.warned_at, policy.grace_days):
             self.ladder = Ladder.RECLAIM_REQUESTED
-            return Step.RECLAIM
-        return None
+            taken.append(StepTaken(Step.RECLAIM, at, short[0]))
+        return taken
+
+    def waive(self, at: datetime) -> StepTaken | None:
+        """An operator waived the reclaim: the ladder starts over, judging usage from the waiver on."""
+        if self.ended_at is not None or (self.waived_at is not None and at <= self.waived_at):
+            return None
+        self.ladder, self.warned_at, self.waived_at = Ladder.NONE, None, at
+        return StepTaken(Step.WAIVED, at, reason="reclaim waived by an operator; usage is judged from here on")
+
+    def went_stale(self, at: datetime, reason: str) -> StepTaken | None:
+        if self.stale_since is not None:
+            return None
+        self.stale_since = at
+        return StepTaken(Step.STALE, at, reason=reason)
+
+    def went_fresh(self, at: datetime) -> StepTaken | None:
+        if self.stale_since is None:
+            return None
+        self.stale_since = None
+        return StepTaken(Step.FRESH, at, reason="samples arrive again")
 
     def end(self, at: datetime) -> None:
         if self.ended_at is None:
@@ -209,32 +375,46 @@ class Allocation:
         """Whether the CSP hosts any of its GPUs (an allocation may span servers of several CSPs)."""
         return any(slot.csp == csp for slot in self.slots)
 
+    @property
+    def csps(self) -> list[str]:
+        return sorted({slot.csp for slot in self.slots if slot.csp})
 
-def attribute(samples: Iterable[Sample], allocations: Iterable[Allocation]) -> dict[UUID, BatchUsage]:
-    """Each sample goes to the allocation that held its GPU at its instant (to none, if it was free)."""
+
+def _holders(allocations: Iterable[Allocation]) -> dict[tuple[str, int], list[Allocation]]:
     holders: dict[tuple[str, int], list[Allocation]] = defaultdict(list)
     for allocation in allocations:
         for slot in allocation.slots:
             holders[slot.server_name, slot.gpu_index].append(allocation)
-    usage: dict[UUID, BatchUsage] = {}
+    return holders
+
+
+def tally(samples: Iterable[Sample], allocations: Iterable[Allocation], *, in_use_pct: float) -> list[HourTally]:
+    """Each sample goes to the allocation that held its GPU at its instant (to none, if it was free), summed per
+    allocation and hour, in (allocation, hour) order."""
+    holders = _holders(allocations)
+    tallies: dict[tuple[UUID, datetime], HourTally] = {}
     for sample in samples:
         for allocation in holders.get((sample.server_name, sample.gpu_index), ()):
             if not allocation.covers(sample):
                 continue
-            if allocation.id in usage:
-                usage[allocation.id].add(sample)
-            else:
-                usage[allocation.id] = BatchUsage.starting_with(allocation.id, sample)
-    return usage
+            key = (allocation.id, hour_of(sample.ts))
+            if key not in tallies:
+                tallies[key] = HourTally(*key)
+            tallies[key].add(sample, in_use_pct)
+    return [tallies[key] for key in sorted(tallies)]
 
 
 def _foreign(sample: Sample, owners: Mapping[str, Set[str]], csp: str) -> bool:
     return bool(owners.get(sample.server_name, set()) - {csp})
 
 
-def on_servers(samples: Iterable[Sample], servers: Mapping[str, str]) -> tuple[Sample, ...]:
-    """Samples named by host, renamed to the server each host is mapped to; an unmapped host is its own server."""
-    return tuple(replace(s, server_name=servers.get(s.server_name, s.server_name)) for s in samples)
+def renamed(samples: Iterable[Sample], moved: Mapping[tuple[str, int], tuple[str, int]],
+            servers: Mapping[str, str]) -> tuple[Sample, ...]:
+    """Samples named by host: a GPU in `moved` (by its registered UUID) becomes the server and index it names;
+    any other host becomes the server it is mapped to, or stays its own server's name."""
+    return tuple(replace(s, server_name=moved[gpu][0], gpu_index=moved[gpu][1])
+                 if (gpu := (s.server_name, s.gpu_index)) in moved
+                 else replace(s, server_name=servers.get(s.server_name, s.server_name)) for s in samples)
 
 
 @dataclass(frozen=True)
@@ -244,31 +424,33 @@ class Triage:
     kept: tuple[Sample, ...]
     future: tuple[tuple[int, Sample], ...]
     foreign: tuple[tuple[int, Sample], ...]
+    late: tuple[tuple[int, Sample], ...] = ()
 
 
-def triage(samples: Sequence[Sample], line_numbers: Sequence[int], *, latest: datetime,
+def triage(samples: Sequence[Sample], line_numbers: Sequence[int], *, earliest: datetime, latest: datetime,
            owners: Mapping[str, Set[str]], csp: str) -> Triage:
-    """Samples dated after `latest` are in the future, whoever's server they name; the others on a server tracked
-    as another CSP's are foreign; the rest are kept (a server no allocation has named yet is anybody's)."""
+    """Samples dated after `latest` are in the future and those before `earliest` late, whoever's server they
+    name; the others on a server tracked as another CSP's are foreign; the rest are kept (a server no allocation
+    has named yet is anybody's)."""
     kept: list[Sample] = []
     future: list[tuple[int, Sample]] = []
     foreign: list[tuple[int, Sample]] = []
+    late: list[tuple[int, Sample]] = []
     for sample, line in zip(samples, line_numbers, strict=True):
         if sample.ts > latest:
             future.append((line, sample))
+        elif sample.ts < earliest:
+            late.append((line, sample))
         elif _foreign(sample, owners, csp):
             foreign.append((line, sample))
         else:
             kept.append(sample)
-    return Triage(tuple(kept), tuple(future), tuple(foreign))
+    return Triage(tuple(kept), tuple(future), tuple(foreign), tuple(late))
 
 
 def held_by_none(samples: Iterable[Sample], allocations: Iterable[Allocation]) -> int:
     """How many of the samples no allocation held: their GPU was nobody's at their instant."""
-    holders: dict[tuple[str, int], list[Allocation]] = defaultdict(list)
-    for allocation in allocations:
-        for slot in allocation.slots:
-            holders[slot.server_name, slot.gpu_index].append(allocation)
+    holders = _holders(allocations)
     return sum(1 for s in samples
                if not any(a.covers(s) for a in holders.get((s.server_name, s.gpu_index), ())))
 
@@ -285,3 +467,4 @@ class BatchReceipt:
     unheld: int = 0
     refused_future: int = 0
     refused_other_csp: int = 0
+    refused_late: int = 0

@@ -12,6 +12,7 @@ from telemetry.bootstrap import bootstrap
 from telemetry.config import Settings
 from telemetry.domain.errors import (
     AllocationNotFound,
+    BadRange,
     BatchTooLarge,
     HostNotMapped,
     MalformedBatch,
@@ -19,19 +20,22 @@ from telemetry.domain.errors import (
     ServersOfAnotherCsp,
     UnsupportedMediaType,
 )
-from telemetry.entrypoints import routes_hosts, routes_remote_write
+from telemetry.entrypoints import routes_hosts, routes_remote_write, routes_views
+from telemetry.entrypoints.admission import install_admission
 from telemetry.entrypoints.routes import router
 from telemetry.entrypoints.schemas import capped
 
-DOMAIN_ERRORS: DomainErrors = {AllocationNotFound: 404, HostNotMapped: 404, MalformedBatch: 400, BatchTooLarge: 413,
-                               UnsupportedMediaType: 415}
+DOMAIN_ERRORS: DomainErrors = {AllocationNotFound: 404, BadRange: 422, HostNotMapped: 404, MalformedBatch: 400,
+                               BatchTooLarge: 413, UnsupportedMediaType: 415}
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app = build_api(lambda: bootstrap(settings, clock=clock), title="Telemetry",
                     description="GPU utilization from the CSPs, measured against each allocation's plan.",
-                    routers=[router, routes_remote_write.router, routes_hosts.router], domain_errors=DOMAIN_ERRORS)
+                    routers=[router, routes_remote_write.router, routes_hosts.router, routes_views.router],
+                    domain_errors=DOMAIN_ERRORS)
     install_auth(app, TokenVerifier.from_settings(settings.auth))
+    install_admission(app, settings)  # the ingest path's backpressure: requests in flight bounded, bodies capped
     app.add_exception_handler(ServersOfAnotherCsp, _servers_of_another_csp)
     app.add_exception_handler(SamplesFromTheFuture, _samples_from_the_future)
     return app

@@ -86,7 +86,7 @@ class _Batch:
                 loc = ".".join(str(p) for p in e["loc"])
                 self._error(f"line {self._number}: {loc}" if loc else f"line {self._number}", e["msg"])
             return
-        self._samples.append(Sample(s.server, s.gpu_index, s.ts, s.utilization_pct))
+        self._samples.append(Sample(s.server, s.gpu_index, s.ts, s.utilization_pct, s.memory_used_mib, s.power_w))
         self._line_numbers.append(self._number)
 
     def _error(self, field: str, reason: str) -> None:

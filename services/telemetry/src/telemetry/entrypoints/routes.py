@@ -10,13 +10,16 @@ from servicekit.auth import AUTH_RESPONSES, Principal, authenticated, require
 from servicekit.http import PROBLEM_RESPONSES, Problem
 from servicekit.limits import body_limit
 from servicekit.runtime import runtime_of
-from telemetry.config import Settings
+from telemetry.adapters.unit_of_work import SqlTelemetryUnitOfWork
+from telemetry.config import NDJSON_BYTES_CEILING, Settings
 from telemetry.domain.commands import RecordSamples
 from telemetry.domain.errors import AllocationNotFound
-from telemetry.domain.model import BatchReceipt
+from telemetry.domain.model import Allocation, BatchReceipt
+from telemetry.entrypoints.admission import ADMISSION_RESPONSES, ADMITTED
 from telemetry.entrypoints.deps import Bus, Now, Uow
 from telemetry.entrypoints.ndjson import read_samples
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
+from telemetry.service.ladder import measure
 
 router = APIRouter(responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, dependencies=[Depends(authenticated)])
 NDJSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {NDJSON: {"schema": {
@@ -24,8 +27,6 @@ NDJSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {NDJ
                                      '"ts": "2026-12-01T10:00:00Z", "utilization_pct": 12.5}'}}}}}
 Csp = Annotated[Principal, Depends(require("csp"))]
 OperatorOrCsp = Annotated[Principal, Depends(require("operator", "csp"))]
-# over the app's default cap: the reader bounds each line and the line count (policy settings) as it goes
-MAX_BATCH_BYTES = 128 * 2**20
 
 
 def _settings(request: Request) -> Settings:
@@ -34,14 +35,19 @@ def _settings(request: Request) -> Settings:
 
 @router.post("/samples", status_code=202, response_model=BatchOut, tags=["samples"],
              summary="Report a batch of GPU utilization samples (NDJSON)",
-             openapi_extra={**NDJSON_BODY, **body_limit(MAX_BATCH_BYTES)},
+             # the ceiling, over the app's default cap; each app's own is TELEMETRY_INGEST__NDJSON_MAX_BYTES
+             # (admission.py); the reader bounds each line and the line count (policy settings) as it goes
+             openapi_extra={**NDJSON_BODY, **body_limit(NDJSON_BYTES_CEILING)}, dependencies=[ADMITTED],
              responses={403: {"model": Problem, "description": "Not a CSP, or lines (each named) for servers "
                                                               "tracked as another CSP's: nothing is stored"},
-                        413: {"model": Problem, "description": "More lines or bytes than a batch may hold"},
+                        413: {"model": Problem, "description": "More lines than a batch may hold, or more bytes "
+                                                              "(TELEMETRY_INGEST__NDJSON_MAX_BYTES: by its "
+                                                              "Content-Length before a byte is read)"},
                         415: {"model": Problem, "description": "Not application/x-ndjson"},
                         422: {"model": Problem, "description": "Bad lines, each named, among them lines dated "
                                                               "after the server's clock and its allowed skew: "
-                                                              "nothing is stored"}})
+                                                              "nothing is stored"},
+                        **ADMISSION_RESPONSES})
 async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> BatchOut:
     """A CSP's samples, stored all or nothing with their effects; a sample sent again is counted, not stored.
 
@@ -55,18 +61,30 @@ async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> B
                                                max_line_bytes=policy.max_line_bytes)
     cmd = RecordSamples(samples, csp=cast(str, caller.csp), received_at=clock(), line_numbers=line_numbers)
     receipt: BatchReceipt = await bus.handle(cmd)
-    return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates,
+    return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates, refused_late=receipt.refused_late,
                     allocations_evaluated=receipt.allocations_evaluated)
 
 
-@router.get("/allocations/{allocation_id}/utilization", response_model=UtilizationOut, tags=["allocations"],
-            summary="An allocation's utilization against its plan, and where it stands on the reclaim ladder",
-            description="For operators, and for a CSP that hosts the allocation's GPUs; to any other CSP the "
-                        "allocation does not exist (404).")
-async def get_utilization(allocation_id: UUID, request: Request, caller: OperatorOrCsp, uow: Uow) -> UtilizationOut:
-    policy = _settings(request).policy.ladder()
+async def allocation_for(allocation_id: UUID, caller: Principal, uow: SqlTelemetryUnitOfWork) -> Allocation:
+    """The allocation, for an operator or a CSP that hosts its GPUs; to any other CSP it does not exist."""
     allocation = await uow.allocations.get(allocation_id)
     if allocation is None or (caller.role == "csp" and not allocation.hosted_by(cast(str, caller.csp))):
         raise AllocationNotFound(f"allocation {allocation_id} is not tracked")
-    window = await uow.samples.window(allocation, days=policy.window_days)
-    return UtilizationOut.of(allocation, window, policy)
+    return allocation
+
+
+@router.get("/allocations/{allocation_id}/utilization", response_model=UtilizationOut, tags=["allocations"],
+            summary="An allocation's use against its plan, rule by rule, and where it stands on the reclaim ladder",
+            description="For operators, and for a CSP that hosts the allocation's GPUs; to any other CSP the "
+                        "allocation does not exist (404). Each warning rule switched on is shown over its window, "
+                        "ending at the newest sample, with whether it has enough data to be judged.")
+async def get_utilization(allocation_id: UUID, request: Request, caller: OperatorOrCsp, uow: Uow) -> UtilizationOut:
+    policy = _settings(request).policy.ladder()
+    allocation = await allocation_for(allocation_id, caller, uow)
+    last = (await uow.usage.newest([allocation.id])).get(allocation.id)
+    findings = []
+    if last is not None:
+        measured = (await measure([allocation], {allocation.id: last}, uow, policy))[allocation.id]
+        findings = [allocation.finding(rule, m, policy)
+                    for rule, m in zip(policy.rules_in_order, measured, strict=True)]
+    return UtilizationOut.of(allocation, findings, last, policy)

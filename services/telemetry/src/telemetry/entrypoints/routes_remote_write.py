@@ -17,6 +17,7 @@ from telemetry.config import REMOTE_WRITE_BYTES_CEILING
 from telemetry.domain import dcgm
 from telemetry.domain.commands import OnRefused, RecordSamples
 from telemetry.domain.model import BatchReceipt
+from telemetry.entrypoints.admission import ADMISSION_RESPONSES, ADMITTED
 from telemetry.entrypoints.deps import Bus, CallingCsp, Now, Policy
 from telemetry.entrypoints.remote_write import ENCODING, MESSAGE, PROTOBUF, VERSION, VERSION_HEADER, read_series
 from telemetry.entrypoints.schemas_remote_write import RemoteWriteOut
@@ -37,7 +38,8 @@ REMOTE_WRITE: dict[str, Any] = {
 @router.post("/api/v1/write", response_model=RemoteWriteOut, tags=["samples"],
              summary="Prometheus remote-write 1.0: the DCGM exporter's GPU utilization, as a CSP's Prometheus "
                      "sends it",
-             openapi_extra={**REMOTE_WRITE, **body_limit(REMOTE_WRITE_BYTES_CEILING)},
+             # the ceiling; each app's own is TELEMETRY_POLICY__REMOTE_WRITE_MAX_BYTES (admission.py, read_series)
+             openapi_extra={**REMOTE_WRITE, **body_limit(REMOTE_WRITE_BYTES_CEILING)}, dependencies=[ADMITTED],
              responses={400: {"model": Problem, "description": "Not snappy-encoded, another remote-write version, "
                                                               "or a body that is not a snappy block or not a "
                                                               f"{MESSAGE}: the reason named"},
@@ -46,7 +48,8 @@ REMOTE_WRITE: dict[str, Any] = {
                                                               "block declaring more bytes uncompressed than it "
                                                               "takes, or more samples"},
                         415: {"model": Problem, "description": f"Not {PROTOBUF}, or another message than "
-                                                              f"{MESSAGE} (remote-write 2.0)"}})
+                                                              f"{MESSAGE} (remote-write 2.0)"},
+                        **ADMISSION_RESPONSES})
 async def remote_write(request: Request, csp: CallingCsp, bus: Bus, clock: Now, policy: Policy) -> RemoteWriteOut:
     """A CSP's Prometheus writes here (its `remote_write` block: docs/telemetry.md). The samples of
     `DCGM_FI_DEV_GPU_UTIL`, or of `DCGM_FI_PROF_GR_ENGINE_ACTIVE` times 100 where that is all a GPU sent, are stored
@@ -60,9 +63,10 @@ async def remote_write(request: Request, csp: CallingCsp, bus: Bus, clock: Now, 
     receipt = BatchReceipt(accepted=0, duplicates=0, allocations_evaluated=0)
     if readings.samples:
         cmd = RecordSamples(readings.samples, csp=csp, received_at=clock(), on_refused=OnRefused.DROP_SAMPLES,
-                            by_hostname=True)
+                            by_hostname=True, uuids=readings.uuids)
         receipt = await bus.handle(cmd)
     return RemoteWriteOut(received=readings.received, accepted=receipt.accepted, duplicates=receipt.duplicates,
                           unheld=receipt.unheld, ignored=readings.ignored, unmapped=readings.unmapped,
                           refused_future=receipt.refused_future, refused_other_csp=receipt.refused_other_csp,
+                          refused_late=receipt.refused_late, merged=readings.merged,
                           allocations_evaluated=receipt.allocations_evaluated)

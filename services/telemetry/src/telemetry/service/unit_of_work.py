@@ -5,11 +5,13 @@ The SQL unit of work (adapters) and the in-memory one of the fast tests both mee
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
 from servicekit.uow import UnitOfWork
-from telemetry.domain.model import Allocation, HostMapping, Sample, Window
+from telemetry.domain.model import Allocation, HostMapping, HourTally, Sample, StepTaken
+from telemetry.domain.rollups import ClosedHour, UsageSums
 
 
 class Allocations(Protocol):
@@ -24,15 +26,54 @@ class Allocations(Protocol):
         """The CSPs each of the servers is tracked under; a server tracked under none is left out."""
 
     async def save(self, tracked: Allocation) -> None:
-        """Write the allocation's ladder, warning and end."""
+        """Write the allocation's ladder, warning, end, waiver and staleness."""
+
+    async def silent(self, *, quiet_since: datetime, now: datetime, programs: Collection[str]) -> list[Allocation]:
+        """Allocations under way at `now`, of the programs, on the ladder and not known stale, with no sample since
+        `quiet_since` (nor a start after it); locked."""
+
+    async def by_uuid(self, uuids: Collection[str]) -> dict[str, tuple[str, int]]:
+        """GPU UUID → (server, GPU index), for the UUIDs tracked allocations' GPUs carry."""
 
 
 class Samples(Protocol):
-    async def add_new(self, samples: Iterable[Sample]) -> list[Sample]:
-        """Store the samples; returns those that were not stored already."""
+    async def add_new(self, samples: Iterable[Sample], *, csp: str) -> list[Sample]:
+        """Store the CSP's samples and add them to their GPUs' hourly rollups; returns those not stored
+        already."""
 
-    async def window(self, tracked: Allocation, *, days: int) -> Window | None:
-        """The trailing `days` ending at the allocation's newest sample (within its period); None before any."""
+
+class Usage(Protocol):
+    """The allocations' hourly rollups."""
+
+    async def add(self, tallies: Sequence[HourTally]) -> None:
+        """Add each tally to its allocation's hour."""
+
+    async def backfill(self, allocation_id: UUID, *, in_use_pct: float) -> None:
+        """Sum the raw samples already stored on a newly tracked allocation's GPUs, within its period, into its
+        hours (its event came after them)."""
+
+    async def newest(self, allocation_ids: Collection[UUID]) -> dict[UUID, datetime]:
+        """The newest sample counted for each allocation; one without any is left out."""
+
+    async def sums(self, spans: Sequence[tuple[UUID, datetime, datetime]]) -> list[UsageSums]:
+        """For each (allocation, first hour, last hour), the sums of the allocation's hours from the first to the
+        last, both included; in the order asked."""
+
+    async def close(self, through: datetime, *, limit: int) -> list[ClosedHour]:
+        """Close at most `limit` open hours that start before `through` (with their GPUs' hours), in order."""
+
+
+class Steps(Protocol):
+    async def add(self, allocation_id: UUID, taken: StepTaken) -> None:
+        """Keep the step in the allocation's ladder history."""
+
+
+class Partitions(Protocol):
+    async def ensure(self, days: Collection[date]) -> list[date]:
+        """Create the raw samples' partitions of the days that have none; returns the days created."""
+
+    async def drop_before(self, day: date) -> list[date]:
+        """Drop the raw samples' partitions of the days before `day`; returns the days dropped."""
 
 
 class Hosts(Protocol):
@@ -51,5 +92,11 @@ class TelemetryUnitOfWork(UnitOfWork, Protocol):
     def allocations(self) -> Allocations: ...
     @property
     def samples(self) -> Samples: ...
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def steps(self) -> Steps: ...
+    @property
+    def partitions(self) -> Partitions: ...
     @property
     def hosts(self) -> Hosts: ...

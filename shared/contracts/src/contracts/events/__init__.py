@@ -5,6 +5,7 @@ from contracts.events.allocation import (
     GpuSlot,
     OfferExpired,
     OfferMade,
+    ReclaimWaived,
     ResourceAllocated,
     ResourceReclaimed,
     RoundSelected,
@@ -28,7 +29,7 @@ from contracts.events.intake import (
     OfferDeclined,
     Researcher,
 )
-from contracts.events.telemetry import UsageRecorded, UtilizationDropped, UtilizationRecovered
+from contracts.events.telemetry import TelemetryStale, UsageRecorded, UtilizationDropped, UtilizationRecovered
 
 __all__ = [
     "Applicant",
@@ -49,11 +50,13 @@ __all__ = [
     "OfferDeclined",
     "OfferExpired",
     "OfferMade",
+    "ReclaimWaived",
     "Researcher",
     "ResourceAllocated",
     "ResourceReclaimed",
     "RoundScored",
     "RoundSelected",
+    "TelemetryStale",
     "UsageRecorded",
     "UtilizationDropped",
     "UtilizationRecovered",

@@ -1,4 +1,4 @@
-"""Events published by allocation: GPUs placed, applications waitlisted, GPUs taken back."""
+"""Events published by allocation: GPUs placed, applications waitlisted, GPUs taken back, reclaims waived."""
 from __future__ import annotations
 
 from typing import ClassVar, Literal
@@ -9,16 +9,18 @@ from pydantic import Field, model_validator
 from contracts import topics
 from contracts.base import Contract, Event
 from contracts.bounds import FiniteFloat, Instant, Line, NonNegativeInt32, PositiveInt32, Text
-from contracts.events.common import GpuModel, Program, ReclaimReason
+from contracts.events.common import GpuModel, GpuUuid, Program, ReclaimReason
 
 
 class GpuSlot(Contract):
-    """One concrete GPU: a server and the GPU's index on it."""
+    """One concrete GPU: a server and the GPU's index on it, and NVIDIA's UUID of it when the inventory has one."""
 
     server_id: UUID
     server_name: Line = Field(min_length=1, max_length=1000)
     csp: Line = Field(max_length=1000)
     gpu_index: NonNegativeInt32
+    gpu_uuid: GpuUuid | None = Field(default=None, description="The GPU's UUID as the DCGM exporter labels it "
+                                                               "(`UUID`); absent when the inventory has none.")
 
 
 class _Grant(Event):
@@ -76,6 +78,17 @@ class ResourceReclaimed(Event):
     gpus: PositiveInt32
     reason: ReclaimReason
     reclaimed_at: Instant
+
+
+class ReclaimWaived(Event):
+    """An operator waived an allocation's reclaim ladder: the warnings so far lead to no reclaim, and a new warning
+    after `waived_at` re-arms the ladder."""
+
+    type: Literal["allocation.reclaim_waived.v1"] = "allocation.reclaim_waived.v1"
+    topic: ClassVar[str] = topics.ALLOCATIONS
+    application_id: UUID
+    allocation_id: UUID
+    waived_at: Instant
 
 
 class RoundSelected(Event):

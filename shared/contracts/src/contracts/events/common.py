@@ -11,6 +11,10 @@ Program = Literal["P1", "P2", "P3"]
 Track = Literal["general", "early_career"]
 ReclaimReason = Literal["low_utilization", "plan_shortfall", "off_purpose", "operator", "withdrawn"]
 GpuModel = Annotated[str, Field(min_length=1, max_length=64, examples=["H100", "H200", "B200"]), SingleLine]
+# NVIDIA's UUID of one GPU, as nvidia-smi reports it and the DCGM exporter labels its samples (`UUID`)
+GPU_UUID_PATTERN = r"^GPU-[0-9a-fA-F-]{8,64}$"
+GpuUuid = Annotated[str, Field(min_length=12, max_length=68, pattern=GPU_UUID_PATTERN,
+                               examples=["GPU-5d5e7a9c-1b2f-4c3d-9e8f-0123456789ab"]), SingleLine]
 
 # Korea's 17 first-level regions; the capital region is Seoul, Incheon and Gyeonggi.
 Region = Literal["Seoul", "Busan", "Daegu", "Incheon", "Gwangju", "Daejeon", "Ulsan", "Sejong", "Gyeonggi",
