@@ -45,6 +45,8 @@ from telemetry.domain.model import (
     Slot,
     Step,
     StepTaken,
+    StoredBatch,
+    held_by_none,
     hour_of,
 )
 from telemetry.domain.model import tally as tally_samples
@@ -79,16 +81,11 @@ class Rollup:
     closed: bool = False
 
     def add_sample(self, sample: Sample) -> None:
-        self.samples += 1
-        self.utilization_pct_sum += sample.utilization_pct
+        """A GPU's hour: the sums the domain keeps of a sample (no allocation, none in use), and the busiest."""
+        one = HourTally(UUID(int=0), self.hour)
+        one.add(sample, in_use_pct=math.inf)
+        self.add_tally(one)
         self.utilization_pct_max = max(self.utilization_pct_max, sample.utilization_pct)
-        if sample.memory_used_mib is not None:
-            self.memory_mib_sum += sample.memory_used_mib
-            self.memory_samples += 1
-        if sample.power_w is not None:
-            self.power_w_sum += sample.power_w
-            self.power_samples += 1
-        self.last_ts = sample.ts if self.last_ts is None else max(self.last_ts, sample.ts)
 
     def add_tally(self, tally: HourTally) -> None:
         self.samples += tally.samples
@@ -160,14 +157,8 @@ class InMemoryAllocations:
         found = self.by_id.get(allocation_id)
         return _copy(found) if found else None
 
-    async def holding(self, samples: Sequence[Sample], *, for_update: bool = False) -> list[Allocation]:
-        if not samples:
-            return []
-        servers = {s.server_name for s in samples}
-        earliest, latest = min(s.ts for s in samples), max(s.ts for s in samples)
-        found = [a for a in self.by_id.values() if any(slot.server_name in servers for slot in a.slots)
-                 and a.starts_at <= latest and a.until > earliest]
-        return [_copy(a) for a in sorted(found, key=lambda a: a.id)]
+    async def many(self, allocation_ids: Collection[UUID], *, for_update: bool = False) -> list[Allocation]:
+        return [_copy(self.by_id[i]) for i in sorted(allocation_ids) if i in self.by_id]
 
     async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = defaultdict(set)
@@ -202,7 +193,7 @@ class InMemorySamples:
         self._tables = tables
         self.by_key = tables.samples
 
-    async def add_new(self, samples: Iterable[Sample], *, csp: str) -> list[Sample]:
+    async def add_new(self, samples: Sequence[Sample], *, csp: str, in_use_pct: float) -> StoredBatch:
         new = []
         for s in sorted(samples, key=lambda s: (s.server_name, s.gpu_index, s.ts)):
             key = (s.server_name, s.gpu_index, s.ts)
@@ -215,7 +206,12 @@ class InMemorySamples:
             new.append(s)
             hour = hour_of(s.ts)
             self._tables.gpu_hours.setdefault((s.server_name, s.gpu_index, hour), Rollup(hour)).add_sample(s)
-        return new
+        allocations = list(self._tables.allocations.values())
+        tallies = tally_samples(new, allocations, in_use_pct=in_use_pct)
+        for t in tallies:
+            self._tables.allocation_hours.setdefault((t.allocation_id, t.hour), Rollup(t.hour)).add_tally(t)
+        return StoredBatch(new=len(new), unheld=held_by_none(new, allocations),
+                           allocation_ids=tuple(sorted({t.allocation_id for t in tallies})))
 
 
 class InMemoryUsage:
@@ -225,11 +221,6 @@ class InMemoryUsage:
     def of(self, allocation_id: UUID) -> dict[datetime, HourUsage]:
         """The allocation's hours as they stand, by hour (for the tests)."""
         return {hour: row.usage() for hour, row in sorted(self._tables.hours_of(allocation_id).items())}
-
-    async def add(self, tallies: Sequence[HourTally]) -> None:
-        for tally in tallies:
-            key = (tally.allocation_id, tally.hour)
-            self._tables.allocation_hours.setdefault(key, Rollup(tally.hour)).add_tally(tally)
 
     async def backfill(self, allocation_id: UUID, *, in_use_pct: float) -> None:
         allocation = self._tables.allocations[allocation_id]

@@ -60,10 +60,16 @@ def test_a_gpu_s_hour_fully_reported() -> None:
     assert (gpu_hour.busy_gpu_hours, gpu_hour.coverage) == (pytest.approx(0.87), pytest.approx(1.0))
 
 
-def test_energy_is_the_mean_draw_of_the_samples_that_carried_it_over_the_hours_reported() -> None:
+def test_energy_is_the_mean_draw_of_the_samples_that_carried_it_over_the_hours_covered() -> None:
     hour = usage(60, 10.0, power_w_sum=30 * 400.0, power_samples=30)
-    assert hour.energy_kwh(60) == pytest.approx(0.4)  # 400 W for the one GPU-hour the 60 samples stand for
-    assert usage(60, 10.0).energy_kwh(60) is None
+    assert figures(hour, 1.0, 60).energy_kwh == pytest.approx(0.4)  # 400 W for the one GPU-hour the 60 samples cover
+    assert figures(usage(60, 10.0), 1.0, 60).energy_kwh is None
+
+
+def test_samples_more_often_than_the_interval_draw_no_more_energy() -> None:
+    # 240 samples of one GPU in an hour (every 15 s) at 400 W, counted at 60 s each: 4 hours reported, 1 covered
+    hour = usage(240, 10.0, power_w_sum=240 * 400.0, power_samples=240)
+    assert figures(hour, 1.0, 60).energy_kwh == pytest.approx(0.4)
 
 
 def test_memory_is_the_mean_of_the_samples_that_carried_it() -> None:

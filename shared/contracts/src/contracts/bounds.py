@@ -32,6 +32,8 @@ _CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\u
 
 
 def _refuse(found: re.Pattern[str], value: str, what: str) -> str:
+    if value.isprintable() and len(value) <= MAX_TEXT_LENGTH:
+        return value  # the common case, at C speed: a control character or a lone surrogate is never printable
     if len(value) > MAX_TEXT_LENGTH:
         raise PydanticCustomError("string_too_long", "must be at most {max} characters", {"max": MAX_TEXT_LENGTH})
     bad = found.search(value)

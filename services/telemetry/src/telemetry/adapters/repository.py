@@ -12,37 +12,64 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telemetry.adapters.orm import allocation, allocation_hour, allocation_slot, gpu, gpu_hour, ladder_step, sample
-from telemetry.domain.model import Allocation, Ladder, Sample, Slot, Step
+from telemetry.adapters.rollup_sql import COLUMNS, added, sums_of
+from telemetry.domain.model import Allocation, Ladder, Sample, Slot, Step, StoredBatch
 
-# One statement for the whole batch, whatever its size: the rows travel as arrays, a sample already stored is
-# skipped, and the new ones are summed into their GPU's hour (in key order, so concurrent batches do not deadlock).
+# One statement for the whole batch, whatever its size: the rows travel as array literals (text, which costs the
+# driver next to nothing), the first of a GPU and instant in the batch counts, a sample already stored is skipped,
+# and the new ones are summed into their GPU's hour and, where an allocation held the GPU at their instant, into the
+# allocation's hour — each in key order, so that concurrent batches wait on each other instead of deadlocking.
 INSERT_NEW_SAMPLES = text(f"""
-    WITH new AS (
+    WITH input AS (
+        SELECT * FROM unnest(CAST(CAST(:gpu_ids AS text) AS integer[]), CAST(CAST(:ts AS text) AS timestamptz[]),
+                             CAST(CAST(:utilization_pcts AS text) AS real[]),
+                             CAST(CAST(:memory_mibs AS text) AS real[]),
+                             CAST(CAST(:power_ws AS text) AS real[])) WITH ORDINALITY
+                      AS t(gpu_id, ts, utilization_pct, memory_used_mib, power_w, n)
+    ), firsts AS (
+        SELECT DISTINCT ON (gpu_id, ts) gpu_id, ts, utilization_pct, memory_used_mib, power_w
+        FROM input ORDER BY gpu_id, ts, n
+    ), new AS (
         INSERT INTO {sample.fullname} (gpu_id, ts, utilization_pct, memory_used_mib, power_w)
-        SELECT * FROM unnest(CAST(:gpu_ids AS integer[]), CAST(:ts AS timestamptz[]),
-                             CAST(:utilization_pcts AS real[]), CAST(:memory_mibs AS real[]),
-                             CAST(:power_ws AS real[]))
+        SELECT * FROM firsts ORDER BY gpu_id, ts
         ON CONFLICT DO NOTHING
         RETURNING gpu_id, ts, utilization_pct, memory_used_mib, power_w
-    ), hours AS (
-        INSERT INTO {gpu_hour.fullname} AS h (gpu_id, hour, utilization_pct_max, samples, utilization_pct_sum,
-                                              memory_mib_sum, memory_samples, power_w_sum, power_samples, last_ts)
-        SELECT gpu_id, date_trunc('hour', ts, 'UTC'), max(utilization_pct), count(*), sum(utilization_pct),
-               coalesce(sum(memory_used_mib), 0), count(memory_used_mib), coalesce(sum(power_w), 0), count(power_w),
-               max(ts)
+    ), gpu_hours AS (
+        INSERT INTO {gpu_hour.fullname} AS h (gpu_id, hour, utilization_pct_max, {COLUMNS})
+        SELECT gpu_id, date_trunc('hour', ts, 'UTC'), max(utilization_pct), {sums_of()}
         FROM new GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (gpu_id, hour) DO UPDATE SET
-            utilization_pct_max = greatest(h.utilization_pct_max, excluded.utilization_pct_max),
-            samples = h.samples + excluded.samples,
-            utilization_pct_sum = h.utilization_pct_sum + excluded.utilization_pct_sum,
-            memory_mib_sum = h.memory_mib_sum + excluded.memory_mib_sum,
-            memory_samples = h.memory_samples + excluded.memory_samples,
-            power_w_sum = h.power_w_sum + excluded.power_w_sum,
-            power_samples = h.power_samples + excluded.power_samples,
-            last_ts = greatest(h.last_ts, excluded.last_ts)
+            utilization_pct_max = greatest(h.utilization_pct_max, excluded.utilization_pct_max), {added()}
+    ), held AS (
+        SELECT sl.allocation_id, new.* FROM new
+        JOIN {gpu.fullname} g ON g.gpu_id = new.gpu_id
+        JOIN {allocation_slot.fullname} sl ON sl.server_name = g.server_name AND sl.gpu_index = g.gpu_index
+        JOIN {allocation.fullname} a ON a.allocation_id = sl.allocation_id
+        WHERE new.ts >= a.starts_at AND new.ts < least(a.ends_at, coalesce(a.ended_at, a.ends_at))
+    ), allocation_hours AS (
+        INSERT INTO {allocation_hour.fullname} AS h (allocation_id, hour, in_use_samples, {COLUMNS})
+        SELECT allocation_id, date_trunc('hour', ts, 'UTC'), count(*) FILTER (WHERE utilization_pct >= :in_use_pct),
+               {sums_of()}
+        FROM held GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (allocation_id, hour) DO UPDATE SET {added("in_use_samples")}
     )
-    SELECT gpu_id, ts FROM new
+    SELECT (SELECT count(*) FROM new) AS stored,
+           (SELECT count(*) FROM new WHERE NOT EXISTS (
+               SELECT 1 FROM held WHERE held.gpu_id = new.gpu_id AND held.ts = new.ts)) AS unheld,
+           ARRAY(SELECT DISTINCT allocation_id FROM held ORDER BY 1) AS allocation_ids
 """)
+
+
+def array_literal(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of numbers (None is NULL), which the statement casts: far cheaper to send than the
+    driver's binary arrays."""
+    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
+def instants_literal(values: Iterable[datetime]) -> str:
+    return "{" + ",".join(f'"{v.isoformat()}"' for v in values) + "}"
+
+
 ALLOCATION_COLUMNS = ("application_id", "program", "gpus", "starts_at", "ends_at", "planned_gpu_hours_per_month",
                       "warned_at", "ended_at", "waived_at", "stale_since")
 
@@ -72,18 +99,11 @@ class AllocationRepository:
         found = await self._load(allocation.c.allocation_id == allocation_id, for_update=for_update)
         return found[0] if found else None
 
-    async def holding(self, samples: Sequence[Sample], *, for_update: bool = False) -> list[Allocation]:
-        """The allocations that held any of the samples' GPUs during the samples' span, in id order."""
-        if not samples:
+    async def many(self, allocation_ids: Collection[UUID], *, for_update: bool = False) -> list[Allocation]:
+        """The allocations of the ids, in id order (locked in that order)."""
+        if not allocation_ids:
             return []
-        servers = sorted({s.server_name for s in samples})
-        earliest, latest = min(s.ts for s in samples), max(s.ts for s in samples)
-        on_servers = select(allocation_slot.c.allocation_id).where(
-            allocation_slot.c.server_name == any_(bindparam("servers", servers, type_=ARRAY(Text))))
-        until = func.least(allocation.c.ends_at, func.coalesce(allocation.c.ended_at, allocation.c.ends_at))
-        overlapping = and_(allocation.c.allocation_id.in_(on_servers),
-                           allocation.c.starts_at <= latest, until > earliest)
-        return await self._load(overlapping, for_update=for_update)
+        return await self._load(allocation.c.allocation_id.in_(sorted(allocation_ids)), for_update=for_update)
 
     async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
         """The CSPs each of the servers is tracked under; a slot recorded without its CSP names none."""
@@ -160,24 +180,19 @@ class SampleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add_new(self, samples: Iterable[Sample], *, csp: str) -> list[Sample]:
-        """Store the CSP's samples and add them to their GPU's hourly rollup; returns those that were not stored
-        already."""
-        batch = list(samples)
-        if not batch:
-            return []
-        ids = await self._ids_of({(s.server_name, s.gpu_index) for s in batch}, csp)
-        # one sample per GPU and instant, the first of the batch (as a sample stored before wins over a later one);
-        # inserted in key order, so that two batches sharing samples wait on each other instead of deadlocking
-        by_key: dict[tuple[int, datetime], Sample] = {}
-        for s in batch:
-            by_key.setdefault((ids[s.server_name, s.gpu_index], s.ts), s)
-        keyed = sorted(by_key.items(), key=lambda item: item[0])
-        rows = await self._session.execute(INSERT_NEW_SAMPLES, {
-            "gpu_ids": [key[0] for key, _ in keyed], "ts": [key[1] for key, _ in keyed],
-            "utilization_pcts": [s.utilization_pct for _, s in keyed],
-            "memory_mibs": [s.memory_used_mib for _, s in keyed], "power_ws": [s.power_w for _, s in keyed]})
-        return [by_key[gpu_id, ts] for gpu_id, ts in rows]
+    async def add_new(self, samples: Sequence[Sample], *, csp: str, in_use_pct: float) -> StoredBatch:
+        """Store the CSP's samples, the first of a GPU and instant where the batch repeats one; add the new ones to
+        their GPU's hourly rollup and to the hour of the allocation that held the GPU at their instant."""
+        if not samples:
+            return StoredBatch(0, 0, ())
+        ids = await self._ids_of({(s.server_name, s.gpu_index) for s in samples}, csp)
+        row = (await self._session.execute(INSERT_NEW_SAMPLES, {
+            "gpu_ids": array_literal(ids[s.server_name, s.gpu_index] for s in samples),
+            "ts": instants_literal(s.ts for s in samples),
+            "utilization_pcts": array_literal(s.utilization_pct for s in samples),
+            "memory_mibs": array_literal(s.memory_used_mib for s in samples),
+            "power_ws": array_literal(s.power_w for s in samples), "in_use_pct": in_use_pct})).one()
+        return StoredBatch(new=int(row.stored), unheld=int(row.unheld), allocation_ids=tuple(row.allocation_ids))
 
     async def _ids_of(self, gpus: Collection[tuple[str, int]], csp: str) -> dict[tuple[str, int], int]:
         """Each GPU's number, numbering those never seen before."""

@@ -10,27 +10,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telemetry.adapters.orm import allocation, allocation_hour, allocation_slot, gpu, gpu_hour, ladder_step, sample
-from telemetry.domain.model import HourTally, StepTaken
+from telemetry.adapters.rollup_sql import COLUMNS, sums_of
+from telemetry.domain.model import StepTaken
 from telemetry.domain.rollups import ClosedHour, Freshness, HourUsage, UsageSums
-
-ADD_TALLIES = text(f"""
-    INSERT INTO {allocation_hour.fullname} AS h (allocation_id, hour, samples, utilization_pct_sum, in_use_samples,
-                                                memory_mib_sum, memory_samples, power_w_sum, power_samples, last_ts)
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:hours AS timestamptz[]), CAST(:samples AS integer[]),
-                         CAST(:sums AS double precision[]), CAST(:in_use AS integer[]),
-                         CAST(:memory_sums AS double precision[]), CAST(:memory_samples AS integer[]),
-                         CAST(:power_sums AS double precision[]), CAST(:power_samples AS integer[]),
-                         CAST(:last_ts AS timestamptz[]))
-    ON CONFLICT (allocation_id, hour) DO UPDATE SET
-        samples = h.samples + excluded.samples,
-        utilization_pct_sum = h.utilization_pct_sum + excluded.utilization_pct_sum,
-        in_use_samples = h.in_use_samples + excluded.in_use_samples,
-        memory_mib_sum = h.memory_mib_sum + excluded.memory_mib_sum,
-        memory_samples = h.memory_samples + excluded.memory_samples,
-        power_w_sum = h.power_w_sum + excluded.power_w_sum,
-        power_samples = h.power_samples + excluded.power_samples,
-        last_ts = greatest(h.last_ts, excluded.last_ts)
-""")
 
 # The allocations' open hours before `through`, closed with their 95th percentile from the raw samples of the GPUs
 # they held within their period; rows another run holds are left to it.
@@ -75,11 +57,9 @@ CLOSE_GPU_HOURS = text(f"""
 # An allocation tracked after some of its samples arrived (its event late): the raw samples still kept, summed into
 # its hours as if they had been attributed on arrival.
 BACKFILL = text(f"""
-    INSERT INTO {allocation_hour.fullname} (allocation_id, hour, samples, utilization_pct_sum, in_use_samples,
-                                            memory_mib_sum, memory_samples, power_w_sum, power_samples, last_ts)
-    SELECT a.allocation_id, date_trunc('hour', s.ts, 'UTC'), count(*), sum(s.utilization_pct),
-           count(*) FILTER (WHERE s.utilization_pct >= :in_use_pct), coalesce(sum(s.memory_used_mib), 0),
-           count(s.memory_used_mib), coalesce(sum(s.power_w), 0), count(s.power_w), max(s.ts)
+    INSERT INTO {allocation_hour.fullname} (allocation_id, hour, in_use_samples, {COLUMNS})
+    SELECT a.allocation_id, date_trunc('hour', s.ts, 'UTC'), count(*) FILTER (WHERE s.utilization_pct >= :in_use_pct),
+           {sums_of("s.")}
     FROM {allocation.fullname} a
     JOIN {allocation_slot.fullname} sl USING (allocation_id)
     JOIN {gpu.fullname} g ON g.server_name = sl.server_name AND g.gpu_index = sl.gpu_index
@@ -132,16 +112,6 @@ class UsageRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def add(self, tallies: Sequence[HourTally]) -> None:
-        if not tallies:
-            return
-        await self._session.execute(ADD_TALLIES, {
-            "ids": [t.allocation_id for t in tallies], "hours": [t.hour for t in tallies],
-            "samples": [t.samples for t in tallies], "sums": [t.utilization_pct_sum for t in tallies],
-            "in_use": [t.in_use_samples for t in tallies], "memory_sums": [t.memory_mib_sum for t in tallies],
-            "memory_samples": [t.memory_samples for t in tallies], "power_sums": [t.power_w_sum for t in tallies],
-            "power_samples": [t.power_samples for t in tallies], "last_ts": [t.last_ts for t in tallies]})
 
     async def backfill(self, allocation_id: UUID, *, in_use_pct: float) -> None:
         await self._session.execute(BACKFILL, {"allocation_id": allocation_id, "in_use_pct": in_use_pct})

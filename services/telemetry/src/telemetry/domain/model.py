@@ -404,17 +404,21 @@ def tally(samples: Iterable[Sample], allocations: Iterable[Allocation], *, in_us
     return [tallies[key] for key in sorted(tallies)]
 
 
-def _foreign(sample: Sample, owners: Mapping[str, Set[str]], csp: str) -> bool:
-    return bool(owners.get(sample.server_name, set()) - {csp})
+def _foreign_servers(owners: Mapping[str, Set[str]], csp: str) -> frozenset[str]:
+    """The servers tracked as another CSP's (a server tracked as several CSPs', this one among them, counts)."""
+    return frozenset(server for server, csps in owners.items() if csps - {csp})
 
 
 def renamed(samples: Iterable[Sample], moved: Mapping[tuple[str, int], tuple[str, int]],
             servers: Mapping[str, str]) -> tuple[Sample, ...]:
     """Samples named by host: a GPU in `moved` (by its registered UUID) becomes the server and index it names;
     any other host becomes the server it is mapped to, or stays its own server's name."""
+    if not moved and not servers:
+        return tuple(samples)
     return tuple(replace(s, server_name=moved[gpu][0], gpu_index=moved[gpu][1])
                  if (gpu := (s.server_name, s.gpu_index)) in moved
-                 else replace(s, server_name=servers.get(s.server_name, s.server_name)) for s in samples)
+                 else replace(s, server_name=servers[s.server_name]) if s.server_name in servers else s
+                 for s in samples)
 
 
 @dataclass(frozen=True)
@@ -436,12 +440,13 @@ def triage(samples: Sequence[Sample], line_numbers: Sequence[int], *, earliest: 
     future: list[tuple[int, Sample]] = []
     foreign: list[tuple[int, Sample]] = []
     late: list[tuple[int, Sample]] = []
+    others = _foreign_servers(owners, csp)
     for sample, line in zip(samples, line_numbers, strict=True):
         if sample.ts > latest:
             future.append((line, sample))
         elif sample.ts < earliest:
             late.append((line, sample))
-        elif _foreign(sample, owners, csp):
+        elif sample.server_name in others:
             foreign.append((line, sample))
         else:
             kept.append(sample)
@@ -453,6 +458,16 @@ def held_by_none(samples: Iterable[Sample], allocations: Iterable[Allocation]) -
     holders = _holders(allocations)
     return sum(1 for s in samples
                if not any(a.covers(s) for a in holders.get((s.server_name, s.gpu_index), ())))
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What storing a batch's samples did: how many were new, how many of those no allocation held, and the
+    allocations that held the others."""
+
+    new: int
+    unheld: int
+    allocation_ids: tuple[UUID, ...]
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,12 @@ class HourUsage:
         """GPU-hours the samples stand for, one sample interval each."""
         return self.samples * sample_interval_s / SECONDS_PER_HOUR
 
-    def energy_kwh(self, sample_interval_s: int) -> float | None:
-        """The mean power draw of the samples that carried it, over the GPU-hours the samples stand for."""
+    def energy_kwh(self, gpu_hours: float) -> float | None:
+        """The mean power draw of the samples that carried it, over `gpu_hours`."""
         if not self.power_samples:
             return None
         mean_w = self.power_w_sum / self.power_samples
-        return mean_w * self.reported_hours(sample_interval_s) / WATT_HOURS_PER_KWH
+        return mean_w * gpu_hours / WATT_HOURS_PER_KWH
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,14 @@ class HourFigures:
 
 def figures(usage: HourUsage, reserved_gpu_hours: float, sample_interval_s: int) -> HourFigures:
     """Busy GPU-hours are the mean utilization over the GPU-hours the samples cover (at most those reserved):
-    missing samples are not counted as idle, and not counted as busy either."""
+    missing samples are not counted as idle, and not counted as busy either. Energy is the mean power over the same
+    GPU-hours (a CSP reporting more often than the sample interval does not draw more power)."""
     covered = min(reserved_gpu_hours, usage.reported_hours(sample_interval_s))
     coverage = covered / reserved_gpu_hours if reserved_gpu_hours > 0 else 0.0
     return HourFigures(hour=usage.hour, reserved_gpu_hours=reserved_gpu_hours,
                        busy_gpu_hours=usage.utilization_pct / 100 * covered, coverage=coverage,
                        utilization_pct=usage.utilization_pct, utilization_pct_p95=usage.utilization_pct_p95,
-                       memory_used_mib=usage.memory_used_mib, energy_kwh=usage.energy_kwh(sample_interval_s),
+                       memory_used_mib=usage.memory_used_mib, energy_kwh=usage.energy_kwh(covered),
                        samples=usage.samples, closed=usage.closed)
 
 

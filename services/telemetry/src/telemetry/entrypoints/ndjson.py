@@ -38,12 +38,14 @@ class _Batch:
         self._errors: list[dict[str, object]] = []
 
     def feed(self, chunk: bytes) -> None:
-        start = 0
-        while (end := chunk.find(b"\n", start)) != -1:
-            self._extend(chunk[start:end])
-            self._close_line()
-            start = end + 1
-        self._extend(chunk[start:])
+        *whole, rest = chunk.split(b"\n")
+        for number, line in enumerate(whole):
+            if number == 0 or len(line) > self._max_line_bytes:
+                self._extend(line)  # the end of the line the chunk before began, or one too long
+                self._close_line()
+            else:
+                self._take(line, overlong=False)
+        self._extend(rest)
 
     def end(self) -> Samples:
         if self._line or self._overlong:
@@ -64,10 +66,13 @@ class _Batch:
             self._line.clear()
 
     def _close_line(self) -> None:
-        self._number += 1
         line, overlong = bytes(self._line), self._overlong
         self._line.clear()
         self._overlong = False
+        self._take(line, overlong=overlong)
+
+    def _take(self, line: bytes, *, overlong: bool) -> None:
+        self._number += 1
         if not overlong and not line.strip():
             return  # blank lines are allowed, and counted only for the line numbers
         self._lines += 1

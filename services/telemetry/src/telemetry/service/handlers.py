@@ -81,15 +81,12 @@ async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy
         if sorted_out.foreign:
             raise ServersOfAnotherCsp(cmd.csp, [(line, s.server_name) for line, s in sorted_out.foreign])
     await uow.partitions.ensure({s.ts.astimezone(UTC).date() for s in sorted_out.kept})
-    new = await uow.samples.add_new(sorted_out.kept, csp=cmd.csp)
+    stored = await uow.samples.add_new(sorted_out.kept, csp=cmd.csp, in_use_pct=policy.in_use_pct)
     # locked, so that two batches for one allocation are judged one after the other, each seeing the other's
-    allocations = await uow.allocations.holding(new, for_update=True)
-    tallies = model.tally(new, allocations, in_use_pct=policy.in_use_pct)
-    await uow.usage.add(tallies)
-    counted = {t.allocation_id for t in tallies}
-    evaluated = await evaluate([a for a in allocations if a.id in counted], uow, policy)
-    return BatchReceipt(accepted=len(new), duplicates=len(sorted_out.kept) - len(new),
-                        allocations_evaluated=evaluated, unheld=model.held_by_none(new, allocations),
+    allocations = await uow.allocations.many(stored.allocation_ids, for_update=True)
+    evaluated = await evaluate(allocations, uow, policy)
+    return BatchReceipt(accepted=stored.new, duplicates=len(sorted_out.kept) - stored.new,
+                        allocations_evaluated=evaluated, unheld=stored.unheld,
                         refused_future=len(sorted_out.future), refused_other_csp=len(sorted_out.foreign),
                         refused_late=len(sorted_out.late))
 

@@ -4,13 +4,13 @@ The SQL unit of work (adapters) and the in-memory one of the fast tests both mee
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
 from servicekit.uow import UnitOfWork
-from telemetry.domain.model import Allocation, HostMapping, HourTally, Sample, StepTaken
+from telemetry.domain.model import Allocation, HostMapping, Sample, StepTaken, StoredBatch
 from telemetry.domain.rollups import ClosedHour, UsageSums
 
 
@@ -19,8 +19,8 @@ class Allocations(Protocol):
         """False when the allocation is already tracked; the one stored is left as it is."""
 
     async def get(self, allocation_id: UUID, *, for_update: bool = False) -> Allocation | None: ...
-    async def holding(self, samples: Sequence[Sample], *, for_update: bool = False) -> list[Allocation]:
-        """The allocations that held any of the samples' GPUs during the samples' span, in id order."""
+    async def many(self, allocation_ids: Collection[UUID], *, for_update: bool = False) -> list[Allocation]:
+        """The allocations of the ids (those tracked), in id order."""
 
     async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
         """The CSPs each of the servers is tracked under; a server tracked under none is left out."""
@@ -37,16 +37,14 @@ class Allocations(Protocol):
 
 
 class Samples(Protocol):
-    async def add_new(self, samples: Iterable[Sample], *, csp: str) -> list[Sample]:
-        """Store the CSP's samples and add them to their GPUs' hourly rollups; returns those not stored
-        already."""
+    async def add_new(self, samples: Sequence[Sample], *, csp: str, in_use_pct: float) -> StoredBatch:
+        """Store the CSP's samples (the first of a GPU and instant the batch repeats) not stored already; add each
+        new one to its GPU's hour and to the hour of the allocation that held the GPU at its instant (`tally`'s
+        rule; a sample at or above `in_use_pct` counts as in use)."""
 
 
 class Usage(Protocol):
     """The allocations' hourly rollups."""
-
-    async def add(self, tallies: Sequence[HourTally]) -> None:
-        """Add each tally to its allocation's hour."""
 
     async def backfill(self, allocation_id: UUID, *, in_use_pct: float) -> None:
         """Sum the raw samples already stored on a newly tracked allocation's GPUs, within its period, into its
