@@ -13,6 +13,7 @@ from telemetry.domain.model import Allocation, Finding, Measured, Policy, Rule, 
 from telemetry.service.unit_of_work import TelemetryUnitOfWork
 
 log = logging.getLogger(__name__)
+MAX_CSPS_NAMED = 64  # TelemetryStale's bound: an allocation spans a few CSPs at most
 
 
 async def measure(allocations: Sequence[Allocation], ends: Mapping[UUID, datetime], uow: TelemetryUnitOfWork,
@@ -96,7 +97,8 @@ async def flag_silent(allocation: Allocation, now: datetime, uow: TelemetryUnitO
 def _stale(allocation: Allocation, reason: str, last: datetime | None, coverage: float | None,
            at: datetime) -> TelemetryStale:
     return TelemetryStale.model_validate({
-        "application_id": allocation.application_id, "allocation_id": allocation.id, "csps": allocation.csps,
+        "application_id": allocation.application_id, "allocation_id": allocation.id,
+        "csps": allocation.csps[:MAX_CSPS_NAMED],
         "reason": reason, "last_sample_at": last, "coverage": coverage, "detected_at": at})
 
 
