@@ -1,6 +1,6 @@
 # The image of every service; the build arguments say which one:
 #   docker build --build-arg SERVICE=intake --build-arg ENV_PREFIX=INTAKE -t gpu-platform/intake:dev .
-# SERVICE is the package (intake, evaluation, allocation, telemetry, billing), ENV_PREFIX its settings' prefix: the
+# SERVICE is the package (intake, evaluation, allocation, telemetry, billing, dashboard), ENV_PREFIX its settings' prefix: the
 # same name in capitals (a Dockerfile cannot change case), checked below. The image runs `python -m <SERVICE> api`
 # on 0.0.0.0:8000 unless given another command (worker, migrate, ...), as docker-compose.yml and deploy/k8s do.
 #

@@ -14,7 +14,7 @@
 #
 # On every start it (idempotently) provisions:
 #   databases gpuplatform and gpuplatform_test, owned by role platform (LOGIN CREATEDB)
-#   roles     intake evaluation allocation billing telemetry (password = name),
+#   roles     intake evaluation allocation billing telemetry dashboard (password = name),
 #             each owning a schema of the same name in both databases
 #   extension btree_gist in both databases (and template1, so new test databases get it)
 #
@@ -38,7 +38,7 @@ PG_START_TIMEOUT="${PG_START_TIMEOUT:-60}"
 
 APP_DATABASES=(gpuplatform gpuplatform_test)
 APP_OWNER=platform
-SERVICES=(intake evaluation allocation billing telemetry)
+SERVICES=(intake evaluation allocation billing telemetry dashboard)
 
 # libpq environment that would otherwise leak into our admin commands.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGOPTIONS PGDATA || true

@@ -29,8 +29,8 @@ PG_PORT="${PG_PORT:-15432}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 API_PORT_BASE="${API_PORT_BASE:-8000}"
 HEALTH_PORT_BASE="${HEALTH_PORT_BASE:-8100}"
-SERVICES=(intake evaluation allocation telemetry billing)
-declare -A PORTS=([intake]=1 [evaluation]=2 [allocation]=3 [telemetry]=4 [billing]=5)
+SERVICES=(intake evaluation allocation telemetry billing dashboard)
+declare -A PORTS=([intake]=1 [evaluation]=2 [allocation]=3 [telemetry]=4 [billing]=5 [dashboard]=6)
 for svc in "${SERVICES[@]}"; do PORTS[$svc]=$((API_PORT_BASE + PORTS[$svc])); done
 
 ensure_keys() { # the token signing key pair, made once (intake signs, every service verifies)
@@ -65,7 +65,7 @@ daemon_running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null;
 
 stop_pidfile_processes() { # what the pid-file version of this script started, so its ports are free again
     local pid_file pid
-    for pid_file in "$RUN_DIR"/{intake,evaluation,allocation,telemetry,billing}-{api,worker}.pid; do
+    for pid_file in "$RUN_DIR"/{intake,evaluation,allocation,telemetry,billing,dashboard}-{api,worker}.pid; do
         [[ -f $pid_file ]] || continue
         pid=$(cat "$pid_file")
         if kill -TERM "$pid" 2>/dev/null; then

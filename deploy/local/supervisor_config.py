@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICES = ("intake", "evaluation", "allocation", "telemetry", "billing")
+SERVICES = ("intake", "evaluation", "allocation", "telemetry", "billing", "dashboard")
 ISSUER = "intake"  # signs the access tokens, so it alone gets the private key
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,7 +140,7 @@ def control_socket(local_dir: Path) -> Path:
 
 def local_programs(*, python: str, local_dir: Path, pg_port: int, kafka_port: int,
                    api_port_base: int = 8000, health_port_base: int = 8100) -> list[Program]:
-    """The ten processes of the local stack: api on 8001..8005, worker health on 8101..8105 (intake..billing)."""
+    """The twelve processes of the local stack: api on 8001..8006, worker health on 8101..8106 (intake..dashboard)."""
     auth, logs = local_dir / "auth", local_dir / "logs"
     programs = []
     for number, svc in enumerate(SERVICES, start=1):

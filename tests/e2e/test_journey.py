@@ -1,6 +1,7 @@
 """One P3 application from submission to invoice, across all five services running as real processes.
 
-Every step is checked through the services' HTTP APIs; nothing peeks into another service's tables.
+Every step is checked through the services' HTTP APIs; nothing peeks into another service's tables. The submission
+carries a W3C `traceparent`, and its trace id shows in the JSON logs of every service the application goes through.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from contracts import topics
 from support.auth import OPERATOR, bearer
 from support.kafka import produce_raw, read_topic, wait_consumed
-from support.processes import ServiceProcesses
+from support.processes import LOG_ROOT, ServiceProcesses
 from support.stack import Stack, eventually
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +29,9 @@ TODAY = datetime.now(UTC).date()
 GPUS = 4
 PLANNED_GPU_HOURS = 2000
 TARIFF_KRW = 5200
+TRACE_ID = uuid.uuid4().hex  # the partner's trace, in which the application is submitted
+TRACEPARENT = f"00-{TRACE_ID}-{uuid.uuid4().hex[:16]}-01"
+JOURNEY = {"intake", "evaluation", "allocation", "telemetry", "billing"}  # the services it goes through
 
 
 def p3_application(**overrides: Any) -> dict[str, Any]:
@@ -65,7 +69,8 @@ async def json_of(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[str, str], stack: Stack) -> None:
+async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[str, str], stack: Stack,
+                                                                request: pytest.FixtureRequest) -> None:
     intake, evaluation, allocation = services["intake"], services["evaluation"], services["allocation"]
     telemetry, billing = services["telemetry"], services["billing"]
     async with httpx.AsyncClient(timeout=10) as http:
@@ -88,7 +93,7 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
             "items": [], "next_cursor": None}
 
         application = await json_of(await http.post(f"{intake}/applications", json=p3_application(),
-                                                    headers=PARTNER), 201)
+                                                    headers={**PARTNER, "traceparent": TRACEPARENT}), 201)
         app_id = application["id"]
 
         # 2. evaluation scores it: eligible, readiness from the plan
@@ -156,11 +161,28 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         assert invoices[0]["market_value_krw"] == int((gpu_hours * TARIFF_KRW).quantize(Decimal(1), ROUND_HALF_UP))
         assert invoices[0]["payable_krw"] == 0  # P3's user share defaults to nothing
 
+        # one trace from the submission on: every service logged its part of the journey under its trace id
+        assert traced_services(request.node.name, TRACE_ID) >= JOURNEY
+
         # the allocation events delivered a second time change nothing
         await redeliver_allocation_events(stack, app_id)
         await wait_consumed(stack.infra.kafka_bootstrap, "billing", stack.topic(topics.ALLOCATIONS))
         assert (await http.get(f"{billing}/invoices", params={"application_id": app_id},
                                headers=OPERATOR)).json() == invoices
+
+
+def traced_services(test: str, trace_id: str) -> set[str]:
+    """The services whose JSON log lines (`.local/logs/e2e/<test>/<svc>-<role>.log`) name the trace."""
+    found: set[str] = set()
+    for log in (LOG_ROOT / test).glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # what a process printed outside its logging
+            if isinstance(entry, dict) and entry.get("trace_id") == trace_id:
+                found.add(entry["service"])
+    return found
 
 
 async def status_is(http: httpx.AsyncClient, intake: str, app_id: str, status: str) -> bool:
@@ -177,6 +199,8 @@ async def redeliver_allocation_events(stack: Stack, app_id: str) -> None:
     records = [r for r in await read_topic(stack.infra.kafka_bootstrap, topic, at_least=2)
                if r.key == app_id.encode()]
     assert len(records) == 2  # allocated, reclaimed
+    allocated = dict(records[0].headers)["ce_traceparent"].decode()
+    assert allocated.split("-")[1] == TRACE_ID  # placed in the trace in which the application was submitted
     for record in records:
         await produce_raw(stack.infra.kafka_bootstrap, topic, record.value, key=record.key,
                           headers=list(record.headers))

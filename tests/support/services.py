@@ -63,4 +63,5 @@ class ServiceSpec:
 
 
 ISSUER = "intake"
-SERVICES = {name: ServiceSpec(name) for name in ("intake", "evaluation", "allocation", "telemetry", "billing")}
+SERVICES = {name: ServiceSpec(name) for name in ("intake", "evaluation", "allocation", "telemetry", "billing",
+                                                   "dashboard")}

@@ -13,7 +13,7 @@ DO $$
 DECLARE
     svc text;
 BEGIN
-    FOREACH svc IN ARRAY ARRAY['intake', 'evaluation', 'allocation', 'telemetry', 'billing'] LOOP
+    FOREACH svc IN ARRAY ARRAY['intake', 'evaluation', 'allocation', 'telemetry', 'billing', 'dashboard'] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = svc) THEN
             EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', svc, svc);
         END IF;

@@ -2,6 +2,7 @@
 import time."""
 from __future__ import annotations
 
+from intake.adapters.metrics import applications_by_status
 from intake.adapters.orm import messaging
 from intake.adapters.unit_of_work import SqlIntakeUnitOfWork
 from intake.config import Settings
@@ -13,7 +14,8 @@ from servicekit.runtime import Runtime, build_runtime
 
 def bootstrap(settings: Settings, *, clock: Clock = utcnow) -> Runtime[SqlIntakeUnitOfWork]:
     return build_runtime(settings, messaging, SqlIntakeUnitOfWork, HANDLERS, clock=clock,
-                         limits=settings.forms.limits(), max_webhooks=settings.webhooks.max_per_partner)
+                         limits=settings.forms.limits(), max_webhooks=settings.webhooks.max_per_partner,
+                         collectors=[applications_by_status])
 
 
 def _meets_the_port(uow: SqlIntakeUnitOfWork) -> IntakeUnitOfWork:

@@ -68,7 +68,10 @@ CLOUDEVENT_HEADERS = {
         "ce_source": {"type": "string"},
         "ce_subject": {"type": "string"},
         "ce_time": {"type": "string", "format": "date-time"},
-        "traceparent": {"type": "string"},
+        "ce_traceparent": {"type": "string", "description": "Distributed Tracing extension: the W3C traceparent "
+                                                            "of the span the event was created in."},
+        "ce_tracestate": {"type": "string", "description": "Distributed Tracing extension: its W3C tracestate, "
+                                                           "if any."},
     },
 }
 

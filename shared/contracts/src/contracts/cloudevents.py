@@ -5,6 +5,7 @@ Any Kafka client can read our events: the key is the aggregate id, the body is p
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,33 @@ def encode(payload: dict[str, Any], *, subject: str, source: str,
     data = {k: v for k, v in payload.items() if k not in ENVELOPE_FIELDS}
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return KafkaRecord(key=subject.encode(), value=body, headers=headers)
+
+
+# The CloudEvents Distributed Tracing extension: the W3C trace context in which the event was created, as the
+# attributes `traceparent` and `tracestate` (in the Kafka binary binding, the `ce_traceparent` and `ce_tracestate`
+# headers)
+TRACE_ATTRIBUTES = ("traceparent", "tracestate")
+
+
+def trace_headers(context: Mapping[str, str | None]) -> Headers:
+    """The record headers of a W3C trace context (`traceparent`, `tracestate`); nothing for an empty one."""
+    return [(f"ce_{name}", value.encode()) for name in TRACE_ATTRIBUTES if (value := context.get(name))]
+
+
+def trace_context(headers: Any) -> dict[str, str]:
+    """The W3C trace context a record carries, as the Distributed Tracing extension's headers; empty if none.
+
+    Never raises: a context that is not UTF-8 is dropped (the propagator would refuse it anyway), and the record
+    is judged on the rest."""
+    found: dict[str, str] = {}
+    for name, raw in headers or ():
+        attribute = name[3:] if isinstance(name, str) and name.startswith("ce_") else ""
+        if attribute in TRACE_ATTRIBUTES and isinstance(raw, bytes | bytearray):
+            try:
+                found[attribute] = bytes(raw).decode()
+            except UnicodeDecodeError:
+                continue
+    return found
 
 
 def header_map(headers: Any) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from servicekit.logs import configure_logging
 from servicekit.migrations import upgrade
 from servicekit.redrive import redrive
 from servicekit.retry import Backoff
@@ -31,11 +32,11 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
     parser.add_argument("--limit", type=int, default=10_000, help="redrive: at most this many records")
     parser.add_argument("--dry-run", action="store_true", help="redrive: count, send nothing")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_class()
+    configure_logging(settings_class.service_name, settings.log, role=args.role)
     if args.role == "api":
         uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port or settings.default_port,
-                    log_level="warning", access_log=False)
+                    log_level="warning", access_log=False, log_config=None)  # uvicorn's lines in our format
     elif args.role == "worker":
         asyncio.run(_run_worker(settings, create_worker))
     elif args.role == "migrate":

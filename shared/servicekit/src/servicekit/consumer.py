@@ -16,10 +16,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
 from contracts import Event, PoisonMessage, from_record, topics
+from contracts.cloudevents import trace_context
 from servicekit.kafka import make_consumer, make_producer
 from servicekit.liveness import PartStatus, current_part
+from servicekit.logs import log_context
 from servicekit.retry import Backoff, is_outage, is_transient, sleep_or_stop
 from servicekit.settings import KafkaSettings, WorkerSettings
+from servicekit.tracing import consuming, record_fields
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[Event], Awaitable[Any]]
@@ -59,6 +62,11 @@ class EventConsumer:
         self.processed = 0
         self.dead_lettered = 0
         self.lag: dict[str, int] = {}
+        # per topic and partition, for the worker's /metrics (servicekit.metrics)
+        self.handled_by_topic: dict[str, int] = {}
+        self.failed_by_topic: dict[str, int] = {}
+        self.dead_lettered_by_topic: dict[str, int] = {}
+        self.lag_by_partition: dict[tuple[str, int], int] = {}
         self._lag_at = 0.0
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -91,12 +99,17 @@ class EventConsumer:
         done = None
         try:
             for record in records:
-                if not await self._settle(record, stop):
+                if not await self._settle_in_context(record, stop):
                     break  # stopping: this record is delivered again to whoever has the partition next
                 done = record.offset + 1
         finally:
             if done is not None:
                 await consumer.commit({tp: done})
+
+    async def _settle_in_context(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
+        """`_settle`, with the record's event id, type, subject and trace id on every line it logs."""
+        with log_context(**record_fields(record.headers)):
+            return await self._settle(record, stop)
 
     async def _settle(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
         """Process the record, or park it once its attempts are spent; False when asked to stop first."""
@@ -116,6 +129,7 @@ class EventConsumer:
             except Exception as exc:
                 if not is_outage(exc):
                     failures += 1
+                    _count(self.failed_by_topic, record.topic)
                     limit = self._worker.max_transient_attempts if is_transient(exc) else self._worker.max_attempts
                     if parked is None and failures >= limit:
                         parked = self._parked(record, exc, failures)
@@ -141,8 +155,13 @@ class EventConsumer:
             raise Parked(str(exc), error_type="PoisonMessage", handler="decode", attempts=1) from exc
         handler = self._handlers.get(type(event)) if event is not None else None
         if event is not None and handler is not None:
-            await handler(event)
+            # within a span that continues the trace the event was created in: the rows its handler writes do too
+            with consuming(trace_context(record.headers), event_type=event.type, event_id=str(event.id),
+                           subject=event.subject, topic=record.topic):
+                await handler(event)
+                log.info("handled %s", event.type)
             self.processed += 1
+            _count(self.handled_by_topic, record.topic)
 
     async def _dead_letter(self, record: ConsumerRecord, why: Parked) -> None:
         log.error("dead-lettering %s:%s@%s: %s", record.topic, record.partition, record.offset, why)
@@ -164,6 +183,7 @@ class EventConsumer:
         await self._dlq.send_and_wait(topics.dead_letter(record.topic), record.value, key=record.key,
                                       headers=headers)
         self.dead_lettered += 1
+        _count(self.dead_lettered_by_topic, record.topic)
 
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
         """Records waiting per topic (the high watermark less our position), at most once a second."""
@@ -171,11 +191,14 @@ class EventConsumer:
             return
         self._lag_at = time.monotonic()
         lag: dict[str, int] = {}
+        by_partition: dict[tuple[str, int], int] = {}
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is not None:
-                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - await consumer.position(tp))
+                waiting = by_partition[(tp.topic, tp.partition)] = max(0, high - await consumer.position(tp))
+                lag[tp.topic] = lag.get(tp.topic, 0) + waiting
         self.lag = lag
+        self.lag_by_partition = by_partition
 
     async def _ensure_consumer(self, part: PartStatus) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -197,6 +220,10 @@ class EventConsumer:
                 except Exception as exc:
                     log.debug("closing kafka client: %s", exc)
         self._consumer = self._dlq = None
+
+
+def _count(counts: dict[str, int], topic: str) -> None:
+    counts[topic] = counts.get(topic, 0) + 1
 
 
 def _handler_name(record: ConsumerRecord, handlers: Mapping[type[Event], EventHandler]) -> str:

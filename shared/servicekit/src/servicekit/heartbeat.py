@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -78,9 +78,11 @@ class Probe:
     """The worker's /healthz and /readyz on its own port, for process supervisors and Kubernetes."""
 
     def __init__(self, settings: WorkerSettings, *, alive: Callable[[], bool], ready: Callable[[], bool],
-                 state: State) -> None:
+                 state: State, metrics: Callable[[], Awaitable[bytes]] | None = None,
+                 metrics_type: str = "text/plain") -> None:
         self._settings = settings
         self._alive, self._ready, self._state = alive, ready, state
+        self._metrics, self._metrics_type = metrics, metrics_type  # GET /metrics: the Prometheus exposition
         self.port: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -97,18 +99,23 @@ class Probe:
             request = await asyncio.wait_for(reader.readline(), timeout=5)
             parts = request.decode("latin-1").split()
             path = parts[1] if len(parts) >= 2 and parts[0] in ("GET", "HEAD") else ""
-            check = {"/healthz": self._alive, "/readyz": self._ready}.get(path)
-            if check is None:
-                status, body = "404 Not Found", {"status": "not found"}
-            else:
-                ok = check()
-                status = "200 OK" if ok else "503 Service Unavailable"
-                body = {"status": "ok" if ok else "unavailable", **self._state()}
-            payload = json.dumps(body).encode()
-            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}"
+            status, content_type, payload = await self._respond(path)
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(payload)}"
                          f"\r\nConnection: close\r\n\r\n".encode() + (payload if parts[:1] != ["HEAD"] else b""))
             await writer.drain()
         except (TimeoutError, ConnectionError) as exc:
             log.debug("probe request dropped: %s", exc)
         finally:
             writer.close()
+
+    async def _respond(self, path: str) -> tuple[str, str, bytes]:
+        if path == "/metrics" and self._metrics is not None:
+            return "200 OK", self._metrics_type, await self._metrics()
+        check = {"/healthz": self._alive, "/readyz": self._ready}.get(path)
+        if check is None:
+            status, body = "404 Not Found", {"status": "not found"}
+        else:
+            ok = check()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            body = {"status": "ok" if ok else "unavailable", **self._state()}
+        return status, "application/json", json.dumps(body).encode()

@@ -87,3 +87,27 @@ def create_worker_heartbeat_table(op: Operations, schema: str) -> None:
 
 def drop_worker_heartbeat_table(op: Operations, schema: str) -> None:
     messaging_tables(service_metadata(schema)).worker_heartbeat.drop(op.get_bind())
+
+
+def add_outbox_trace_columns(op: Operations, schema: str) -> None:
+    """The outbox's `traceparent` and `tracestate` (servicekit.tables). A schema whose first migration created the
+    outbox from the current definition already has them: only what is missing is added."""
+    for column in ("traceparent", "tracestate"):
+        op.execute(f'ALTER TABLE "{schema}".outbox ADD COLUMN IF NOT EXISTS {column} text')
+
+
+def drop_outbox_trace_columns(op: Operations, schema: str) -> None:
+    for column in ("traceparent", "tracestate"):
+        op.execute(f'ALTER TABLE "{schema}".outbox DROP COLUMN IF EXISTS {column}')
+
+
+def heartbeat_working_column(op: Operations, schema: str) -> None:
+    """The heartbeat's `working` column, which an earlier definition named `ready`: a schema whose heartbeat table
+    was made then gets it renamed; one made since has it already."""
+    op.execute(f"""
+        DO $$ BEGIN
+            IF EXISTS (SELECT FROM information_schema.columns
+                       WHERE table_schema = '{schema}' AND table_name = 'worker_heartbeat' AND column_name = 'ready')
+            THEN ALTER TABLE "{schema}".worker_heartbeat RENAME COLUMN ready TO working;
+            END IF;
+        END $$""")

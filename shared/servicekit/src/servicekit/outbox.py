@@ -5,11 +5,19 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import Event
+from servicekit.tracing import current_trace_context
 
 
 def channel(table: Table) -> str:
     """The NOTIFY channel on which a commit that added rows to `table` wakes the relay."""
     return f"outbox_{table.schema or 'public'}"
+
+
+def outbox_trace_context() -> dict[str, str | None]:
+    """The outbox row's trace columns: the context of the current span (the request's, or the consumed event's
+    handler's), so that the relay sends the event on in the same trace."""
+    context = current_trace_context()
+    return {"traceparent": context.get("traceparent"), "tracestate": context.get("tracestate")}
 
 
 class Outbox:
@@ -29,7 +37,7 @@ class Outbox:
         # parameters apart from the statement, so SQLAlchemy compiles the INSERT once per process
         await self._session.execute(self._table.insert(), {
             "event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
-            "type": event.type, "payload": event.model_dump(mode="json"),
+            "type": event.type, "payload": event.model_dump(mode="json"), **outbox_trace_context(),
         })
         if not self.added:
             await self._session.execute(select(func.pg_notify(channel(self._table), "")))

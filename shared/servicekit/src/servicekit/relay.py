@@ -15,13 +15,15 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.cloudevents import encode
+from contracts.cloudevents import encode, trace_headers
 from servicekit.kafka import make_producer
 from servicekit.liveness import current_part
+from servicekit.logs import log_context
 from servicekit.outbox import channel
 from servicekit.retry import Backoff, is_transient, sleep_or_stop
 from servicekit.settings import KafkaSettings, OutboxSettings
 from servicekit.tables import MessagingTables
+from servicekit.tracing import event_fields
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 300.0
@@ -117,7 +119,8 @@ class OutboxRelay:
             if not await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
                 return 0
             rows = (await conn.execute(
-                select(self._table.c.seq, self._table.c.topic, self._table.c.key, self._table.c.payload)
+                select(self._table.c.seq, self._table.c.topic, self._table.c.key, self._table.c.payload,
+                       self._table.c.traceparent, self._table.c.tracestate)
                 .where(self._table.c.published_at.is_(None))
                 .order_by(self._table.c.seq).limit(self._settings.batch_size)
             )).all()
@@ -126,9 +129,15 @@ class OutboxRelay:
             producer = await self._ensure_producer()
             futures = []
             for row in rows:  # validated when the handler built the event: encoded here without model work
-                record = encode(row.payload, subject=row.key, source=self._source)
-                futures.append(await producer.send(row.topic, record.value, key=record.key,
-                                                   headers=record.headers))
+                trace = {"traceparent": row.traceparent, "tracestate": row.tracestate}
+                with log_context(**event_fields(event_id=str(row.payload["id"]), event_type=row.payload["type"],
+                                                subject=row.key, context=trace)):
+                    # the trace context the event was created in goes with it: ce_traceparent, ce_tracestate
+                    record = encode(row.payload, subject=row.key, source=self._source,
+                                    extra_headers=trace_headers(trace))
+                    futures.append(await producer.send(row.topic, record.value, key=record.key,
+                                                       headers=record.headers))
+                    log.debug("publishing to %s", row.topic)
             await asyncio.gather(*futures)
             await conn.execute(update(self._table).where(self._table.c.seq.in_([r.seq for r in rows]))
                                .values(published_at=func.now()))

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import topics
@@ -21,10 +21,20 @@ from servicekit.http import DomainErrors, UnhandledErrors, document_problems, in
 from servicekit.kafka import ensure_topics
 from servicekit.limits import BodyLimitMiddleware
 from servicekit.liveness import WorkerHealth
+from servicekit.metrics import (
+    CONTENT_TYPE,
+    METRICS_PATH,
+    DomainCollector,
+    ProcessMetrics,
+    RequestMetrics,
+    WorkerCollector,
+    outbox_collector,
+)
 from servicekit.ratelimit import RateLimitMiddleware, rate_limited
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import MessagingTables
+from servicekit.tracing import TracingMiddleware, install_tracer_provider
 from servicekit.uow import SqlUnitOfWork
 from servicekit.worker import Job, Translations, Worker, event_handlers
 
@@ -40,14 +50,18 @@ class Runtime(Generic[U]):
     uow_factory: Callable[[], U]
     tables: MessagingTables
     clock: Clock = utcnow
+    collectors: Sequence[DomainCollector] = ()  # the service's domain metrics, read at scrape time
 
     async def aclose(self) -> None:
         await self.engine.dispose()
 
 
 def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class: type[U],
-                  handlers: Handlers, *, clock: Clock = utcnow, **dependencies: Any) -> Runtime[U]:
-    """`clock` and the other `dependencies` (a policy) reach the handlers that name them as parameters."""
+                  handlers: Handlers, *, clock: Clock = utcnow, collectors: Sequence[DomainCollector] = (),
+                  **dependencies: Any) -> Runtime[U]:
+    """`clock` and the other `dependencies` (a policy) reach the handlers that name them as parameters;
+    `collectors` are the service's domain metrics (servicekit.metrics), served by its API and worker alike."""
+    install_tracer_provider(settings.service_name)  # spans with real ids: the trace goes on through the outbox
     engine = make_engine(settings.db)
     sessions = make_session_factory(engine)
 
@@ -56,7 +70,7 @@ def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class:
                          topic_prefix=settings.kafka.topic_prefix)
 
     bus = MessageBus(uow_factory, inject(handlers, clock=clock, **dependencies))
-    return Runtime(settings, engine, bus, uow_factory, tables, clock)
+    return Runtime(settings, engine, bus, uow_factory, tables, clock, tuple(collectors))
 
 
 def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, description: str,
@@ -68,6 +82,7 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
         runtime = runtime_factory()
         probe = KafkaProbe(runtime.settings.kafka, client_id=f"{runtime.settings.service_name}-api")
         app.state.runtime = runtime
+        metrics.read_from(runtime.settings.service_name, runtime.engine, _collectors(runtime))
         workers = None
         if runtime.settings.worker.require_for_readiness:
             workers = WorkerCheck(runtime.engine, runtime.tables.worker_heartbeat, runtime.settings.worker)
@@ -79,6 +94,12 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
             await runtime.aclose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    metrics = app.state.metrics = ProcessMetrics("api")
+
+    async def prometheus_metrics() -> Response:  # open to the scraper, like the probes; not in the OpenAPI
+        return Response(await metrics.exposition(), media_type=CONTENT_TYPE)
+
+    app.add_api_route(METRICS_PATH, prometheus_metrics, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)
     install_error_handlers(app, domain_errors)
@@ -87,6 +108,8 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
     app.add_middleware(BodyLimitMiddleware, settings=lambda: runtime_of(app).settings.http)
     app.add_middleware(RateLimitMiddleware, settings=lambda: runtime_of(app).settings.rate_limit)
     app.add_middleware(UnhandledErrors, retry_after_s=lambda: runtime_of(app).settings.http.retry_after_s)
+    app.add_middleware(TracingMiddleware)  # the request's trace, around everything that may log or write events
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: every answer counted, refusals included
     document_problems(app, rate_limited=rate_limited)
     return app
 
@@ -103,9 +126,18 @@ def build_worker(runtime: Runtime[Any], translations: Translations,
                                  max_backoff_s=settings.outbox.max_backoff_s, worker=settings.worker)
     worker = Worker(relay=relay, consumer=consumer, jobs=list(jobs), health=WorkerHealth(settings.worker))
     heartbeat = Heartbeat(runtime.engine, runtime.tables.worker_heartbeat, settings.worker, worker.state)
-    probe = Probe(settings.worker, alive=worker.health.alive, ready=worker.health.ready, state=worker.state)
+    metrics = worker.metrics = ProcessMetrics("worker")
+    metrics.read_from(settings.service_name, runtime.engine, _collectors(runtime))
+    metrics.registry.register(WorkerCollector(worker))
+    probe = Probe(settings.worker, alive=worker.health.alive, ready=worker.health.ready, state=worker.state,
+                  metrics=metrics.exposition, metrics_type=CONTENT_TYPE)
     worker.services = [heartbeat.run, probe.run]
     return worker
+
+
+def _collectors(runtime: Runtime[Any]) -> list[DomainCollector]:
+    """What a scrape reads from the service's database: its outbox, and the service's own domain metrics."""
+    return [outbox_collector(runtime.tables.outbox), *runtime.collectors]
 
 
 async def prepare_topics(settings: ServiceSettings) -> None:

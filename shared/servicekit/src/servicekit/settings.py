@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -136,6 +136,12 @@ class AuthSettings(BaseModel):
         return self
 
 
+class LogSettings(BaseModel):
+    format: Literal["json", "text"] = Field(default="json", description="One JSON object a line on stderr, or "
+                                                                        "plain text for reading locally.")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class ServiceSettings(BaseSettings):
     """Built once at start-up from `<SERVICE>_<SECTION>__<KEY>` variables and passed down."""
 
@@ -150,6 +156,7 @@ class ServiceSettings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     worker: WorkerSettings = WorkerSettings()
     auth: AuthSettings = AuthSettings()
+    log: LogSettings = LogSettings()
 
     @model_validator(mode="after")
     def _own_port(self) -> ServiceSettings:

@@ -25,6 +25,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("payload", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
+        # the W3C trace context the event was created in (CloudEvents Distributed Tracing extension)
+        Column("traceparent", Text),
+        Column("tracestate", Text),
         Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
     )
     inbox = Table(

@@ -16,9 +16,11 @@ from contracts import Event
 from servicekit.bus import MessageBus
 from servicekit.consumer import EventConsumer
 from servicekit.liveness import WorkerHealth, current_part
+from servicekit.metrics import ProcessMetrics
 from servicekit.relay import OutboxRelay
 from servicekit.retry import is_transient, sleep_or_stop
 from servicekit.settings import WorkerSettings
+from servicekit.tracing import tracer
 
 log = logging.getLogger(__name__)
 Translation = Callable[[Any], object | None]  # an event → the service's command, or None to ignore it
@@ -34,8 +36,9 @@ def periodic(name: str, interval_s: float, action: Callable[[], Awaitable[int]])
         part = current_part()
         while not stop.is_set():
             try:
-                if done := await action():
-                    log.info("%s: %d done", name, done)
+                with tracer().start_as_current_span(f"periodic {name}"):  # the events of a round start a trace
+                    if done := await action():
+                        log.info("%s: %d done", name, done)
                 part.turned(next_within_s=interval_s)
             except Exception as exc:
                 part.failed(exc)
@@ -72,6 +75,7 @@ class Worker:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     health: WorkerHealth = field(default_factory=lambda: WorkerHealth(WorkerSettings()))
     services: list[Job] = field(default_factory=list)  # the heartbeat and the probe: they serve the parts
+    metrics: ProcessMetrics | None = None  # served on the probe port's /metrics
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:

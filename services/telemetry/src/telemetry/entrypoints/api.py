@@ -20,7 +20,7 @@ from telemetry.domain.errors import (
     ServersOfAnotherCsp,
     UnsupportedMediaType,
 )
-from telemetry.entrypoints import routes_hosts, routes_remote_write, routes_views
+from telemetry.entrypoints import metrics, routes_hosts, routes_remote_write, routes_views
 from telemetry.entrypoints.admission import install_admission
 from telemetry.entrypoints.routes import router
 from telemetry.entrypoints.schemas import capped
@@ -38,6 +38,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     install_admission(app, settings)  # the ingest path's backpressure: requests in flight bounded, bodies capped
     app.add_exception_handler(ServersOfAnotherCsp, _servers_of_another_csp)
     app.add_exception_handler(SamplesFromTheFuture, _samples_from_the_future)
+    metrics.register(app)
     return app
 
 

@@ -17,6 +17,7 @@ from telemetry.domain.errors import AllocationNotFound
 from telemetry.domain.model import Allocation, BatchReceipt
 from telemetry.entrypoints.admission import ADMISSION_RESPONSES, ADMITTED
 from telemetry.entrypoints.deps import Bus, Now, Uow
+from telemetry.entrypoints.metrics import count_accepted
 from telemetry.entrypoints.ndjson import read_samples
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
 from telemetry.service.ladder import measure
@@ -61,6 +62,7 @@ async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> B
                                                max_line_bytes=policy.max_line_bytes)
     cmd = RecordSamples(samples, csp=cast(str, caller.csp), received_at=clock(), line_numbers=line_numbers)
     receipt: BatchReceipt = await bus.handle(cmd)
+    count_accepted(request.app, "ndjson", receipt.accepted)
     return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates, refused_late=receipt.refused_late,
                     allocations_evaluated=receipt.allocations_evaluated)
 

@@ -1,0 +1,10 @@
+"""What the dashboard's API refuses, by name."""
+from __future__ import annotations
+
+
+class DashboardError(Exception):
+    pass
+
+
+class ApplicationNotFound(DashboardError):
+    """No event of this application has been read."""

@@ -1,0 +1,214 @@
+"""The dashboard on the real broker and database: every topic read into its model, the story of an application,
+the funnel, the live stream, operators only, and a model rebuilt from the topics equal to the one built live."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts import (
+    Applicant,
+    ApplicationScored,
+    ApplicationSubmitted,
+    Event,
+    GpuSlot,
+    ResourceAllocated,
+    ResourceReclaimed,
+    TelemetryStale,
+    to_record,
+    topics,
+)
+from contracts.events.common import Program
+from support.auth import OPERATOR, bearer, served
+from support.clock import ManualClock
+from support.infra import free_port
+from support.kafka import produce_raw
+from support.services import SERVICES
+from support.stack import Stack, eventually
+
+AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
+NOW = ManualClock(AT + timedelta(days=10))  # the dashboard's clock: every allocation of the tests under way
+
+
+async def publish(stack: Stack, *events: Event) -> None:
+    for event in events:
+        record = to_record(event, source="/gpu-platform/test")
+        await produce_raw(stack.infra.kafka_bootstrap, stack.topic(event.topic), record.value, key=record.key,
+                          headers=record.headers)
+
+
+def journey(application_id: uuid.UUID, *, program: Program = "P3", gpus: int = 4) -> list[Event]:
+    """An application's story across four services' topics: submitted, scored, allocated, then reclaimed."""
+    allocation_id = uuid.uuid4()
+    period = {"gpus_requested": gpus, "gpu_model": "H100", "period_start": date(2026, 12, 1),
+              "period_end": date(2027, 2, 28), "planned_gpu_hours_per_month": 1000}
+    return [
+        ApplicationSubmitted(application_id=application_id, partner_id=uuid.uuid4(), program=program,
+                             applicant=Applicant(name="Dr. Kim", sector="academia", institution="KAIST",
+                                                 region="Daejeon"),
+                             purpose="fine-tuning a Korean LLM", occurred_at=AT, **period),
+        ApplicationScored(application_id=application_id, program=program, score=71.5, policy_version="2026.1",
+                          institution="KAIST", occurred_at=AT + timedelta(minutes=1), **period),
+        ResourceAllocated(application_id=application_id, allocation_id=allocation_id, program=program,
+                          gpu_model="H100", gpus=gpus,
+                          slots=[GpuSlot(server_id=uuid.uuid4(), server_name="p3-gov-01", csp="gov", gpu_index=i)
+                                 for i in range(gpus)],
+                          starts_at=AT, ends_at=AT + timedelta(days=30), planned_gpu_hours_per_month=1000,
+                          occurred_at=AT + timedelta(minutes=2)),
+        TelemetryStale(application_id=application_id, allocation_id=allocation_id, csps=["gov"], reason="silent",
+                       last_sample_at=None, detected_at=AT + timedelta(hours=2), occurred_at=AT + timedelta(hours=2)),
+        ResourceReclaimed(application_id=application_id, allocation_id=allocation_id, gpus=gpus,
+                          reason="low_utilization", reclaimed_at=AT + timedelta(days=9),
+                          occurred_at=AT + timedelta(days=9)),
+    ]
+
+
+async def read(api: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    response = await api.get(path, headers=OPERATOR, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_application_s_events_from_every_topic_tell_its_story_and_move_the_funnel(stack: Stack) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard"):
+        await publish(stack, *journey(first), *journey(second)[:3])
+
+        async def told() -> Any:
+            story = await api.get(f"/applications/{first}/story", headers=OPERATOR)
+            return story.json() if story.status_code == 200 and len(story.json()["events"]) == 5 else None
+        story = await eventually(told, what="the application's five events")
+        await eventually(lambda: _stage_of(api, second, "active"), what="the second to be active")
+        funnel = await read(api, "/funnel", program="P3")
+        stale = await read(api, "/events", type="telemetry.", csp="gov")
+        page = await read(api, "/events", application_id=str(first), limit=2)
+    assert story["stage"] == "reclaimed"
+    assert [e["type"] for e in story["events"]] == [
+        "intake.application_submitted.v1", "evaluation.application_scored.v1", "allocation.resource_allocated.v1",
+        "telemetry.telemetry_stale.v1", "allocation.resource_reclaimed.v1"]
+    [row] = funnel
+    counts = {s["stage"]: (s["applications"], s["gpus"]) for s in row["stages"]}
+    assert counts["reclaimed"] == (1, 4) and counts["active"] == (1, 4) and counts["submitted"] == (0, 0)
+    # the second's story stops at its allocation: only the first's telemetry alert is there
+    assert [(e["application_id"], e["csps"]) for e in stale["items"]] == [(str(first), ["gov"])]
+    # newest read first, two to a page, then the rest from where it stopped
+    assert [e["seq"] for e in page["items"]] == sorted((e["seq"] for e in story["events"]), reverse=True)[:2]
+    assert page["next_before"] == page["items"][-1]["seq"]
+
+
+async def _stage_of(api: httpx.AsyncClient, application_id: uuid.UUID, stage: str) -> bool:
+    response = await api.get(f"/applications/{application_id}/story", headers=OPERATOR)
+    return response.status_code == 200 and response.json()["stage"] == stage
+
+
+async def test_an_event_delivered_twice_or_late_changes_nothing_more(stack: Stack) -> None:
+    application_id = uuid.uuid4()
+    events = journey(application_id)
+    async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard"):
+        # the reclaim first, the submission last, and everything twice
+        await publish(stack, *reversed(events), *events)
+        await eventually(lambda: _stage_of(api, application_id, "reclaimed"), what="the story")
+        await asyncio.sleep(1.0)
+        story = await read(api, f"/applications/{application_id}/story")
+    assert len(story["events"]) == 5
+    assert story["stage"] == "reclaimed"
+
+
+async def test_the_live_stream_sends_each_new_event_once_and_resumes_after_the_last_seen(stack: Stack) -> None:
+    """Over a real socket (uvicorn): an in-process ASGI client would wait for the endless body to end."""
+    application_id = uuid.uuid4()
+    events = journey(application_id)
+    app = SERVICES["dashboard"].create_app(stack.settings("dashboard"), clock=NOW)
+    async with served(app, free_port()) as url, stack.worker("dashboard"), httpx.AsyncClient(base_url=url) as api:
+        await publish(stack, events[0])
+        await eventually(lambda: _stage_of(api, application_id, "submitted"), what="the submission")
+        seen: list[dict[str, Any]] = []
+        ids: list[str] = []
+
+        async def listen(headers: dict[str, str]) -> None:
+            async with api.stream("GET", "/events/stream", headers=headers,
+                                  params={"application_id": str(application_id)}) as response:
+                assert response.status_code == 200
+                assert response.headers["content-type"].startswith("text/event-stream")
+                async for line in response.aiter_lines():
+                    if line.startswith("id: "):
+                        ids.append(line[4:])
+                    elif line.startswith("data: "):
+                        seen.append(json.loads(line[6:]))
+                        if len(seen) in (2, 3):
+                            return
+
+        listening = asyncio.create_task(listen(OPERATOR))
+        await asyncio.sleep(0.5)
+        await publish(stack, events[1], events[2])
+        await asyncio.wait_for(listening, timeout=30)
+        # a browser that lost the connection resumes after the last id it saw
+        await publish(stack, events[3])
+        await asyncio.wait_for(listen({**OPERATOR, "Last-Event-ID": ids[-1]}), timeout=30)
+    # from the moment it opened: the submission, read before, is not sent; then each new one once, in the order
+    # read (two topics: either may come first)
+    assert sorted(e["type"] for e in seen[:2]) == ["allocation.resource_allocated.v1",
+                                                    "evaluation.application_scored.v1"]
+    assert seen[2]["type"] == "telemetry.telemetry_stale.v1"
+    assert ids == [str(e["seq"]) for e in seen]
+
+
+async def test_only_operators_see_anything(stack: Stack) -> None:
+    async with stack.api("dashboard", clock=NOW) as api:
+        answers = {role: (await api.get("/events", headers=bearer(role))).status_code
+                   for role in ("operator", "partner", "reviewer", "csp")}
+        anonymous = (await api.get("/funnel")).status_code
+    assert answers == {"operator": 200, "partner": 403, "reviewer": 403, "csp": 403}
+    assert anonymous == 401
+
+
+async def test_the_model_rebuilt_from_the_topics_equals_the_one_built_live(stack: Stack) -> None:
+    applications = [uuid.uuid4() for _ in range(3)]
+    async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard"):
+        for application_id in applications:
+            await publish(stack, *journey(application_id))
+        await eventually(lambda: _stage_of(api, applications[-1], "reclaimed"), what="the live model")
+        live = await _model(stack)
+    # rebuilt: the read model and its inbox emptied, and the consumer group's offsets forgotten, so that the
+    # worker reads every topic from its start again
+    await stack.fetch("TRUNCATE dashboard.event, dashboard.application, dashboard.inbox")
+    await rewind("dashboard", stack)
+    async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard"):
+        await eventually(lambda: _stage_of(api, applications[-1], "reclaimed"), what="the rebuilt model")
+        await asyncio.sleep(1.0)
+        rebuilt = await _model(stack)
+    assert rebuilt == live
+
+
+async def rewind(group: str, stack: Stack) -> None:
+    """Set the consumer group's offsets back to the start of every partition it reads."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.infra.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([stack.topic(t) for t in topics.ALL])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(d["topic"], p["partition"]) for d in described if not d["error_code"]
+                  for p in d["partitions"]]
+    assert partitions, "no partition of the test's topics"
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.kafka_bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.commit(dict.fromkeys(partitions, 0))
+    finally:
+        await consumer.stop()
+
+
+async def _model(stack: Stack) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    events = await stack.fetch("SELECT event_id, type, application_id, program, csps, payload FROM dashboard.event "
+                               "ORDER BY event_id")
+    apps = await stack.fetch("SELECT * FROM dashboard.application ORDER BY application_id")
+    return [tuple(e) for e in events], [tuple(a) for a in apps]
