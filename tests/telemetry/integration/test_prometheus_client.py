@@ -8,31 +8,25 @@ runs as its own process.
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import shutil
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from support.auth import OPERATOR, bearer
+from support.auth import OPERATOR, bearer, served
+from support.infra import free_port
+from support.prometheus import needs_prometheus, prometheus
 from support.services import SERVICES
 from support.stack import Stack, eventually
 from telemetry.domain.commands import TrackAllocation
 from telemetry.domain.model import Slot
 
-PROMETHEUS = shutil.which("prometheus")
-pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="Debian's prometheus is installed by `make test`")
+pytestmark = needs_prometheus
 
 HOST = "dgx-h100-017"  # the CSP's hostname, as dcgm-exporter labels it
 SERVER = "p3-gov-17"  # the server's name in the inventory, which knows its GPUs by the UUIDs dcgm-exporter labels
@@ -56,35 +50,10 @@ def gpu_uuid(gpu: int) -> str:
     return f"GPU-{uuid.UUID(int=gpu + 1)}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Any, port: int) -> AsyncIterator[None]:
-    """The ASGI app as a real HTTP server on 127.0.0.1:port, lifespan included, until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    try:
-        await eventually(started, what=f"a server on port {port}")
-        yield
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
-
-
-@contextlib.asynccontextmanager
-async def prometheus(workdir: Path, *, scrape_port: int, write_url: str, auth: str) -> AsyncIterator[Path]:
-    """Prometheus scraping the exposition every second and remote-writing what it scrapes (`auth`: the remote-write
-    block's authorization, as YAML lines); yields its log."""
-    config = workdir / "prometheus.yml"
-    config.write_text(f"""
+def scraping_and_writing(scrape_port: int, write_url: str, auth: str) -> str:
+    """Prometheus' configuration: the exposition scraped every second and remote-written as it comes (`auth`: the
+    remote-write block's authorization, as YAML lines)."""
+    return f"""
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -99,21 +68,7 @@ remote_write:
       batch_send_deadline: 1s
       min_backoff: 100ms
       max_backoff: 1s
-""")
-    log = workdir / "prometheus.log"
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            str(PROMETHEUS), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{free_port()}", stdout=out, stderr=asyncio.subprocess.STDOUT)
-        try:
-            yield log
-        finally:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), timeout=20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+"""
 
 
 @pytest.mark.parametrize("auth", ["credentials", "oauth2"])
@@ -134,7 +89,7 @@ async def test_prometheus_remote_writes_dcgm_samples_that_count_for_the_allocati
     telemetry_port, exporter_port, intake_port = free_port(), free_port(), free_port()
     telemetry, intake = (SERVICES[name].create_app(stack.settings(name)) for name in ("telemetry", "intake"))
     write_url = f"http://127.0.0.1:{telemetry_port}/api/v1/write"
-    async with (serving(telemetry, telemetry_port), serving(exporter, exporter_port), serving(intake, intake_port),
+    async with (served(telemetry, telemetry_port), served(exporter, exporter_port), served(intake, intake_port),
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{telemetry_port}") as client):
         if auth == "credentials":  # an access token written into the file: a trial, it expires
             token = bearer("csp", "gov")["Authorization"].removeprefix("Bearer ")
@@ -146,7 +101,7 @@ async def test_prometheus_remote_writes_dcgm_samples_that_count_for_the_allocati
             block = (f"    oauth2:\n      client_id: {created.json()['client_id']}\n"
                      f"      client_secret: {created.json()['client_secret']}\n"
                      f"      token_url: http://127.0.0.1:{intake_port}/oauth/token")
-        async with prometheus(tmp_path, scrape_port=exporter_port, write_url=write_url, auth=block) as log:
+        async with prometheus(tmp_path, scraping_and_writing(exporter_port, write_url, block)) as log:
             async def counted() -> bool:
                 response = await client.get(f"/allocations/{held.allocation_id}/utilization", headers=OPERATOR)
                 assert response.status_code == 200, response.text
