@@ -29,8 +29,12 @@ class ServiceProcesses:
     async def start(self, name: str) -> None:
         log_dir = LOG_ROOT / name
         log_dir.mkdir(parents=True, exist_ok=True)
+        taken: set[int] = set()
         for service, spec in SERVICES.items():
             port = free_port()
+            while port in taken:  # each api its own port, even if the system hands one out twice in a row
+                port = free_port()
+            taken.add(port)
             env = {**os.environ, **spec.env(self.infra, self.database, self.topic_prefix, port), **self.extra_env}
             for role in ("worker", "api"):
                 await self._spawn(service, role, env, log_dir / f"{service}-{role}.log")
