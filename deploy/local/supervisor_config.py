@@ -157,6 +157,10 @@ def local_programs(*, python: str, local_dir: Path, pg_port: int, kafka_port: in
             env[f"{p}AUTH__PRIVATE_KEY_FILE"] = str(auth / "private.pem")
         else:  # the keys intake publishes: a rotation there needs no change here (the file pins the first key)
             env[f"{p}AUTH__JWKS_URL"] = f"http://127.0.0.1:{api_port_base + 1}/.well-known/jwks.json"
+        if svc == "dashboard":  # its page signs in at intake and passes actions on, over plain HTTP locally
+            env["DASHBOARD_SESSION__SECURE_COOKIE"] = "false"
+            env.update({f"DASHBOARD_UPSTREAM__{other.upper()}_URL": f"http://127.0.0.1:{api_port_base + n}"
+                        for n, other in enumerate(SERVICES, start=1)})
         worker_env = {**env, f"{p}WORKER__HEALTH_HOST": "127.0.0.1",
                       f"{p}WORKER__HEALTH_PORT": str(health_port_base + number)}
         programs.append(Program(f"{svc}-api", (python, "-m", svc, "api"), env, logs / f"{svc}-api.log", API))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The programs the tests run as real clients of ours, installed from Debian's packages when missing (make test runs
 # this): Prometheus, which scrapes a DCGM exporter's exposition and remote-writes it into telemetry
-# (tests/telemetry/integration/test_prometheus_client.py). Nothing here is started as a service.
+# (tests/telemetry/integration/test_prometheus_client.py); Chromium, which the browser tests of the dashboard drive
+# through Playwright (tests/dashboard/browser). Nothing here is started as a service.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SETUP_LOG="$ROOT/.local/logs/setup.log"
@@ -12,6 +13,9 @@ die() { echo "tools: $*" >&2; exit 1; }
 
 missing=()
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# a Korean font, so that the page's screenshots read as the operators see it
+[[ -d /usr/share/fonts/truetype/nanum ]] || missing+=(fonts-nanum)
 ((${#missing[@]})) || exit 0
 
 [[ "$(id -u)" == 0 ]] || die "${missing[*]} not installed and we are not root: run 'sudo apt-get install -y ${missing[*]}'"

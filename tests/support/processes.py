@@ -29,16 +29,21 @@ class ServiceProcesses:
     async def start(self, name: str) -> None:
         log_dir = LOG_ROOT / name
         log_dir.mkdir(parents=True, exist_ok=True)
-        taken: set[int] = set()
-        for service, spec in SERVICES.items():
+        ports: dict[str, int] = {}
+        for service in SERVICES:
             port = free_port()
-            while port in taken:  # each api its own port, even if the system hands one out twice in a row
+            while port in ports.values():  # each api its own port, even if the system hands one out twice in a row
                 port = free_port()
-            taken.add(port)
-            env = {**os.environ, **spec.env(self.infra, self.database, self.topic_prefix, port), **self.extra_env}
+            ports[service] = port
+            self.urls[service] = f"http://127.0.0.1:{port}"
+        # the dashboard's page signs in at intake and passes actions on to each service, over plain HTTP here
+        upstreams = {f"DASHBOARD_UPSTREAM__{s.upper()}_URL": url for s, url in self.urls.items()}
+        upstreams["DASHBOARD_SESSION__SECURE_COOKIE"] = "false"
+        for service, spec in SERVICES.items():
+            env = {**os.environ, **spec.env(self.infra, self.database, self.topic_prefix, ports[service]),
+                   **upstreams, **self.extra_env}
             for role in ("worker", "api"):
                 await self._spawn(service, role, env, log_dir / f"{service}-{role}.log")
-            self.urls[service] = f"http://127.0.0.1:{port}"
         await asyncio.gather(*(self._wait_ready(s, u) for s, u in self.urls.items()))
 
     async def start_api(self, service: str, name: str, **env: str) -> str:

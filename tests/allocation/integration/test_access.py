@@ -17,7 +17,9 @@ OPERATOR_CALLS = [("POST", "/csps", {"name": "gamma-cloud"}), ("GET", "/csps", N
                   ("PATCH", f"/servers/{SOME_ID}/windows/{SOME_ID}", {"ends_on": None}),
                   ("PUT", f"/servers/{SOME_ID}/gpu-uuids", {"gpu_uuids": []}),
                   ("POST", f"/allocations/{SOME_ID}/waive", None), ("GET", "/rounds", None),
-                  ("GET", f"/rounds/{SOME_ID}", None), ("GET", "/offers", None)]
+                  ("GET", f"/rounds/{SOME_ID}", None), ("GET", "/offers", None),
+                  ("POST", "/dead-letters/redrive", {"topic": "allocation.allocations.v1.dlq", "partition": 0,
+                                                     "offset": 0})]
 EVERY_CALL = [*OPERATOR_CALLS, ("GET", "/pools/P3/capacity", None),
               ("GET", "/pools/P3/capacity/daily?start=2027-01-01&end=2027-01-02", None)]
 

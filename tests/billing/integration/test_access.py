@@ -8,7 +8,8 @@ from support.stack import Stack
 
 SOME_ID = uuid.uuid4()
 OPERATOR_CALLS = [("PUT", "/tariffs/H100", {"krw_per_gpu_hour": 5000}), ("GET", f"/accounts/{SOME_ID}", None),
-                  ("GET", "/invoices", None), ("GET", f"/invoices/{SOME_ID}", None)]
+                  ("GET", "/invoices", None), ("GET", f"/invoices/{SOME_ID}", None),
+                  ("POST", "/dead-letters/redrive", {"topic": "billing.invoices.v1.dlq", "partition": 0, "offset": 0})]
 EVERY_CALL = [*OPERATOR_CALLS, ("GET", "/tariffs", None)]
 
 

@@ -23,7 +23,8 @@ OPERATOR_CALLS = [("POST", "/reviewers", {"name": "A", "institution": "B"}), ("G
                   ("POST", "/policies", {"version": "2027.1"}), ("POST", "/policies/2026.1/cancel", None),
                   ("POST", "/policies/preview", {"version": "2027.1"}), ("GET", "/evaluations", None),
                   ("GET", f"/evaluations/{SOME_ID}/panel", None), ("POST", f"/evaluations/{SOME_ID}/recheck", {}),
-                  ("GET", f"/rounds/{SOME_ID}", None)]
+                  ("GET", f"/rounds/{SOME_ID}", None),
+                  ("POST", "/dead-letters/redrive", {"topic": "evaluation.scores.v1.dlq", "partition": 0, "offset": 0})]
 EVERY_CALL = [*OPERATOR_CALLS, ("GET", f"/evaluations/{SOME_ID}", None),
               ("POST", "/reviews", {"application_id": str(SOME_ID), "scores": SCORES}),
               ("GET", f"/reviewers/{SOME_ID}/assignments", None)]

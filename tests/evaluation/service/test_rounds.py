@@ -2,10 +2,10 @@
 once every listed application is decided, all under the version in force at the close."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from contracts import ApplicationRejected, ApplicationScored, RoundScored
-from evaluation.domain.model import Status
+from evaluation.domain.model import Company, Status
 from evaluation.domain.policy import Change
 from servicekit.bus import MessageBus
 from support.clock import ManualClock
@@ -87,3 +87,18 @@ async def test_every_score_of_a_round_is_under_the_version_in_force_at_the_close
     [report] = uow.outbox.of_type(RoundScored)
     assert (scored.policy_version, report.policy_version) == ("2026.2", "2026.2")
     assert scored.score == 80 + 6  # the impact score alone, plus both P1 bonuses
+
+
+async def test_a_score_names_the_facts_its_bonuses_rest_on(bus: MessageBus, uow: FakeEvaluationUnitOfWork) -> None:
+    regional_youth = p1()  # a Busan startup whose representative is 34
+    capital_elder = p1(call_id=regional_youth.call_id,
+                       company=Company("1234567890", "startup", "Seoul", date(1970, 5, 1)))
+    ahn, _, _ = await in_review(bus, regional_youth, capital_elder)
+    for application in (regional_youth, capital_elder):
+        await bus.handle(review(application, ahn, T0))
+    await bus.handle(close(regional_youth, capital_elder))
+    scored = {e.application_id: e for e in uow.outbox.of_type(ApplicationScored)}
+    assert scored[regional_youth.application_id].facts == ["youth_company", "regional_company"]
+    assert scored[capital_elder.application_id].facts == []
+    # the facts are the ones the bonus points were given for
+    assert scored[regional_youth.application_id].bonus_points > scored[capital_elder.application_id].bonus_points == 0

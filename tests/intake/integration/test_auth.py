@@ -18,7 +18,7 @@ from support.stack import Stack
 UNAUTHENTICATED = {("/oauth/token", "post"), ("/healthz", "get"), ("/readyz", "get"),
                    ("/.well-known/jwks.json", "get"), ("/.well-known/oauth-authorization-server", "get")}
 OPERATOR_ONLY = [("post", "/calls"), ("post", "/calls/{id}/close"), ("post", "/clients"), ("get", "/clients"),
-                 ("post", "/clients/{id}/revoke")]
+                 ("post", "/clients/{id}/revoke"), ("post", "/dead-letters/redrive")]
 PARTNER_ONLY = [("post", "/applications"), ("get", "/applications"), ("get", "/applications/{id}"),
                 ("post", "/applications/{id}/submit"), ("post", "/applications/{id}/withdraw"),
                 ("post", "/applications/{id}/offer/accept"), ("post", "/applications/{id}/offer/decline"),

@@ -8,13 +8,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import ApplicationScored, to_record, topics
 from servicekit.settings import WorkerSettings
 from support.auth import bearer
 from support.infra import free_port
 from support.kafka import produce_raw
+from support.metrics import Samples, scrape, value
 from support.stack import Stack, eventually
 
 PARTNER = bearer("partner")
@@ -25,24 +25,6 @@ APPLICATION = {
     "period_start": "2026-12-01", "period_end": "2027-01-31", "planned_gpu_hours_per_month": 3000,
     "purpose": "speech recognition",
 }
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def parse(exposition: str) -> Samples:
-    """Every sample of the exposition by its name and labels."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(exposition) for s in family.samples}
-
-
-def value(samples: Samples, name: str, **labels: str) -> float | None:
-    return samples.get((name, frozenset(labels.items())))
-
-
-async def scrape(client: httpx.AsyncClient) -> Samples:
-    response = await client.get("/metrics")
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    return parse(response.text)
 
 
 async def test_a_request_counts_under_its_route_template_and_metrics_is_open_unlisted_and_uncounted(

@@ -5,6 +5,7 @@ the rules of policy changes reach the handlers that name them (`clock`, `change_
 """
 from __future__ import annotations
 
+from evaluation.adapters.metrics import applications_by_status
 from evaluation.adapters.orm import messaging
 from evaluation.adapters.unit_of_work import SqlEvaluationUnitOfWork
 from evaluation.config import Settings
@@ -15,4 +16,4 @@ from servicekit.runtime import Runtime, build_runtime
 
 def bootstrap(settings: Settings, *, clock: Clock = utcnow) -> Runtime[SqlEvaluationUnitOfWork]:
     return build_runtime(settings, messaging, SqlEvaluationUnitOfWork, HANDLERS, clock=clock,
-                         change_rules=settings.change_rules())
+                         change_rules=settings.change_rules(), collectors=[applications_by_status])

@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -121,14 +122,28 @@ def _client(scope: Scope, settings: RateLimitSettings) -> tuple[str, Rate] | Non
 
 
 def _principal(scope: Scope, authorization: str | None) -> Any:
+    state = getattr(scope.get("app"), "state", None)
+    verifier = getattr(state, "auth_verifier", None)
     scheme, _sep, token = (authorization or "").partition(" ")
-    verifier = getattr(getattr(scope.get("app"), "state", None), "auth_verifier", None)
+    session = getattr(state, "auth_session", None)
+    if authorization is None and session is not None:  # a page's session counts as its operator
+        scheme, token = "bearer", _cookie(scope, session.name)
     if scheme.lower() != "bearer" or not token.strip() or verifier is None:
         return None
     try:
         return verifier.verify(token.strip())
     except Exception:  # whatever the reason, the route's own authentication answers it (401)
         return None
+
+
+def _cookie(scope: Scope, name: str) -> str:
+    cookies = SimpleCookie()
+    try:
+        cookies.load(scope_header(scope, b"cookie") or "")
+    except CookieError:
+        return ""
+    morsel = cookies.get(name)
+    return morsel.value if morsel is not None else ""
 
 
 def _basic_client_id(authorization: str | None) -> str | None:

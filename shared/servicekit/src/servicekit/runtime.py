@@ -75,7 +75,11 @@ def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class:
 
 def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, description: str,
               routers: Sequence[APIRouter], domain_errors: DomainErrors) -> FastAPI:
-    """The FastAPI app of a service: its runtime lives for the app's lifespan, on app.state.runtime."""
+    """The FastAPI app of a service: its runtime lives for the app's lifespan, on app.state.runtime. Besides the
+    service's routers it serves the operators' re-drive of a parked record (servicekit.redrive_api), which wants the
+    access tokens checked: the service's create_app calls install_auth."""
+    # imported here, not above: it needs servicekit.auth, whose token routes import this module
+    from servicekit.redrive_api import REDRIVE_ERRORS, dead_letters
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,9 +104,9 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
         return Response(await metrics.exposition(), media_type=CONTENT_TYPE)
 
     app.add_api_route(METRICS_PATH, prometheus_metrics, methods=["GET"], include_in_schema=False)
-    for router in routers:
+    for router in [*routers, dead_letters]:
         app.include_router(router)
-    install_error_handlers(app, domain_errors)
+    install_error_handlers(app, {**REDRIVE_ERRORS, **domain_errors})
     # outermost last: an unexpected error is answered whatever raised it; a client over its rate is refused
     # before its body is read
     app.add_middleware(BodyLimitMiddleware, settings=lambda: runtime_of(app).settings.http)

@@ -8,3 +8,7 @@ class DashboardError(Exception):
 
 class ApplicationNotFound(DashboardError):
     """No event of this application has been read."""
+
+
+class DeadLetterNotFound(DashboardError):
+    """No parked record has been read at this place of a dead-letter topic."""

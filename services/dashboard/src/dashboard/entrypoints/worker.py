@@ -1,13 +1,19 @@
-"""The dashboard's worker: consumes every topic into its read model."""
+"""The dashboard's worker: consumes every topic into its read model, and reads every dead-letter topic raw into its
+list of parked records (entrypoints.dead_letter_reader)."""
 from __future__ import annotations
 
 from dashboard.bootstrap import bootstrap
 from dashboard.config import Settings
 from dashboard.entrypoints.consumer import TRANSLATIONS
+from dashboard.entrypoints.dead_letter_reader import DeadLetterReader
 from servicekit.clock import Clock, utcnow
 from servicekit.runtime import build_worker
 from servicekit.worker import Worker
 
 
 def create_worker(settings: Settings, *, clock: Clock = utcnow) -> Worker:
-    return build_worker(bootstrap(settings, clock=clock), TRANSLATIONS)
+    runtime = bootstrap(settings, clock=clock)
+    reader = DeadLetterReader(runtime)
+    worker = build_worker(runtime, TRANSLATIONS, jobs=[reader.job()])
+    worker.health.metrics["dead_letters"] = reader.stats  # on the probe's state and in the heartbeat row
+    return worker

@@ -1,13 +1,17 @@
 """The events that tell the other services what evaluation decided."""
 from __future__ import annotations
 
+from typing import get_args
 from uuid import UUID
 
 from contracts import ApplicationRejected, ApplicationScored, EligibilityConfirmed, Event
+from contracts.events.evaluation import ScoredFact
 from evaluation.domain import facts
 from evaluation.domain.model import NO_EVALUATION, Evaluation, ProgramCode, Recheck, Status
 from evaluation.domain.policy import Policy
 from evaluation.domain.scoring import Scorecard
+
+SCORED_FACTS: tuple[ScoredFact, ...] = get_args(ScoredFact)
 
 
 def _region(result: Evaluation) -> str:
@@ -22,6 +26,12 @@ def _servers(result: Evaluation, policy: Policy) -> int | None:
     return s.servers_requested or max(1, s.gpus_requested // policy.server_gpus)
 
 
+def _facts(result: Evaluation, policy: Policy) -> list[ScoredFact]:
+    """The facts found true under the score's policy (the ones its bonuses and track rest on), in a fixed order."""
+    found = facts.derived_facts(result.submission, policy)
+    return [fact for fact in SCORED_FACTS if found.get(fact)]
+
+
 def scored_event(result: Evaluation, policy: Policy) -> ApplicationScored:
     """What allocation needs to rank and place the application; `policy` is the version of the score."""
     s = result.submission
@@ -34,6 +44,7 @@ def scored_event(result: Evaluation, policy: Policy) -> ApplicationScored:
         servers_requested=_servers(result, policy), region=_region(result),
         bonus_points=Scorecard(result.criteria, result.components).bonus_points,
         earliest_start=s.earliest_start, acceptable_window_months=s.acceptable_window_months,
+        facts=_facts(result, policy),
     )
 
 

@@ -13,11 +13,11 @@ from servicekit.runtime import runtime_of
 from telemetry.adapters.unit_of_work import SqlTelemetryUnitOfWork
 from telemetry.config import NDJSON_BYTES_CEILING, Settings
 from telemetry.domain.commands import RecordSamples
-from telemetry.domain.errors import AllocationNotFound
+from telemetry.domain.errors import AllocationNotFound, SamplesFromTheFuture, ServersOfAnotherCsp
 from telemetry.domain.model import Allocation, BatchReceipt
 from telemetry.entrypoints.admission import ADMISSION_RESPONSES, ADMITTED
 from telemetry.entrypoints.deps import Bus, Now, Uow
-from telemetry.entrypoints.metrics import count_accepted
+from telemetry.entrypoints.metrics import count_receipt, count_refused
 from telemetry.entrypoints.ndjson import read_samples
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
 from telemetry.service.ladder import measure
@@ -61,8 +61,15 @@ async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> B
     samples, line_numbers = await read_samples(request, max_lines=policy.max_batch_lines,
                                                max_line_bytes=policy.max_line_bytes)
     cmd = RecordSamples(samples, csp=cast(str, caller.csp), received_at=clock(), line_numbers=line_numbers)
-    receipt: BatchReceipt = await bus.handle(cmd)
-    count_accepted(request.app, "ndjson", receipt.accepted)
+    try:
+        receipt: BatchReceipt = await bus.handle(cmd)
+    except SamplesFromTheFuture as refused:  # the batch refused whole: the lines its answer names are counted
+        count_refused(request.app, "ndjson", "refused_future", len(refused.lines))
+        raise
+    except ServersOfAnotherCsp as refused:
+        count_refused(request.app, "ndjson", "refused_other_csp", len(refused.lines))
+        raise
+    count_receipt(request.app, "ndjson", receipt)
     return BatchOut(accepted=receipt.accepted, duplicates=receipt.duplicates, refused_late=receipt.refused_late,
                     allocations_evaluated=receipt.allocations_evaluated)
 

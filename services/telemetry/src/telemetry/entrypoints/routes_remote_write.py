@@ -19,7 +19,7 @@ from telemetry.domain.commands import OnRefused, RecordSamples
 from telemetry.domain.model import BatchReceipt
 from telemetry.entrypoints.admission import ADMISSION_RESPONSES, ADMITTED
 from telemetry.entrypoints.deps import Bus, CallingCsp, Now, Policy
-from telemetry.entrypoints.metrics import count_accepted
+from telemetry.entrypoints.metrics import count_receipt
 from telemetry.entrypoints.remote_write import ENCODING, MESSAGE, PROTOBUF, VERSION, VERSION_HEADER, read_series
 from telemetry.entrypoints.schemas_remote_write import RemoteWriteOut
 
@@ -66,7 +66,7 @@ async def remote_write(request: Request, csp: CallingCsp, bus: Bus, clock: Now, 
         cmd = RecordSamples(readings.samples, csp=csp, received_at=clock(), on_refused=OnRefused.DROP_SAMPLES,
                             by_hostname=True, uuids=readings.uuids)
         receipt = await bus.handle(cmd)
-        count_accepted(request.app, "remote_write", receipt.accepted)
+    count_receipt(request.app, "remote_write", receipt, ignored=readings.ignored, unmapped=readings.unmapped)
     return RemoteWriteOut(received=readings.received, accepted=receipt.accepted, duplicates=receipt.duplicates,
                           unheld=receipt.unheld, ignored=readings.ignored, unmapped=readings.unmapped,
                           refused_future=receipt.refused_future, refused_other_csp=receipt.refused_other_csp,

@@ -14,6 +14,9 @@ from contracts.events.common import GpuModel, Program, Track
 PolicyVersion = Annotated[str, Field(min_length=1, max_length=100), SingleLine]
 # a failed rule is its name and why it failed, in one line: "p1_gpu_range: P1 grants 1 to 16 GPUs; 17 were requested"
 FailedRule = Annotated[str, Field(min_length=1, max_length=2000), SingleLine]
+# what evaluation found of the applicant on the submission day, under the score's policy: the facts its bonuses and
+# track rest on (P1: youth and regional company; P2: early-career and non-capital researcher)
+ScoredFact = Literal["youth_company", "regional_company", "early_career", "non_capital_region"]
 
 
 class ApplicationScored(Event):
@@ -39,6 +42,10 @@ class ApplicationScored(Event):
     earliest_start: Day | None = Field(default=None, description="P3: the earliest acceptable start.")
     acceptable_window_months: int | None = Field(default=None, ge=1, le=4,
                                                  description="P3: a window this many months long is acceptable.")
+    facts: list[ScoredFact] = Field(default_factory=list, max_length=4,
+                                    description="The facts found true that bonuses and the track rest on (P1: "
+                                                "youth_company, regional_company; P2: early_career, "
+                                                "non_capital_region); empty for P3, and from publishers before it.")
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ApplicationScored:

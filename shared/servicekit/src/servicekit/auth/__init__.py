@@ -5,9 +5,11 @@ The design and how a service wires it in: docs/auth.md.
 from servicekit.auth.bootstrap import bootstrap_operator, bootstrap_operator_command
 from servicekit.auth.dependencies import (
     AUTH_RESPONSES,
+    CSRF_HEADER,
     OPERATOR_ONLY,
     Forbidden,
     Operator,
+    SessionCookie,
     Unauthenticated,
     authenticated,
     install_auth,
@@ -45,12 +47,13 @@ from servicekit.auth.verifier import TokenVerifier
 from servicekit.settings import AuthSettings
 
 __all__ = [
-    "AUTH_RESPONSES", "OPERATOR_ONLY", "ROLES", "AccessToken", "AuthConfigError", "AuthSettings", "Client",
-    "ClientStore", "CredentialTables", "Forbidden", "InvalidClientRequest", "JwksUnusable", "NewClient", "Operator",
-    "Principal", "RemoteKeys", "Role", "TokenAudienceInvalid", "TokenError", "TokenExpired", "TokenIssuer",
-    "TokenIssuerInvalid", "TokenMalformed", "TokenMissing", "TokenNotYetValid", "TokenSignatureInvalid",
-    "TokenVerifier", "Unauthenticated", "authenticated", "bootstrap_operator", "bootstrap_operator_command",
-    "create_credential_tables", "credential_tables", "discovery_router", "drop_credential_tables", "generate_keypair",
-    "hash_secret", "install_auth", "jwk_public_key", "key_id", "load_public_key", "new_client_secret",
-    "operator_only", "parse_jwks", "public_jwk", "published_keys", "require", "token_router", "verify_secret",
+    "AUTH_RESPONSES", "CSRF_HEADER", "OPERATOR_ONLY", "ROLES", "AccessToken", "AuthConfigError", "AuthSettings",
+    "Client", "ClientStore", "CredentialTables", "Forbidden", "InvalidClientRequest", "JwksUnusable", "NewClient",
+    "Operator", "Principal", "RemoteKeys", "Role", "SessionCookie", "TokenAudienceInvalid", "TokenError",
+    "TokenExpired", "TokenIssuer", "TokenIssuerInvalid", "TokenMalformed", "TokenMissing", "TokenNotYetValid",
+    "TokenSignatureInvalid", "TokenVerifier", "Unauthenticated", "authenticated", "bootstrap_operator",
+    "bootstrap_operator_command", "create_credential_tables", "credential_tables", "discovery_router",
+    "drop_credential_tables", "generate_keypair", "hash_secret", "install_auth", "jwk_public_key", "key_id",
+    "load_public_key", "new_client_secret", "operator_only", "parse_jwks", "public_jwk", "published_keys",
+    "require", "token_router", "verify_secret",
 ]

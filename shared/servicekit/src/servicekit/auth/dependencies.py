@@ -2,11 +2,21 @@
 
 `install_auth(app, verifier)` once in create_app; then `Depends(authenticated)` or `Depends(require("operator"))`
 on a route or a router.
+
+A service that serves a web page (the dashboard) also takes the token from a session cookie:
+`install_auth(app, verifier, session=SessionCookie(...))`. The cookie is HttpOnly and SameSite=Strict, and a request
+that changes something on the strength of the cookie must also carry the session's CSRF token in `X-CSRF-Token`
+(a value the page reads from its own origin and another site cannot) and, if the browser sent one, an `Origin` of
+the service's own.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
@@ -37,10 +47,30 @@ class Forbidden(Exception):
     """The token is good, the role is not allowed here."""
 
 
-def install_auth(app: FastAPI, verifier: TokenVerifier) -> None:
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    """Where a browser's access token lives: an HttpOnly, SameSite=Strict cookie of this name (`secure` behind TLS)."""
+
+    name: str = "platform_session"
+    secure: bool = True
+
+    def csrf_token(self, access_token: str) -> str:
+        """The session's CSRF token: derived from the access token, which the page's script never sees, so that
+        only a page that asked this origin for it (`GET /session`) can send it back."""
+        digest = hmac.new(b"platform-csrf", access_token.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def install_auth(app: FastAPI, verifier: TokenVerifier, *, session: SessionCookie | None = None) -> None:
     """Make the verifier known to `authenticated` and turn its refusals into problem responses; a verifier
-    that trusts the issuer's published keys fetches them when the app starts."""
+    that trusts the issuer's published keys fetches them when the app starts. With `session`, a request without an
+    Authorization header is authenticated by the session cookie (and, if it changes anything, its CSRF token)."""
     app.state.auth_verifier = verifier
+    app.state.auth_session = session
     app.add_exception_handler(Unauthenticated, _unauthenticated)
     app.add_exception_handler(Forbidden, _forbidden)
     remote = verifier.remote
@@ -63,9 +93,13 @@ def verifier_of(app: Any) -> TokenVerifier:
 
 async def authenticated(request: Request,
                         _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None) -> Principal:
-    """The caller named by the `Authorization: Bearer <token>` header, or 401."""
+    """The caller named by the `Authorization: Bearer <token>` header (or the session cookie where the app has one),
+    or 401."""
     verifier = verifier_of(request.app)
     header = request.headers.get("authorization")
+    session: SessionCookie | None = getattr(request.app.state, "auth_session", None)
+    if header is None and session is not None and session.name in request.cookies:
+        return await _by_cookie(request, verifier, session)
     if header is None:
         raise Unauthenticated(TokenMissing("the Authorization header is missing"))
     scheme, _sep, token = header.partition(" ")
@@ -75,6 +109,26 @@ async def authenticated(request: Request,
         return await verifier.authenticate(token.strip())
     except TokenError as exc:
         raise Unauthenticated(exc) from exc
+
+
+async def _by_cookie(request: Request, verifier: TokenVerifier, session: SessionCookie) -> Principal:
+    token = request.cookies[session.name]
+    try:
+        principal = await verifier.authenticate(token)
+    except TokenError as exc:
+        raise Unauthenticated(exc) from exc
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("origin")
+        if origin is not None and origin != _own_origin(request):
+            raise Forbidden(f"a request from {origin[:200]} may not act with this site's session")
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), session.csrf_token(token).encode()):
+            raise Forbidden(f"the {CSRF_HEADER} header is missing or does not match the session")
+    return principal
+
+
+def _own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
