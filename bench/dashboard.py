@@ -21,10 +21,12 @@ dashboard_paint: "the page's first paint stays under a second with a million eve
   VACUUM ANALYZE. The real API (`python -m dashboard api`: uvicorn, its own process) is driven by Debian's Chromium
   through Playwright, signed in by the session cookie (an operator's token minted with a fresh key pair): per load,
   a fresh browser context (no cache), first-contentful-paint and the page's "board-ready" mark (session, the 50
-  newest events and the funnel shown; the views the page also asks for load beside them). Baseline, same browser,
-  same run, loads interleaved: a bare FastAPI app serving the dashboard's HTML with its stylesheet inlined and no
-  script. Then each API call alone over HTTP (median of CALL_RUNS), and the plans (EXPLAIN ANALYZE) of the read
-  model's statements, captured from the repositories themselves; full plans in .local/bench-dashboard/explain.txt.
+  newest events and the funnel shown; the views the page also asks for load beside them, and a load is over once
+  they answered, so that the next one finds the server idle). Baseline, same browser, same run, loads interleaved: a
+  bare FastAPI app serving the dashboard's HTML with its stylesheet inlined and no script. A third load each round,
+  for the diagnosis, refuses the page's requests for its views in the browser: the board alone. Then each API call
+  alone over HTTP (median of CALL_RUNS), and the plans (EXPLAIN ANALYZE) of the read model's statements, captured
+  from the repositories themselves; full plans in .local/bench-dashboard/explain.txt.
   The per-client rate limit is off (one operator makes every request); the owning services the page also reads
   through the dashboard (`/upstream/...`) are not running: those calls fail fast (502), as the page tolerates.
 

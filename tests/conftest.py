@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 from support import databases
 from support.infra import Infra, provide
 from support.kafka import delete_topics_with_prefix
+from support.processes import ServiceProcesses
 from support.stack import Stack
 
 
@@ -37,3 +38,15 @@ async def stack(infra: Infra, template_database: str) -> AsyncIterator[Stack]:
         await delete_topics_with_prefix(infra.kafka_bootstrap, prefix)
     except KafkaError as exc:  # housekeeping only: a broker away now must not fail the test that just passed
         warnings.warn(f"topics {prefix}* not deleted: {exc}", stacklevel=1)
+
+
+@pytest.fixture
+async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
+    """Every service as real processes (api and worker) on the test's database and topics: each one's base URL. A
+    module may override this fixture to start them with other settings."""
+    processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix)
+    try:
+        await processes.start(request.node.name)
+        yield processes.urls
+    finally:
+        await processes.stop()

@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def produce_raw(bootstrap: str, topic: str, value: bytes, *, key: bytes | None = None,
@@ -74,3 +75,24 @@ async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+
+
+async def rewind(bootstrap: str, group: str, topic_names: list[str]) -> None:
+    """Set the consumer group's offsets on every partition of these topics back to their start (topics that do not
+    exist are passed over), as an operator rebuilding a read model would."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topic_names)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(d["topic"], p["partition"]) for d in described if not d["error_code"]
+                  for p in d["partitions"]]
+    assert partitions, f"no partition of {topic_names}"
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.commit(dict.fromkeys(partitions, 0))
+    finally:
+        await consumer.stop()

@@ -24,7 +24,6 @@ from contracts import topics
 from support.auth import OPERATOR, bearer
 from support.infra import REPO
 from support.kafka import produce_raw
-from support.processes import ServiceProcesses
 from support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None and not Path(
@@ -37,16 +36,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 ARTIFACTS = REPO / ".local" / "artifacts" / "dashboard"
 PARTNER = bearer("partner", uuid.uuid4())
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-async def services(stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator[dict[str, str]]:
-    processes = ServiceProcesses(stack.infra, stack.database, stack.topic_prefix)
-    try:
-        await processes.start(request.node.name)
-        yield processes.urls
-    finally:
-        await processes.stop()
 
 
 @pytest.fixture
@@ -128,6 +117,12 @@ async def test_an_operator_watches_an_application_arrive_live_and_acts_in_korean
             return group && group.textContent.includes("GPU");
         }""", timeout=WAIT_MS)
         assert await funnel_applications(page, "P3") == 1
+        # the views follow the events: the demand chart, the balance of what was asked, the waitlist
+        await expect(page.locator("#demand-body svg.chart")).to_have_count(1, timeout=WAIT_MS)
+        await expect(page.locator("#balance-body")).to_contain_text("비수도권", timeout=WAIT_MS)
+        await expect(page.locator("#balance-body")).to_contain_text("GIST")
+        waitlist = page.locator("#demand-body tbody tr", has_text="P3")
+        await expect(waitlist.locator("td").nth(1)).to_have_text("1", timeout=WAIT_MS)  # waiting: no P3 server
 
         # the event opens the application's story
         await submitted.click()

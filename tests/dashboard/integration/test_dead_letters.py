@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 
 from contracts import topics
 from servicekit.runtime import prepare_topics
 from support.auth import OPERATOR, bearer
 from support.clock import ManualClock
-from support.kafka import produce_raw, wait_consumed
+from support.kafka import produce_raw, rewind, wait_consumed
 from support.stack import Stack, eventually, ok
 
 NOW = ManualClock(datetime(2026, 12, 1, 9, tzinfo=UTC))
@@ -127,7 +126,7 @@ async def test_garbage_does_not_stop_the_reader_and_a_replay_keeps_each_record_o
                                      json={"by": "operator-7"}))
         before = await stack.fetch("SELECT * FROM dashboard.dead_letter ORDER BY seq")
         # read again from the start: nothing is added and nothing changes, the re-driven mark included
-        await rewind(stack, READER_GROUP, topic)
+        await rewind(stack.infra.kafka_bootstrap, READER_GROUP, [topic])
         async with stack.worker("dashboard") as worker:
             replayed = await eventually(lambda: _read(worker, 3), what="the reader to read them again")
             await wait_consumed(stack.infra.kafka_bootstrap, READER_GROUP, topic)
@@ -151,26 +150,6 @@ async def _read(worker: Any, count: int) -> dict[str, Any] | None:
     """The reader's counters once it has read (and committed) `count` records."""
     stats: dict[str, Any] = worker.health.metrics["dead_letters"]
     return dict(stats) if stats["read"] >= count else None
-
-
-async def rewind(stack: Stack, group: str, topic: str) -> None:
-    """Set the group's offsets on every partition of `topic` back to its start."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.infra.kafka_bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-    assert partitions, f"no partition of {topic}"
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.kafka_bootstrap, group_id=group,
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.commit(dict.fromkeys(partitions, 0))
-    finally:
-        await consumer.stop()
 
 
 async def test_the_list_is_newest_parked_first_page_by_page(stack: Stack) -> None:

@@ -2,30 +2,18 @@
 /metrics reads them after real evaluations and a panel assigned (docs/observability.md)."""
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from contracts import Applicant, ApplicationSubmitted, Company
+from contracts import Applicant, ApplicationSubmitted
 from evaluation.entrypoints.consumer import evaluate_submitted
 from support.auth import OPERATOR
 from support.metrics import Samples, scrape, series
 from support.stack import Stack, ok
+from support.submissions import submitted
 
 APPLICATIONS = "platform_evaluation_applications"
 STATUSES = ("awaiting_reviewers", "eligible", "in_review", "rejected")
-
-
-def submitted(program: str = "P1", **overrides: Any) -> ApplicationSubmitted:
-    fields: dict[str, Any] = dict(
-        application_id=uuid.uuid4(), partner_id=uuid.uuid4(), program=program, call_id=uuid.uuid4(),
-        applicant=Applicant(name="Hong Gildong", sector="industry", institution="Acme AI", region="Busan"),
-        company=Company(business_registration_number="1234567890", size="startup", head_office_region="Busan",
-                        representative_birth_date=date(1992, 5, 1)),
-        gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
-        planned_gpu_hours_per_month=3000, purpose="inference", occurred_at=datetime(2026, 4, 10, tzinfo=UTC))
-    fields.update(overrides)
-    return ApplicationSubmitted(**fields)
 
 
 def nonzero(samples: Samples) -> dict[tuple[str, str], float]:

@@ -3,29 +3,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
 
-from contracts import Applicant, ApplicationRejected, ApplicationSubmitted, Company, from_record, topics
+from contracts import Applicant, ApplicationRejected, ApplicationSubmitted, from_record, topics
 from evaluation.domain.commands import ScoreRound
 from evaluation.entrypoints.consumer import evaluate_submitted
 from support.auth import OPERATOR, bearer
 from support.kafka import read_topic
 from support.stack import Stack
+from support.submissions import submitted
 
 AWARD = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
-
-
-def submitted(program: str = "P1", **overrides: Any) -> ApplicationSubmitted:
-    fields: dict[str, Any] = dict(
-        application_id=uuid.uuid4(), partner_id=uuid.uuid4(), program=program, call_id=uuid.uuid4(),
-        applicant=Applicant(name="Hong Gildong", sector="industry", institution="Acme AI", region="Busan"),
-        company=Company(business_registration_number="1234567890", size="startup", head_office_region="Busan",
-                        representative_birth_date=date(1992, 5, 1)),
-        gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
-        planned_gpu_hours_per_month=3000, purpose="inference", occurred_at=datetime(2026, 4, 10, tzinfo=UTC))
-    fields.update(overrides)
-    return ApplicationSubmitted(**fields)
-
 
 
 async def scored_p1(stack: Stack) -> ApplicationSubmitted:
