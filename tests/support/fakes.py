@@ -7,6 +7,7 @@ that raises is expected to have changed nothing the test then reads; the integra
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -37,6 +38,9 @@ class FakeInbox:
             return False
         self.claimed.add(event_id)
         return True
+
+    async def claim_many(self, messages: Sequence[tuple[UUID, str]]) -> set[UUID]:
+        return {event_id for event_id, event_type in messages if await self.claim(event_id, event_type)}
 
 
 class FakeUnitOfWork:

@@ -118,6 +118,36 @@ async def test_an_event_delivered_twice_or_late_changes_nothing_more(stack: Stac
     assert story["stage"] == "reclaimed"
 
 
+async def test_events_read_together_are_kept_once_each_and_a_record_among_them_that_fails_is_parked_alone(
+        stack: Stack) -> None:
+    # written before the worker starts, so that it reads them in batches: the story twice over, with a record of
+    # the same key that no contract reads in the middle (one transaction for the batch fails; one by one, it alone
+    # is parked)
+    application_id = uuid.uuid4()
+    events = journey(application_id)
+    await publish(stack, *events[:2])
+    await produce_raw(stack.infra.kafka_bootstrap, stack.topic(topics.APPLICATIONS), b'{"application_id": "no"}',
+                      key=str(application_id).encode(), headers=[
+                          ("ce_specversion", b"1.0"), ("ce_id", str(uuid.uuid4()).encode()),
+                          ("ce_type", b"intake.application_submitted.v1"), ("ce_time", AT.isoformat().encode()),
+                          ("ce_source", b"/gpu-platform/test")])
+    await publish(stack, *events, *events)
+    async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard") as worker:
+        await eventually(lambda: _stage_of(api, application_id, "reclaimed"), what="the story")
+        await eventually(lambda: _parked(worker), what="the record parked")
+        await asyncio.sleep(1.0)
+        story = await read(api, f"/applications/{application_id}/story")
+        funnel = await read(api, "/funnel", program="P3")
+    assert [e["type"] for e in story["events"]] == [e.type for e in events]
+    assert await stack.count("dashboard.inbox") == len(events)
+    assert [(s["stage"], s["applications"]) for s in funnel[0]["stages"] if s["applications"]] == [("reclaimed", 1)]
+    assert worker.consumer.dead_lettered == 1
+
+
+async def _parked(worker: Any) -> bool:
+    return bool(worker.consumer.dead_lettered)
+
+
 async def test_the_live_stream_sends_each_new_event_once_and_resumes_after_the_last_seen(stack: Stack) -> None:
     """Over a real socket (uvicorn): an in-process ASGI client would wait for the endless body to end."""
     application_id = uuid.uuid4()

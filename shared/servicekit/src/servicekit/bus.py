@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -35,5 +35,20 @@ class MessageBus:
             if message_id is not None and not await uow.inbox.claim(message_id, message_type):
                 return None
             result = await self._handlers[type(cmd)](cmd, uow)
+            await uow.commit()
+        return result
+
+    async def handle_many(self, messages: Sequence[tuple[UUID, str, object]],
+                          combine: Callable[[list[object]], object]) -> Any:
+        """Several messages in one transaction: every (id, type, command) is claimed at once, and the commands of
+        the ids claimed now, in their order, are combined into one command for one handler. All or nothing."""
+        async with self._uow_factory() as uow:
+            claimed = await uow.inbox.claim_many([(message_id, kind) for message_id, kind, _ in messages])
+            fresh: list[object] = []
+            for message_id, _, cmd in messages:
+                if message_id in claimed:
+                    claimed.discard(message_id)  # the first of an id delivered twice in the batch
+                    fresh.append(cmd)
+            result = await self._handlers[type(combined := combine(fresh))](combined, uow) if fresh else None
             await uow.commit()
         return result

@@ -26,6 +26,8 @@ from servicekit.tracing import consuming, record_fields
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[Event], Awaitable[Any]]
+# several events of one partition, in order, handled in one transaction (a service that opts in: build_worker)
+BatchHandler = Callable[[list[Event]], Awaitable[Any]]
 LAG_EVERY_S = 1.0
 
 
@@ -52,8 +54,10 @@ class _Joined(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ship
 
 class EventConsumer:
     def __init__(self, kafka: KafkaSettings, *, group_id: str, handlers: Mapping[type[Event], EventHandler],
-                 max_backoff_s: float = 5.0, worker: WorkerSettings | None = None) -> None:
+                 max_backoff_s: float = 5.0, worker: WorkerSettings | None = None,
+                 batch: BatchHandler | None = None) -> None:
         self._kafka = kafka
+        self._batch = batch
         self._group_id = group_id
         self._handlers = dict(handlers)
         self._max_backoff_s = max_backoff_s
@@ -96,6 +100,9 @@ class EventConsumer:
 
     async def _process_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
                                  records: list[ConsumerRecord], stop: asyncio.Event) -> None:
+        if len(records) > 1 and await self._settle_batch(records):
+            await consumer.commit({tp: records[-1].offset + 1})
+            return
         done = None
         try:
             for record in records:
@@ -105,6 +112,28 @@ class EventConsumer:
         finally:
             if done is not None:
                 await consumer.commit({tp: done})
+
+    async def _settle_batch(self, records: list[ConsumerRecord]) -> bool:
+        """Where the service handles batches: every record of the partition's batch in one transaction. Whatever
+        goes wrong (a record that does not decode, a handler that raises, an outage), nothing of it is kept and the
+        records are settled one by one instead, with their retries and dead letters; False then."""
+        if self._batch is None:
+            return False
+        try:
+            events = [from_record(r.headers, r.value) for r in records]
+            handled = [e for e in events if e is not None and type(e) in self._handlers]
+            if handled:
+                await self._batch(handled)
+        except Exception as exc:
+            log.info("consumer %s: a batch of %d at %s/%s/%s is settled record by record: %s: %s", self._group_id,
+                     len(records), records[0].topic, records[0].partition, records[0].offset, type(exc).__name__,
+                     exc)
+            return False
+        self.processed += len(handled)
+        topic = records[0].topic
+        self.handled_by_topic[topic] = self.handled_by_topic.get(topic, 0) + len(handled)
+        log.debug("handled %d events of %s", len(handled), topic)
+        return True
 
     async def _settle_in_context(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:
         """`_settle`, with the record's event id, type, subject and trace id on every line it logs."""

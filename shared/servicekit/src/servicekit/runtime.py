@@ -36,7 +36,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.tables import MessagingTables
 from servicekit.tracing import TracingMiddleware, install_tracer_provider
 from servicekit.uow import SqlUnitOfWork
-from servicekit.worker import Job, Translations, Worker, event_handlers
+from servicekit.worker import Job, Translations, Worker, batch_handler, event_handlers
 
 log = logging.getLogger(__name__)
 U = TypeVar("U", bound=SqlUnitOfWork)
@@ -119,7 +119,9 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
 
 
 def build_worker(runtime: Runtime[Any], translations: Translations,
-                 jobs: Sequence[Job] = ()) -> Worker:
+                 jobs: Sequence[Job] = (), *, combine: Callable[[list[Any]], object] | None = None) -> Worker:
+    """The service's worker. With `combine` (its commands → one batch command), the events of a partition that
+    arrive together are handled in one transaction, and one by one only when that fails (docs/messaging.md)."""
     settings = runtime.settings
     relay = OutboxRelay(runtime.engine, runtime.tables, settings.kafka, settings.outbox,
                         source=settings.source, client_id=f"{settings.service_name}-relay")
@@ -127,7 +129,8 @@ def build_worker(runtime: Runtime[Any], translations: Translations,
     if translations:
         consumer = EventConsumer(settings.kafka, group_id=settings.service_name,
                                  handlers=event_handlers(runtime.bus, translations),
-                                 max_backoff_s=settings.outbox.max_backoff_s, worker=settings.worker)
+                                 max_backoff_s=settings.outbox.max_backoff_s, worker=settings.worker,
+                                 batch=batch_handler(runtime.bus, translations, combine) if combine else None)
     worker = Worker(relay=relay, consumer=consumer, jobs=list(jobs), health=WorkerHealth(settings.worker))
     heartbeat = Heartbeat(runtime.engine, runtime.tables.worker_heartbeat, settings.worker, worker.state)
     metrics = worker.metrics = ProcessMetrics("worker")

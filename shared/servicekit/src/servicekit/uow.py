@@ -6,6 +6,7 @@ fast test tier.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
@@ -24,6 +25,7 @@ class EventSink(Protocol):
 
 class EventClaims(Protocol):
     async def claim(self, event_id: UUID, event_type: str = "") -> bool: ...
+    async def claim_many(self, messages: Sequence[tuple[UUID, str]]) -> set[UUID]: ...
 
 
 class UnitOfWork(Protocol):

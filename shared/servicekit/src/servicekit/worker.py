@@ -67,6 +67,19 @@ def event_handlers(bus: MessageBus, translations: Translations) -> dict[type[Eve
     return {event_type: handler_for(translate) for event_type, translate in translations.items()}
 
 
+def batch_handler(bus: MessageBus, translations: Translations,
+                  combine: Callable[[list[object]], object]) -> Callable[[list[Event]], Awaitable[Any]]:
+    """Events handled in one transaction: each translated, then the commands combined into one (the service's own
+    batch command) and run through the bus, every event claimed in the inbox at once."""
+
+    async def handle(events: list[Event]) -> Any:
+        messages = [(event.id, event.type, command) for event in events
+                    if (command := translations[type(event)](event)) is not None]
+        return await bus.handle_many(messages, combine) if messages else None
+
+    return handle
+
+
 @dataclass
 class Worker:
     relay: OutboxRelay

@@ -1,6 +1,7 @@
 """The dashboard's read model in and out of the database: events, applications, the funnel."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,13 +39,15 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, record: EventRecord) -> bool:
-        stmt = insert(event).values(
-            event_id=record.event_id, type=record.type, topic=record.topic, subject=record.subject,
-            occurred_at=record.occurred_at, application_id=record.application_id, program=record.program,
-            call_id=record.call_id, csps=list(record.csps), payload=dict(record.payload),
-        ).on_conflict_do_nothing().returning(event.c.seq)
-        return (await self._session.execute(stmt)).first() is not None
+    async def add_many(self, records: Sequence[EventRecord]) -> set[UUID]:
+        if not records:
+            return set()
+        # one statement compiled once, its rows sent in batches (SQLAlchemy's "insertmanyvalues")
+        stmt = insert(event).on_conflict_do_nothing().returning(event.c.event_id)
+        rows = [{"event_id": r.event_id, "type": r.type, "topic": r.topic, "subject": r.subject,
+                 "occurred_at": r.occurred_at, "application_id": r.application_id, "program": r.program,
+                 "call_id": r.call_id, "csps": list(r.csps), "payload": dict(r.payload)} for r in records]
+        return {row[0] for row in await self._session.execute(stmt, rows)}
 
     async def page(self, where: EventFilter, *, before: int | None, after: int | None,
                    limit: int) -> list[dict[str, Any]]:
@@ -82,12 +85,26 @@ class ApplicationRepository:
         row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
         return _view(row) if row else None
 
-    async def put(self, view: ApplicationView) -> None:
-        values = {"stage": int(view.stage), "updated_at": view.updated_at, "program": view.program,
-                  "call_id": view.call_id, "gpus": view.gpus, "csps": list(view.csps), "ends_at": view.ends_at}
-        stmt = insert(application).values(application_id=view.application_id, **values)
-        await self._session.execute(stmt.on_conflict_do_update(index_elements=[application.c.application_id],
-                                                               set_=values))
+    async def get_many(self, application_ids: Collection[UUID], *,
+                       for_update: bool = False) -> dict[UUID, ApplicationView]:
+        if not application_ids:
+            return {}
+        # in the order of their ids, so that two transactions lock the rows they share in the same order
+        stmt = (select(application).where(application.c.application_id.in_(sorted(application_ids)))
+                .order_by(application.c.application_id))
+        rows = await self._session.execute(stmt.with_for_update() if for_update else stmt)
+        return {row.application_id: _view(row) for row in rows}
+
+    async def put_many(self, views: Sequence[ApplicationView]) -> None:
+        if not views:
+            return
+        stmt = insert(application)
+        rows = [{"application_id": v.application_id, "stage": int(v.stage), "updated_at": v.updated_at,
+                 "program": v.program, "call_id": v.call_id, "gpus": v.gpus, "csps": list(v.csps),
+                 "ends_at": v.ends_at} for v in sorted(views, key=lambda v: v.application_id)]
+        await self._session.execute(stmt.on_conflict_do_update(index_elements=[application.c.application_id], set_={
+            name: stmt.excluded[name] for name in ("stage", "updated_at", "program", "call_id", "gpus", "csps",
+                                                   "ends_at")}), rows)
 
     async def funnel(self, *, program: str | None, call_id: UUID | None, now: datetime) -> list[FunnelRow]:
         """Applications and GPUs per program, call and stage at `now` (an allocation past its end completed)."""

@@ -7,6 +7,7 @@ CSP. The reads fetch rows; the arithmetic of the views is the domain's (dashboar
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -42,25 +43,38 @@ from dashboard.domain.views import (
 )
 
 
-def _merge(table: Table, key: str, values: dict[str, Any]) -> Any:
-    """An upsert that fills in or replaces the columns given a value and leaves the others as they are."""
-    told = {k: v for k, v in values.items() if v is not None}
-    stmt = insert(table).values(**told)
-    merged = {k: stmt.excluded[k] for k in told if k != key}
-    if not merged:
-        return stmt.on_conflict_do_nothing()
-    return stmt.on_conflict_do_update(index_elements=[table.c[key]], set_=merged)
+def _merge(table: Table, key: str, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Upserts that fill in or replace the columns given a value and leave the others as they are: the rows of one
+    key folded first, in order (a later value replaces an earlier one), then one statement per set of columns told."""
+    folded: dict[Any, dict[str, Any]] = {}
+    for values in rows:
+        told = {k: v for k, v in values.items() if v is not None}
+        folded.setdefault(told[key], {}).update(told)
+    alike: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
+    for told in folded.values():
+        alike[frozenset(told)].append(told)
+    statements = []
+    for columns, group in alike.items():  # each statement compiled once for all its rows
+        stmt = insert(table)
+        merged = {k: stmt.excluded[k] for k in sorted(columns) if k != key}
+        statements.append((stmt.on_conflict_do_update(index_elements=[table.c[key]], set_=merged) if merged
+                           else stmt.on_conflict_do_nothing(), group))
+    return statements
 
 
 class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def merge(self, profile: Profile) -> None:
-        values = {name: getattr(profile, name) for name in application_profile.c.keys()}
-        if profile.facts is not None:
-            values["facts"] = list(profile.facts)
-        await self._session.execute(_merge(application_profile, "application_id", values))
+    async def merge_many(self, profiles: Sequence[Profile]) -> None:
+        rows = []
+        for profile in profiles:
+            values = {name: getattr(profile, name) for name in application_profile.c.keys()}
+            if profile.facts is not None:
+                values["facts"] = list(profile.facts)
+            rows.append(values)
+        for stmt, group in _merge(application_profile, "application_id", rows):
+            await self._session.execute(stmt, group)
 
     async def balance(self, *, program: str | None, call_id: UUID | None) -> list[BalanceRow]:
         """Every application read (its profile, or only its allocations) with the GPUs allocated to it."""
@@ -113,20 +127,26 @@ class AllocationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def grant(self, grant: Grant) -> None:
-        await self._session.execute(_merge(allocation, "allocation_id", {
-            "allocation_id": grant.allocation_id, "application_id": grant.application_id, "program": grant.program,
-            "gpu_model": grant.gpu_model, "gpus": grant.gpus, "starts_at": grant.starts_at,
-            "ends_at": grant.ends_at}))
-        if grant.csp_gpus:
-            await self._session.execute(insert(allocation_csp).values(
-                [{"allocation_id": grant.allocation_id, "csp": csp, "gpus": gpus} for csp, gpus in grant.csp_gpus],
-            ).on_conflict_do_nothing())
-
-    async def reclaim(self, reclaim: Reclaim) -> None:
-        await self._session.execute(_merge(allocation, "allocation_id", {
-            "allocation_id": reclaim.allocation_id, "application_id": reclaim.application_id,
-            "reclaimed_at": reclaim.reclaimed_at, "reclaim_reason": reclaim.reason}))
+    async def merge_many(self, changes: Sequence[Grant | Reclaim]) -> None:
+        """Grants and reclaims, in the order read: what each tells of its allocation, merged."""
+        rows: list[dict[str, Any]] = []
+        csps: dict[tuple[UUID, str], int] = {}
+        for change in changes:
+            if isinstance(change, Grant):
+                rows.append({"allocation_id": change.allocation_id, "application_id": change.application_id,
+                             "program": change.program, "gpu_model": change.gpu_model, "gpus": change.gpus,
+                             "starts_at": change.starts_at, "ends_at": change.ends_at})
+                for csp, gpus in change.csp_gpus:
+                    csps.setdefault((change.allocation_id, csp), gpus)
+            else:
+                rows.append({"allocation_id": change.allocation_id, "application_id": change.application_id,
+                             "reclaimed_at": change.reclaimed_at, "reclaim_reason": change.reason})
+        for stmt, group in _merge(allocation, "allocation_id", rows):
+            await self._session.execute(stmt, group)
+        if csps:
+            await self._session.execute(insert(allocation_csp).on_conflict_do_nothing(),
+                                        [{"allocation_id": a, "csp": csp, "gpus": gpus}
+                                         for (a, csp), gpus in csps.items()])
 
     async def held(self, *, start: datetime, end: datetime, program: str | None) -> list[Held]:
         """The GPUs each allocation holds on each CSP, over the part of [start, end) it holds them."""
@@ -158,14 +178,21 @@ class RoundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def put(self, result: RoundResult) -> None:
-        values = {"program": result.program, "selected": result.selected, "waitlisted": result.waitlisted,
-                  "gpus_awarded": result.gpus_awarded, "reserve_gpus": result.reserve_gpus,
-                  "reserve_gpus_used": result.reserve_gpus_used, "selected_at": result.selected_at}
-        stmt = insert(round_result).values(call_id=result.call_id, **values)
+    async def put_many(self, results: Sequence[RoundResult]) -> None:
+        """Each round's latest result (by when it was selected), whatever the order read."""
+        latest: dict[UUID, RoundResult] = {}
+        for result in results:
+            if result.call_id not in latest or latest[result.call_id].selected_at <= result.selected_at:
+                latest[result.call_id] = result
+        if not latest:
+            return
+        stmt = insert(round_result)
+        columns = ("program", "selected", "waitlisted", "gpus_awarded", "reserve_gpus", "reserve_gpus_used",
+                   "selected_at")
         await self._session.execute(stmt.on_conflict_do_update(
-            index_elements=[round_result.c.call_id], set_=values,
-            where=round_result.c.selected_at <= stmt.excluded.selected_at))
+            index_elements=[round_result.c.call_id], set_={k: stmt.excluded[k] for k in columns},
+            where=round_result.c.selected_at <= stmt.excluded.selected_at),
+            [{"call_id": r.call_id, **{k: getattr(r, k) for k in columns}} for r in latest.values()])
 
     async def find(self, *, program: str | None, call_id: UUID | None) -> list[RoundResult]:
         """The rounds decided, with an early-career reserve (P2's, or any other that has one), oldest first."""
@@ -183,9 +210,11 @@ class LadderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, step: LadderStep) -> None:
-        values = {name: getattr(step, name) for name in ladder_step.c.keys()}
-        await self._session.execute(insert(ladder_step).values(**values).on_conflict_do_nothing())
+    async def add_many(self, steps: Sequence[LadderStep]) -> None:
+        if steps:
+            await self._session.execute(insert(ladder_step).on_conflict_do_nothing(),
+                                        [{name: getattr(step, name) for name in ladder_step.c.keys()}
+                                         for step in steps])
 
     async def standing(self) -> dict[UUID, list[LadderStep]]:
         """The steps of each allocation with a drop after its latest clearing (the domain judges them)."""

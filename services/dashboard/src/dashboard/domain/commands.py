@@ -16,6 +16,13 @@ class RecordEvent:
 
 
 @dataclass(frozen=True)
+class RecordEvents:
+    """Several events read together, in the order read: kept in one transaction."""
+
+    commands: tuple[RecordEvent, ...]
+
+
+@dataclass(frozen=True)
 class RecordDeadLetters:
     """Keep each of these parked records that is not kept yet (a record read again changes nothing)."""
 

@@ -21,7 +21,7 @@ from contracts import (
 )
 from contracts.events.common import CAPITAL_REGION
 from contracts.registry import EVENT_CLASSES
-from dashboard.domain.commands import RecordEvent
+from dashboard.domain.commands import RecordEvent, RecordEvents
 from dashboard.domain.model import EventRecord
 from dashboard.domain.views import (
     UNKNOWN,
@@ -123,6 +123,11 @@ def on_telemetry_stale(e: TelemetryStale) -> RecordEvent:
     return record(e, StaleAlert(allocation_id=e.allocation_id, application_id=e.application_id,
                                 csps=tuple(sorted(set(e.csps))), reason=e.reason, last_sample_at=e.last_sample_at,
                                 coverage=e.coverage, detected_at=e.detected_at))
+
+
+def together(commands: list[object]) -> RecordEvents:
+    """The commands of the events read together, as one (each translation gives a RecordEvent)."""
+    return RecordEvents(tuple(c for c in commands if isinstance(c, RecordEvent)))
 
 
 TRANSLATIONS: Translations = {

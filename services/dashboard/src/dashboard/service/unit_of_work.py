@@ -1,7 +1,7 @@
 """What the dashboard's service layer relies on: its repositories, named as collections, and its unit of work."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -13,13 +13,15 @@ from servicekit.uow import UnitOfWork
 
 
 class Events(Protocol):
-    async def add(self, record: EventRecord) -> bool:
-        """Keep the event; False when it is kept already (the same event id)."""
+    async def add_many(self, records: Sequence[EventRecord]) -> set[UUID]:
+        """Keep each event not kept yet (by its id); the ids kept now."""
 
 
 class Applications(Protocol):
     async def get(self, application_id: UUID, *, for_update: bool = False) -> ApplicationView | None: ...
-    async def put(self, view: ApplicationView) -> None: ...
+    async def get_many(self, application_ids: Collection[UUID], *,
+                       for_update: bool = False) -> dict[UUID, ApplicationView]: ...
+    async def put_many(self, views: Sequence[ApplicationView]) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -31,26 +33,24 @@ class DeadLetters(Protocol):
 
 
 class Profiles(Protocol):
-    async def merge(self, profile: Profile) -> None:
-        """Keep what the event told of the application: each field it tells replaces the one kept, each it does not
-        tell is left as it is (so the submission and the score merge in either order)."""
+    async def merge_many(self, profiles: Sequence[Profile]) -> None:
+        """Keep what each event told of its application, in order: each field told replaces the one kept, each not
+        told is left as it is (so the submission and the score merge in either order)."""
 
 
 class Allocations(Protocol):
-    async def grant(self, grant: Grant) -> None:
-        """Keep the allocation's GPUs, model, CSPs and period (a reclaim read first stays)."""
-
-    async def reclaim(self, reclaim: Reclaim) -> None:
-        """Note when the allocation was taken back (its grant read before or after)."""
+    async def merge_many(self, changes: Sequence[Grant | Reclaim]) -> None:
+        """Keep each allocation's GPUs, model, CSPs and period, and when it was taken back (in either order)."""
 
 
 class Rounds(Protocol):
-    async def put(self, result: RoundResult) -> None: ...
+    async def put_many(self, results: Sequence[RoundResult]) -> None:
+        """Keep each round's latest result."""
 
 
 class Ladder(Protocol):
-    async def add(self, step: LadderStep) -> None:
-        """Keep the step (once: by its event)."""
+    async def add_many(self, steps: Sequence[LadderStep]) -> None:
+        """Keep each step (once: by its event)."""
 
 
 class StaleAlerts(Protocol):

@@ -1,0 +1,117 @@
+"""The consumer's batch path, decided without a broker: records of a partition that arrive together go to the
+service's batch handler at once, and one by one (with their retries and dead letters) whenever the batch fails."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from contracts import Applicant, ApplicationSubmitted, ApplicationWithdrawn, Event, to_record
+from servicekit.consumer import EventConsumer
+from servicekit.settings import KafkaSettings, WorkerSettings
+
+TOPIC = "intake.applications.v1"
+TP = TopicPartition(TOPIC, 0)
+
+
+def submitted() -> ApplicationSubmitted:
+    return ApplicationSubmitted(
+        application_id=uuid.uuid4(), partner_id=uuid.uuid4(), program="P3",
+        applicant=Applicant(name="Dr. Kim", sector="academia", institution="KAIST", region="Daejeon"),
+        gpus_requested=4, gpu_model="H100", period_start=date(2026, 12, 1), period_end=date(2027, 2, 28),
+        planned_gpu_hours_per_month=1000, purpose="a Korean LLM")
+
+
+def records(*values: Event | bytes) -> list[ConsumerRecord[bytes, bytes]]:
+    out = []
+    for offset, value in enumerate(values, start=40):
+        if isinstance(value, bytes):  # a record no contract reads
+            body, headers = value, [("ce_type", b"intake.application_submitted.v1"), ("ce_id", b"x")]
+        else:
+            record = to_record(value, source="/test")
+            body, headers = record.value, list(record.headers)
+        out.append(ConsumerRecord(TOPIC, 0, offset, 0, 0, None, body, None, 0, len(body), headers))
+    return out
+
+
+class Seen:
+    """What the handlers were given, and what the consumer committed and parked."""
+
+    def __init__(self, *, batch_fails: bool = False) -> None:
+        self.batches: list[list[uuid.UUID]] = []
+        self.one_by_one: list[uuid.UUID] = []
+        self.committed: list[int] = []
+        self.parked: list[int] = []
+        self.batch_fails = batch_fails
+
+    async def batch(self, events: list[Event]) -> None:
+        self.batches.append([e.id for e in events])
+        if self.batch_fails:
+            raise RuntimeError("a handler raised")
+
+    async def one(self, event: Event) -> None:
+        self.one_by_one.append(event.id)
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.committed.append(offsets[TP])
+
+    async def send_and_wait(self, topic: str, value: bytes, **_: Any) -> None:
+        assert topic == f"{TOPIC}.dlq"
+        self.parked.append(len(value))
+
+
+def consumer(seen: Seen, *, batched: bool = True) -> EventConsumer:
+    made = EventConsumer(KafkaSettings(), group_id="test", handlers={ApplicationSubmitted: seen.one},
+                         worker=WorkerSettings(max_attempts=1), batch=seen.batch if batched else None)
+    made._dlq = seen  # type: ignore[assignment]  # stands in for the dead-letter producer
+    return made
+
+
+async def settle(made: EventConsumer, seen: Seen, batch: list[ConsumerRecord[bytes, bytes]]) -> None:
+    await made._process_partition(seen, TP, batch, asyncio.Event())  # type: ignore[arg-type]  # commits only
+
+
+async def test_records_that_arrive_together_are_handled_as_one_batch_and_committed_once() -> None:
+    seen = Seen()
+    events = [submitted() for _ in range(3)]
+    withdrawn = ApplicationWithdrawn(application_id=events[0].application_id)  # no handler: passed over
+    made = consumer(seen)
+    await settle(made, seen, records(*events, withdrawn))
+    assert seen.batches == [[e.id for e in events]]
+    assert seen.one_by_one == []
+    assert seen.committed == [44]
+    assert made.processed == 3 and made.handled_by_topic == {TOPIC: 3}
+
+
+async def test_a_failing_batch_is_settled_record_by_record() -> None:
+    seen = Seen(batch_fails=True)
+    events = [submitted() for _ in range(3)]
+    await settle(consumer(seen), seen, records(*events))
+    assert seen.batches == [[e.id for e in events]]
+    assert seen.one_by_one == [e.id for e in events]
+    assert seen.committed == [43]
+
+
+async def test_a_record_that_does_not_decode_sends_the_batch_one_by_one_and_is_parked_alone() -> None:
+    seen = Seen()
+    first, last = submitted(), submitted()
+    made = consumer(seen)
+    await settle(made, seen, records(first, b'{"not": "an event"}', last))
+    assert seen.batches == []  # nothing of the batch was handled as one
+    assert seen.one_by_one == [first.id, last.id]
+    assert seen.parked == [len(b'{"not": "an event"}')]
+    assert seen.committed == [43] and made.dead_lettered == 1
+
+
+async def test_a_service_without_a_batch_handler_and_a_single_record_go_one_by_one() -> None:
+    seen = Seen()
+    events = [submitted() for _ in range(2)]
+    await settle(consumer(seen, batched=False), seen, records(*events))
+    assert seen.batches == [] and seen.one_by_one == [e.id for e in events]
+    alone = submitted()
+    await settle(consumer(seen), seen, records(alone))
+    assert seen.batches == [] and seen.one_by_one[-1] == alone.id
