@@ -46,7 +46,7 @@ import socket
 import statistics
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -80,8 +80,14 @@ from contracts import (
     topics,
 )
 from dashboard.adapters.repository import ApplicationRepository, EventFilter, EventRepository
-from dashboard.adapters.repository_views import ProfileRepository
+from dashboard.adapters.repository_views import (
+    AllocationRepository,
+    LadderRepository,
+    ProfileRepository,
+    WaitlistRepository,
+)
 from dashboard.config import Settings
+from dashboard.domain import views
 from servicekit.auth import Principal, TokenIssuer, generate_keypair
 from servicekit.kafka import ensure_topics, make_consumer, make_producer
 from servicekit.migrations import upgrade
@@ -950,9 +956,22 @@ async def statements(model: ReadModel) -> dict[str, Any]:
     session = _Capture()
     await EventRepository(session).last_seq()  # type: ignore[arg-type]
     found["GET /events/stream (its start: the last seq)"] = session.statement
-    session = _Capture()
-    await ProfileRepository(session).balance(program=None, call_id=None)  # type: ignore[arg-type]
-    found["GET /views/balance (its rows)"] = session.statement
+    # the views' main statements (each counts in the database and answers groups), for the calls timed
+    today = model.now.date()
+    views_read: dict[str, Callable[[Any], Awaitable[object]]] = {
+        "GET /views/balance": lambda s: ProfileRepository(s).balance(program=None, call_id=None),
+        "GET /views/demand": lambda s: ProfileRepository(s).asked(
+            program=None, bounds=views.month_bounds(views.months_from(today, 12))),
+        "GET /views/demand (its waitlist)": lambda s: WaitlistRepository(s).waiting(program=None),
+        "GET /views/occupancy (20 weeks)": lambda s: AllocationRepository(s).held(
+            bounds=views.bucket_bounds(views.buckets(today - timedelta(weeks=12), today + timedelta(weeks=8), "week"),
+                                       "week"), program=None),
+        "GET /views/ladder": lambda s: LadderRepository(s).standing(now=model.now, program=None, limit=500),
+    }
+    for name, read in views_read.items():
+        session = _Capture()
+        await read(session)
+        found[name] = session.statement
     return found
 
 
@@ -964,7 +983,7 @@ async def explain(dsn: str, model: ReadModel) -> dict[str, float]:
     ms, text = {}, []
     try:
         for name, statement in (await statements(model)).items():
-            compiled = statement.compile(dialect=dialect)
+            compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
             params = [compiled.params[p] for p in compiled.positiontup or ()]
             plan = [r[0] for r in await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}", *params)]
             ms[name] = float(plan[-1].split(":")[1].strip().split()[0])  # "Execution Time: 1.234 ms"

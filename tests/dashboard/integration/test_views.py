@@ -351,6 +351,92 @@ async def test_youth_and_regional_companies_and_each_balance_of_a_p1_call(stack:
     assert bad == ["query.call_id"]
 
 
+async def test_the_ladder_is_judged_from_the_steps_in_any_order_clearings_included_at_their_instant(
+        stack: Stack) -> None:
+    at = NOW - timedelta(days=10)
+    g = {name: allocated(uuid.uuid4(), {"alpha": 1}, program="P3")
+         for name in ("rearmed", "same_instant", "waived", "waived_first", "recovered_only", "called", "rewarned")}
+    unread = allocated(uuid.uuid4(), {"beta": 2})  # its grant never read
+
+    def recovered(a: ResourceAllocated, when: datetime) -> UtilizationRecovered:
+        return UtilizationRecovered(application_id=a.application_id, allocation_id=a.allocation_id,
+                                    utilization_pct=60.0, threshold_pct=30.0, window_start=when - timedelta(days=1),
+                                    window_end=when, occurred_at=when)
+
+    def waived(a: ResourceAllocated, when: datetime) -> ReclaimWaived:
+        return ReclaimWaived(application_id=a.application_id, allocation_id=a.allocation_id, waived_at=when)
+
+    def story(a: ResourceAllocated) -> list[Event]:  # a warning, cleared; two warnings since, the latest on GPU-hours
+        return [dropped(a, at, rule="mean_below_plan"), recovered(a, at + timedelta(days=1)),
+                dropped(a, at + timedelta(days=2), utilization_pct=10.0),
+                dropped(a, at + timedelta(days=3), rule="gpu_hours_below_plan", utilization_pct=5.0)]
+
+    events: list[Event] = [
+        *story(g["rearmed"]),
+        *story(g["called"]), dropped(g["called"], at + timedelta(days=9), level="reclaim"),
+        dropped(g["same_instant"], at), recovered(g["same_instant"], at),
+        dropped(g["waived"], at), waived(g["waived"], at + timedelta(hours=1)),
+        waived(g["waived_first"], at + timedelta(hours=1)), dropped(g["waived_first"], at),
+        recovered(g["recovered_only"], at),
+        dropped(g["rewarned"], at), waived(g["rewarned"], at + timedelta(hours=1)),
+        dropped(g["rewarned"], at + timedelta(days=1)),
+        dropped(unread, at + timedelta(days=5))]
+    # the steps read backwards: nothing relies on the order read
+    await read_model(stack, *g.values(), *reversed(events))
+    async with stack.api("dashboard", clock=CLOCK) as api:
+        ladder = await view(api, "ladder")
+        p3 = await view(api, "ladder", program="P3")
+        first = await view(api, "ladder", limit=1)
+    items = {i["allocation_id"]: i for i in ladder["items"]}
+    expected = [g["called"], g["rewarned"], g["rearmed"], unread]  # the reclaim first, then the longest on it
+    assert list(items) == [str(a.allocation_id) for a in expected]
+    rearmed = items[str(g["rearmed"].allocation_id)]
+    assert (rearmed["level"], rearmed["since"][:10], rearmed["warnings"]) == (
+        "warning", (at + timedelta(days=2)).date().isoformat(), 2)
+    assert (rearmed["rule"], rearmed["utilization_pct"]) == ("gpu_hours_below_plan", 5.0)
+    called = items[str(g["called"].allocation_id)]
+    assert (called["level"], called["warnings"], called["since"]) == ("reclaim", 2, rearmed["since"])
+    rewarned = items[str(g["rewarned"].allocation_id)]
+    assert (rewarned["since"][:10], rewarned["warnings"]) == ((at + timedelta(days=1)).date().isoformat(), 1)
+    shown = items[str(unread.allocation_id)]
+    assert (shown["program"], shown["gpu_model"], shown["gpus"], shown["csps"], shown["ends_at"]) == (
+        None, None, None, [], None)
+    assert [i["allocation_id"] for i in p3["items"]] == [str(a.allocation_id) for a in expected[:3]]
+    assert [i["allocation_id"] for i in first["items"]] == [str(g["called"].allocation_id)]
+
+
+async def test_an_application_known_by_its_grant_alone_is_unknown_and_the_institutions_past_ten_are_others(
+        stack: Stack) -> None:
+    named = [submitted(uuid.uuid4(), gpus=i, institution=f"Lab {i:02d}") for i in range(1, 13)]
+    grant_only = allocated(uuid.uuid4(), {"alpha": 4})
+    score_only = scored(submitted(uuid.uuid4(), gpus=2, institution="Lab 12", region="Seoul"))
+    call = uuid.uuid4()
+    early = submitted(uuid.uuid4(), program="P2", call_id=call, gpus=16)
+    await read_model(
+        stack, *named, *(allocated(s.application_id, {"beta": s.gpus_requested}) for s in named[:11]),
+        grant_only, score_only, early, scored(early, track="early_career", facts=["early_career"]),
+        allocated(early.application_id, {"alpha": 16}, program="P2"),
+        # two selected, one grant read: the early-career figures wait for the other
+        RoundSelected(call_id=call, program="P2", selected=2, waitlisted=0, gpus_awarded=24, reserve_gpus=8,
+                      reserve_gpus_used=8, method="exact", objective=1.0))
+    async with stack.api("dashboard", clock=CLOCK) as api:
+        p3 = await view(api, "balance", program="P3")
+        p2 = await view(api, "balance", program="P2")
+    gpus = sum(range(1, 12))
+    assert p3["totals"] == {"applications": 14, "gpus_requested": sum(range(1, 13)) + 2, "gpus_allocated": gpus + 4}
+    institutions = by_key(p3["by_institution"])
+    # by GPUs allocated, then requested: Lab 04 (4, 4) before the grant alone (4, 0), Lab 12 (0 allocated) last
+    assert list(institutions) == [f"Lab {i:02d}" for i in range(11, 3, -1)] + ["unknown", "Lab 03", "others"]
+    assert institutions["others"] == (1 + 1 + 2, 2 + 1 + 12 + 2, 2 + 1)  # Lab 02, Lab 01, Lab 12 (two applications)
+    assert by_key(p3["by_region"]) == {"non_capital": (12, sum(range(1, 13)), gpus), "unknown": (1, 0, 4),
+                                       "capital": (1, 2, 0)}
+    assert by_key(p3["by_company_size"]) == {"none": (12, sum(range(1, 13)), gpus), "unknown": (2, 2, 4)}
+    assert by_key(p3["by_sector"]) == {"academia": (12, sum(range(1, 13)), gpus), "unknown": (2, 2, 4)}
+    [reserve] = p2["early_career_reserve"]
+    assert (reserve["spilled_over"], reserve["early_career_gpus"], reserve["won_in_general"]) == (0, None, None)
+    assert {f["fact"]: f["applications"] for f in p2["facts"]} == {"early_career": 1, "non_capital_region": 0}
+
+
 @pytest.mark.parametrize("path", ["balance", "demand", "occupancy?start=2026-12-01&end=2026-12-21", "ladder",
                                   "csps"])
 async def test_only_operators_see_the_views(stack: Stack, path: str) -> None:

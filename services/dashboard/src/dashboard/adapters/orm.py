@@ -14,6 +14,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
@@ -39,6 +40,7 @@ event = Table(
     Column("payload", JSONB, nullable=False),
     Index("ix_event_application_id", "application_id", "seq"),
     Index("ix_event_type", "type", "seq"),
+    Index("ix_event_call_id", "call_id", "seq", postgresql_where=text("call_id IS NOT NULL")),
 )
 
 # each application's place in the funnel
@@ -122,7 +124,8 @@ allocation = Table(
     Column("ends_at", DateTime(timezone=True)),
     Column("reclaimed_at", DateTime(timezone=True)),
     Column("reclaim_reason", Text),
-    Index("ix_allocation_application_id", "application_id"),
+    # the balance reads each application's GPUs allocated from the index alone
+    Index("ix_allocation_application_id", "application_id", postgresql_include=["program", "gpus"]),
     Index("ix_allocation_period", "starts_at", "ends_at"),
 )
 

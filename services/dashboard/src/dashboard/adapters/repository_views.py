@@ -2,7 +2,9 @@
 
 Every write is order-free and idempotent: a profile or an allocation merges what each event tells (a field told
 replaces, a field not told stays), a ladder step is one row per event, an alert keeps the latest per allocation and
-CSP. The reads fetch rows; the arithmetic of the views is the domain's (dashboard.domain.views).
+CSP. The reads count in the database and hand over groups, a few per program, call, model or CSP, however many
+applications there are (docs/dashboard.md); the arithmetic left on the groups is the domain's
+(dashboard.domain.views).
 """
 from __future__ import annotations
 
@@ -12,9 +14,26 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Numeric,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from dashboard.adapters.orm import (
     allocation,
@@ -29,17 +48,22 @@ from dashboard.domain.model import Stage
 from dashboard.domain.views import (
     CLEARS,
     DROPS,
-    AllocationInfo,
-    BalanceRow,
+    EARLY_CAREER,
+    MICROSECOND,
+    BalanceGroups,
+    Change,
+    Counted,
+    FactGroup,
     Grant,
-    Held,
     LadderStep,
+    OnLadder,
     Profile,
+    ProfileGroup,
     Reclaim,
-    Request,
+    RoundGroup,
     RoundResult,
     StaleAlert,
-    Waiting,
+    Waitlisted,
 )
 
 
@@ -62,6 +86,71 @@ def _merge(table: Table, key: str, rows: Sequence[dict[str, Any]]) -> list[tuple
     return statements
 
 
+async def _changes(session: AsyncSession, spans: Select[Any], bounds: Sequence[int], *, keys: int,
+                   moments: TypeEngine[Any] | None = None) -> list[Change]:
+    """Spans (their first `keys` columns the key, then `start` and `stop` in the bounds' unit, from the first bound,
+    and `gpus`) as the changes they make: +gpus where they start, -gpus where they stop, summed per key and place
+    among the bounds (width_bucket: how many bounds are at or before it). One pass over the spans (GROUPING SETS: by
+    where they start, by where they stop), a handful of groups a key; the moments summed as `moments` (Numeric where
+    a bigint could overflow)."""
+    s = spans.subquery("spans").c
+    key = list(s)[:keys]
+    thresholds = literal(list(bounds), ARRAY(BigInteger))
+    start, stop = func.width_bucket(s.start, thresholds), func.width_bucket(s.stop, thresholds)
+    gpus = cast(s.gpus, moments if moments is not None else BigInteger())
+    stmt = (select(*key, func.grouping(start).label("at_stop"), start.label("start"), stop.label("stop"),
+                   func.sum(s.gpus).label("amount"), func.sum(gpus * s.start).label("start_moment"),
+                   func.sum(gpus * s.stop).label("stop_moment"))
+            .group_by(func.grouping_sets(tuple_(*key, start), tuple_(*key, stop))))
+    return [Change(key=tuple(row[:keys]), after=int(row.stop), amount=-int(row.amount), moment=-int(row.stop_moment))
+            if row.at_stop else
+            Change(key=tuple(row[:keys]), after=int(row.start), amount=int(row.amount), moment=int(row.start_moment))
+            for row in await session.execute(stmt)]
+
+
+# the balance's four ways of counting, each by its columns; GROUPING(the first column of each) tells a group's way: a
+# bit set for each argument not grouped by
+_BALANCE_WAYS: dict[str, tuple[str, ...]] = {
+    "profile": ("capital", "sector", "company_size", "submitted"), "institution": ("institution",),
+    "facts": ("program", "facts"), "round": ("call_id", "placed", "early_career")}
+_WAY_OF = {(1 << len(_BALANCE_WAYS)) - 1 - (1 << (len(_BALANCE_WAYS) - 1 - i)): way
+           for i, way in enumerate(_BALANCE_WAYS)}
+_MIDDLE = UUID("80000000-0000-0000-0000-000000000000")  # random (v4) ids: half of them below
+
+
+def _balance_half(*, program: str | None, call_id: UUID | None, upper: bool) -> Select[Any]:
+    """The balance's groups of the applications of one half: their ids from 8000... on (`upper`), or below."""
+    profile, a = application_profile, allocation.c
+
+    def in_half(application_id: ColumnElement[UUID]) -> ColumnElement[bool]:
+        return application_id >= _MIDDLE if upper else application_id < _MIDDLE
+
+    granted = (select(a.application_id, func.max(a.program).label("program"), func.sum(a.gpus).label("gpus"))
+               .where(a.gpus.is_not(None), in_half(a.application_id)).group_by(a.application_id)
+               .subquery("granted"))
+    profiles = select(profile).where(in_half(profile.c.application_id)).subquery("profile")
+    p, g = profiles.c, granted.c
+    program_of, allocated = func.coalesce(p.program, g.program), func.coalesce(g.gpus, 0)
+    rows = (select(program_of.label("program"), p.call_id, p.capital, p.institution, p.sector, p.company_size,
+                   p.submitted_at.is_not(None).label("submitted"), p.facts,
+                   and_(allocated != 0, p.offered_at.is_(None), p.track.is_not(None)).label("placed"),
+                   p.track.is_not_distinct_from(EARLY_CAREER).label("early_career"),
+                   func.coalesce(p.gpus_requested, 0).label("requested"), allocated.label("allocated"))
+            .select_from(profiles.join(granted, g.application_id == p.application_id, full=True)))
+    if program:
+        rows = rows.where(program_of == program)
+    if call_id:
+        rows = rows.where(p.call_id == call_id)
+    c = rows.subquery("counted").c
+    ways = [[c[name] for name in names] for names in _BALANCE_WAYS.values()]
+    return (select(func.grouping(*(columns[0] for columns in ways)).label("way"),
+                   *(column for columns in ways for column in columns),
+                   func.count().label("applications"), func.sum(c.requested).label("requested"),
+                   func.sum(c.allocated).label("allocated"),
+                   func.count().filter(c.allocated != 0).label("allocated_count"))
+            .group_by(func.grouping_sets(*(tuple_(*columns) for columns in ways))))
+
+
 class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -76,51 +165,84 @@ class ProfileRepository:
         for stmt, group in _merge(application_profile, "application_id", rows):
             await self._session.execute(stmt, group)
 
-    async def balance(self, *, program: str | None, call_id: UUID | None) -> list[BalanceRow]:
-        """Every application read (its profile, or only its allocations) with the GPUs allocated to it."""
-        p = application_profile.c
-        granted = (select(allocation.c.application_id, func.max(allocation.c.program).label("program"),
-                          func.sum(allocation.c.gpus).label("gpus"))
-                   .where(allocation.c.gpus.is_not(None)).group_by(allocation.c.application_id).subquery())
-        program_of = func.coalesce(p.program, granted.c.program)
-        stmt = (select(program_of, p.call_id, p.institution, p.sector, p.company_size, p.capital, p.track, p.facts,
-                       func.coalesce(p.gpus_requested, 0), func.coalesce(granted.c.gpus, 0),
-                       p.offered_at.is_not(None), p.submitted_at.is_not(None))
-                .select_from(application_profile.join(granted, granted.c.application_id == p.application_id,
-                                                      full=True)))
-        if program:
-            stmt = stmt.where(program_of == program)
-        if call_id:
-            stmt = stmt.where(p.call_id == call_id)
-        return [BalanceRow(program=row[0], call_id=row[1], institution=row[2], sector=row[3], company_size=row[4],
-                           capital=row[5], track=row[6], facts=tuple(row[7]) if row[7] is not None else None,
-                           gpus_requested=int(row[8]), gpus_allocated=int(row[9]), offered=bool(row[10]),
-                           submitted=bool(row[11]))
-                for row in await self._session.execute(stmt)]
+    async def balance(self, *, program: str | None, call_id: UUID | None) -> BalanceGroups:
+        """Every application read (its profile, or only its allocations) with the GPUs allocated to it, counted in
+        one pass four ways (GROUPING SETS): by region, sector and company size as read; by institution as read; by
+        program and facts; by call and whether its round placed them. Groups, a few per value, never a row per
+        application: what is named and merged (`unknown`, `others`) is the domain's.
 
-    async def requests(self, *, program: str | None, first: date, last: date) -> list[Request]:
-        """What the applications not withdrawn asked for, over periods that meet [first, last]."""
+        The applications are counted in two halves by id (each application, its profile and its allocations, in one
+        half), which the database counts at once, one per core (Parallel Append); the halves' groups are summed
+        here."""
+        halves = [_balance_half(program=program, call_id=call_id, upper=upper) for upper in (False, True)]
+        summed: dict[tuple[str, tuple[Any, ...]], Counted] = {}
+        for row in await self._session.execute(union_all(*halves)):
+            way = _WAY_OF[row.way]
+            key = tuple(tuple(v) if isinstance(v, list) else v for v in (row._mapping[c] for c in _BALANCE_WAYS[way]))
+            counted = Counted(applications=int(row.applications), gpus_requested=int(row.requested),
+                              gpus_allocated=int(row.allocated), allocated=int(row.allocated_count))
+            summed[way, key] = summed[way, key].plus(counted) if (way, key) in summed else counted
+        found = BalanceGroups(profiles=[], institutions=[], facts=[], rounds=[])
+        for (way, key), counted in summed.items():
+            if way == "profile":
+                capital, sector, company_size, submitted = key
+                found.profiles.append(ProfileGroup(capital=capital, sector=sector, company_size=company_size,
+                                                   submitted=bool(submitted), counted=counted))
+            elif way == "institution":
+                found.institutions.append((key[0], counted))
+            elif way == "facts":
+                found.facts.append(FactGroup(program=key[0], facts=key[1], counted=counted))
+            else:
+                found.rounds.append(RoundGroup(call_id=key[0], placed=bool(key[1]), early_career=bool(key[2]),
+                                               counted=counted))
+        return found
+
+    async def asked(self, *, program: str | None, bounds: Sequence[date]) -> list[Change]:
+        """What the applications not withdrawn ask for within [bounds[0], bounds[-1]): each one's GPUs from its first
+        day to the day after its last, as the two changes it makes (views.Change: days from bounds[0]), summed per
+        GPU model and place among the bounds. A pass over the applications, however many months."""
         p, a = application_profile.c, application.c
-        stmt = (select(p.gpu_model, p.gpus_requested, p.period_start, p.period_end)
-                .select_from(application_profile.outerjoin(application, a.application_id == p.application_id))
-                .where(p.gpu_model.is_not(None), p.gpus_requested.is_not(None), p.period_start <= last,
-                       p.period_end >= first, or_(a.stage.is_(None), a.stage != int(Stage.WITHDRAWN))))
+        first, end = bounds[0], bounds[-1]
+        start, stop = func.greatest(p.period_start, first), func.least(p.period_end + 1, end)
+        withdrawn = (select(a.application_id)
+                     .where(a.application_id == p.application_id, a.stage == int(Stage.WITHDRAWN)).exists())
+        spans = (select(p.gpu_model, cast(start - first, BigInteger).label("start"),
+                        cast(stop - first, BigInteger).label("stop"),
+                        case((start < stop, p.gpus_requested), else_=0).label("gpus"))
+                 .where(p.gpu_model.is_not(None), p.gpus_requested.is_not(None), p.period_start < end,
+                        p.period_end >= first, ~withdrawn))
         if program:
-            stmt = stmt.where(p.program == program)
-        return [Request(gpu_model=m, gpus=g, start=s, end=e) for m, g, s, e in await self._session.execute(stmt)]
+            spans = spans.where(p.program == program)
+        return await _changes(self._session, spans, [(day - first).days for day in bounds], keys=1)
 
 
 class WaitlistRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def waiting(self, *, program: str | None) -> list[Waiting]:
-        """The applications waitlisted now, each since it was (the funnel's stage and when it moved there)."""
+    async def waiting(self, *, program: str | None) -> tuple[Waitlisted, list[Waitlisted]]:
+        """The applications waitlisted now (the funnel's stage, since they moved there), all of them and per program:
+        how many, their GPUs, the oldest, and the one or two in the middle of the line (percentile_disc from either
+        end: the later and the earlier middle, the same one for an odd count)."""
         a = application.c
-        stmt = select(a.program, a.gpus, a.updated_at).where(a.stage == int(Stage.WAITLISTED))
+        stmt = (select(func.grouping(a.program).label("every"), a.program, func.count().label("applications"),
+                       func.coalesce(func.sum(a.gpus), 0).label("gpus"), func.min(a.updated_at).label("oldest"),
+                       func.percentile_disc(0.5).within_group(a.updated_at.desc()).label("later"),
+                       func.percentile_disc(0.5).within_group(a.updated_at).label("earlier"))
+                .where(a.stage == int(Stage.WAITLISTED))
+                .group_by(func.grouping_sets(tuple_(a.program), tuple_())))
         if program:
             stmt = stmt.where(a.program == program)
-        return [Waiting(program=p, gpus=g, since=s) for p, g, s in await self._session.execute(stmt)]
+        every, programs = Waitlisted(program=None, applications=0, gpus=0, oldest=None, middle=None), []
+        for row in await self._session.execute(stmt):
+            found = Waitlisted(program=row.program, applications=int(row.applications), gpus=int(row.gpus),
+                               oldest=row.oldest,
+                               middle=(row.later, row.earlier) if row.applications else None)
+            if row.every:
+                every = found
+            else:
+                programs.append(found)
+        return every, programs
 
 
 class AllocationRepository:
@@ -148,30 +270,26 @@ class AllocationRepository:
                                         [{"allocation_id": a, "csp": csp, "gpus": gpus}
                                          for (a, csp), gpus in csps.items()])
 
-    async def held(self, *, start: datetime, end: datetime, program: str | None) -> list[Held]:
-        """The GPUs each allocation holds on each CSP, over the part of [start, end) it holds them."""
+    async def held(self, *, bounds: Sequence[datetime], program: str | None) -> list[Change]:
+        """The GPUs each allocation holds on each CSP (its slots) from its start to its end, or its reclaim if sooner,
+        within [bounds[0], bounds[-1]), as the two changes it makes (views.Change: microseconds from bounds[0]),
+        summed per GPU model and CSP and place among the bounds. A pass over the allocations, however many buckets."""
         a, c = allocation.c, allocation_csp.c
+        first, end = bounds[0], bounds[-1]
         until = func.least(a.ends_at, func.coalesce(a.reclaimed_at, a.ends_at))
-        stmt = (select(a.gpu_model, c.csp, c.gpus, a.starts_at, until)
-                .select_from(allocation.join(allocation_csp, c.allocation_id == a.allocation_id))
-                .where(a.starts_at.is_not(None), a.starts_at < end, until > start))
-        if program:
-            stmt = stmt.where(a.program == program)
-        return [Held(gpu_model=m, csp=csp, gpus=g, start=s, end=u)
-                for m, csp, g, s, u in await self._session.execute(stmt)]
+        start, stop = func.greatest(a.starts_at, first), func.least(until, end)
 
-    async def info(self, allocation_ids: list[UUID]) -> dict[UUID, AllocationInfo]:
-        """Program, model, GPUs, CSPs, end and reclaim of each allocation read."""
-        if not allocation_ids:
-            return {}
-        a = allocation.c
-        csps = (select(func.array_agg(allocation_csp.c.csp.distinct()))
-                .where(allocation_csp.c.allocation_id == a.allocation_id).scalar_subquery())
-        stmt = select(a.allocation_id, a.program, a.gpu_model, a.gpus, csps, a.ends_at,
-                      a.reclaimed_at).where(a.allocation_id.in_(allocation_ids))
-        return {row[0]: AllocationInfo(program=row[1], gpu_model=row[2], gpus=row[3], csps=tuple(row[4] or ()),
-                                       ends_at=row[5], reclaimed_at=row[6])
-                for row in await self._session.execute(stmt)}
+        def micros(at: ColumnElement[Any]) -> ColumnElement[Any]:  # exact: a float8's 53 bits hold them all
+            return cast(func.date_part("epoch", at - first) * 1_000_000, BigInteger)
+
+        spans = (select(a.gpu_model, c.csp, micros(start).label("start"), micros(stop).label("stop"),
+                        case((start < stop, c.gpus), else_=0).label("gpus"))
+                 .select_from(allocation.join(allocation_csp, c.allocation_id == a.allocation_id))
+                 .where(a.starts_at.is_not(None), a.starts_at < end, until > first))
+        if program:
+            spans = spans.where(a.program == program)
+        return await _changes(self._session, spans, [(at - first) // MICROSECOND for at in bounds], keys=2,
+                              moments=Numeric())
 
 
 class RoundRepository:
@@ -216,18 +334,41 @@ class LadderRepository:
                                         [{name: getattr(step, name) for name in ladder_step.c.keys()}
                                          for step in steps])
 
-    async def standing(self) -> dict[UUID, list[LadderStep]]:
-        """The steps of each allocation with a drop after its latest clearing (the domain judges them)."""
-        s = ladder_step.c
-        latest_drop = func.max(s.at).filter(s.kind.in_(DROPS))
-        latest_clear = func.max(s.at).filter(s.kind.in_(CLEARS))
-        standing = (select(s.allocation_id).group_by(s.allocation_id)
-                    .having(latest_drop.is_not(None), or_(latest_clear.is_(None), latest_drop > latest_clear)))
-        stmt = select(ladder_step).where(s.allocation_id.in_(standing)).order_by(s.allocation_id, s.at)
-        found: dict[UUID, list[LadderStep]] = defaultdict(list)
-        for row in await self._session.execute(stmt):
-            found[row.allocation_id].append(LadderStep(**row._mapping))
-        return found
+    async def standing(self, *, now: datetime, program: str | None, limit: int) -> list[OnLadder]:
+        """The allocations on the ladder at `now`, judged from their steps in any order: a recovery or a waiver
+        clears every drop up to its time (a drop at the same instant included), the drops after the latest clearing
+        stand (`since` the first, `warnings` counted, `reclaim` once one called for it, the latest's rule and
+        numbers). Not the allocations taken back or past their end (one whose grant is not read yet stays); only
+        the program's, if one is given. The reclaims first, then the longest on the ladder, `limit` of them."""
+        s, a = ladder_step.c, allocation.c
+        over = (select(a.allocation_id).where(a.allocation_id == s.allocation_id,
+                                              or_(a.reclaimed_at.is_not(None), a.ends_at <= now)).exists())
+        marked = select(ladder_step, func.max(s.at).filter(s.kind.in_(CLEARS)).over(partition_by=s.allocation_id)
+                        .label("cleared_at")).where(~over).subquery("marked")
+        m = marked.c
+        standing = (select(marked, func.bool_or(m.kind == "reclaim").over(partition_by=m.allocation_id).label("called"),
+                           func.min(m.at).over(partition_by=m.allocation_id).label("since"),
+                           func.count().filter(m.kind == "warning").over(partition_by=m.allocation_id)
+                           .label("warnings"),
+                           func.row_number().over(partition_by=m.allocation_id,
+                                                  order_by=(m.at.desc(), (m.kind == "reclaim").desc(),
+                                                            m.event_id.desc())).label("recency"))
+                    .where(m.kind.in_(DROPS), or_(m.cleared_at.is_(None), m.at > m.cleared_at))
+                    .subquery("standing"))
+        t = standing.c
+        csps = (select(func.array_agg(allocation_csp.c.csp.distinct()))
+                .where(allocation_csp.c.allocation_id == a.allocation_id).scalar_subquery())
+        stmt = (select(standing, a.program, a.gpu_model, a.gpus, csps.label("csps"), a.ends_at)
+                .select_from(standing.outerjoin(allocation, a.allocation_id == t.allocation_id))
+                .where(t.recency == 1).order_by(t.called.desc(), t.since, t.allocation_id).limit(limit))
+        if program:
+            stmt = stmt.where(a.program == program)
+        return [OnLadder(allocation_id=row.allocation_id, application_id=row.application_id,
+                         level="reclaim" if row.called else "warning", since=row.since, warnings=int(row.warnings),
+                         latest=LadderStep(**{name: getattr(row, name) for name in ladder_step.c.keys()}),
+                         program=row.program, gpu_model=row.gpu_model, gpus=row.gpus, csps=tuple(row.csps or ()),
+                         ends_at=row.ends_at)
+                for row in await self._session.execute(stmt)]
 
 
 class StaleAlertRepository:

@@ -5,15 +5,20 @@ score told of an application (`Profile`), each allocation granted (`Grant`) and 
 decided (`RoundResult`), each step of the reclaim ladder (`LadderStep`) and each telemetry alert (`StaleAlert`).
 Events of one application come in order on one topic but not across topics, so no piece depends on another having
 been read first: a profile merges whatever its events told, whichever came first; the ladder keeps every step and is
-judged when asked. The arithmetic of the views (shares, GPU-months, ages, buckets, who stands on the ladder) is below,
-pure: the SQL only fetches the rows.
+judged when asked.
+
+The database counts the views (dashboard.adapters.repository_views) and hands over groups, never one row per
+application: the balance's applications grouped four ways, the GPUs asked for and held as the changes they make
+at each period's bounds, the waitlist per program, the ladder judged. The arithmetic on those groups is below, pure,
+each step a pass over groups whatever the number of applications: naming and merging the groups, shares, the
+early-career reserve, GPU-months, ages, averages over buckets.
 """
 from __future__ import annotations
 
 import calendar
-import statistics
+import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
@@ -36,6 +41,7 @@ UNKNOWN = "unknown"
 MAX_RANGE_DAYS = 731  # occupancy: two years at most
 MAX_BUCKETS = 120
 SECONDS_PER_DAY = 86_400
+MICROSECOND = timedelta(microseconds=1)
 
 
 # --- the pieces the events bring ---------------------------------------------------------------------------------
@@ -144,21 +150,60 @@ ViewUpdate = Profile | Grant | Reclaim | RoundResult | LadderStep | StaleAlert
 # --- balance -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class BalanceRow:
-    """One application as the balance counts it (its profile, and the GPUs allocated to it)."""
+class Counted:
+    """Applications counted together: how many, the GPUs they requested and were allocated, and how many of them
+    were allocated any."""
 
-    program: str | None
-    call_id: UUID | None
-    institution: str | None
-    sector: str | None
-    company_size: str | None
-    capital: bool | None
-    track: str | None
-    facts: tuple[str, ...] | None
+    applications: int
     gpus_requested: int
     gpus_allocated: int
-    offered: bool  # allocated (also) through an offer of freed capacity, not only by its round
-    submitted: bool = True  # its submission read (else only its score, or only its allocation)
+    allocated: int = 0
+
+    def plus(self, other: Counted) -> Counted:
+        return Counted(self.applications + other.applications, self.gpus_requested + other.gpus_requested,
+                       self.gpus_allocated + other.gpus_allocated, self.allocated + other.allocated)
+
+
+@dataclass(frozen=True)
+class ProfileGroup:
+    """The applications of one capital-region class, sector and company size, as read (None: not told)."""
+
+    capital: bool | None  # in the capital region (P1: the company's head office)
+    sector: str | None
+    company_size: str | None
+    submitted: bool  # their submission read (else only their score, or only their allocations)
+    counted: Counted
+
+
+@dataclass(frozen=True)
+class FactGroup:
+    """The applications of a program with the same facts (None: not scored)."""
+
+    program: str | None
+    facts: tuple[str, ...] | None
+    counted: Counted
+
+
+@dataclass(frozen=True)
+class RoundGroup:
+    """The applications of a call `placed` by its round (allocated GPUs not through an offer of freed capacity, their
+    track known) or not, on the early-career track or not."""
+
+    call_id: UUID | None
+    placed: bool
+    early_career: bool
+    counted: Counted
+
+
+@dataclass(frozen=True)
+class BalanceGroups:
+    """Every application read (its profile, or only its allocations), counted four ways: by profile (region, sector,
+    company size), by institution (as read), by program and facts, and by call and how its round placed them."""
+
+    profiles: list[ProfileGroup]
+    institutions: list[tuple[str | None, Counted]]
+    facts: list[FactGroup]
+    rounds: list[RoundGroup]
 
 
 @dataclass(frozen=True)
@@ -169,6 +214,10 @@ class Tally:
     applications: int = 0
     gpus_requested: int = 0
     gpus_allocated: int = 0
+
+    @classmethod
+    def of(cls, key: str, counted: Counted) -> Tally:
+        return cls(key, counted.applications, counted.gpus_requested, counted.gpus_allocated)
 
     def plus(self, other: Tally) -> Tally:
         return Tally(self.key, self.applications + other.applications, self.gpus_requested + other.gpus_requested,
@@ -184,24 +233,21 @@ def share(part: float, whole: float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _one(row: BalanceRow, key: str) -> Tally:
-    return Tally(key, 1, row.gpus_requested, row.gpus_allocated)
-
-
-def total(rows: Iterable[BalanceRow]) -> Tally:
+def total(groups: Iterable[Counted]) -> Tally:
+    """The groups of one way of counting summed: every application counted."""
     found = Tally("total")
-    for row in rows:
-        found = found.plus(_one(row, "total"))
+    for counted in groups:
+        found = found.plus(Tally.of("total", counted))
     return found
 
 
-def tally_by(rows: Iterable[BalanceRow], key: Callable[[BalanceRow], str]) -> list[Tally]:
-    """One tally per group, the largest first: by GPUs allocated, then requested, then applications, then name."""
-    groups: dict[str, Tally] = {}
-    for row in rows:
-        k = key(row)
-        groups[k] = groups.get(k, Tally(k)).plus(_one(row, k))
-    return sorted(groups.values(), key=lambda t: (-t.gpus_allocated, -t.gpus_requested, -t.applications, t.key))
+def tally_by(groups: Iterable[tuple[str, Counted]]) -> list[Tally]:
+    """One tally per key (the groups named alike summed), the largest first: by GPUs allocated, then requested, then
+    applications, then name."""
+    found: dict[str, Tally] = {}
+    for key, counted in groups:
+        found[key] = found.get(key, Tally(key)).plus(Tally.of(key, counted))
+    return sorted(found.values(), key=lambda t: (-t.gpus_allocated, -t.gpus_requested, -t.applications, t.key))
 
 
 def top(tallies: Sequence[Tally], n: int = TOP_INSTITUTIONS) -> list[Tally]:
@@ -214,25 +260,25 @@ def top(tallies: Sequence[Tally], n: int = TOP_INSTITUTIONS) -> list[Tally]:
     return [*tallies[:n], rest]
 
 
-def region_of(row: BalanceRow) -> str:
-    if row.capital is None:
+def region_of(capital: bool | None) -> str:
+    if capital is None:
         return UNKNOWN
-    return "capital" if row.capital else "non_capital"
+    return "capital" if capital else "non_capital"
 
 
-def institution_of(row: BalanceRow) -> str:
-    return row.institution or UNKNOWN
+def institution_of(name: str | None) -> str:
+    return name or UNKNOWN
 
 
-def sector_of(row: BalanceRow) -> str:
-    return row.sector or UNKNOWN
+def sector_of(sector: str | None) -> str:
+    return sector or UNKNOWN
 
 
-def company_size_of(row: BalanceRow) -> str:
+def company_size_of(size: str | None, *, submitted: bool) -> str:
     """P1's company size (small, startup); `none` for an application without a company (P2, P3)."""
-    if row.company_size:
-        return row.company_size
-    return "none" if row.submitted else UNKNOWN
+    if size:
+        return size
+    return "none" if submitted else UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -250,14 +296,13 @@ class ReserveUse:
         return max(0, self.early_career_gpus - self.round.reserve_gpus_used)
 
 
-def reserve_use(found: RoundResult, rows: Iterable[BalanceRow]) -> ReserveUse:
+def reserve_use(found: RoundResult, groups: Sequence[RoundGroup]) -> ReserveUse:
     """The round's grants are its call's allocations not made through an offer; derivable once as many of them as
     the round selected are read with their track."""
-    placed = [r for r in rows if r.call_id == found.call_id and r.gpus_allocated and not r.offered
-              and r.track is not None]
-    if len(placed) < found.selected:
+    placed = [g for g in groups if g.call_id == found.call_id and g.placed]
+    if sum(g.counted.applications for g in placed) < found.selected:
         return ReserveUse(found, None)
-    return ReserveUse(found, sum(r.gpus_allocated for r in placed if r.track == EARLY_CAREER))
+    return ReserveUse(found, sum(g.counted.gpus_allocated for g in placed if g.early_career))
 
 
 @dataclass(frozen=True)
@@ -276,33 +321,72 @@ class FactTally:
     program_gpus_allocated: int
 
 
-def fact_tallies(rows: Sequence[BalanceRow]) -> list[FactTally]:
+def fact_tallies(groups: Sequence[FactGroup]) -> list[FactTally]:
     found = []
     for fact in FACTS:
         program = FACT_PROGRAM[fact]
-        of_program = [r for r in rows if r.program == program]
-        scored = [r for r in of_program if r.facts is not None]
-        having = [r for r in scored if fact in (r.facts or ())]
-        allocated = [r for r in of_program if r.gpus_allocated]
+        of_program = [g for g in groups if g.program == program]
+        scored = [g for g in of_program if g.facts is not None]
+        having = [g.counted for g in scored if fact in (g.facts or ())]
         found.append(FactTally(
-            fact=fact, program=program, scored=len(scored), applications=len(having),
-            gpus_requested=sum(r.gpus_requested for r in having),
-            allocated=sum(1 for r in having if r.gpus_allocated), gpus_allocated=sum(r.gpus_allocated for r in having),
-            program_allocated=len(allocated), program_gpus_allocated=sum(r.gpus_allocated for r in allocated)))
+            fact=fact, program=program, scored=sum(g.counted.applications for g in scored),
+            applications=sum(c.applications for c in having), gpus_requested=sum(c.gpus_requested for c in having),
+            allocated=sum(c.allocated for c in having), gpus_allocated=sum(c.gpus_allocated for c in having),
+            program_allocated=sum(g.counted.allocated for g in of_program),
+            program_gpus_allocated=sum(g.counted.gpus_allocated for g in of_program)))
     return found
 
 
-# --- demand ------------------------------------------------------------------------------------------------------
+# --- spans over periods: demand and occupancy --------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Request:
-    """GPUs of a model asked for every day of a period (both days included)."""
+class Change:
+    """Spans (of GPUs asked for, of GPUs held) starting and stopping, summed per key (a GPU model; a model and a CSP)
+    and per place among a range's bounds: `after` bounds are at or before them (0 .. len(bounds)). `amount` is the
+    GPUs they start (+) or stop (-) holding there, `moment` the sum of each one's amount x its time, counted from the
+    first bound in the range's unit (days, microseconds)."""
 
-    gpu_model: str
-    gpus: int
-    start: date
-    end: date
+    key: tuple[str, ...]
+    after: int
+    amount: int
+    moment: int
 
+
+def spread(changes: Iterable[Change], bounds: Sequence[int]) -> dict[tuple[str, ...], list[int]]:
+    """Per key, the GPUs x time held in each period [bounds[i], bounds[i + 1]). Held until t, a span of g GPUs from
+    s to u has given g x (t - s) from s on, less g x (t - u) from u on: H(t) = A(t) x t - M(t), A and M the amounts and
+    moments of the changes before t. A period's share is H at its end less H at its start: the spans are swept once,
+    whatever the number of periods, and the sums stay exact."""
+    amounts: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * (len(bounds) + 1))
+    moments: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * (len(bounds) + 1))
+    for change in changes:
+        amounts[change.key][change.after] += change.amount
+        moments[change.key][change.after] += change.moment
+    found = {}
+    for key, amount in amounts.items():
+        held, a, m = [], 0, 0
+        for i, bound in enumerate(bounds):  # a change after i bounds is before every bound from the i-th on
+            a, m = a + amount[i], m + moments[key][i]
+            held.append(a * bound - m)
+        found[key] = [end - start for start, end in itertools.pairwise(held)]
+    return found
+
+
+@dataclass(frozen=True)
+class Series:
+    """Figures per key (a GPU model; a model and a CSP) and per period, and every key's total per period, each
+    rounded from the exact sums."""
+
+    by_key: dict[tuple[str, ...], list[float]]
+    totals: list[float]
+
+
+def _series(found: Mapping[tuple[str, ...], list[float]], periods: int, digits: int) -> Series:
+    return Series(by_key={key: [round(v, digits) for v in found[key]] for key in sorted(found)},
+                  totals=[round(sum(row[i] for row in found.values()), digits) for i in range(periods)])
+
+
+# --- demand ------------------------------------------------------------------------------------------------------
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
@@ -321,44 +405,38 @@ def months_from(first: date, count: int) -> list[date]:
     return months
 
 
-def gpu_months(request: Request, month: date) -> float:
-    """GPUs x the share of `month`'s days the period covers: a whole month at 4 GPUs is 4 GPU-months."""
-    last = next_month(month) - timedelta(days=1)
-    days = (min(request.end, last) - max(request.start, month)).days + 1
-    return request.gpus * max(0, days) / calendar.monthrange(month.year, month.month)[1]
+def month_bounds(months: Sequence[date]) -> list[date]:
+    """The months' first days and the first day after the last: what the GPUs asked for are counted between."""
+    return [*months, next_month(months[-1])]
 
 
-@dataclass(frozen=True)
-class Series:
-    """Figures per key (a GPU model; a model and a CSP) and per period, and every key's total per period, each
-    rounded from the exact sums."""
-
-    by_key: dict[tuple[str, ...], list[float]]
-    totals: list[float]
+def gpu_months(gpu_days: int, month: date) -> float:
+    """GPU-days asked for in a month, in GPU-months: a whole month at 4 GPUs is 4 GPU-months."""
+    return gpu_days / calendar.monthrange(month.year, month.month)[1]
 
 
-def _series(found: Mapping[tuple[str, ...], list[float]], periods: int, digits: int) -> Series:
-    return Series(by_key={key: [round(v, digits) for v in found[key]] for key in sorted(found)},
-                  totals=[round(sum(row[i] for row in found.values()), digits) for i in range(periods)])
-
-
-def demand(requests: Iterable[Request], months: Sequence[date]) -> Series:
-    """GPU-months asked for per GPU model (by name) and month, in `months`' order."""
-    found: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0] * len(months))
-    for request in requests:
-        row = found[request.gpu_model,]
-        for i, month in enumerate(months):
-            row[i] += gpu_months(request, month)
+def demand(changes: Iterable[Change], months: Sequence[date]) -> Series:
+    """GPU-months asked for per GPU model (by name) and month, in `months`' order, from the changes of the days asked
+    for (each application's GPUs from its first day to the day after its last) at the months' bounds, in days from
+    the first."""
+    bounds = [(day - months[0]).days for day in month_bounds(months)]
+    asked = spread(changes, bounds)
+    found = {key: [gpu_months(days, month) for days, month in zip(gpu_days, months, strict=True)]
+             for key, gpu_days in asked.items()}
     return _series(found, len(months), 2)
 
 
 @dataclass(frozen=True)
-class Waiting:
-    """An application on the waitlist since `since`."""
+class Waitlisted:
+    """The applications waitlisted now (of a program, or all of them): how many, their GPUs, when the longest waiting
+    was waitlisted, and when the one or two in the middle of the line were (the later and the earlier; the same one
+    for an odd count)."""
 
     program: str | None
+    applications: int
     gpus: int
-    since: datetime
+    oldest: datetime | None
+    middle: tuple[datetime, datetime] | None
 
 
 @dataclass(frozen=True)
@@ -371,36 +449,28 @@ class WaitlistDepth:
     median_days: float | None
 
 
-def depth(waiting: Sequence[Waiting], now: datetime, program: str | None = None) -> WaitlistDepth:
+def days_since(since: datetime, now: datetime) -> float:
+    return (now - since).total_seconds() / SECONDS_PER_DAY
+
+
+def depth(waiting: Waitlisted, now: datetime) -> WaitlistDepth:
     """How many wait (and for how many GPUs), and for how long at `now`: the oldest and the median, in days."""
-    ages = [(now - w.since).total_seconds() / SECONDS_PER_DAY for w in waiting]
-    return WaitlistDepth(program=program, applications=len(waiting), gpus=sum(w.gpus for w in waiting),
-                         oldest_since=min((w.since for w in waiting), default=None),
-                         oldest_days=round(max(ages), 2) if ages else None,
-                         median_days=round(statistics.median(ages), 2) if ages else None)
+    if not waiting.applications or waiting.oldest is None or waiting.middle is None:
+        return WaitlistDepth(waiting.program, waiting.applications, waiting.gpus, None, None, None)
+    later, earlier = (days_since(since, now) for since in waiting.middle)
+    median = later if waiting.applications % 2 else (later + earlier) / 2
+    return WaitlistDepth(program=waiting.program, applications=waiting.applications, gpus=waiting.gpus,
+                         oldest_since=waiting.oldest, oldest_days=round(days_since(waiting.oldest, now), 2),
+                         median_days=round(median, 2))
 
 
-def waitlist(waiting: Sequence[Waiting], now: datetime) -> tuple[WaitlistDepth, list[WaitlistDepth]]:
+def waitlist(every: Waitlisted, programs: Iterable[Waitlisted], now: datetime,
+             ) -> tuple[WaitlistDepth, list[WaitlistDepth]]:
     """The whole waitlist's depth and age, and each program's."""
-    programs: dict[str | None, list[Waiting]] = defaultdict(list)
-    for w in waiting:
-        programs[w.program].append(w)
-    return depth(waiting, now), [depth(programs[p], now, p) for p in sorted(programs, key=lambda p: p or "")]
+    return depth(every, now), [depth(p, now) for p in sorted(programs, key=lambda p: p.program or "")]
 
 
 # --- occupancy ---------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Held:
-    """GPUs of a model on a CSP's servers, held by an allocation from `start` until `end` (its planned end, or its
-    reclaim if sooner)."""
-
-    gpu_model: str
-    csp: str
-    gpus: int
-    start: datetime
-    end: datetime
-
 
 def bucket_start(day: date, step: Step) -> date:
     """Weeks start on Monday, months on the first."""
@@ -436,25 +506,30 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def occupancy(held: Iterable[Held], starts: Sequence[date], step: Step) -> Series:
-    """Per GPU model and CSP, the GPUs allocated on average over each bucket (GPU-time held in it / its length)."""
-    spans = [(midnight(d), midnight(next_bucket(d, step))) for d in starts]
-    found: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0] * len(spans))
-    for h in held:
-        row = found[h.gpu_model, h.csp]
-        for i, (lo, hi) in enumerate(spans):
-            overlap = (min(h.end, hi) - max(h.start, lo)).total_seconds()
-            if overlap > 0:
-                row[i] += h.gpus * overlap / (hi - lo).total_seconds()
-    return _series(found, len(spans), 3)
+def bucket_bounds(starts: Sequence[date], step: Step) -> list[datetime]:
+    """Each bucket's start and the end of the last (midnight, UTC)."""
+    return [midnight(day) for day in [*starts, next_bucket(starts[-1], step)]]
+
+
+def occupancy(changes: Iterable[Change], starts: Sequence[date], step: Step) -> Series:
+    """Per GPU model and CSP, the GPUs allocated on average over each bucket (GPU-time held in it / its length), from
+    the changes of the GPUs held (each allocation's slots from its start to its end, or its reclaim if sooner) at the
+    buckets' bounds, in microseconds from the first."""
+    bounds = [(at - midnight(starts[0])) // MICROSECOND for at in bucket_bounds(starts, step)]
+    held = spread(changes, bounds)
+    found = {key: [gpu_time / (end - start) for gpu_time, (start, end) in zip(times, itertools.pairwise(bounds),
+                                                                               strict=True)]
+             for key, times in held.items()}
+    return _series(found, len(starts), 3)
 
 
 # --- the reclaim ladder ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class OnLadder:
-    """An allocation on the reclaim ladder: since its first drop after the last clearing, with its latest drop's
-    rule and numbers and how many warnings it had since."""
+    """An allocation on the reclaim ladder now: since its first drop after the latest clearing, with its latest drop
+    (its rule and numbers) and how many warnings it had since; and what its grant told, if read (program, model,
+    GPUs, CSPs, end)."""
 
     allocation_id: UUID
     application_id: UUID
@@ -462,39 +537,8 @@ class OnLadder:
     since: datetime
     warnings: int
     latest: LadderStep
-
-
-def on_ladder(steps: Iterable[LadderStep]) -> OnLadder | None:
-    """Where an allocation stands, from its steps in any order: a recovery or a waiver clears every drop up to its
-    time (a drop at the same instant included); a drop after the latest clearing puts it back on."""
-    steps = list(steps)
-    cleared = max((s.at for s in steps if s.kind in CLEARS), default=None)
-    standing = sorted((s for s in steps if s.kind in DROPS and (cleared is None or s.at > cleared)),
-                      key=lambda s: (s.at, s.kind == "reclaim"))
-    if not standing:
-        return None
-    latest = standing[-1]
-    return OnLadder(allocation_id=latest.allocation_id, application_id=latest.application_id,
-                    level="reclaim" if any(s.kind == "reclaim" for s in standing) else "warning",
-                    since=standing[0].at, warnings=sum(1 for s in standing if s.kind == "warning"), latest=latest)
-
-
-def ladder_order(entry: OnLadder) -> tuple[bool, datetime]:
-    """The reclaims first, then the longest on the ladder."""
-    return entry.level != "reclaim", entry.since
-
-
-@dataclass(frozen=True)
-class AllocationInfo:
-    """What the ladder shows of an allocation, as far as its grant and reclaim were read."""
-
     program: str | None = None
     gpu_model: str | None = None
     gpus: int | None = None
     csps: tuple[str, ...] = ()
     ends_at: datetime | None = None
-    reclaimed_at: datetime | None = None
-
-    def is_over(self, now: datetime) -> bool:
-        """Taken back, or its period ran out: off the ladder."""
-        return self.reclaimed_at is not None or (self.ends_at is not None and self.ends_at <= now)

@@ -45,8 +45,8 @@ router = APIRouter(prefix="/views", tags=["views"], responses={**PROBLEM_RESPONS
             summary="Shares of applications and GPUs by region, institution, sector and company size; the P2 "
                     "early-career reserve per round; youth and regional companies, early-career researchers")
 async def balance(uow: Uow, program: ProgramQuery = None, call_id: UUID | None = None) -> BalanceOut:
-    rows = await uow.profiles.balance(program=program, call_id=call_id)
-    whole = views.total(rows)
+    groups = await uow.profiles.balance(program=program, call_id=call_id)
+    whole = views.total(g.counted for g in groups.profiles)
 
     def shares(tallies: list[views.Tally]) -> list[ShareOut]:
         return [ShareOut.of(t, whole) for t in tallies]
@@ -56,12 +56,14 @@ async def balance(uow: Uow, program: ProgramQuery = None, call_id: UUID | None =
         program=program, call_id=call_id,
         totals=TotalsOut(applications=whole.applications, gpus_requested=whole.gpus_requested,
                          gpus_allocated=whole.gpus_allocated),
-        by_region=shares(views.tally_by(rows, views.region_of)),
-        by_institution=shares(views.top(views.tally_by(rows, views.institution_of))),
-        by_sector=shares(views.tally_by(rows, views.sector_of)),
-        by_company_size=shares(views.tally_by(rows, views.company_size_of)),
-        early_career_reserve=[_reserve(views.reserve_use(r, rows)) for r in rounds],
-        facts=[_fact(f) for f in views.fact_tallies(rows) if not program or f.program == program])
+        by_region=shares(views.tally_by((views.region_of(g.capital), g.counted) for g in groups.profiles)),
+        by_institution=shares(views.top(views.tally_by(
+            (views.institution_of(name), counted) for name, counted in groups.institutions))),
+        by_sector=shares(views.tally_by((views.sector_of(g.sector), g.counted) for g in groups.profiles)),
+        by_company_size=shares(views.tally_by(
+            (views.company_size_of(g.company_size, submitted=g.submitted), g.counted) for g in groups.profiles)),
+        early_career_reserve=[_reserve(views.reserve_use(r, groups.rounds)) for r in rounds],
+        facts=[_fact(f) for f in views.fact_tallies(groups.facts) if not program or f.program == program])
 
 
 def _reserve(use: views.ReserveUse) -> ReserveOut:
@@ -85,10 +87,9 @@ def _fact(f: views.FactTally) -> FactOut:
 async def demand(uow: Uow, now: Now, program: ProgramQuery = None, months: DemandMonths = 12) -> DemandOut:
     at = now()
     firsts = views.months_from(at.date(), months)
-    requests = await uow.profiles.requests(program=program, first=firsts[0],
-                                           last=views.next_month(firsts[-1]) - timedelta(days=1))
-    asked = views.demand(requests, firsts)
-    total, per_program = views.waitlist(await uow.waitlist.waiting(program=program), at)
+    asked = views.demand(await uow.profiles.asked(program=program, bounds=views.month_bounds(firsts)), firsts)
+    every, programs = await uow.waitlist.waiting(program=program)
+    total, per_program = views.waitlist(every, programs, at)
     return DemandOut(
         program=program, as_of=at, months=[m.strftime("%Y-%m") for m in firsts],
         series=[DemandSeriesOut(gpu_model=model, gpu_months=v, total=round(sum(v), 2))
@@ -108,8 +109,7 @@ def _waitlist(d: views.WaitlistDepth) -> WaitlistOut:
 async def occupancy(uow: Uow, span: Annotated[OccupancyRange, Depends(occupancy_range)],
                     program: ProgramQuery = None) -> OccupancyOut:
     starts = views.buckets(span.start, span.end, span.step)
-    held = await uow.allocations.held(start=views.midnight(starts[0]),
-                                      end=views.midnight(views.next_bucket(starts[-1], span.step)), program=program)
+    held = await uow.allocations.held(bounds=views.bucket_bounds(starts, span.step), program=program)
     allocated = views.occupancy(held, starts, span.step)
     return OccupancyOut(
         start=span.start, end=span.end, step=span.step, program=program, buckets=starts,
@@ -122,25 +122,18 @@ async def occupancy(uow: Uow, span: Annotated[OccupancyRange, Depends(occupancy_
                     "(recovered, waived), not taken back and not over")
 async def ladder(uow: Uow, now: Now, program: ProgramQuery = None, limit: LadderLimit = 500) -> LaddersOut:
     at = now()
-    standing = await uow.ladder.standing()
-    infos = await uow.allocations.info(list(standing))
-    entries = []
-    for allocation_id, steps in standing.items():
-        entry, known = views.on_ladder(steps), infos.get(allocation_id, views.AllocationInfo())
-        if entry is not None and not known.is_over(at) and (not program or known.program == program):
-            entries.append((entry, known))
-    entries.sort(key=lambda e: views.ladder_order(e[0]))
-    return LaddersOut(as_of=at, items=[_ladder(entry, known) for entry, known in entries[:limit]])
+    standing = await uow.ladder.standing(now=at, program=program, limit=limit)
+    return LaddersOut(as_of=at, items=[_ladder(entry) for entry in standing])
 
 
-def _ladder(entry: views.OnLadder, known: views.AllocationInfo) -> LadderOut:
+def _ladder(entry: views.OnLadder) -> LadderOut:
     s = entry.latest
     return LadderOut(
-        allocation_id=entry.allocation_id, application_id=entry.application_id, program=known.program,
-        gpu_model=known.gpu_model, gpus=known.gpus, csps=list(known.csps), level=entry.level, rule=s.rule,
+        allocation_id=entry.allocation_id, application_id=entry.application_id, program=entry.program,
+        gpu_model=entry.gpu_model, gpus=entry.gpus, csps=list(entry.csps), level=entry.level, rule=s.rule,
         utilization_pct=s.utilization_pct, threshold_pct=s.threshold_pct, actual_gpu_hours=s.actual_gpu_hours,
         planned_gpu_hours=s.planned_gpu_hours, required_gpu_hours=s.required_gpu_hours, since=entry.since,
-        last_at=s.at, warnings=entry.warnings, ends_at=known.ends_at)
+        last_at=s.at, warnings=entry.warnings, ends_at=entry.ends_at)
 
 
 @router.get("/csps", response_model=CspAlertsOut,
