@@ -132,7 +132,7 @@ async def test_without_a_grace_period_the_first_drop_warns_and_asks_for_the_recl
         await tracked(api, event.allocation_id)
         await api.post("/samples", content=ndjson(batch(5.0)), headers=as_csp())
         state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
-        events = await published(stack, at_least=3)
+        events = await published(stack, at_least=2)  # the warning and the reclaim
     drops = [body["level"] for kind, body in events if kind == "telemetry.utilization_dropped.v1"]
     assert drops == ["warning", "reclaim"]  # the warning first, always: allocation reclaims only a warned one
     assert state["ladder"] == "reclaim_requested"
@@ -148,7 +148,7 @@ async def test_a_warned_allocation_that_recovers_publishes_the_recovery_and_star
         clock.advance(seconds=3600)
         await api.post("/samples", content=ndjson(batch(90.0, first=90, minutes=60)), headers=as_csp())
         state = (await api.get(f"/allocations/{event.allocation_id}/utilization", headers=OPERATOR)).json()
-        events = await published(stack, at_least=4)
+        events = await published(stack, at_least=2)  # the drop and the recovery
     types = [t for t, _ in events]
     assert types.count("telemetry.utilization_dropped.v1") == 1
     recovered = dict(events)["telemetry.utilization_recovered.v1"]

@@ -149,8 +149,11 @@ function showBoard() {
   $("#sign-out").hidden = false;
   $("#who").dataset.client = state.session.client_id;
   $("#who").textContent = t("signedInAs", { who: state.session.client_id });
-  Promise.all([startEvents(), loadFunnel()]).then(() => performance.mark("board-ready"));
-  loadViews();
+  // the events and the funnel first; the views, heavier, once those are on the page
+  Promise.all([startEvents(), loadFunnel()]).then(() => {
+    performance.mark("board-ready");
+    loadViews();
+  });
   state.timer = setInterval(loadViews, REFRESH_MS);
 }
 
