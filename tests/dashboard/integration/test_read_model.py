@@ -196,6 +196,22 @@ async def test_only_operators_see_anything(stack: Stack) -> None:
     assert anonymous == 401
 
 
+async def test_a_position_beyond_the_event_numbers_is_refused_naming_it(stack: Stack) -> None:
+    too_big = str(2**63)  # one past the largest bigint a seq can be
+    async with stack.api("dashboard", clock=NOW) as api:
+        refused = {
+            "before": await api.get("/events", params={"before": too_big}, headers=OPERATOR),
+            "after": await api.get("/events/stream", params={"after": too_big}, headers=OPERATOR),
+            "last-event-id": await api.get("/events/stream", headers={**OPERATOR, "Last-Event-ID": too_big}),
+            "last-event-id ": await api.get("/events/stream", headers={**OPERATOR, "Last-Event-ID": "12a"}),
+        }
+        fine = await api.get("/events", params={"before": str(2**63 - 1)}, headers=OPERATOR)
+    for name, answer in refused.items():
+        assert answer.status_code == 422, (name, answer.text)
+        assert name.strip() in answer.text.lower()
+    assert fine.status_code == 200
+
+
 async def test_the_model_rebuilt_from_the_topics_equals_the_one_built_live(stack: Stack) -> None:
     applications = [uuid.uuid4() for _ in range(3)]
     async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard"):

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
 from dashboard.adapters.repository import EventFilter
@@ -26,6 +27,7 @@ from dashboard.entrypoints.schemas import (
     event_filter,
 )
 from servicekit.auth import AUTH_RESPONSES, OPERATOR_ONLY, authenticated
+from servicekit.bounds import INT64_MAX
 from servicekit.http import PROBLEM_RESPONSES
 from servicekit.runtime import Now, runtime_of
 
@@ -37,7 +39,7 @@ STREAM_MEDIA_TYPE = "text/event-stream"
 
 @router.get("/events", response_model=EventsPage, tags=["events"],
             summary="The platform's events, newest first, filtered by program, call, application, CSP or type")
-async def events(where: Filter, uow: Uow, before: Annotated[int | None, Query(ge=1)] = None,
+async def events(where: Filter, uow: Uow, before: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100) -> EventsPage:
     rows = await uow.events.page(where, before=before, after=None, limit=limit)
     return EventsPage(items=[EventOut(**row) for row in rows],
@@ -50,10 +52,15 @@ async def events(where: Filter, uow: Uow, before: Annotated[int | None, Query(ge
                         "resumes after the last one it saw (`Last-Event-ID`), or from `after`; by default from "
                         "now on. A comment line keeps an idle connection open.",
             responses={200: {"content": {STREAM_MEDIA_TYPE: {}}}})
-async def stream(request: Request, where: Filter, after: Annotated[int | None, Query(ge=0)] = None,
-                 last_event_id: Annotated[str | None, Header(max_length=20)] = None) -> StreamingResponse:
+async def stream(request: Request, where: Filter, after: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
+                 last_event_id: Annotated[str | None, Header(max_length=19, pattern=r"^[0-9]*$")] = None,
+                 ) -> StreamingResponse:
     runtime = runtime_of(request.app)
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    start = int(last_event_id) if last_event_id else after
+    if start is not None and start > INT64_MAX:
+        raise RequestValidationError([{"type": "less_than_equal", "loc": ("header", "last-event-id"),
+                                       "msg": f"Input should be less than or equal to {INT64_MAX}",
+                                       "input": last_event_id, "ctx": {"le": INT64_MAX}}])
     if start is None:
         async with runtime.uow_factory() as uow:
             start = await cast(SqlDashboardUnitOfWork, uow).events.last_seq()
