@@ -1,6 +1,8 @@
 """The three forms at the door, on the real database: each broken rule is named, and nothing is stored or published."""
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +17,8 @@ TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 COMPANY = {"business_registration_number": "1234567890", "size": "startup", "head_office_region": "Busan",
            "representative_birth_date": "1992-03-14"}
 RESEARCHER = {"institution_type": "university", "appointment_date": "2022-03-01", "birth_date": "1988-07-21"}
+BIOCO = {"name": "BioCo", "size": "mid", "business_registration_number": "1234567890", "project_share_bp": 6000}
+NAVER = {"name": "Naver Cloud", "size": "large", "business_registration_number": "2208162517", "project_share_bp": 4000}
 
 # (program, overrides, the fields the refusal must name); a None override removes the field
 BROKEN_RULES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
@@ -48,6 +52,26 @@ BROKEN_RULES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         "P2", {"researcher": {**RESEARCHER, "institution_type": "hospital"}}, ["researcher.institution_type"]),
     "p2-unknown-participant-size": (
         "P2", {"corporate_participants": [{"name": "BioCo", "size": "huge"}]}, ["corporate_participants.0.size"]),
+    "p2-participant-share-of-nothing": (
+        "P2", {"corporate_participants": [{**BIOCO, "project_share_bp": 0}]},
+        ["corporate_participants.0.project_share_bp"]),
+    "p2-participant-share-beyond-the-whole": (
+        "P2", {"corporate_participants": [NAVER, {**BIOCO, "project_share_bp": 10_001}]},
+        ["corporate_participants.1.project_share_bp"]),
+    "p2-participant-share-not-a-whole-number": (
+        "P2", {"corporate_participants": [{**BIOCO, "project_share_bp": 2500.5}]},
+        ["corporate_participants.0.project_share_bp"]),
+    "p2-participant-registration-number-with-dashes": (
+        "P2", {"corporate_participants": [{**BIOCO, "business_registration_number": "123-45-67890"}]},
+        ["corporate_participants.0.business_registration_number"]),
+    "p2-shares-on-some-participants-only": (
+        "P2", {"corporate_participants": [BIOCO, {**NAVER, "project_share_bp": None}]},
+        ["corporate_participants.1.project_share_bp"]),
+    "p2-shares-beyond-the-whole-project": (
+        "P2", {"corporate_participants": [BIOCO, {**NAVER, "project_share_bp": 4001}]}, ["corporate_participants"]),
+    "p2-a-registration-number-twice": (
+        "P2", {"corporate_participants": [BIOCO, {**NAVER, "business_registration_number": "1234567890"}]},
+        ["corporate_participants.1.business_registration_number"]),
     "p3-naming-a-call": ("P3", {"call_id": "00000000-0000-4000-8000-000000000000"}, ["call_id"]),
     "p3-gpus-and-servers": ("P3", {"servers_requested": 1}, ["servers_requested"]),
     "p3-neither-gpus-nor-servers": ("P3", {"gpus_requested": None}, ["gpus_requested"]),
@@ -124,7 +148,71 @@ async def test_a_p2_form_asks_for_whole_servers_and_publishes_them_in_gpus(
     assert (event["gpus_requested"], event["servers_requested"], event["open_source"]) == (16, 2, True)
     assert event["researcher"] == {"institution_type": "university", "appointment_date": "2022-03-01",
                                    "birth_date": "1988-07-21"}
-    assert event["corporate_participants"] == [{"name": "BioCo", "size": "mid"}]
+    assert event["corporate_participants"] == [{"name": "BioCo", "size": "mid", "business_registration_number": None,
+                                                "project_share_bp": None}]
+
+
+async def test_p2_participants_registration_numbers_and_shares_are_stored_returned_and_published(
+        stack: Stack, a_form: Form, partner: dict[str, str], open_call: Callable[..., Awaitable[dict[str, Any]]],
+        outbox: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
+    async with stack.api("intake") as api:
+        call = await open_call(api, "P2")
+        body = a_form("P2", call_id=call["id"], open_source=False, corporate_participants=[BIOCO, NAVER])
+        created = await api.post("/applications", json=body, headers=partner)
+        fetched = (await api.get(f"/applications/{created.json()['id']}", headers=partner)).json()
+        listed = (await api.get("/applications", headers=partner)).json()["items"]
+    assert created.status_code == 201, created.text
+    assert created.json()["corporate_participants"] == fetched["corporate_participants"] == [BIOCO, NAVER]
+    assert listed[0]["corporate_participants"] == [BIOCO, NAVER]
+    (row,) = await stack.fetch("SELECT details FROM intake.application WHERE id = $1", uuid.UUID(fetched["id"]))
+    assert json.loads(row["details"])["corporate_participants"] == [BIOCO, NAVER]
+    (event,) = await outbox()
+    assert (event["type"], event["open_source"]) == ("intake.application_submitted.v1", False)
+    assert event["corporate_participants"] == [BIOCO, NAVER]
+
+
+async def test_a_p2_draft_submitted_later_publishes_its_participants_shares(
+        stack: Stack, a_form: Form, partner: dict[str, str], open_call: Callable[..., Awaitable[dict[str, Any]]],
+        outbox: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
+    async with stack.api("intake") as api:
+        call = await open_call(api, "P2")
+        body = a_form("P2", call_id=call["id"], corporate_participants=[BIOCO, NAVER], submit=False)
+        draft = await api.post("/applications", json=body, headers=partner)
+        assert await outbox() == []
+        submitted = await api.post(f"/applications/{draft.json()['id']}/submit", headers=partner)
+    assert submitted.status_code == 200, submitted.text
+    (event,) = await outbox()
+    assert event["corporate_participants"] == [BIOCO, NAVER]
+
+
+async def test_p2_participants_without_numbers_or_shares_are_accepted_and_published_without_them(
+        stack: Stack, a_form: Form, partner: dict[str, str], open_call: Callable[..., Awaitable[dict[str, Any]]],
+        outbox: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
+    """No share on any participant: billing splits the project equally among them."""
+    participants = [{"name": "BioCo", "size": "mid"}, {"name": "Naver Cloud", "size": "large"}]
+    async with stack.api("intake") as api:
+        call = await open_call(api, "P2")
+        created = await api.post("/applications", json=a_form("P2", call_id=call["id"],
+                                                                corporate_participants=participants), headers=partner)
+    assert created.status_code == 201, created.text
+    (event,) = await outbox()
+    assert event["corporate_participants"] == [{**p, "business_registration_number": None, "project_share_bp": None}
+                                               for p in participants]
+
+
+async def test_an_application_stored_before_participants_had_numbers_and_shares_reads_with_neither(
+        stack: Stack, a_form: Form, partner: dict[str, str], open_call: Callable[..., Awaitable[dict[str, Any]]],
+        ) -> None:
+    async with stack.api("intake") as api:
+        call = await open_call(api, "P2")
+        created = await api.post("/applications", json=a_form("P2", call_id=call["id"]), headers=partner)
+        # the details as they were stored before: a participant had a name and a size only
+        await stack.fetch("UPDATE intake.application SET details = jsonb_set(details, '{corporate_participants}', "
+                          """'[{"name": "BioCo", "size": "mid"}]') WHERE id = $1""", uuid.UUID(created.json()["id"]))
+        fetched = await api.get(f"/applications/{created.json()['id']}", headers=partner)
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["corporate_participants"] == [
+        {"name": "BioCo", "size": "mid", "business_registration_number": None, "project_share_bp": None}]
 
 
 async def test_a_p3_form_in_servers_publishes_its_window(stack: Stack, a_form: Form, partner: dict[str, str],

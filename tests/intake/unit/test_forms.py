@@ -4,7 +4,16 @@ from uuid import uuid4
 
 import pytest
 
-from intake.domain.forms import Applicant, Company, Form, Limits, Researcher, add_months, form_problems
+from intake.domain.forms import (
+    Applicant,
+    Company,
+    CorporateParticipant,
+    Form,
+    Limits,
+    Researcher,
+    add_months,
+    form_problems,
+)
 
 TODAY = date(2026, 11, 27)
 COMPANY = Company("1234567890", "startup", "Busan", date(1992, 3, 14))
@@ -78,6 +87,44 @@ def test_a_researcher_appointed_before_birth_is_refused() -> None:
 def test_an_appointment_in_the_future_is_refused() -> None:
     researcher = Researcher("research_institute", date(2027, 3, 1), date(1988, 7, 21))
     assert fields("P2", researcher=researcher) == ["researcher.appointment_date"]
+
+
+def participants(*parts: tuple[str | None, int | None]) -> tuple[CorporateParticipant, ...]:
+    """Participants of a P2 project, each (business registration number, project share in basis points)."""
+    return tuple(CorporateParticipant(f"Co{i}", "mid", number, share) for i, (number, share) in enumerate(parts))
+
+
+@pytest.mark.parametrize("parts", [
+    (),
+    (("1234567890", None), ("2208162517", None)),
+    ((None, None), (None, None)),
+    (("1234567890", 6000), ("2208162517", 4000)),
+    (("1234567890", 10_000),),
+    ((None, 1), (None, 1)),
+], ids=["none", "numbers-no-shares", "neither", "shares-of-the-whole", "one-with-the-whole", "shares-of-less"])
+def test_p2_participants_give_shares_on_all_or_none_within_the_whole_project(
+        parts: tuple[tuple[str | None, int | None], ...]) -> None:
+    assert problems("P2", corporate_participants=participants(*parts)) == []
+
+
+def test_a_p2_participant_without_a_share_beside_one_with_a_share_is_refused_by_its_path() -> None:
+    found = problems("P2", corporate_participants=participants((None, 5000), (None, None), (None, 5000)))
+    assert found == [("corporate_participants.1.project_share_bp",
+                      "is missing while corporate_participants.0 gives one: give a project share for every "
+                      "participant or for none (none: the project is split equally)")]
+
+
+def test_p2_shares_beyond_the_whole_project_are_refused() -> None:
+    found = problems("P2", corporate_participants=participants((None, 6000), (None, 4001)))
+    assert [field for field, _ in found] == ["corporate_participants"]
+    assert "sum to 10001 basis points; at most 10000" in found[0][1]
+
+
+def test_a_business_registration_number_given_twice_is_refused_at_its_second_place() -> None:
+    found = problems("P2", corporate_participants=participants(("1234567890", None), (None, None),
+                                                               ("1234567890", None)))
+    assert found == [("corporate_participants.2.business_registration_number",
+                      "1234567890 is already corporate_participants.0's: a company takes part once")]
 
 
 def test_p3_takes_gpus_or_servers_but_not_both_and_not_neither() -> None:

@@ -14,6 +14,8 @@ from intake.domain.errors import Problem
 from intake.domain.types import ProgramCode
 
 MONTHS_PER_YEAR = 12
+WHOLE_BP = 10_000  # a project share in basis points: 10000 is the whole project
+PARTICIPANTS = "corporate_participants"
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,12 @@ class Researcher:
 
 @dataclass(frozen=True)
 class CorporateParticipant:
+    """P2: a company taking part; billing charges it its share of the market price by its size."""
+
     name: str
     size: str
+    business_registration_number: str | None = None  # the payer billing invoices
+    project_share_bp: int | None = None  # its part of the project, 1..10000; none on any: split equally
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,38 @@ def _p2_appointment(f: Form, today: date, _: Limits) -> Problem | None:
     return _not_future("researcher.appointment_date", r.appointment_date, today)
 
 
+def _p2_shares_on_all_or_none(f: Form, _: date, __: Limits) -> Problem | None:
+    """Billing splits the project by the shares given, or equally when no participant gives one: not a mix."""
+    given = [i for i, p in enumerate(f.corporate_participants) if p.project_share_bp is not None]
+    missing = next((i for i, p in enumerate(f.corporate_participants) if p.project_share_bp is None), None)
+    if not given or missing is None:
+        return None
+    return (f"{PARTICIPANTS}.{missing}.project_share_bp",
+            f"is missing while {PARTICIPANTS}.{given[0]} gives one: give a project share for every participant "
+            "or for none (none: the project is split equally)")
+
+
+def _p2_shares_within_the_project(f: Form, _: date, __: Limits) -> Problem | None:
+    total = sum(p.project_share_bp or 0 for p in f.corporate_participants)
+    if total <= WHOLE_BP:
+        return None
+    return (PARTICIPANTS, f"the project shares (project_share_bp) sum to {total} basis points; at most {WHOLE_BP}, "
+                          "the whole project")
+
+
+def _p2_one_registration_number_each(f: Form, _: date, __: Limits) -> Problem | None:
+    seen: dict[str, int] = {}
+    for i, p in enumerate(f.corporate_participants):
+        number = p.business_registration_number
+        if number is None:
+            continue
+        if number in seen:
+            return (f"{PARTICIPANTS}.{i}.business_registration_number",
+                    f"{number} is already {PARTICIPANTS}.{seen[number]}'s: a company takes part once")
+        seen[number] = i
+    return None
+
+
 def _p3_gpus_or_servers(f: Form, _: date, __: Limits) -> Problem | None:
     if f.gpus_requested is not None and f.servers_requested is not None:
         return ("servers_requested", "ask with gpus_requested or servers_requested, not both")
@@ -202,7 +240,8 @@ def _p3_period_in_window(f: Form, today: date, limits: Limits) -> Problem | None
 
 RULES: dict[ProgramCode, tuple[Rule, ...]] = {
     "P1": (_p1_gpus, _p1_company),
-    "P2": (_p2_whole_servers, _p2_researcher, _p2_birth_date, _p2_appointment),
+    "P2": (_p2_whole_servers, _p2_researcher, _p2_birth_date, _p2_appointment, _p2_shares_on_all_or_none,
+           _p2_shares_within_the_project, _p2_one_registration_number_each),
     "P3": (_p3_gpus_or_servers, _p3_window, _p3_period_in_window),
 }
 COMMON: tuple[Rule, ...] = (*map(_within_horizon, ("period_start", "period_end", "earliest_start")), _period_order)

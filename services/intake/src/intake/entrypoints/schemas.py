@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events.common import CompanySize, GpuModel, Program, Region
+from contracts.events.common import WHOLE_BP, BusinessRegistrationNumber, CompanySize, GpuModel, Program, Region
 from intake.domain.model import Status
 from intake.domain.offers import OfferState
 from servicekit.bounds import Day, Line, Name, PositiveInt32, Text
@@ -45,8 +45,19 @@ class Researcher(In):
 
 
 class CorporateParticipant(In):
+    """P2: a company taking part in the project; unless the results go open source, billing charges it its share
+    of the market price by its size, for its part of the project."""
+
     name: Name
     size: CompanySize
+    business_registration_number: BusinessRegistrationNumber | None = Field(
+        default=None, description="10 digits, no dashes: the payer billing invoices. Each number once per "
+                                  "application.")
+    project_share_bp: int | None = Field(
+        default=None, ge=1, le=WHOLE_BP,
+        description="The participant's part of the project in basis points, 1 to 10000 (10000 = the whole "
+                    "project). On every participant or on none, summing to at most 10000; on none, billing splits "
+                    "the project equally among the named participants.")
 
 
 class _Form(In):

@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from contracts import topics
 from contracts.base import Contract, Event
 from contracts.bounds import Day, Instant, Line, PositiveInt32, SingleLine, Text
-from contracts.events.common import CompanySize, GpuModel, Program, Region
+from contracts.events.common import WHOLE_BP, BusinessRegistrationNumber, CompanySize, GpuModel, Program, Region
 
 
 class Applicant(Contract):
@@ -41,6 +41,29 @@ class CorporateParticipant(Contract):
 
     name: Line = Field(min_length=1, max_length=1000)
     size: CompanySize
+    business_registration_number: BusinessRegistrationNumber | None = Field(
+        default=None, description="The company's Korean business registration number, 10 digits: the payer billing "
+                                  "invoices. Unique within an application; absent when not given (and in older "
+                                  "events).")
+    project_share_bp: Annotated[int, Field(ge=1, le=WHOLE_BP)] | None = Field(
+        default=None, description="The participant's part of the project in basis points, 1 to 10000 (10000 = the "
+                                  "whole project). Given on every participant of the application or on none, the "
+                                  "shares summing to at most 10000; absent on every participant = billing splits "
+                                  "the project equally among the named participants.")
+
+
+def _participants_agree(participants: list[CorporateParticipant]) -> list[CorporateParticipant]:
+    """Project shares on every participant or on none, summing to at most the whole project; each registration
+    number once. Participants of older events carry neither, and pass."""
+    shares = [p.project_share_bp for p in participants if p.project_share_bp is not None]
+    if shares and len(shares) != len(participants):
+        raise ValueError("project_share_bp is given on some participants and not on others: on every one or none")
+    if sum(shares) > WHOLE_BP:
+        raise ValueError(f"the project shares sum to {sum(shares)} basis points, more than the whole ({WHOLE_BP})")
+    numbers = [p.business_registration_number for p in participants if p.business_registration_number is not None]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("a business_registration_number is given for more than one participant")
+    return participants
 
 
 class ApplicationSubmitted(Event):
@@ -62,8 +85,8 @@ class ApplicationSubmitted(Event):
     company: Company | None = Field(default=None, description="P1 only.")
     researcher: Researcher | None = Field(default=None, description="P2 only.")
     servers_requested: PositiveInt32 | None = Field(default=None, description="P2: whole servers.")
-    corporate_participants: list[CorporateParticipant] = Field(default_factory=list, max_length=1000,
-                                                                description="P2.")
+    corporate_participants: Annotated[list[CorporateParticipant], AfterValidator(_participants_agree)] = Field(
+        default_factory=list, max_length=1000, description="P2: the companies taking part.")
     open_source: bool = Field(default=False, description="P2: results released as open source.")
     training_data_scale: Annotated[str, Field(max_length=1000), SingleLine] | None = Field(
         default=None, description="P1: e.g. '200 GB of text'.")
