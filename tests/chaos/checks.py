@@ -6,7 +6,7 @@ import importlib
 import itertools
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -85,7 +85,7 @@ async def check_invariants(urls: dict[str, str], stack: Stack, load: Load, *, po
         statuses[application["status"]] += 1
     held = [a for found in allocations.values() for a in found if a["status"] in HOLDING]
     assert_no_gpu_held_twice(held)
-    invoices = await assert_billed_once(urls, load, held)
+    billed = await assert_billed_once(urls, load, held)
 
     parked = {topic: await records_on(stack, topics.dead_letter(stack.topic(topic))) for topic in topics.ALL}
     poisoned = {s for s in SERVICES if topics.SCORES in consumed_topics(s)}
@@ -95,7 +95,7 @@ async def check_invariants(urls: dict[str, str], stack: Stack, load: Load, *, po
     assert all(record.value == poison for record in dead), [r.headers for r in dead]
     assert {dict(r.headers)["dlq_consumer"].decode() for r in dead} == poisoned
     return {"applications": len(applications), "statuses": dict(statuses), "allocations": len(held),
-            "invoices": invoices, "parked": sum(parked.values())}
+            "ledger_lines": billed, "parked": sum(parked.values())}
 
 
 async def allocations_of(urls: dict[str, str], load: Load, ids: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -130,22 +130,74 @@ def assert_no_gpu_held_twice(held: list[dict[str, Any]]) -> None:
             assert start >= end, f"GPU {gpu} held by {first} and {second} at once"
 
 
+LEDGER_KEY = ("allocation_id", "payer_key", "csp", "period_start", "period_end", "gpus", "krw_per_gpu_hour",
+              "share_pct")
+SIGN = {"charge": 1, "reversal": -1}
+MINUTE = timedelta(minutes=1)
+
+
 async def assert_billed_once(urls: dict[str, str], load: Load, held: list[dict[str, Any]]) -> int:
-    """Every allocation that held GPUs has one account; every ended one exactly one invoice, an active one none."""
-    issued = 0
+    """Every allocation that held GPUs has ledger lines, no line key is charged twice (at any point of the ledger, a
+    key's charges less its reversals are 0 or 1, and its net amount 0 or the amount it was last charged), and the
+    standing lines of the government, which stand for every segment, cover GPUs x the whole minutes from the start
+    to the end or the reclaim, once. Returns how many ledger lines there are."""
+    lines = await whole_ledger(urls, load)
+    by_allocation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in lines:
+        by_allocation[line["allocation_id"]].append(line)
+    for allocation in held:
+        if allocation["status"] == "offered":
+            continue  # not granted yet: billing has nothing of it
+        mine = by_allocation.get(allocation["id"], [])
+        assert mine, f"allocation {allocation['id']} ({allocation['status']}) has no ledger line"
+        standing_minutes = sum(line["gpus"] * whole_minutes(line["period_start"], line["period_end"])
+                               for line in standing(mine) if line["payer_kind"] == "government")
+        assert standing_minutes == len(allocation["slots"]) * billable_minutes(allocation), (allocation, mine)
+    return len(lines)
+
+
+async def whole_ledger(urls: dict[str, str], load: Load) -> list[dict[str, Any]]:
+    """Every ledger line, in the order posted (an operator reads them all)."""
+    lines: list[dict[str, Any]] = []
+    after = 0
     async with httpx.AsyncClient(timeout=15) as http:
-        for allocation in held:
-            if allocation["status"] == "offered":
-                continue
-            await load.call(http, "GET", f"{urls['billing']}/accounts/{allocation['id']}", ok=(200,),
-                            headers=OPERATOR)
-            invoices = (await load.call(http, "GET", f"{urls['billing']}/invoices", ok=(200,),
-                                        params={"application_id": allocation["application_id"]},
-                                        headers=OPERATOR)).json()
-            mine = [i for i in invoices if i["allocation_id"] == allocation["id"]]
-            assert len(mine) == (0 if allocation["status"] == "active" else 1), (allocation, invoices)
-            issued += len(mine)
-    return issued
+        while True:
+            page = (await load.call(http, "GET", f"{urls['billing']}/ledger", ok=(200,),
+                                    params={"after": after, "limit": 500}, headers=OPERATOR)).json()
+            lines += page["items"]
+            if page["next_after"] is None:
+                return lines
+            after = page["next_after"]
+
+
+def standing(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines whose key stands (charged once more than reversed), failing if a key is ever charged twice, reversed
+    uncharged, or nets to anything but its last charge (standing) or nothing."""
+    count: dict[tuple[Any, ...], int] = defaultdict(int)
+    net: dict[tuple[Any, ...], int] = defaultdict(int)
+    charged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for line in sorted(lines, key=lambda line: line["id"]):
+        key = tuple(line[k] for k in LEDGER_KEY)
+        count[key] += SIGN[line["direction"]]
+        net[key] += line["amount_krw"]
+        assert count[key] in (0, 1), f"key {key} charged {count[key]} times at line {line['id']}"
+        if line["direction"] == "charge":
+            charged[key] = line
+        assert net[key] == (charged[key]["amount_krw"] if count[key] else 0), f"key {key} nets {net[key]}"
+    return [charged[key] for key, n in count.items() if n == 1]
+
+
+def whole_minutes(start: str, end: str) -> int:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)) // MINUTE
+
+
+def billable_minutes(allocation: dict[str, Any]) -> int:
+    """The whole minutes from the allocation's start to its end or the minute it ended early (seconds dropped)."""
+    start = datetime.fromisoformat(allocation["starts_at"]).replace(second=0, microsecond=0)
+    end = datetime.fromisoformat(allocation["ends_at"])
+    if allocation["ended_at"] is not None:
+        end = min(end, datetime.fromisoformat(allocation["ended_at"]))
+    return max((end.replace(second=0, microsecond=0) - start) // MINUTE, 0)
 
 
 async def records_on(stack: Stack, topic: str) -> int:

@@ -2,10 +2,11 @@
 worker is killed with SIGKILL, the intake API dies mid-request, and the broker and PostgreSQL restart.
 
 Afterwards, through the APIs: every accepted application exists exactly once, intake and allocation agree on every
-status, no GPU was held twice at any time, every ended allocation is billed exactly once, the dead-letter topics
-hold only the poison the test put there, every process is alive and no consumer lags. `make chaos` runs it at full
-size (CHAOS_APPLICATIONS, CHAOS_KILLS, CHAOS_REPLICAS); `make test` runs a bounded size. The fault schedule, the
-counts and the recovery time after each fault are written to .local/logs/e2e/<test>/chaos.json.
+status, no GPU was held twice at any time, every allocation that held GPUs is billed once (its ledger lines cover its
+period, and no line is charged twice), the dead-letter topics hold only the poison the test put there, every process
+is alive and no consumer lags. `make chaos` runs it at full size (CHAOS_APPLICATIONS, CHAOS_KILLS, CHAOS_REPLICAS);
+`make test` runs a bounded size. The fault schedule, the counts and the recovery time after each fault are written to
+.local/logs/e2e/<test>/chaos.json.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -131,9 +133,11 @@ async def prepare_inventory(urls: dict[str, str]) -> None:
                 "csp": CSP_NAME, "name": f"p3-chaos-{number}", "region": "Daejeon", "gpu_model": "H100",
                 "gpus": 8, "pool": "P3"})
             assert created.status_code == 201, created.text
-        tariff = await http.put(f"{urls['billing']}/tariffs/H100", json={"krw_per_gpu_hour": 5200},
-                                headers=OPERATOR)
-        assert tariff.status_code == 200, tariff.text
+        # from yesterday on (Korea's calendar): before any allocation of the test starts
+        since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        price = await http.put(f"{urls['billing']}/market-prices/{CSP_NAME}/H100/{since}",
+                               json={"krw_per_gpu_hour": 5200}, headers=OPERATOR)
+        assert price.status_code == 200, price.text
 
 
 async def inflict_faults(cluster: Cluster, stack: Stack, load: Load) -> list[dict[str, Any]]:

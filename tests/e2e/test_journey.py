@@ -1,4 +1,4 @@
-"""One P3 application from submission to invoice, across all five services running as real processes.
+"""One P3 application from submission to the billing ledger, across all five services running as real processes.
 
 Every step is checked through the services' HTTP APIs; nothing peeks into another service's tables. The submission
 carries a W3C `traceparent`, and its trace id shows in the JSON logs of every service the application goes through.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,7 +29,7 @@ CSP = bearer("csp", "gov-dc")  # the CSP that owns the server, for telemetry
 TODAY = datetime.now(UTC).date()
 GPUS = 4
 PLANNED_GPU_HOURS = 2000
-TARIFF_KRW = 5200
+MARKET_PRICE_KRW = 5200  # gov-dc's price of an H100 GPU-hour (billing's default is another: 4000)
 TRACE_ID = uuid.uuid4().hex  # the partner's trace, in which the application is submitted
 TRACEPARENT = f"00-{TRACE_ID}-{uuid.uuid4().hex[:16]}-01"
 JOURNEY = {"intake", "evaluation", "allocation", "telemetry", "billing"}  # the services it goes through
@@ -69,7 +70,7 @@ async def json_of(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[str, str], stack: Stack,
+async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dict[str, str], stack: Stack,
                                                                 request: pytest.FixtureRequest) -> None:
     intake, evaluation, allocation = services["intake"], services["evaluation"], services["allocation"]
     telemetry, billing = services["telemetry"], services["billing"]
@@ -79,8 +80,9 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         await json_of(await http.post(f"{allocation}/servers", json={
             "csp": "gov-dc", "name": "p3-gov-01", "region": "Gwangju", "gpu_model": "H100", "gpus": 8,
             "pool": "P3"}, headers=OPERATOR), 201)
-        await json_of(await http.put(f"{billing}/tariffs/H100", json={"krw_per_gpu_hour": TARIFF_KRW},
-                                     headers=OPERATOR))
+        # from today on in Korea's calendar: its midnight (15:00 UTC the day before) precedes the allocation's start
+        await json_of(await http.put(f"{billing}/market-prices/gov-dc/H100/{TODAY.isoformat()}",
+                                     json={"krw_per_gpu_hour": MARKET_PRICE_KRW}, headers=OPERATOR))
 
         # 1. invalid input is refused naming the field, and nothing is stored
         missing_applicant = p3_application()
@@ -148,18 +150,21 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         assert capacity["free_gpus"] == 8
         await eventually(lambda: status_is(http, intake, app_id, "reclaimed"), what="intake to show it reclaimed")
 
-        # 6. billing charges the allocated period
-        async def invoiced() -> Any:
-            found = (await http.get(f"{billing}/invoices", params={"application_id": app_id},
-                                    headers=OPERATOR)).json()
-            return found or None
-
-        invoices = await eventually(invoiced, what="the invoice")
-        gpu_hours = Decimal(GPUS) * Decimal((reclaimed_at - starts_at).total_seconds()) / 3600
-        assert len(invoices) == 1
-        assert Decimal(invoices[0]["gpu_hours"]) == gpu_hours
-        assert invoices[0]["market_value_krw"] == int((gpu_hours * TARIFF_KRW).quantize(Decimal(1), ROUND_HALF_UP))
-        assert invoices[0]["payable_krw"] == 0  # P3's user share defaults to nothing
+        # 6. billing charges the allocated period: once the allocation's two events are on their topic and billing has
+        # read its topics to the end, its ledger holds the market value of GPUS x the whole minutes from the start to
+        # the reclaim (09:00-10:00 in Korea: one segment, no month start in it), all of it owed by the government
+        assert len(await allocation_records(stack, app_id)) == 2  # allocated, reclaimed
+        await billing_caught_up(stack)
+        ledger = await ledger_of(http, billing, app_id)
+        government = [line for line in ledger if line["payer_kind"] == "government"]
+        billed_minutes = 60  # 00:00 to 01:00 UTC, the reclaim minute (step 5)
+        assert sum(SIGN[line["direction"]] * gpu_minutes(line) for line in government) == GPUS * billed_minutes
+        assert [(line["period_start"], line["period_end"], line["gpus"], line["krw_per_gpu_hour"], line["csp"],
+                 Decimal(line["share_pct"]), Decimal(line["gpu_hours"])) for line in standing(government)] == [
+            (starts_at, reclaimed_at, GPUS, MARKET_PRICE_KRW, "gov-dc", Decimal(100), Decimal(GPUS))]
+        market_value = (Decimal(GPUS * billed_minutes * MARKET_PRICE_KRW) / 60).quantize(Decimal(1), ROUND_HALF_UP)
+        assert sum(line["amount_krw"] for line in government) == market_value == 20_800
+        assert sum(line["amount_krw"] for line in ledger if line["payer_kind"] != "government") == 0  # P3 pays 0
 
         # one trace from the submission on: every service logged its part of the journey under its trace id
         assert traced_services(request.node.name, TRACE_ID) >= JOURNEY
@@ -167,8 +172,7 @@ async def test_a_p3_application_goes_from_submission_to_invoice(services: dict[s
         # the allocation events delivered a second time change nothing
         await redeliver_allocation_events(stack, app_id)
         await wait_consumed(stack.infra.kafka_bootstrap, "billing", stack.topic(topics.ALLOCATIONS))
-        assert (await http.get(f"{billing}/invoices", params={"application_id": app_id},
-                               headers=OPERATOR)).json() == invoices
+        assert await ledger_of(http, billing, app_id) == ledger
 
 
 def traced_services(test: str, trace_id: str) -> set[str]:
@@ -194,10 +198,60 @@ async def known_to_telemetry(http: httpx.AsyncClient, telemetry: str, allocation
     return (await http.get(f"{telemetry}/allocations/{allocation_id}/utilization", headers=CSP)).status_code == 200
 
 
+SIGN = {"charge": 1, "reversal": -1}
+
+
+def gpu_minutes(line: dict[str, Any]) -> int:
+    """A ledger line's basis, GPUs x the whole minutes of its period (a reversal's too: its sign is its direction)."""
+    minutes = (datetime.fromisoformat(line["period_end"]) - datetime.fromisoformat(line["period_start"])) // timedelta(
+        minutes=1)
+    return int(line["gpus"]) * minutes
+
+
+def standing(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines whose key is charged once more than it is reversed, periods parsed, in period order."""
+    net: dict[tuple[Any, ...], int] = defaultdict(int)
+    last: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for line in lines:
+        key = tuple(line[k] for k in ("allocation_id", "payer_key", "csp", "period_start", "period_end", "gpus",
+                                      "krw_per_gpu_hour", "share_pct"))
+        net[key] += SIGN[line["direction"]]
+        if line["direction"] == "charge":
+            last[key] = line
+    assert set(net.values()) <= {0, 1}, net  # never charged twice, never reversed uncharged
+    found = [{**last[k], "period_start": datetime.fromisoformat(last[k]["period_start"]),
+              "period_end": datetime.fromisoformat(last[k]["period_end"])} for k, n in net.items() if n == 1]
+    return sorted(found, key=lambda line: line["period_start"])
+
+
+async def ledger_of(http: httpx.AsyncClient, billing: str, app_id: str) -> list[dict[str, Any]]:
+    """Every ledger line of the application, in the order posted."""
+    lines: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = await json_of(await http.get(f"{billing}/ledger", params={"application_id": app_id, "after": after,
+                                                                          "limit": 500}, headers=OPERATOR))
+        lines += page["items"]
+        if page["next_after"] is None:
+            return lines
+        after = page["next_after"]
+
+
+async def billing_caught_up(stack: Stack) -> None:
+    """Billing has read to the end every topic whose events change what an application owes."""
+    for topic in (topics.APPLICATIONS, topics.SCORES, topics.ALLOCATIONS):
+        await wait_consumed(stack.infra.kafka_bootstrap, "billing", stack.topic(topic))
+
+
+async def allocation_records(stack: Stack, app_id: str) -> list[Any]:
+    """The application's records on the allocations topic, once two have arrived there."""
+    records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.ALLOCATIONS), at_least=2)
+    return [r for r in records if r.key == app_id.encode()]
+
+
 async def redeliver_allocation_events(stack: Stack, app_id: str) -> None:
     topic = stack.topic(topics.ALLOCATIONS)
-    records = [r for r in await read_topic(stack.infra.kafka_bootstrap, topic, at_least=2)
-               if r.key == app_id.encode()]
+    records = await allocation_records(stack, app_id)
     assert len(records) == 2  # allocated, reclaimed
     allocated = dict(records[0].headers)["ce_traceparent"].decode()
     assert allocated.split("-")[1] == TRACE_ID  # placed in the trace in which the application was submitted

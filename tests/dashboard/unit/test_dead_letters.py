@@ -54,10 +54,10 @@ def test_garbage_is_read_leniently_bounded_and_without_what_postgresql_refuses()
 
 
 def test_a_structured_cloudevent_names_its_type_and_id_in_its_body() -> None:
-    body = json.dumps({"specversion": "1.0", "type": "billing.invoice_issued.v1", "id": "inv-1", "data": {}})
+    body = json.dumps({"specversion": "1.0", "type": "billing.invoice_issued.v2", "id": "inv-1", "data": {}})
     letter = read_dead_letter("billing.invoices.v1.dlq", 0, 0, key=None, value=body.encode(), headers=None,
                               timestamp_ms=PARKED_MS, received_at=RECEIVED)
-    assert (letter.event_type, letter.event_id, letter.key) == ("billing.invoice_issued.v1", "inv-1", None)
+    assert (letter.event_type, letter.event_id, letter.key) == ("billing.invoice_issued.v2", "inv-1", None)
     deep = b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # deeper than the JSON parser goes
     nested = read_dead_letter("billing.invoices.v1.dlq", 0, 1, key=None, value=deep, headers=[],
                               timestamp_ms=PARKED_MS, received_at=RECEIVED)

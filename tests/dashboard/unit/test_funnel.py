@@ -1,13 +1,15 @@
 """The funnel's stages, without a database: which event puts an application where, and that it never moves back."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
+from contracts import CreditNoteIssued, InvoiceIssued, MarketPriceSet
 from dashboard.domain.model import ApplicationView, EventRecord, Stage, unversioned
+from dashboard.entrypoints.consumer import TRANSLATIONS
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -29,11 +31,27 @@ def an_event(type_name: str, application_id: UUID, *, minutes: int = 0, **payloa
     ("allocation.resource_reclaimed.v1", {"reason": "low_utilization"}, Stage.RECLAIMED),
     ("allocation.resource_reclaimed.v1", {"reason": "withdrawn"}, Stage.WITHDRAWN),
     ("telemetry.telemetry_stale.v1", {}, None),
-    ("billing.invoice_issued.v1", {}, None),
+    ("billing.invoice_issued.v2", {}, None),
+    ("billing.credit_note_issued.v1", {}, None),
+    ("billing.open_source_release_recorded.v1", {}, None),
 ])
 def test_each_event_puts_its_application_at_its_stage(type_name: str, payload: dict[str, Any],
                                                       stage: Stage | None) -> None:
     assert an_event(type_name, uuid4(), **payload).stage is stage
+
+
+def test_billing_s_documents_and_prices_are_kept_under_their_subject_without_an_application() -> None:
+    document = {"document_id": uuid4(), "number": "INV-2026-000001", "partner_id": uuid4(), "payer_kind": "applicant",
+                "payer_name": "Acme AI", "month": date(2026, 11, 1), "total_krw": 9_000,
+                "application_ids": [uuid4(), uuid4()], "issued_at": AT}
+    events = [InvoiceIssued(**document),
+              CreditNoteIssued(**document, credits=["INV-2026-000001"], reason="correction"),
+              MarketPriceSet(csp="gov-dc", gpu_model="H100", effective_from=date(2026, 12, 1), krw_per_gpu_hour=5200)]
+    records = [TRANSLATIONS[type(e)](e).record for e in events]
+    assert [(r.type, r.subject, r.application_id, r.stage) for r in records] == [
+        ("billing.invoice_issued.v2", str(document["document_id"]), None, None),
+        ("billing.credit_note_issued.v1", str(document["document_id"]), None, None),
+        ("billing.market_price_set.v1", "H100", None, None)]
 
 
 def test_a_version_suffix_is_not_part_of_the_kind() -> None:

@@ -74,12 +74,20 @@ def test_an_event_whose_time_header_is_in_the_year_9999_is_poison() -> None:
         from_record(headers, record.value)
 
 
-def test_an_invoice_of_infinite_gpu_hours_or_beyond_a_bigint_is_poison() -> None:
-    event = InvoiceIssued(application_id=uuid.uuid4(), invoice_id=uuid.uuid4(), allocation_id=uuid.uuid4(),
-                          program="P3", gpu_hours=10.5, market_value_krw=30_000, payable_krw=0,
-                          occurred_at=datetime(2026, 11, 30, tzinfo=UTC))
+@pytest.mark.parametrize("changes", [
+    {"total_krw": 2**63},
+    {"total_krw": float("inf")},  # json writes Infinity, and reads it
+    {"total_krw": -1},
+    {"month": "9999-12-01"},
+], ids=["total-beyond-a-bigint", "infinite-total", "negative-total", "month-in-9999"])
+def test_an_invoice_of_a_total_no_column_holds_or_of_a_month_beyond_the_calendar_is_poison(
+        changes: dict[str, Any]) -> None:
+    event = InvoiceIssued(document_id=uuid.uuid4(), number="INV-2026-000042", partner_id=uuid.uuid4(),
+                          payer_kind="applicant", payer_name="Acme AI", month=date(2026, 11, 1), total_krw=30_000,
+                          application_ids=[uuid.uuid4()], issued_at=datetime(2026, 12, 1, tzinfo=UTC),
+                          occurred_at=datetime(2026, 12, 1, tzinfo=UTC))
     record = to_record(event, source="/test")
-    for changes in ({"gpu_hours": float("inf")}, {"market_value_krw": 2**63}):
-        body = json.dumps({**json.loads(record.value), **changes}).encode()  # json writes Infinity, and reads it
-        with pytest.raises(PoisonMessage, match=next(iter(changes))):
-            from_record(record.headers, body)
+    assert from_record(record.headers, record.value) == event
+    body = json.dumps({**json.loads(record.value), **changes}).encode()
+    with pytest.raises(PoisonMessage, match=next(iter(changes))):
+        from_record(record.headers, body)

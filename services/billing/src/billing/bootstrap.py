@@ -1,7 +1,7 @@
 """Wires billing: engine, unit of work, bus, payer policy and clock from the settings; nothing at import time."""
 from __future__ import annotations
 
-from billing.adapters.metrics import invoices_and_accounts
+from billing.adapters.metrics import ledger_and_documents
 from billing.adapters.orm import messaging
 from billing.adapters.unit_of_work import SqlBillingUnitOfWork
 from billing.config import Settings
@@ -13,7 +13,7 @@ from servicekit.runtime import Runtime, build_runtime
 
 def bootstrap(settings: Settings, *, clock: Clock = utcnow) -> Runtime[SqlBillingUnitOfWork]:
     return build_runtime(settings, messaging, SqlBillingUnitOfWork, HANDLERS, clock=clock, policy=settings.policy(),
-                         collectors=[invoices_and_accounts])
+                         collectors=[ledger_and_documents])
 
 
 def _sql_meets_the_port(uow: SqlBillingUnitOfWork) -> BillingUnitOfWork:

@@ -27,7 +27,10 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     events.UtilizationDropped,
     events.UtilizationRecovered,
     events.TelemetryStale,
+    events.MarketPriceSet,
+    events.OpenSourceReleaseRecorded,
     events.InvoiceIssued,
+    events.CreditNoteIssued,
 )
 
 REGISTRY: dict[str, type[Event]] = {cls.type_name(): cls for cls in EVENT_CLASSES}

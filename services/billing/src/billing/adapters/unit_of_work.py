@@ -4,18 +4,29 @@ It meets the service layer's port (billing.service.unit_of_work.BillingUnitOfWor
 """
 from __future__ import annotations
 
-from billing.adapters.repository import AccountRepository, InvoiceRepository, TariffRepository, UsageRepository
+from billing.adapters.repository import (
+    DocumentRepository,
+    GrantRepository,
+    LedgerRepository,
+    PriceRepository,
+    ProfileRepository,
+    UsageRepository,
+)
 from servicekit.uow import SqlUnitOfWork
 
 
 class SqlBillingUnitOfWork(SqlUnitOfWork):
-    tariffs: TariffRepository
-    accounts: AccountRepository
+    profiles: ProfileRepository
+    grants: GrantRepository
+    prices: PriceRepository
+    ledger: LedgerRepository
+    documents: DocumentRepository
     usage: UsageRepository
-    invoices: InvoiceRepository
 
     def _start(self) -> None:
-        self.tariffs = TariffRepository(self.session)
-        self.accounts = AccountRepository(self.session)
+        self.profiles = ProfileRepository(self.session)
+        self.grants = GrantRepository(self.session)
+        self.prices = PriceRepository(self.session)
+        self.ledger = LedgerRepository(self.session)
+        self.documents = DocumentRepository(self.session)
         self.usage = UsageRepository(self.session)
-        self.invoices = InvoiceRepository(self.session)

@@ -1,39 +1,44 @@
-"""Billing's commands: what other services' events and the operators ask of it, and what its clock asks."""
+"""Billing's commands: what other services' events, the operators and the invoicing clock ask of it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from billing.domain.model import ProgramCode
+from billing.domain.ledger import Cause, Grant, MarketPrice, Profile
 
 
 @dataclass(frozen=True)
-class OpenAccount:
-    allocation_id: UUID
+class RecordApplication:
+    """Intake announced an application: who pays for it, if it is allocated."""
+
+    profile: Profile
+    cause: Cause
+
+
+@dataclass(frozen=True)
+class RecordYouth:
+    """Evaluation found whether a P1 applicant is a youth company."""
+
     application_id: UUID
-    program: ProgramCode
-    gpu_model: str
-    gpus: int
-    starts_at: datetime
-    ends_at: datetime
+    youth: bool
+    cause: Cause
 
 
 @dataclass(frozen=True)
-class CloseAccount:
-    """The allocation's GPUs were reclaimed: bill up to `closed_at` and invoice now."""
-
-    allocation_id: UUID
-    closed_at: datetime
+class OpenGrant:
+    grant: Grant
+    cause: Cause
 
 
 @dataclass(frozen=True)
-class InvoiceEndedAccount:
-    """Invoice the account if its period has ended by `at` and it is still open."""
+class EndGrant:
+    """The allocation's GPUs were reclaimed (or released on withdrawal) at `ended_at`: billing stops there."""
 
     allocation_id: UUID
-    at: datetime
+    ended_at: datetime
+    cause: Cause
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,46 @@ class RecordUsage:
 
 
 @dataclass(frozen=True)
-class SetTariff:
-    gpu_model: str
-    krw_per_gpu_hour: int
+class SetMarketPrice:
+    price: MarketPrice
+    by: str
+
+
+@dataclass(frozen=True)
+class RecordRelease:
+    """An operator recorded the project's results released as open source."""
+
+    application_id: UUID
+    url: str
+    released_on: date
+    by: str
+
+
+@dataclass(frozen=True)
+class RunInvoicing:
+    """Redraw the drafts from the ledger as of `at`, and issue those that waited long enough."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IssueDocument:
+    document_id: UUID
+    by: str
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    document_id: UUID
+    paid_on: date
+    reference: str
+    by: str
+
+
+@dataclass(frozen=True)
+class VoidDocument:
+    """An issued invoice is cancelled; its ledger lines are drafted again in the next round."""
+
+    document_id: UUID
+    reason: str
+    by: str

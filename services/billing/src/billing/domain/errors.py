@@ -5,22 +5,21 @@ class BillingError(Exception):
     field: str | None = None
 
 
-class AccountNotFound(BillingError):
+class DocumentNotFound(BillingError):
     pass
 
 
-class InvoiceNotFound(BillingError):
+class ApplicationNotFound(BillingError):
     pass
 
 
-class AccountAlreadyInvoiced(BillingError):
-    """An allocation is invoiced once; a second invoice would bill it twice."""
+class NotAProject(BillingError):
+    """Only a P2 project has corporate participants whose fees an open-source release waives."""
 
 
-class InvalidTariff(BillingError):
-    """A tariff the schema let through but the rules refuse: `problems` names the field and the reason (a 422)."""
+class ReleaseAlreadyRecorded(BillingError):
+    pass
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.problems: list[tuple[str, str]] = [(field, reason)]
+
+class DocumentStateConflict(BillingError):
+    """The document is not in a state the change applies to (e.g. paying a draft, voiding a credit note)."""

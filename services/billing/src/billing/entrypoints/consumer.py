@@ -1,22 +1,55 @@
-"""Allocation's and telemetry's events, translated into billing's commands: accounts open, close and record usage."""
+"""Intake's, evaluation's, allocation's and telemetry's events, translated into billing's commands.
+
+Each command carries its event's id, type and time as the cause the ledger lines it posts will name.
+"""
 from __future__ import annotations
 
 from datetime import UTC
 from decimal import Decimal
 
-from billing.domain.commands import CloseAccount, OpenAccount, RecordUsage
-from contracts import ResourceAllocated, ResourceReclaimed, UsageRecorded
+from billing.domain.commands import EndGrant, OpenGrant, RecordApplication, RecordUsage, RecordYouth
+from billing.domain.ledger import Cause, Grant, Participant, Profile
+from contracts import (
+    ApplicationScored,
+    ApplicationSubmitted,
+    Event,
+    ResourceAllocated,
+    ResourceReclaimed,
+    UsageRecorded,
+)
 from servicekit.worker import Translations
 
 
-def open_account(e: ResourceAllocated) -> OpenAccount:
-    return OpenAccount(allocation_id=e.allocation_id, application_id=e.application_id, program=e.program,
-                       gpu_model=e.gpu_model, gpus=e.gpus, starts_at=e.starts_at.astimezone(UTC),
-                       ends_at=e.ends_at.astimezone(UTC))
+def _cause(e: Event) -> Cause:
+    return Cause(e.id, e.type, e.occurred_at.astimezone(UTC))
 
 
-def close_account(e: ResourceReclaimed) -> CloseAccount:
-    return CloseAccount(allocation_id=e.allocation_id, closed_at=e.reclaimed_at.astimezone(UTC))
+def record_application(e: ApplicationSubmitted) -> RecordApplication:
+    participants = tuple(Participant(name=p.name, size=p.size,
+                                     business_registration_number=p.business_registration_number,
+                                     project_share_bp=p.project_share_bp) for p in e.corporate_participants)
+    registration = e.company.business_registration_number if e.company is not None else None
+    return RecordApplication(Profile(
+        application_id=e.application_id, partner_id=e.partner_id, program=e.program,
+        organisation=e.applicant.institution, business_registration_number=registration,
+        participants=participants, open_source_pledged=e.open_source), _cause(e))
+
+
+def record_youth(e: ApplicationScored) -> RecordYouth:
+    return RecordYouth(e.application_id, "youth_company" in e.facts, _cause(e))
+
+
+def open_grant(e: ResourceAllocated) -> OpenGrant:
+    per_csp: dict[str, int] = {}
+    for slot in e.slots:
+        per_csp[slot.csp] = per_csp.get(slot.csp, 0) + 1
+    return OpenGrant(Grant(allocation_id=e.allocation_id, application_id=e.application_id, program=e.program,
+                           gpu_model=e.gpu_model, gpus_by_csp=tuple(sorted(per_csp.items())),
+                           starts_at=e.starts_at.astimezone(UTC), ends_at=e.ends_at.astimezone(UTC)), _cause(e))
+
+
+def end_grant(e: ResourceReclaimed) -> EndGrant:
+    return EndGrant(e.allocation_id, e.reclaimed_at.astimezone(UTC), _cause(e))
 
 
 def record_usage(e: UsageRecorded) -> RecordUsage:
@@ -28,7 +61,9 @@ def record_usage(e: UsageRecorded) -> RecordUsage:
 
 
 TRANSLATIONS: Translations = {
-    ResourceAllocated: open_account,
-    ResourceReclaimed: close_account,
+    ApplicationSubmitted: record_application,
+    ApplicationScored: record_youth,
+    ResourceAllocated: open_grant,
+    ResourceReclaimed: end_grant,
     UsageRecorded: record_usage,
 }

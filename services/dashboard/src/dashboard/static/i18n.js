@@ -91,6 +91,9 @@ const WORDS = {
     "type_telemetry.utilization_recovered": "사용률 회복",
     "type_telemetry.telemetry_stale": "원격 측정 끊김",
     "type_billing.invoice_issued": "청구서 발행",
+    "type_billing.credit_note_issued": "대변표 발행",
+    "type_billing.market_price_set": "시장 가격 설정",
+    "type_billing.open_source_release_recorded": "오픈소스 공개 기록",
   },
   en: {
     title: "GPU Support Programs — Operations",
@@ -185,6 +188,9 @@ const WORDS = {
     "type_telemetry.utilization_recovered": "Utilization recovered",
     "type_telemetry.telemetry_stale": "Telemetry stale",
     "type_billing.invoice_issued": "Invoice issued",
+    "type_billing.credit_note_issued": "Credit note issued",
+    "type_billing.market_price_set": "Market price set",
+    "type_billing.open_source_release_recorded": "Open-source release recorded",
   },
 };
 

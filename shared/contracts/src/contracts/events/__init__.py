@@ -10,7 +10,7 @@ from contracts.events.allocation import (
     ResourceReclaimed,
     RoundSelected,
 )
-from contracts.events.billing import InvoiceIssued
+from contracts.events.billing import CreditNoteIssued, InvoiceIssued, MarketPriceSet, OpenSourceReleaseRecorded
 from contracts.events.evaluation import (
     ApplicationInReview,
     ApplicationRejected,
@@ -42,14 +42,17 @@ __all__ = [
     "CallClosed",
     "Company",
     "CorporateParticipant",
+    "CreditNoteIssued",
     "EligibilityConfirmed",
     "EligibilityRecheckRequested",
     "GpuSlot",
     "InvoiceIssued",
+    "MarketPriceSet",
     "OfferAccepted",
     "OfferDeclined",
     "OfferExpired",
     "OfferMade",
+    "OpenSourceReleaseRecorded",
     "ReclaimWaived",
     "Researcher",
     "ResourceAllocated",
