@@ -9,7 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +18,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contracts import (
     ApplicationInReview,
+    CreditNoteIssued,
     GpuSlot,
+    InvoiceIssued,
     ReclaimWaived,
     ResourceAllocated,
     UtilizationDropped,
@@ -231,6 +233,41 @@ async def test_an_operators_waiver_of_the_reclaim_reaches_the_partner_and_the_st
     bodies = sorted((r.json() for r in receiver.requests), key=lambda b: b["at"])
     assert [b["status"] for b in bodies] == ["submitted", "active", "active"]
     assert bodies[2]["reason"].startswith("reclaim waived by an operator") and status == "active"
+
+
+async def test_billing_s_invoice_and_credit_note_reach_the_partner_s_webhook_and_no_other(
+        stack: Stack, partner: dict[str, str], partner_id: uuid.UUID, receiver: Any) -> None:
+    stranger = bearer("partner")
+    application_id, issued = uuid.uuid4(), datetime(2027, 1, 1, 1, tzinfo=UTC)
+    common: dict[str, Any] = {"partner_id": partner_id, "payer_kind": "participant", "payer_name": "Big Corp",
+                              "month": date(2026, 12, 1), "application_ids": [application_id], "issued_at": issued}
+    invoice = InvoiceIssued(document_id=uuid.uuid4(), number="INV-2027-000001", total_krw=2_976_000, **common)
+    credit = CreditNoteIssued(document_id=uuid.uuid4(), number="CN-2027-000001", total_krw=2_976_000,
+                              credits=["INV-2027-000001"], reason="open_source_release", **common)
+    async with stack.api("intake", webhooks=FAST) as api, stack.worker("intake", webhooks=FAST):
+        hook = await register(api, partner, receiver.url("/mine"))
+        await register(api, stranger, receiver.url("/theirs"))
+        for event in (invoice, credit):
+            record = to_record(event, source="/gpu-platform/billing")
+            await produce_raw(stack.infra.kafka_bootstrap, stack.topic(event.topic), record.value, key=record.key,
+                              headers=record.headers)
+        await eventually(lambda: asyncio.sleep(0, len(receiver.on("/mine")) >= 2), what="two deliveries")
+        logged = await eventually(lambda: delivered(api, partner, hook["id"]), what="the log to show them")
+    requests = receiver.on("/mine")
+    assert all(signed_by(hook["secret"], r.headers, r.body) for r in requests)
+    bodies = {r.json()["event"]: r.json() for r in requests}
+    summary = {"payer_kind": "participant", "payer_name": "Big Corp", "month": "2026-12-01", "total_krw": 2_976_000,
+               "application_ids": [str(application_id)], "at": issued.isoformat()}
+    assert bodies["invoice.issued"] == {"delivery_id": bodies["invoice.issued"]["delivery_id"],
+                                        "event": "invoice.issued", "document_id": str(invoice.document_id),
+                                        "number": "INV-2027-000001", **summary}
+    assert bodies["credit_note.issued"] == {"delivery_id": bodies["credit_note.issued"]["delivery_id"],
+                                            "event": "credit_note.issued", "document_id": str(credit.document_id),
+                                            "number": "CN-2027-000001", "credits": ["INV-2027-000001"],
+                                            "reason": "open_source_release", **summary}
+    assert sorted((e["event"], e["application_id"], e["payload"]["number"]) for e in logged) == [
+        ("credit_note.issued", None, "CN-2027-000001"), ("invoice.issued", None, "INV-2027-000001")]
+    assert receiver.on("/theirs") == []
 
 
 async def test_another_partners_webhook_hears_nothing_of_this_partners_applications(

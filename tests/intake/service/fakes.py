@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -114,6 +114,17 @@ class FakePrograms:
 
 
 @dataclass
+class DocumentDelivery:
+    """One pending notification of a billing document to one webhook."""
+
+    webhook_id: UUID
+    event: str
+    document: dict[str, Any]
+    occurred_at: datetime
+    due_at: datetime | None
+
+
+@dataclass
 class Delivery:
     """One pending notification of one status change to one webhook, as the webhooks' outbox holds it."""
 
@@ -131,6 +142,7 @@ class FakeWebhooks:
         self.rows: dict[UUID, Webhook] = {}
         self.removed_at: dict[UUID, datetime] = {}
         self.deliveries: list[Delivery] = []
+        self.document_deliveries: list[DocumentDelivery] = []
 
     def __getitem__(self, webhook_id: UUID) -> Webhook:
         return self.rows[webhook_id]
@@ -160,6 +172,13 @@ class FakeWebhooks:
         written = [Delivery(hook.id, application_id, status, reason, occurred_at, now)
                    for hook in self.active(partner_id) for status, reason in changes]
         self.deliveries += written
+        return len(written)
+
+    async def notify_document(self, partner_id: UUID, event: str, document: Mapping[str, Any], occurred_at: datetime,
+                              now: datetime) -> int:
+        written = [DocumentDelivery(hook.id, event, dict(document), occurred_at, now)
+                   for hook in self.active(partner_id)]
+        self.document_deliveries += written
         return len(written)
 
 

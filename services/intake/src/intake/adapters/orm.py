@@ -107,9 +107,10 @@ webhook_delivery = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),  # the delivery id (Webhook-Id), the same on every retry
     Column("webhook_id", UUID(as_uuid=True), ForeignKey("intake.webhook.id"), nullable=False),
     Column("event", Text, nullable=False),
-    Column("application_id", UUID(as_uuid=True), nullable=False),
-    Column("application_status", Text, nullable=False),
+    Column("application_id", UUID(as_uuid=True)),  # an application.status_changed's
+    Column("application_status", Text),
     Column("reason", Text, nullable=False),
+    Column("payload", JSONB),  # a document's notice: the summary its body carries
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("state", Text, nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
@@ -120,6 +121,8 @@ webhook_delivery = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("state IN ('pending', 'delivered', 'failed', 'cancelled')", name="state"),
+    CheckConstraint("(event = 'application.status_changed' AND application_id IS NOT NULL AND application_status IS "
+                    "NOT NULL) OR (event <> 'application.status_changed' AND payload IS NOT NULL)", name="subject"),
     Index("ix_webhook_delivery_webhook_created", "webhook_id", "created_at", "id"),
     Index("ix_webhook_delivery_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
 )

@@ -3,7 +3,7 @@ active webhook of the partner, written in the transaction of the change: the del
 Finished deliveries are purged from the log after the retention period."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -58,13 +58,22 @@ class WebhookRepository:
     async def notify(self, partner_id: UUID, application_id: UUID, changes: Sequence[tuple[str, str]],
                      occurred_at: datetime, now: datetime) -> int:
         """One pending delivery per active webhook and change; the number of deliveries written."""
+        return await self._deliver(partner_id, [
+            {"event": STATUS_CHANGED, "application_id": application_id, "application_status": status,
+             "reason": reason, "occurred_at": occurred_at} for status, reason in changes], now)
+
+    async def notify_document(self, partner_id: UUID, event: str, document: Mapping[str, Any], occurred_at: datetime,
+                              now: datetime) -> int:
+        """One pending delivery per active webhook of the partner for a billing document; the number written."""
+        return await self._deliver(partner_id, [{"event": event, "payload": dict(document), "reason": "",
+                                                 "occurred_at": occurred_at}], now)
+
+    async def _deliver(self, partner_id: UUID, notices: Sequence[Mapping[str, Any]], now: datetime) -> int:
         # FOR SHARE: a removal waits for this transaction, then cancels these deliveries too
         hooks = (await self._session.scalars(select(webhook.c.id).where(webhook.c.partner_id == partner_id, ACTIVE)
                                              .with_for_update(read=True))).all()
-        rows = [{"id": uuid4(), "webhook_id": hook_id, "event": STATUS_CHANGED, "application_id": application_id,
-                 "application_status": status, "reason": reason, "occurred_at": occurred_at,
-                 "state": DeliveryState.PENDING.value, "next_attempt_at": now, "created_at": now}
-                for hook_id in hooks for status, reason in changes]
+        rows = [{"id": uuid4(), "webhook_id": hook_id, **notice, "state": DeliveryState.PENDING.value,
+                 "next_attempt_at": now, "created_at": now} for hook_id in hooks for notice in notices]
         if rows:
             await self._session.execute(webhook_delivery.insert(), rows)
         return len(rows)

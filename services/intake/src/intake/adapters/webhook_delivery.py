@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, Field, model_validator
@@ -16,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from intake.adapters.egress import Resolver, checked_destination, resolve_host
 from intake.adapters.orm import webhook, webhook_delivery
-from intake.domain.webhooks import DeliveryState, RetryPolicy, StatusChange, signature
+from intake.domain.webhooks import (
+    STATUS_CHANGED,
+    DeliveryState,
+    DocumentNotice,
+    Notice,
+    RetryPolicy,
+    StatusChange,
+    signature,
+)
 from servicekit.clock import Clock, utcnow
 from servicekit.liveness import PartStatus, current_part
 from servicekit.retry import is_transient, sleep_or_stop
@@ -61,7 +70,7 @@ class WebhookSettings(BaseModel):
 class Due:
     """A claimed delivery and where it goes."""
 
-    change: StatusChange
+    change: Notice
     url: str
     secret: str
     attempts: int
@@ -76,6 +85,12 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _notice(row: Any) -> Notice:
+    if row.event == STATUS_CHANGED:
+        return StatusChange(row.id, row.application_id, row.application_status, row.reason, row.occurred_at)
+    return DocumentNotice(row.id, row.event, row.payload, row.occurred_at)
 
 
 class DeliveryQueue:
@@ -95,12 +110,11 @@ class DeliveryQueue:
                .with_for_update(skip_locked=True))  # two workers never claim one row
         lease = timedelta(seconds=self._settings.timeout_s + LEASE_MARGIN_S)
         stmt = (update(d).where(d.c.id.in_(due), d.c.webhook_id == w.c.id).values(next_attempt_at=now + lease)
-                .returning(d.c.id, d.c.application_id, d.c.application_status, d.c.reason, d.c.occurred_at,
-                           d.c.attempts, w.c.url, w.c.secret))
+                .returning(d.c.id, d.c.event, d.c.application_id, d.c.application_status, d.c.reason,
+                           d.c.payload, d.c.occurred_at, d.c.attempts, w.c.url, w.c.secret))
         async with self._engine.begin() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [Due(StatusChange(r.id, r.application_id, r.application_status, r.reason, r.occurred_at),
-                    r.url, r.secret, r.attempts) for r in rows]
+        return [Due(_notice(r), r.url, r.secret, r.attempts) for r in rows]
 
     async def record(self, due: Due, attempt: Attempt) -> None:
         """Delivered on a 2xx; otherwise scheduled again with backoff, or failed after the last attempt."""

@@ -2,8 +2,10 @@
 to record."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from intake.domain.forms import Form
@@ -41,6 +43,17 @@ class RecordOutcome:
     application_id: UUID
     status: Status
     reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NotifyDocument:
+    """Billing issued a document (an invoice, a credit note) for the partner's applications: its webhooks hear of it
+    (`event` is the webhook event's name, `document` the summary its body carries)."""
+
+    partner_id: UUID
+    event: str
+    document: Mapping[str, Any]
     at: datetime
 
 

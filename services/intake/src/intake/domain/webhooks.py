@@ -1,6 +1,6 @@
-"""Partners' webhooks: where status changes are POSTed, how each delivery is signed, and when a failed one is tried
-again. The signature is Standard Webhooks' (https://www.standardwebhooks.com/): `v1,` and the base64 HMAC-SHA256 of
-"{id}.{timestamp}.{body}", keyed with the bytes a `whsec_<base64>` secret encodes."""
+"""Partners' webhooks: where status changes and billing's documents are POSTed, how each delivery is signed, and when
+a failed one is tried again. The signature is Standard Webhooks' (https://www.standardwebhooks.com/): `v1,` and the
+base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", keyed with the bytes a `whsec_<base64>` secret encodes."""
 from __future__ import annotations
 
 import base64
@@ -8,16 +8,19 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 from uuid import UUID
 
 from intake.domain.errors import InvalidInput, Problem
 
 STATUS_CHANGED: Final = "application.status_changed"
+INVOICE_ISSUED: Final = "invoice.issued"  # billing issued the partner's monthly invoice for a payer
+CREDIT_NOTE_ISSUED: Final = "credit_note.issued"  # billing credited back what was invoiced
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # the scheme asks for 24 to 64 random bytes
 SCHEMES = ("http", "https")
@@ -91,6 +94,25 @@ class StatusChange:
         return json.dumps({"delivery_id": str(self.delivery_id), "event": STATUS_CHANGED,
                            "application_id": str(self.application_id), "status": self.status,
                            "reason": self.reason, "at": self.at.isoformat()}, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class DocumentNotice:
+    """A billing document issued for the partner's applications (an invoice, a credit note), as its webhooks are
+    told about it: `document` is the summary billing published (id, number, payer, month, total, applications)."""
+
+    delivery_id: UUID
+    event: str
+    document: Mapping[str, Any]
+    at: datetime
+
+    def body(self) -> bytes:
+        """The JSON body, the same bytes on every attempt (keys in order)."""
+        return json.dumps({"delivery_id": str(self.delivery_id), "event": self.event, **self.document,
+                           "at": self.at.isoformat()}, separators=(",", ":"), sort_keys=True).encode()
+
+
+Notice = StatusChange | DocumentNotice
 
 
 def signature(secret: str, delivery_id: UUID, timestamp: int, body: bytes) -> str:

@@ -4,12 +4,15 @@ notice to the partner."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts import (
     ApplicationInReview,
     ApplicationRejected,
     ApplicationScored,
     ApplicationWaitlisted,
+    CreditNoteIssued,
+    InvoiceIssued,
     OfferExpired,
     OfferMade,
     ReclaimWaived,
@@ -18,9 +21,10 @@ from contracts import (
     UtilizationDropped,
     UtilizationRecovered,
 )
-from intake.domain.commands import ExpireOffer, NotifyUsage, RecordOffer, RecordOutcome
+from intake.domain.commands import ExpireOffer, NotifyDocument, NotifyUsage, RecordOffer, RecordOutcome
 from intake.domain.model import Status
 from intake.domain.offers import Offer
+from intake.domain.webhooks import CREDIT_NOTE_ISSUED, INVOICE_ISSUED
 from servicekit.worker import Translations
 
 
@@ -75,6 +79,22 @@ def utilization_recovered(e: UtilizationRecovered) -> NotifyUsage:
                                          f"of {e.threshold_pct:.1f}%; the warning is lifted", e.occurred_at)
 
 
+def invoice_issued(e: InvoiceIssued) -> NotifyDocument:
+    return NotifyDocument(e.partner_id, INVOICE_ISSUED, _document(e), e.issued_at)
+
+
+def credit_note_issued(e: CreditNoteIssued) -> NotifyDocument:
+    return NotifyDocument(e.partner_id, CREDIT_NOTE_ISSUED,
+                          {**_document(e), "credits": list(e.credits), "reason": e.reason}, e.issued_at)
+
+
+def _document(e: InvoiceIssued | CreditNoteIssued) -> dict[str, Any]:
+    """What a partner's portal needs to fetch the document from billing and show it: JSON values only."""
+    return {"document_id": str(e.document_id), "number": e.number, "payer_kind": e.payer_kind,
+            "payer_name": e.payer_name, "month": e.month.isoformat(), "total_krw": e.total_krw,
+            "application_ids": [str(a) for a in e.application_ids]}
+
+
 def _day(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -101,4 +121,6 @@ TRANSLATIONS: Translations = {
     UtilizationRecovered: utilization_recovered,
     OfferMade: offer_made,
     OfferExpired: offer_expired,
+    InvoiceIssued: invoice_issued,
+    CreditNoteIssued: credit_note_issued,
 }

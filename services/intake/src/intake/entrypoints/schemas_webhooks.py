@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -34,13 +34,15 @@ class WebhookCreatedOut(WebhookOut):
 
 
 class DeliveryOut(BaseModel):
-    """One notification of one status change to one webhook, and how its delivery went."""
+    """One notification to one webhook (an application's status change, or a billing document issued), and how its
+    delivery went."""
 
     id: UUID = Field(description="The delivery id: the Webhook-Id header and `delivery_id` in the body.")
-    event: Literal["application.status_changed"] = STATUS_CHANGED
-    application_id: UUID
-    application_status: Status
+    event: Literal["application.status_changed", "invoice.issued", "credit_note.issued"] = STATUS_CHANGED
+    application_id: UUID | None = Field(default=None, description="A status change's application.")
+    application_status: Status | None = Field(default=None, description="A status change's new status.")
     reason: str
+    payload: dict[str, Any] | None = Field(default=None, description="A document's summary, as its body carries it.")
     occurred_at: datetime
     state: DeliveryState = Field(description="pending (due at next_attempt_at), delivered, failed after the last "
                                              "attempt, or cancelled because the webhook was removed.")

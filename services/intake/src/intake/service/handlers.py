@@ -14,6 +14,7 @@ from intake.domain.commands import (
     CreateApplication,
     DeclineOffer,
     ExpireOffer,
+    NotifyDocument,
     NotifyUsage,
     OpenCall,
     RecordOffer,
@@ -86,6 +87,11 @@ async def notify_usage(cmd: NotifyUsage, uow: IntakeUnitOfWork, clock: Clock) ->
         return 0
     return await uow.webhooks.notify(app.partner_id, app.id, [(app.status.value, cmd.reason)], occurred_at=cmd.at,
                                      now=clock())
+
+
+async def notify_document(cmd: NotifyDocument, uow: IntakeUnitOfWork, clock: Clock) -> int:
+    return await uow.webhooks.notify_document(cmd.partner_id, cmd.event, cmd.document, occurred_at=cmd.at,
+                                              now=clock())
 
 
 async def record_offer(cmd: RecordOffer, uow: IntakeUnitOfWork, clock: Clock) -> None:
@@ -191,6 +197,7 @@ HANDLERS: Handlers = {
     WithdrawApplication: withdraw_application,
     RecordOutcome: record_outcome,
     NotifyUsage: notify_usage,
+    NotifyDocument: notify_document,
     RecordOffer: record_offer,
     ExpireOffer: expire_offer,
     AcceptOffer: accept_offer,

@@ -2,9 +2,9 @@
 (adapters) meets them, and so does the in-memory one of the fast tests."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from intake.domain.calls import Call, Program
@@ -52,6 +52,10 @@ class Webhooks(Protocol):
     async def notify(self, partner_id: UUID, application_id: UUID, changes: Sequence[tuple[str, str]],
                      occurred_at: datetime, now: datetime) -> int:
         """One pending delivery, due `now`, per active webhook and change; the number of deliveries written."""
+
+    async def notify_document(self, partner_id: UUID, event: str, document: Mapping[str, Any], occurred_at: datetime,
+                              now: datetime) -> int:
+        """One pending delivery, due `now`, per active webhook of the partner, for a billing document."""
 
 
 class IntakeUnitOfWork(UnitOfWork, Protocol):
