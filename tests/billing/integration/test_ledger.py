@@ -185,13 +185,15 @@ async def test_events_delivered_twice_and_in_another_order_give_identical_invoic
         "allocations": [youth_grant, project_grant, reclaimed(youth_grant, JAN_1 + timedelta(days=3, seconds=30))],
     }
 
-    async def documents(test_stack: Stack, order: list[Event]) -> list[dict[str, Any]]:
+    async def documents(test_stack: Stack, order: list[Event]) -> tuple[list[dict[str, Any]], list[bytes]]:
         clock = ManualClock(DEC_1)
         async with test_stack.api("billing", clock=clock) as api:
             await consume(test_stack, *order)
             out = await run_round(api, clock, JAN_1 + timedelta(hours=1))
             out += await run_round(api, clock, FEB_1 + timedelta(hours=1))
-        return out
+            files = [(await api.get(f"/invoices/{d['id']}/{form}", headers=OPERATOR)).content
+                     for d in out for form in ("csv", "html")]
+        return out, files
 
     in_order = await documents(stack, [e for topic in streams.values() for e in topic])
     rng = random.Random(7)
@@ -200,8 +202,8 @@ async def test_events_delivered_twice_and_in_another_order_give_identical_invoic
     while any(queues.values()):
         topic = rng.choice([t for t, q in queues.items() if q])
         shuffled.append(queues[topic].pop(0))
-    assert await documents(twin, shuffled) == in_order
-    assert {d["payer_name"] for d in in_order} == {"Haedal AI", "Big Corp", "Mid Co"}
+    assert await documents(twin, shuffled) == in_order  # every field, and the CSV and HTML byte for byte
+    assert {d["payer_name"] for d in in_order[0]} == {"Haedal AI", "Big Corp", "Mid Co"}
 
 
 async def test_a_partner_reads_its_own_documents_only(stack: Stack) -> None:
@@ -212,10 +214,16 @@ async def test_a_partner_reads_its_own_documents_only(stack: Stack) -> None:
         issued = {d["partner_id"]: d["id"] for d in await run_round(api, clock, JAN_1 + timedelta(hours=1))}
         as_mine = bearer("partner", mine.partner_id)
         listed = (await api.get("/invoices", headers=as_mine)).json()
+        by_application = (await api.get("/invoices", params={"application_id": str(mine.application_id)},
+                                        headers=OPERATOR)).json()
+        as_other_application = (await api.get("/invoices", params={"application_id": str(theirs.application_id)},
+                                              headers=as_mine)).json()
         own = await api.get(f"/invoices/{issued[str(mine.partner_id)]}", headers=as_mine)
         other = await api.get(f"/invoices/{issued[str(theirs.partner_id)]}", headers=as_mine)
         ledger = (await api.get("/ledger", headers=as_mine)).json()["items"]
     assert [d["partner_id"] for d in listed] == [str(mine.partner_id)]
+    assert [d["partner_id"] for d in by_application] == [str(mine.partner_id)]
+    assert as_other_application == []
     assert own.status_code == 200
     assert other.status_code == 404
     assert {line["partner_id"] for line in ledger} == {str(mine.partner_id)}

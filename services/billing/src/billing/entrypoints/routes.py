@@ -103,12 +103,15 @@ def _visible(doc: Document | None, caller: Principal, document_id: UUID) -> Docu
 
 
 @documents.get("", response_model=list[DocumentOut],
-               summary="Invoices and credit notes, newest month first (a partner's own only)")
+               summary="Invoices and credit notes, newest month first (a partner's own only); `application_id`: those "
+                       "with a line of the application")
 async def list_documents(uow: Uow, caller: Reader, month: BoundedDay | None = None,
                          status: DocumentStatus | None = None, kind: DocumentKind | None = None,
+                         application_id: UUID | None = None,
                          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[DocumentOut]:
     partner = caller.partner_id if caller.role == "partner" else None
-    found = await uow.documents.find(partner_id=partner, month=month, status=status, kind=kind, limit=limit)
+    found = await uow.documents.find(partner_id=partner, month=month, status=status, kind=kind,
+                                     application_id=application_id, limit=limit)
     return [DocumentOut.of(d) for d in found]
 
 
