@@ -54,7 +54,7 @@ lint: venv
 	$(VENV)/bin/lint-imports --no-cache
 
 test: venv infra tools lint
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q --durations=25 $(PYTEST_ARGS)
 
 unit: venv
 	$(VENV)/bin/pytest -q tests/*/unit tests/*/service $(PYTEST_ARGS)

@@ -16,6 +16,8 @@ from contracts import (
     ApplicationSubmitted,
     Event,
     GpuSlot,
+    InvoiceIssued,
+    MarketPriceSet,
     ResourceAllocated,
     ResourceReclaimed,
     TelemetryStale,
@@ -98,6 +100,32 @@ async def test_an_application_s_events_from_every_topic_tell_its_story_and_move_
     # newest read first, two to a page, then the rest from where it stopped
     assert [e["seq"] for e in page["items"]] == sorted((e["seq"] for e in story["events"]), reverse=True)[:2]
     assert page["next_before"] == page["items"][-1]["seq"]
+
+
+async def test_an_invoice_naming_two_applications_is_in_both_stories_and_a_price_is_found_under_its_csp(
+        stack: Stack) -> None:
+    first, second, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    invoice = InvoiceIssued(document_id=uuid.uuid4(), number="INV-2026-000001", partner_id=uuid.uuid4(),
+                            payer_kind="applicant", payer_name="Acme AI", month=date(2026, 12, 1), total_krw=9_000,
+                            application_ids=[first, second], issued_at=AT, occurred_at=AT + timedelta(days=40))
+    price = MarketPriceSet(csp="csp-x", gpu_model="H100", effective_from=date(2026, 12, 1), krw_per_gpu_hour=5200)
+    async with stack.api("dashboard", clock=NOW) as api, stack.worker("dashboard"):
+        await publish(stack, *journey(first)[:3], *journey(second)[:3], *journey(other)[:3], invoice, price)
+
+        async def told(application_id: uuid.UUID) -> Any:
+            story = await api.get(f"/applications/{application_id}/story", headers=OPERATOR)
+            return story.json()["events"] if story.status_code == 200 and len(story.json()["events"]) == 4 else None
+        stories = [await eventually(lambda a=a: told(a), what=f"the story of {a}") for a in (first, second)]
+        others = (await api.get(f"/applications/{other}/story", headers=OPERATOR)).json()["events"]
+        async def priced_page() -> Any:
+            page = await read(api, "/events", csp="csp-x")
+            return page if page["items"] else None
+        priced = await eventually(priced_page, what="the price under its CSP")
+    for story in stories:
+        assert story[-1]["type"] == "billing.invoice_issued.v2"
+    assert [e["type"] for e in others] == ["intake.application_submitted.v1", "evaluation.application_scored.v1",
+                                           "allocation.resource_allocated.v1"]
+    assert [e["type"] for e in priced["items"]] == ["billing.market_price_set.v1"]
 
 
 async def _stage_of(api: httpx.AsyncClient, application_id: uuid.UUID, stage: str) -> bool:

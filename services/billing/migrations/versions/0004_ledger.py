@@ -6,6 +6,10 @@ ledger (a trigger refuses UPDATE and DELETE of its lines), and monthly invoices 
 lines they cover. The tariff, account and invoice tables of 0001 are dropped: an account's invoice was the whole of
 an allocation at one price, which the ledger cannot take over line by line.
 
+The inbox is emptied too: the ledger is built from the events, and every handler is idempotent without it, so after
+the upgrade the `billing` consumer group is reset to the earliest offsets (docs/billing.md, "Upgrading") and billing
+reads the applications, scores and allocations it had read before into the new tables.
+
 Revision ID: 0004
 Revises: 0003
 """
@@ -28,6 +32,7 @@ def _uuid(name: str, *args: object, **kw: object) -> sa.Column:
 def upgrade() -> None:
     for old in ("invoice", "account", "tariff"):
         op.drop_table(old, schema=SCHEMA)
+    op.execute(f"DELETE FROM {SCHEMA}.inbox")
     _facts()
     _ledger()
     _documents()

@@ -41,6 +41,8 @@ event = Table(
     Index("ix_event_application_id", "application_id", "seq"),
     Index("ix_event_type", "type", "seq"),
     Index("ix_event_call_id", "call_id", "seq", postgresql_where=text("call_id IS NOT NULL")),
+    Index("ix_event_application_ids", text("(payload -> 'application_ids')"), postgresql_using="gin",
+          postgresql_where=text("payload ? 'application_ids'")),
 )
 
 # each application's place in the funnel

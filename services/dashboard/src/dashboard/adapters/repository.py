@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, any_, case, func, select
+from sqlalchemy import and_, any_, case, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,7 +62,12 @@ class EventRepository:
         return [dict(row._mapping) for row in await self._session.execute(stmt.limit(limit))]
 
     async def story(self, application_id: UUID) -> list[dict[str, Any]]:
-        stmt = (select(event).where(event.c.application_id == application_id)
+        """The application's events, and the documents (invoices, credit notes) that name it among others."""
+        # the key as a literal, not a parameter, so that the partial GIN index (migration 0005) matches the query
+        key: Any = literal_column("'application_ids'")
+        named = and_(event.c.payload.op("?")(key),
+                     event.c.payload.op("->")(key).op("@>")(func.jsonb_build_array(str(application_id))))
+        stmt = (select(event).where(or_(event.c.application_id == application_id, named))
                 .order_by(event.c.occurred_at, event.c.seq))
         return [dict(row._mapping) for row in await self._session.execute(stmt)]
 

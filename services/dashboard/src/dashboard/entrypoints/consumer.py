@@ -39,6 +39,9 @@ from servicekit.worker import Translations
 def _csps(event: Event) -> tuple[str, ...]:
     slots: list[Any] = getattr(event, "slots", None) or []
     named = {getattr(slot, "csp", "") for slot in slots} | set(getattr(event, "csps", None) or ())
+    own = getattr(event, "csp", None)  # a market price's CSP
+    if isinstance(own, str):
+        named.add(own)
     return tuple(sorted(c for c in named if c))
 
 
