@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from billing.config import PayerSettings
+from billing.config import InvoicingSettings, PayerSettings
 from contracts import (
     CorporateParticipant,
     Event,
@@ -284,3 +284,51 @@ async def test_random_streams_of_grants_reclaims_prices_and_releases_leave_the_d
     (payers,) = await stack.fetch("SELECT coalesce(sum(amount_krw), 0) FROM billing.ledger_line "
                                   "WHERE payer_kind <> 'government'")
     assert billed == payers[0]
+
+
+async def test_a_voided_invoice_keeps_its_number_and_its_lines_are_invoiced_again_under_the_next(
+        stack: Stack) -> None:
+    application = submitted("P1")
+    # 1 GPU x 31 days x 24 h x 4,000 KRW = 2,976,000 KRW; 30% = 892,800 KRW
+    await consume(stack, application, allocated(application, gpus=1, start=DEC_1, end=JAN_1))
+    clock = ManualClock(DEC_1)
+    async with stack.api("billing", clock=clock) as api:
+        (first,) = await run_round(api, clock, JAN_1 + timedelta(hours=1))
+        voided = await api.post(f"/invoices/{first['id']}/void", headers=OPERATOR, json={"reason": "wrong payer"})
+        (second,) = await run_round(api, clock, JAN_1 + timedelta(hours=2))
+        pay_void = await api.post(f"/invoices/{first['id']}/payment", headers=OPERATOR,
+                                  json={"paid_on": "2027-01-10", "reference": "KB-1"})
+        paid = await api.post(f"/invoices/{second['id']}/payment", headers=OPERATOR,
+                              json={"paid_on": "2027-01-10", "reference": "KB-2"})
+        void_paid = await api.post(f"/invoices/{second['id']}/void", headers=OPERATOR, json={"reason": "late"})
+        issue_again = await api.post(f"/invoices/{second['id']}/issue", headers=OPERATOR)
+        listed = {d["number"]: d["status"] for d in (await api.get("/invoices", headers=OPERATOR)).json()}
+    assert (first["number"], first["total_krw"]) == ("INV-2027-000001", 892_800)
+    assert voided.json()["status"] == "void" and voided.json()["void_reason"] == "wrong payer"
+    assert (second["number"], second["total_krw"]) == ("INV-2027-000002", 892_800)
+    assert [r.status_code for r in (pay_void, void_paid, issue_again)] == [409, 409, 409]
+    assert paid.json()["status"] == "paid" and paid.json()["payment_reference"] == "KB-2"
+    assert listed == {"INV-2027-000001": "void", "INV-2027-000002": "paid"}
+
+
+async def test_with_a_review_period_a_draft_waits_for_it_or_for_an_operator_and_numbers_follow_the_issue_order(
+        stack: Stack) -> None:
+    first, second = submitted("P1"), submitted("P1")
+    await consume(stack, first, second, *[allocated(a, gpus=1, start=DEC_1, end=JAN_1) for a in (first, second)])
+    clock = ManualClock(DEC_1)
+    review = InvoicingSettings(review_days=3)
+    async with stack.api("billing", clock=clock, invoicing=review) as api:
+        assert await run_round(api, clock, JAN_1 + timedelta(hours=1)) == []
+        drafts = (await api.get("/invoices", params={"status": "draft"}, headers=OPERATOR)).json()
+        chosen = next(d for d in drafts if d["partner_id"] == str(second.partner_id))
+        as_partner = bearer("partner", second.partner_id)
+        unseen = ((await api.get("/invoices", headers=as_partner)).json(),
+                  (await api.get(f"/invoices/{chosen['id']}", headers=as_partner)).status_code)
+        issued = (await api.post(f"/invoices/{chosen['id']}/issue", headers=OPERATOR)).json()
+        still = await run_round(api, clock, JAN_1 + timedelta(days=2))  # the other draft keeps its first drafting
+        rest = await run_round(api, clock, JAN_1 + timedelta(days=3, hours=1))
+    assert len(drafts) == 2 and all(d["number"] is None for d in drafts)
+    assert unseen == ([], 404)  # a draft is the operators' to review, not yet the partner's
+    assert (issued["status"], issued["number"]) == ("issued", "INV-2027-000001")
+    assert still == []
+    assert [(d["partner_id"], d["number"]) for d in rest] == [(str(first.partner_id), "INV-2027-000002")]

@@ -342,8 +342,10 @@ class DocumentRepository:
 
     async def find(self, *, partner_id: UUID | None = None, month: date | None = None,
                    status: DocumentStatus | None = None, kind: DocumentKind | None = None,
-                   application_id: UUID | None = None, limit: int = 50) -> list[Document]:
+                   application_id: UUID | None = None, issued_only: bool = False, limit: int = 50) -> list[Document]:
         stmt = select(document).order_by(document.c.month.desc(), document.c.number, document.c.id).limit(limit)
+        if issued_only:
+            stmt = stmt.where(document.c.status != DocumentStatus.DRAFT.value)
         if application_id is not None:
             stmt = stmt.where(exists(select(document_line.c.document_id).where(
                 document_line.c.document_id == document.c.id, document_line.c.application_id == application_id)))

@@ -97,21 +97,23 @@ async def record_release(application_id: UUID, body: ReleaseIn, bus: Bus, caller
 
 
 def _visible(doc: Document | None, caller: Principal, document_id: UUID) -> Document:
-    if doc is None or (caller.role == "partner" and doc.partner_id != caller.partner_id):
+    """The document, if the caller may see it: a partner its own once issued (a draft is the operators' to review)."""
+    if doc is None or (caller.role == "partner" and (doc.partner_id != caller.partner_id
+                                                     or doc.status is DocumentStatus.DRAFT)):
         raise DocumentNotFound(f"no document {document_id}")
     return doc
 
 
 @documents.get("", response_model=list[DocumentOut],
-               summary="Invoices and credit notes, newest month first (a partner's own only); `application_id`: those "
-                       "with a line of the application")
+               summary="Invoices and credit notes, newest month first (a partner's own once issued); `application_id`: "
+                       "those with a line of the application")
 async def list_documents(uow: Uow, caller: Reader, month: BoundedDay | None = None,
                          status: DocumentStatus | None = None, kind: DocumentKind | None = None,
                          application_id: UUID | None = None,
                          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[DocumentOut]:
     partner = caller.partner_id if caller.role == "partner" else None
     found = await uow.documents.find(partner_id=partner, month=month, status=status, kind=kind,
-                                     application_id=application_id, limit=limit)
+                                     application_id=application_id, issued_only=partner is not None, limit=limit)
     return [DocumentOut.of(d) for d in found]
 
 
