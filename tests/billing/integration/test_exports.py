@@ -143,7 +143,7 @@ async def test_a_credit_note_exports_negative_amounts_and_defuses_what_the_partn
     assert page_script.status_code == 200, page_script.text
     assert "<script>" not in page_script.text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Corp" in page_script.text
-    assert "대변 전표" in page_script.text and "-2,976,000원" in page_script.text
+    assert "대변표" in page_script.text and "-2,976,000원" in page_script.text
     assert "오픈소스 공개에 따른 면제" in page_script.text
     invoiced = {d["payer_name"]: d["number"] for d in december}
     assert invoiced[script] in by_payer[script]["credits"]

@@ -228,7 +228,7 @@ def test_the_page_in_english_has_english_labels_and_amounts_in_krw() -> None:
 
 def test_a_credit_note_page_names_the_invoices_it_credits_its_reason_and_negative_amounts() -> None:
     ko = parsed(document_html(a_credit_note())).text
-    assert "대변 전표" in ko and "CN-2027-000001" in ko
+    assert "대변표" in ko and "CN-2027-000001" in ko
     assert {"INV-2027-000001", "INV-2027-000002"} <= set(ko)
     assert "대상 청구서" in ko and "오픈소스 공개에 따른 면제" in ko
     assert "-5,952,000원" in ko and "-11,904,000원" in ko

@@ -514,6 +514,22 @@ def test_a_reversal_of_an_invoiced_line_goes_on_a_credit_note_at_once_and_keys_t
     assert not december & {i for d in documents for i in d.ledger_line_ids}
 
 
+def test_keys_of_a_closed_month_that_net_to_zero_are_covered_unshown_by_the_payer_s_next_document() -> None:
+    ledger = InMemoryLedger()
+    ledger.post(ALLOCATION, owed_now(ACROSS))
+    # reclaimed Dec 5 00:00Z: December (from Nov 30 15:00Z) is 4 days 9 h = 6,300 min x 4,000 / 60 = 420,000; 30% =
+    # 126,000. The December charge of 270,000 and its reversal net to zero
+    ledger.post(ALLOCATION, owed_now(replace(ACROSS, ended_at=utc("2026-12-05T00:00"))))
+    january = utc("2026-12-31T15:00")
+    [invoice] = drafts(ledger.unbilled(), closed_before=january, month=date(2026, 12, 1))
+    assert sorted(line.amount_krw for line in invoice.lines) == [126_000, 306_000]
+    netted = {e.id for e in ledger.entries if e.line.payer != GOVERNMENT and e.line.key.period_start == DECEMBER
+              and e.line.key.period_end == utc("2026-12-10T00:00")}
+    assert len(netted) == 2 and netted <= set(invoice.ledger_line_ids)
+    ledger.bill(invoice.ledger_line_ids)
+    assert [e for e in ledger.unbilled() if e.line.payer != GOVERNMENT] == []
+
+
 def test_positive_keys_of_an_open_month_wait_for_it_to_close() -> None:
     ledger = InMemoryLedger()
     ledger.post(ALLOCATION, owed_now(a_grant(starts="2026-12-02T00:00", ends="2026-12-09T00:00")))

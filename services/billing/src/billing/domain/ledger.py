@@ -422,7 +422,9 @@ class Unbilled:
 def drafts(unbilled: Iterable[Unbilled], *, closed_before: datetime, month: date) -> list[Draft]:
     """The documents the unbilled lines make: per partner and payer, keys netted; positive keys of periods before
     `closed_before` on an invoice for `month`, negative keys (reversals of what was invoiced) on a credit note at once.
-    Keys that net to zero, and positive keys of periods still open, wait. The government is never invoiced."""
+    Positive keys of periods still open wait. Keys of closed periods that net to zero are covered by the payer's first
+    document, unshown (so they are not read again each round), or wait with nothing to show if it has none. The
+    government is never invoiced."""
     groups: dict[tuple[UUID, str], dict[LineKey, list[Unbilled]]] = defaultdict(lambda: defaultdict(list))
     payers: dict[str, Payer] = {}
     for item in unbilled:
@@ -434,6 +436,7 @@ def drafts(unbilled: Iterable[Unbilled], *, closed_before: datetime, month: date
     for (partner_id, payer_key), by_key in sorted(groups.items()):
         invoice: list[tuple[DocumentLine, list[int]]] = []
         credit: list[tuple[DocumentLine, list[int]]] = []
+        settled: list[int] = []  # lines of closed periods that net to nothing (a charge and its reversal)
         for key in sorted(by_key):
             items = by_key[key]
             net = sum(i.line.amount_krw for i in items)
@@ -444,10 +447,13 @@ def drafts(unbilled: Iterable[Unbilled], *, closed_before: datetime, month: date
                 credit.append(entry)
             elif net > 0 and key.period_start < closed_before:
                 invoice.append(entry)
+            elif net == 0 and key.period_start < closed_before:
+                settled += entry[1]
         for kind, entries in ((DocumentKind.INVOICE, invoice), (DocumentKind.CREDIT_NOTE, credit)):
             if entries:
                 out.append(Draft(kind, partner_id, payers[payer_key], month, tuple(e for e, _ in entries),
-                                 tuple(sorted(i for _, ids in entries for i in ids))))
+                                 tuple(sorted([*settled, *(i for _, ids in entries for i in ids)]))))
+                settled = []  # the payer's first document covers them, shown nowhere: they add nothing
     return out
 
 

@@ -104,7 +104,7 @@ def settlement_csv(settlement: SettlementOut) -> bytes:
 
 LABELS: dict[Lang, dict[str, str]] = {
     "ko": {
-        "invoice": "청구서", "credit_note": "대변 전표", "number": "문서 번호", "unnumbered": "초안 (번호 미부여)",
+        "invoice": "청구서", "credit_note": "대변표", "number": "문서 번호", "unnumbered": "초안 (번호 미부여)",
         "id": "문서 ID", "status": "상태", "month": "대상 월", "payer": "납부자", "partner": "파트너",
         "drafted": "작성일", "issued": "발행일", "paid": "납부일", "payment_reference": "입금 참조",
         "voided": "무효 처리일", "void_reason": "무효 사유", "lines": "내역", "period": "기간", "csp": "CSP",
