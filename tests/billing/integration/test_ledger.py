@@ -17,6 +17,7 @@ from billing.config import InvoicingSettings, PayerSettings
 from contracts import (
     CorporateParticipant,
     Event,
+    UsageRecorded,
 )
 from support import databases
 from support.auth import OPERATOR, bearer
@@ -332,3 +333,19 @@ async def test_with_a_review_period_a_draft_waits_for_it_or_for_an_operator_and_
     assert (issued["status"], issued["number"]) == ("issued", "INV-2027-000001")
     assert still == []
     assert [(d["partner_id"], d["number"]) for d in rest] == [(str(first.partner_id), "INV-2027-000002")]
+
+
+async def test_the_busy_gpu_hours_telemetry_measured_are_shown_beside_each_line_and_not_billed(stack: Stack) -> None:
+    application = submitted("P1")
+    grant = allocated(application, gpus=2, start=DEC_1, end=DEC_1 + timedelta(days=2))
+    hours = [(DEC_1 + timedelta(hours=h), gpu_hours) for h, gpu_hours in ((0, 1.5), (1, 2.0), (30, 0.25))]
+    usage = [UsageRecorded(application_id=application.application_id, allocation_id=grant.allocation_id,
+                           window_start=at, window_end=at + timedelta(hours=1), gpu_hours=gpu_hours,
+                           utilization_pct=50) for at, gpu_hours in hours]
+    await consume(stack, application, grant, *usage)
+    clock = ManualClock(DEC_1)
+    async with stack.api("billing", clock=clock) as api:
+        (invoice,) = await run_round(api, clock, JAN_1 + timedelta(hours=1))
+    # 2 GPUs x 48 h = 96 GPU-hours reserved x 4,000 KRW = 384,000 KRW; 30% = 115,200 KRW, whatever was busy
+    (line,) = invoice["lines"]
+    assert (line["gpu_hours"], line["amount_krw"], line["busy_gpu_hours"]) == ("96.000000", 115_200, "3.750000")
