@@ -97,9 +97,6 @@ class ProfileRepository:
                        youth=bool(m["youth"]), participants=tuple(Participant(**p) for p in m["participants"]),
                        open_source_pledged=m["open_source_pledged"], release=found)
 
-    async def release_of(self, application_id: UUID) -> dict[str, Any] | None:
-        row = (await self._session.execute(select(release).where(release.c.application_id == application_id))).first()
-        return dict(row._mapping) if row else None
 
 
 class GrantRepository:

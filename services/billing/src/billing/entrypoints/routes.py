@@ -71,12 +71,12 @@ settlements = APIRouter(prefix="/settlements", tags=["settlements"], responses=R
                         "correcting lines. Setting the same day again replaces that day's price.")
 async def put_price(csp: Annotated[Csp, Path()], gpu_model: Annotated[GpuModel, Path()],
                     effective_from: Annotated[BoundedDay, Path()], body: MarketPriceIn, bus: Bus,
-                    caller: Operator, uow: Uow) -> MarketPriceOut:
-    await bus.handle(SetMarketPrice(MarketPrice(csp, gpu_model, effective_from, body.krw_per_gpu_hour),
-                                    by=caller.client_id))
-    found = [p for p in await uow.prices.every()
-             if (p["csp"], p["gpu_model"], p["effective_from"]) == (csp, gpu_model, effective_from)]
-    return MarketPriceOut.model_validate(found[0])
+                    caller: Operator) -> MarketPriceOut:
+    event = await bus.handle(SetMarketPrice(MarketPrice(csp, gpu_model, effective_from, body.krw_per_gpu_hour),
+                                            by=caller.client_id))
+    return MarketPriceOut(csp=event.csp, gpu_model=event.gpu_model, effective_from=event.effective_from,
+                          krw_per_gpu_hour=event.krw_per_gpu_hour, event_id=event.id, set_at=event.occurred_at,
+                          set_by=caller.client_id)
 
 
 @prices.get("", response_model=list[MarketPriceOut],
