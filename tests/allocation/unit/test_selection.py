@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from uuid import UUID, uuid5
 
 import pytest
@@ -105,7 +106,7 @@ def test_an_institution_at_its_cap_waits_while_others_get_the_gpus(method: str) 
     assert granted(selection) == {"k1": "open", "snu": "open", "postech": "open", "yonsei": "open"}
     assert waitlisted(selection) == {"k2": "institution_cap"}
     assert reason(selection, "k2") == ("institution cap: KAIST already holds 8 of its 8 GPUs, 8 more requested; "
-                                       "score 94.00")
+                                       "no H100 GPUs were left to lift the cap for; score 94.00")
 
 
 @BOTH
@@ -183,6 +184,66 @@ def test_the_reserve_stage_is_optimised_first_even_where_that_lowers_the_round_t
     assert granted(exact) == {"e2": "reserve", "e3": "reserve", "e1": "open"}
     assert granted(greedy) == {"e1": "reserve", "g1": "open"}
     assert exact.objective < greedy.objective                 # lexicographic stages, not one total optimum
+
+
+def test_the_reserve_takes_the_most_reserved_gpus_its_requests_can_use_before_their_scores() -> None:
+    """The issue's round: 30 servers, R = 9. Three high scorers worth 8 servers would leave one reserved server to
+    open competition; the reserve is filled first instead, then the best score among the fillings of 9."""
+    round_ = [early("e1", 90, 24), early("e2", 88, 24), early("e3", 95, 16), early("e4", 60, 24),
+              *(a(f"g{i}", 99, 24) for i in range(7))]
+    rules, capacity = RoundRules(whole_servers=True, reserve_share=0.30), {"H100": 240}
+    fill = select_round(round_, capacity, rules, method="exact")
+    assert fill.reserve_gpus == 72 and fill.reserve_gpus_used == 72
+    assert {n: b for n, b in granted(fill).items() if n.startswith("e")} == {"e1": "reserve", "e2": "reserve",
+                                                                            "e4": "reserve"}
+    assert reason(fill, "e4") == "early-career reserve: 72 of 72 reserved GPUs, 24 H100 GPUs at score 60.00"
+    assert reason(fill, "e3").startswith("capacity: 0 H100 GPUs left after the reserve and higher-ranked selections")
+
+    scored = select_round(round_, capacity, replace(rules, reserve_objective="score"), method="exact")
+    assert scored.reserve_gpus_used == 64                      # the older reading: a reserved server goes to open
+    assert {n for n, b in granted(scored).items() if b == "reserve"} == {"e1", "e2", "e3"}
+
+
+def test_the_reserve_objective_is_one_of_fill_or_score() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        RoundRules(reserve_objective="most")
+    assert refused.value.field == "reserve_objective"
+
+
+@BOTH
+def test_the_reserve_the_cap_kept_from_early_career_waits_for_them_until_the_cap_is_lifted(method: str) -> None:
+    """80 GPUs, R = 24, the cap one server. KNU's three early-career servers fit the reserve but the cap admits one;
+    the other two servers of the reserve are kept through open competition and go to KNU once the cap is lifted,
+    before the general applicants still waiting."""
+    round_ = [*(early(f"knu{i}", 60 - i, institution="KNU") for i in range(3)),
+              *(a(f"g{i}", 90 - i) for i in range(9))]
+    selection = select_round(round_, {"H100": 80}, RoundRules.p2(), method=method)
+    assert selection.reserve_gpus == 24 and selection.reserve_gpus_used == 24
+    assert {n: b for n, b in granted(selection).items() if n.startswith("knu")} == {
+        "knu0": "reserve", "knu1": "reserve_cap_lifted", "knu2": "reserve_cap_lifted"}
+    assert sorted(n for n, b in granted(selection).items() if b == "open") == [f"g{i}" for i in range(7)]
+    assert waitlisted(selection) == {"g7": "capacity", "g8": "capacity"}
+    assert reason(selection, "g7") == ("capacity: 0 H100 GPUs left after the reserve and higher-ranked selections, "
+                                       "8 requested; score 83.00")
+    assert reason(selection, "knu2") == (
+        "early-career reserve, institution cap lifted: 8 H100 GPUs at score 58.00; KNU holds 8 of its 8-GPU cap, "
+        "and the 16 reserved GPUs the reserve stage left unused go to early-career requests first")
+
+
+@BOTH
+def test_a_request_the_cap_kept_out_is_told_so_even_when_higher_ranked_capped_requests_took_the_lift(
+        method: str) -> None:
+    """k3 waits because KAIST is at its cap while GPUs were there for it in open competition; the two servers
+    left when the cap is lifted go to KAIST's higher-ranked k2 and SNU's s2. Capacity did not keep k3 out."""
+    round_ = [a("k1", 95, institution="KAIST"), a("k2", 94, institution="KAIST"), a("s1", 93, institution="SNU"),
+              a("s2", 92, institution="SNU"), a("k3", 91, institution="KAIST"), a("p", 50)]
+    selection = select_round(round_, {"H100": 40}, RoundRules(whole_servers=True, institution_cap_share=0.2),
+                             method=method)
+    assert granted(selection) == {"k1": "open", "s1": "open", "p": "open", "k2": "cap_lifted", "s2": "cap_lifted"}
+    assert waitlisted(selection) == {"k3": "institution_cap"}
+    assert reason(selection, "k3") == (
+        "institution cap: KAIST already holds 8 of its 8 GPUs, 8 more requested; the cap was lifted for the 16 H100 "
+        "GPUs left, and higher-ranked requests left 0 of them, too few; score 91.00")
 
 
 @BOTH

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from uuid import UUID, uuid5
@@ -111,36 +112,111 @@ def test_the_reserve_and_the_cap_hold_over_the_first_two_stages(round_: Round, m
     candidates, capacity, rules = round_
     valid, reserved, cap = limits(candidates, capacity, rules)
     selection = select_round(candidates, capacity, rules, method=method)
-    reserve = by_basis(selection, candidates, "reserve")
-    assert all(c.track == "early_career" for c in reserve)
-    assert selection.reserve_gpus == reserved and selection.reserve_gpus_used == sum(c.gpus for c in reserve)
-    assert fits(reserve, capacity, reserved, cap, {})
+    reserve, kept = by_basis(selection, candidates, "reserve"), by_basis(selection, candidates, "reserve_cap_lifted")
+    assert all(c.track == "early_career" for c in reserve + kept)
+    assert selection.reserve_gpus == reserved and selection.reserve_gpus_used == sum(c.gpus for c in reserve + kept)
+    assert fits(reserve, capacity, reserved, cap, {}) and selection.reserve_gpus_used <= reserved
     assert fits(by_basis(selection, candidates, "reserve", "open"), capacity, None, cap, {})
+    assert not kept or cap is not None                        # only the cap's lifting hands out what it kept
     track = [c for c in valid if c.track == "early_career"]
     if reserved and fits(track, capacity, reserved, cap, {}):
         assert reserve == track                               # all of a reserve track that fits is taken first
 
 
+def most_gpus(pool: list[Candidate], left: Mapping[str, int], budget: int | None, cap: int | None,
+              held: Mapping[str, int]) -> int:
+    return max(sum(c.gpus for c in subset) for k in range(len(pool) + 1)
+               for subset in itertools.combinations(pool, k) if fits(subset, left, budget, cap, held))
+
+
+def best_filling(pool: list[Candidate], left: Mapping[str, int], budget: int | None, cap: int | None,
+                 held: Mapping[str, int]) -> tuple[int, int]:
+    """The lexicographic optimum: the most GPUs, then the best value among the selections taking that many."""
+    most = most_gpus(pool, left, budget, cap, held)
+    return most, max(value(subset) for k in range(len(pool) + 1) for subset in itertools.combinations(pool, k)
+                     if sum(c.gpus for c in subset) == most and fits(subset, left, budget, cap, held))
+
+
+def stage_value(chosen: list[Candidate], fill_first: bool) -> tuple[int, int] | int:
+    return (sum(c.gpus for c in chosen), value(chosen)) if fill_first else value(chosen)
+
+
 @settings(max_examples=60, deadline=None)
-@given(rounds(max_candidates=11))
-def test_each_exact_stage_is_the_optimum_given_the_stages_before_it(round_: Round) -> None:
+@given(rounds(max_candidates=11), st.sampled_from(["fill", "score"]))
+def test_each_exact_stage_is_the_optimum_given_the_stages_before_it(round_: Round, objective: str) -> None:
+    """The reserve: the most reserved GPUs, then the best score ("fill"), or the best score ("score"); open
+    competition on what is left but the GPUs kept for the reserve track's capped-out requests; those requests' best
+    filling of the unused reserve once the cap is lifted; then everyone on what is left, without the cap."""
     candidates, capacity, rules = round_
+    rules = replace(rules, reserve_objective=objective)
     valid, reserved, cap = limits(candidates, capacity, rules)
     selection = select_round(candidates, capacity, rules, method="exact")
     assert selection.method == "exact"
-    left, held, earlier = Counter(capacity), Counter[str](), set()
-    for basis, budget, stage_cap in [("reserve", reserved, cap), ("open", None, cap), ("cap_lifted", None, None)]:
-        pool = [c for c in valid if c.application_id not in earlier
-                and (basis != "reserve" or c.track == rules.reserve_track)]
-        chosen = by_basis(selection, candidates, basis)
-        if (basis == "reserve" and not reserved) or (basis == "cap_lifted" and cap is None):
-            assert chosen == []
-            continue
-        assert value(chosen) == best_value(pool, left, budget, stage_cap, held if stage_cap else {})
+    fill = objective == "fill"
+    left, held, earlier = Counter(capacity), Counter[str](), set[UUID]()
+
+    def take(chosen: list[Candidate], count_held: bool) -> None:
         for c in chosen:
             left[c.gpu_model] -= c.gpus
-            held[c.institution] += c.gpus
+            held[c.institution] += c.gpus if count_held else 0
             earlier.add(c.application_id)
+
+    reserve = by_basis(selection, candidates, "reserve")
+    track = [c for c in valid if c.track == rules.reserve_track]
+    assert stage_value(reserve, fill) == (best_filling if fill else best_value)(track, left, reserved, cap, {})
+    take(reserve, True)
+    kept = by_basis(selection, candidates, "reserve_cap_lifted")
+    capped_out = [c for c in track if c.application_id not in earlier and cap is not None
+                  and held[c.institution] + c.gpus > cap]
+    unused = reserved - sum(c.gpus for c in reserve)
+    if kept:
+        assert stage_value(kept, fill) == (best_filling if fill else best_value)(capped_out, left, unused, None, {})
+    else:
+        assert cap is None or not unused or most_gpus(capped_out, left, unused, None, {}) == 0
+    kept_back = Counter[str]()
+    for c in kept:
+        kept_back[c.gpu_model] += c.gpus
+    open_pool = [c for c in valid if c.application_id not in earlier]
+    open_chosen = by_basis(selection, candidates, "open")
+    assert value(open_chosen) == best_value(open_pool, left - kept_back, None, cap, held if cap else {})
+    take(open_chosen + kept, False)
+    lifted = by_basis(selection, candidates, "cap_lifted")
+    if cap is None:
+        assert lifted == []
+    else:
+        assert value(lifted) == best_value([c for c in valid if c.application_id not in earlier], left, None, None, {})
+
+
+@EXAMPLES
+@given(rounds(), st.sampled_from(["exact", "heuristic"]))
+def test_every_waiting_candidate_is_told_the_constraint_that_kept_it_out(round_: Round, method: str) -> None:
+    """Walking the ranking: "capacity" when the reserve, what was kept for it and the higher-ranked open grants left
+    too few GPUs of its model; "institution_cap" when GPUs were there but its institution held too many under the cap;
+    "score" (exact only) when both would have let it in and lower-ranked requests were worth more together."""
+    candidates, capacity, rules = round_
+    _, _, cap = limits(candidates, capacity, rules)
+    selection = select_round(candidates, capacity, rules, method=method)
+    by_id = {c.application_id: c for c in candidates}
+    ranked = sorted(candidates, key=lambda c: c.rank_key)
+    basis = {d.application_id: d.basis for d in selection.decisions}
+    left, held = Counter(capacity), Counter[str]()
+    for c in ranked:
+        if basis[c.application_id] in ("reserve", "reserve_cap_lifted"):
+            left[c.gpu_model] -= c.gpus
+            held[c.institution] += c.gpus if basis[c.application_id] == "reserve" else 0
+    for c in ranked:
+        told = basis[c.application_id]
+        if told == "capacity":
+            assert c.gpus > left[c.gpu_model]
+        elif told == "institution_cap":
+            assert c.gpus <= left[c.gpu_model] and cap is not None and held[c.institution] + c.gpus > cap
+        elif told == "score":
+            assert method == "exact" and c.gpus <= left[c.gpu_model]
+            assert cap is None or held[c.institution] + c.gpus <= cap
+        elif told == "open":
+            left[c.gpu_model] -= c.gpus
+            held[c.institution] += c.gpus
+    assert by_id.keys() == basis.keys()
 
 
 @EXAMPLES

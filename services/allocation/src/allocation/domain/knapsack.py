@@ -1,5 +1,6 @@
 """The 0/1 knapsack of one selection stage: which candidates, all or nothing, fit the GPUs left per model, a budget
-and an institution cap, for the most score-weighted GPUs.
+and an institution cap, for the most score-weighted GPUs — or, lexicographically, for the most GPUs first and then the
+most score-weighted GPUs among those fillings (`fill_first`, the early-career reserve's reading).
 
 `exact` proves the optimum with HiGHS (`scipy.optimize.milp`) after an LP pass fixes most candidates by their reduced
 costs; `greedy` takes candidates in the given (rank) order while they fit.
@@ -10,7 +11,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -37,6 +38,7 @@ class Limits:
     budget: int | None = None
     cap: int | None = None
     held: Mapping[str, int] = field(default_factory=dict)
+    floor: int = 0                                             # GPUs the selection must at least hand out
 
     def fits(self, c: Item) -> bool:
         budget = self.budget if self.budget is not None else c.gpus
@@ -63,6 +65,7 @@ def _rows(pool: Sequence[Item], limits: Limits) -> tuple[csr_array, np.ndarray]:
     """The constraints that can bind: a model, the budget or an institution whose demand exceeds what it may get."""
     members: dict[tuple[str, str], list[int]] = defaultdict(list)
     bound: dict[tuple[str, str], int] = {}
+    floor = limits.floor > 0
     for j, c in enumerate(pool):
         members["model", c.gpu_model].append(j)
         bound["model", c.gpu_model] = limits.left.get(c.gpu_model, 0)
@@ -76,8 +79,13 @@ def _rows(pool: Sequence[Item], limits: Limits) -> tuple[csr_array, np.ndarray]:
     binding = [key for key, js in members.items() if gpus[js].sum() > bound[key]]
     rows = [i for i, key in enumerate(binding) for _ in members[key]]
     cols = [j for key in binding for j in members[key]]
-    matrix = csr_array((gpus[cols], (rows, cols)), shape=(len(binding), len(pool)))
-    return matrix, np.array([bound[key] for key in binding], dtype=float)
+    values = list(gpus[cols])
+    if floor:                                                  # -GPUs <= -floor
+        rows += [len(binding)] * len(pool)
+        cols += list(range(len(pool)))
+        values += list(-gpus)
+    matrix = csr_array((values, (rows, cols)), shape=(len(binding) + floor, len(pool)))
+    return matrix, np.array([bound[key] for key in binding] + ([-limits.floor] if floor else []), dtype=float)
 
 
 def _weights(pool: Sequence[Item], total_gpus: int) -> np.ndarray:
@@ -87,34 +95,51 @@ def _weights(pool: Sequence[Item], total_gpus: int) -> np.ndarray:
     return np.array([c.gpus * (round(c.score * 100) + (n - r) / (n * (total_gpus + 1))) for r, c in enumerate(pool)])
 
 
-def exact(pool: Sequence[Item], limits: Limits, seconds: float) -> tuple[np.ndarray, bool]:
-    """The stage's optimum by HiGHS (the pool in rank order); when time runs out, the best known and False."""
+def exact(pool: Sequence[Item], limits: Limits, seconds: float, *,
+          fill_first: bool = False) -> tuple[np.ndarray, bool]:
+    """The stage's optimum by HiGHS (the pool in rank order); when time runs out, the best known and False.
+
+    `fill_first`: first the most GPUs the pool can take within the limits, then the best score among the selections
+    that take that many (a second program with that many GPUs as its floor, started from the first one's answer)."""
     deadline = time.perf_counter() + seconds
     taken = np.array([limits.fits(c) for c in pool], dtype=bool)
     fit = [c for c, fits in zip(pool, taken, strict=True) if fits]
-    a, ub = _rows(fit, limits)
+    start: np.ndarray | None = None
+    proven = True
+    if fill_first:
+        gpus = np.array([c.gpus for c in fit], dtype=float)
+        start, proven = _optimum(fit, limits, gpus, None, deadline)
+        limits = replace(limits, floor=int(gpus[start].sum()))
+    found, proven_now = _optimum(fit, limits, _weights(fit, sum(limits.left.values())), start, deadline)
+    taken[taken] = found
+    return taken, proven and proven_now
+
+
+def _optimum(pool: Sequence[Item], limits: Limits, w: np.ndarray, start: np.ndarray | None,
+             deadline: float) -> tuple[np.ndarray, bool]:
+    """The most `w` within the limits; `start`, when given, is a selection known to meet them."""
+    a, ub = _rows(pool, limits)
     if a.shape[0] == 0:
-        return taken, True                                     # all that fit alone fit together
-    w = _weights(fit, sum(limits.left.values()))
-    best, drop, keep = _lp_guided(fit, limits, a, ub, w, seconds)
+        return np.ones(len(pool), dtype=bool), True            # all that fit alone fit together
+    best, drop, keep = _lp_guided(pool, limits, a, ub, w, deadline - time.perf_counter(), start)
     found, proven = _branch_and_cut(a, ub, w, drop, keep, deadline - time.perf_counter())
     if found is None or np.any(a @ found.astype(float) > ub) or w[found].sum() < w[best].sum():
         found = best
-    taken[taken] = found
-    return taken, proven
+    return found, proven
 
 
-def _lp_guided(pool: Sequence[Item], limits: Limits, a: csr_array, ub: np.ndarray, w: np.ndarray,
-               seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The best of two greedy selections (rank order; the LP relaxation's whole grants first), and reduced-cost fixing:
-    which candidates every optimum leaves out (drop) or takes (keep).
+def _lp_guided(pool: Sequence[Item], limits: Limits, a: csr_array, ub: np.ndarray, w: np.ndarray, seconds: float,
+               start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best feasible one of two greedy selections (rank order; the LP relaxation's whole grants first) and
+    `start`, and reduced-cost fixing: which candidates every optimum leaves out (drop) or takes (keep).
 
     With the LP's duals y >= 0 and reduced costs d = w - A'y, any selection x is worth at most
     y.ub + sum(max(d, 0)), less |d_j| if x_j goes against the sign of d_j. Where that falls below the best known
     selection minus one unit of the integer objective (a margin for rounding), no optimum does it. The bound holds
     for any y >= 0, so an inexact LP can only make the fixing weaker, never wrong.
     """
-    best, nothing = greedy(pool, limits), np.zeros(len(pool), dtype=bool)
+    nothing = np.zeros(len(pool), dtype=bool)
+    best = _best_feasible(a, ub, w, [greedy(pool, limits), start])
     # scipy-stubs types A_ub as a dense array; HiGHS takes the sparse one as it is (scipy's _clean_inputs keeps it)
     lp = linprog(-w, A_ub=a, b_ub=ub, bounds=(0, 1), method="highs",  # type: ignore[call-overload]
                  options={"presolve": False, "time_limit": seconds}) if seconds > 0 else None
@@ -123,11 +148,17 @@ def _lp_guided(pool: Sequence[Item], limits: Limits, a: csr_array, ub: np.ndarra
     order = np.lexsort((np.arange(len(pool)), lp.x < 1 - 1e-9))
     rounded = np.zeros(len(pool), dtype=bool)
     rounded[order] = greedy([pool[j] for j in order], limits)
-    best = rounded if w[rounded].sum() > w[best].sum() else best
+    best = _best_feasible(a, ub, w, [best, rounded])
     y = np.maximum(-lp.ineqlin.marginals, 0.0)
     d = w - a.T @ y
     bound, incumbent = float(y @ ub + np.maximum(d, 0.0).sum()), float(w[best].sum()) - 1
     return best, (d < 0) & (bound + d < incumbent), (d > 0) & (bound - d < incumbent)
+
+
+def _best_feasible(a: csr_array, ub: np.ndarray, w: np.ndarray, picks: list[np.ndarray | None]) -> np.ndarray:
+    """The selection worth most among those meeting every row (greedy ones can miss a floor); the first on a tie."""
+    feasible = [x for x in picks if x is not None and not np.any(a @ x.astype(float) > ub + 1e-9)]
+    return max(feasible, key=lambda x: w[x].sum()) if feasible else np.zeros(a.shape[1], dtype=bool)
 
 
 def _branch_and_cut(a: csr_array, ub: np.ndarray, w: np.ndarray, drop: np.ndarray, keep: np.ndarray,

@@ -1,8 +1,12 @@
 """Which applications of a closed P1/P2 round get GPUs: a score-weighted 0/1 knapsack solved in lexicographic stages.
 
-Stages: the reserve track alone, up to its reserved GPUs; then everyone left on the GPUs left, under the institution
-cap; then, for GPUs the cap alone kept from waiting applicants, everyone left without the cap. Each stage is solved
-exactly by HiGHS (`scipy.optimize.milp`) or greedily in rank order (score desc, submitted_order, application id).
+Stages: the reserve track alone, up to its reserved GPUs — the most reserved GPUs its requests can use, then the best
+score among those fillings (`reserve_objective="fill"`, the seed's "reserved first"; "score" is the older reading, the
+most score x GPUs within the reserve); then everyone left on the GPUs left, under the institution cap, except the GPUs
+of the reserve's unused part that reserve-track requests kept out only by the cap could use; once the cap is lifted,
+those go to them first; then, for GPUs the cap alone kept from waiting applicants, everyone left without the cap. Each
+stage is solved exactly by HiGHS (`scipy.optimize.milp`) or greedily in rank order (score desc, submitted_order,
+application id).
 
 Why HiGHS through SciPy rather than OR-Tools CP-SAT: a stage is a linear 0/1 program with a handful of side constraints
 (a row per GPU model, one for the reserve, one per institution that could pass its cap), and its LP relaxation is tight
@@ -17,17 +21,18 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 import numpy as np
 
+from allocation.domain import reasons
 from allocation.domain.errors import InvalidInput
 from allocation.domain.knapsack import Limits, exact, greedy
+from allocation.domain.reasons import CAP_LIFTED, GRANTED, OPEN, RESERVE, RESERVE_CAP_LIFTED, RESERVED
 
-RESERVE, OPEN, CAP_LIFTED = "reserve", "open", "cap_lifted"
-GRANTED = (RESERVE, OPEN, CAP_LIFTED)
 METHODS = ("auto", "exact", "heuristic")
+RESERVE_OBJECTIVES = ("fill", "score")
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,15 @@ class RoundRules:
     reserve_track: str = "early_career"
     reserve_share: float = 0.0
     institution_cap_share: float | None = None
+    reserve_objective: str = "fill"
 
     def __post_init__(self) -> None:
         if self.server_gpus < 1 or self.min_gpus < 1 or (self.max_gpus or self.min_gpus) < self.min_gpus:
             raise InvalidInput("rules", "server_gpus, min_gpus >= 1 and max_gpus >= min_gpus are needed")
         if not 0 <= self.reserve_share <= 1 or not 0 < (self.institution_cap_share or 1) <= 1:
             raise InvalidInput("rules", "reserve_share must be in 0..1 and institution_cap_share in (0, 1]")
+        if self.reserve_objective not in RESERVE_OBJECTIVES:
+            raise InvalidInput("reserve_objective", f"must be one of {', '.join(RESERVE_OBJECTIVES)}")
 
     @classmethod
     def p1(cls) -> RoundRules:
@@ -136,17 +144,17 @@ class _Solver:
     deadline: float
     proven: bool = True
 
-    def __call__(self, pool: Sequence[Candidate], limits: Limits) -> np.ndarray:
+    def __call__(self, pool: Sequence[Candidate], limits: Limits, fill_first: bool = False) -> np.ndarray:
         if not self.exact:
             return greedy(pool, limits)
-        taken, proven = exact(pool, limits, self.deadline - time.perf_counter())
+        taken, proven = exact(pool, limits, self.deadline - time.perf_counter(), fill_first=fill_first)
         self.proven = self.proven and proven
         return taken
 
 
 @dataclass
 class _Round:
-    """The stages over the candidates in rank order: each one's basis and what institutions hold under the cap."""
+    """The stages over the candidates in rank order: each one's basis, and what each stage started from."""
 
     ranked: Sequence[Candidate]
     basis: list[str | None]                                    # "invalid" before the stages, None while waiting
@@ -154,26 +162,58 @@ class _Round:
     reserved: int
     cap: int | None
     held: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
-    lift_left: dict[str, int] = field(default_factory=dict)
+    held_back: dict[str, int] = field(default_factory=dict)    # the reserve's unused GPUs kept through open competition
+    lift_left: dict[str, int] = field(default_factory=dict)    # what the cap-lifted stage started from
 
-    def run(self, reserve_track: str, solve: _Solver) -> None:
+    def run(self, rules: RoundRules, solve: _Solver) -> None:
         left = dict(self.capacity)
+        track = rules.reserve_track
+        fill = rules.reserve_objective == "fill"
         if self.reserved:
-            self._stage(solve, RESERVE, left, lambda c: c.track == reserve_track, self.reserved, self.cap)
-        self._stage(solve, OPEN, left, lambda c: True, None, self.cap)
-        if self.cap is not None:                               # the cap binds only while others wait
-            self.lift_left = dict(left)
-            self._stage(solve, CAP_LIFTED, left, lambda c: True, None, None)
+            self._stage(solve, RESERVE, left, self._of(track), Limits(left, self.reserved, self.cap), fill)
+        unused = self.reserved - self.used(RESERVED)
+        capped_out = self._capped_out(track)
+        if unused and self.cap is not None:
+            plan = self._pick(solve, capped_out.__contains__, Limits(dict(left), unused), fill)
+            for j in plan:
+                self.held_back[self.ranked[j].gpu_model] = self.held_back.get(self.ranked[j].gpu_model, 0) + \
+                    self.ranked[j].gpus
+        open_left = {m: n - self.held_back.get(m, 0) for m, n in left.items()}
+        self._stage(solve, OPEN, open_left, lambda c: True, Limits(open_left, None, self.cap))
+        if self.cap is None:                                   # the cap binds only while others wait
+            return
+        if self.held_back:
+            kept = dict(self.held_back)
+            self._stage(solve, RESERVE_CAP_LIFTED, kept, capped_out.__contains__, Limits(kept, unused), fill)
+            open_left = {m: n + kept.get(m, 0) for m, n in open_left.items()}
+        self.lift_left = dict(open_left)
+        self._stage(solve, CAP_LIFTED, open_left, lambda c: True, Limits(open_left))
+
+    def used(self, bases: tuple[str, ...]) -> int:
+        return sum(c.gpus for c, b in zip(self.ranked, self.basis, strict=True) if b in bases)
+
+    @staticmethod
+    def _of(track: str) -> Callable[[Candidate], bool]:
+        return lambda c: c.track == track
+
+    def _capped_out(self, track: str) -> set[Candidate]:
+        """The reserve track's waiting requests that the cap alone keeps from what its institution already holds."""
+        return {c for c, b in zip(self.ranked, self.basis, strict=True)
+                if b is None and c.track == track and self.cap is not None
+                and self.held[c.institution] + c.gpus > self.cap}
+
+    def _pick(self, solve: _Solver, eligible: Callable[[Candidate], bool], limits: Limits,
+              fill: bool = False) -> list[int]:
+        js = [j for j, c in enumerate(self.ranked) if self.basis[j] is None and eligible(c)]
+        return [int(j) for j in np.asarray(js, dtype=int)[solve([self.ranked[j] for j in js], limits, fill)]]
 
     def _stage(self, solve: _Solver, basis: str, left: dict[str, int], eligible: Callable[[Candidate], bool],
-               budget: int | None, cap: int | None) -> None:
-        js = [j for j, c in enumerate(self.ranked) if self.basis[j] is None and eligible(c)]
-        taken = solve([self.ranked[j] for j in js], Limits(dict(left), budget, cap, dict(self.held)))
-        for j in np.asarray(js, dtype=int)[taken]:
+               limits: Limits, fill: bool = False) -> None:
+        for j in self._pick(solve, eligible, replace(limits, left=dict(left), held=dict(self.held)), fill):
             c = self.ranked[j]
             self.basis[j] = basis
             left[c.gpu_model] -= c.gpus
-            self.held[c.institution] += c.gpus if basis != CAP_LIFTED else 0
+            self.held[c.institution] += c.gpus if basis in (RESERVE, OPEN) else 0
 
 
 def select_round(candidates: Sequence[Candidate], capacity: Mapping[str, int], rules: RoundRules, *,
@@ -187,14 +227,14 @@ def select_round(candidates: Sequence[Candidate], capacity: Mapping[str, int], r
     solve = _Solver(method == "exact" or (method == "auto" and len(ranked) <= exact_limit), started + time_limit_s)
     outcome = _Round(ranked, ["invalid" if j in invalid else None for j in range(len(ranked))], capacity,
                      rules.reserve_gpus(total), rules.institution_cap(total))
-    outcome.run(rules.reserve_track, solve)
+    outcome.run(rules, solve)
     chosen = [c for c, b in zip(ranked, outcome.basis, strict=True) if b in GRANTED]
     return Selection(
         decisions=_decisions(outcome, invalid, rules.reserve_track),
         method="exact" if solve.exact and solve.proven else "heuristic",
         objective=float(sum(c.score * c.gpus for c in chosen)), gpus_awarded=sum(c.gpus for c in chosen),
         reserve_gpus=outcome.reserved,
-        reserve_gpus_used=sum(c.gpus for c, b in zip(ranked, outcome.basis, strict=True) if b == RESERVE),
+        reserve_gpus_used=outcome.used(RESERVED),
         solve_seconds=time.perf_counter() - started)
 
 
@@ -209,54 +249,10 @@ def _check(candidates: Sequence[Candidate], capacity: Mapping[str, int], rules: 
 
 
 def _decisions(outcome: _Round, invalid: Mapping[int, str], track: str) -> tuple[Decision, ...]:
-    """A waitlisted candidate is judged against what precedes it: the reserve stage, which goes first by rule, and
-    every higher-ranked selection. Greedy selections therefore never read "score"; exact ones can."""
-    ranked, basis = outcome.ranked, outcome.basis
-    lowest = {c.gpu_model: c.score for c, b in zip(ranked, basis, strict=True) if b in GRANTED}  # the last is lowest
-    taken: defaultdict[str, int] = defaultdict(int)
-    held: defaultdict[str, int] = defaultdict(int)
-    for c, b in zip(ranked, basis, strict=True):
-        if b == RESERVE:
-            taken[c.gpu_model] += c.gpus
-            held[c.institution] += c.gpus
-    reserve_used, explained = 0, []
-    for j, (c, b) in enumerate(zip(ranked, basis, strict=True)):
-        if b == "invalid":
-            explained.append(("invalid", f"invalid: {invalid[j]}"))
-        elif b is None:
-            left = outcome.capacity.get(c.gpu_model, 0) - taken[c.gpu_model]
-            explained.append(_waitlisted(c, left, held[c.institution], outcome, lowest.get(c.gpu_model)))
-        else:
-            reserve_used += c.gpus if b == RESERVE else 0
-            explained.append((b, _granted(c, b, outcome, reserve_used, track)))
-            taken[c.gpu_model] += c.gpus if b != RESERVE else 0
-            held[c.institution] += c.gpus if b == OPEN else 0
-    order = sorted(range(len(ranked)), key=lambda j: basis[j] not in GRANTED)     # stable: rank order within
-    return tuple(Decision(ranked[j].application_id, basis[j] in GRANTED, rank, *explained[j])
+    basis = outcome.basis
+    explained = reasons.explain(outcome.ranked, basis, invalid, track, reasons.Stages(
+        capacity=outcome.capacity, reserved=outcome.reserved, cap=outcome.cap, held=outcome.held,
+        held_back=outcome.held_back, lift_left=outcome.lift_left))
+    order = sorted(range(len(outcome.ranked)), key=lambda j: basis[j] not in GRANTED)  # stable: rank order within
+    return tuple(Decision(outcome.ranked[j].application_id, basis[j] in GRANTED, rank, *explained[j])
                  for rank, j in enumerate(order, start=1))
-
-
-def _granted(c: Candidate, basis: str, outcome: _Round, reserve_used: int, track: str) -> str:
-    grant = f"{c.gpus} {c.gpu_model} GPUs at score {c.score:.2f}"
-    if basis == RESERVE:
-        return f"{track.replace('_', '-')} reserve: {reserve_used} of {outcome.reserved} reserved GPUs, {grant}"
-    if basis == OPEN:
-        held = outcome.held[c.institution]
-        return f"open competition: {grant}" + (f"; {c.institution} holds {held} of its {outcome.cap}-GPU cap"
-                                               if outcome.cap is not None else "")
-    return (f"institution cap lifted: {grant}; {c.institution} holds {outcome.held[c.institution]} of its "
-            f"{outcome.cap}-GPU cap, but no other waiting applicant fitted the {outcome.lift_left[c.gpu_model]} "
-            f"{c.gpu_model} GPUs left")
-
-
-def _waitlisted(c: Candidate, left: int, held: int, outcome: _Round, lowest: float | None) -> tuple[str, str]:
-    after = "the reserve and higher-ranked selections" if outcome.reserved else "higher-ranked selections"
-    if c.gpus > left:
-        return "capacity", f"capacity: {left} {c.gpu_model} GPUs left after {after}, {c.gpus} requested; " \
-                           f"score {c.score:.2f}"
-    if outcome.cap is not None and held + c.gpus > outcome.cap:
-        return "institution_cap", (f"institution cap: {c.institution} already holds {held} of its {outcome.cap} "
-                                   f"GPUs, {c.gpus} more requested; score {c.score:.2f}")
-    low = "none" if lowest is None else f"{lowest:.2f}"
-    return "score", (f"score: {c.gpus} {c.gpu_model} GPUs would fit the {left} left after {after}, but a combination "
-                     f"worth more was chosen; score {c.score:.2f}, lowest selected {c.gpu_model} score {low}")
