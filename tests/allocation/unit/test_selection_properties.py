@@ -97,7 +97,7 @@ def test_every_candidate_is_decided_once_the_selected_first_ranked_1_to_n(round_
 def test_no_model_is_overbooked_and_every_grant_keeps_the_programs_unit(round_: Round, method: str) -> None:
     candidates, capacity, rules = round_
     selection = select_round(candidates, capacity, rules, method=method)
-    chosen = by_basis(selection, candidates, "reserve", "open", "cap_lifted")
+    chosen = by_basis(selection, candidates, "reserve", "open", "reserve_cap_lifted", "cap_lifted")
     assert fits(chosen, capacity, None, None, {})
     if rules.whole_servers:
         assert all(c.gpus > 0 and c.gpus % rules.server_gpus == 0 for c in chosen)
@@ -226,7 +226,8 @@ def test_exact_is_never_worse_than_greedy_on_the_same_stage_problem(round_: Roun
     _, reserved, cap = limits(candidates, capacity, rules)
     exact = select_round(candidates, capacity, rules, method="exact")
     greedy = select_round(candidates, capacity, rules, method="heuristic")
-    assert value(by_basis(exact, candidates, "reserve")) >= value(by_basis(greedy, candidates, "reserve"))
+    assert (stage_value(by_basis(exact, candidates, "reserve"), fill_first=True)       # the most GPUs, then value
+            >= stage_value(by_basis(greedy, candidates, "reserve"), fill_first=True))
     if not reserved:                                          # later stages start from the same GPUs only then
         assert value(by_basis(exact, candidates, "open")) >= value(by_basis(greedy, candidates, "open"))
     if not reserved and cap is None:
