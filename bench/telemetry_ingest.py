@@ -67,6 +67,7 @@ FLEET = [(f"bench-{s:03d}", i) for s in range(SERVERS) for i in range(GPUS_PER_S
 GPUS = len(FLEET)
 ALLOCATIONS, SERVERS_PER_ALLOCATION = 50, 4  # 32 GPUs each: 1,600 GPUs held, the last 50 servers free
 CSP = "bench-csp"
+CSP_ID = uuid.UUID("b3c5e0d2-6a41-4f8e-9d27-1c0a5e7f3b64")  # the CSP's inventory id, which its token names
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 BATCH_STEPS = 12  # instants per large batch: 3 minutes of the fleet, 24,000 samples (72,000 remote-write points)
 SHARDS, MAX_SAMPLES_PER_SEND = 4, 2000
@@ -223,7 +224,8 @@ def allocations() -> list[TrackAllocation]:
     gpus = SERVERS_PER_ALLOCATION * GPUS_PER_SERVER
     return [TrackAllocation(allocation_id=uuid.uuid4(), application_id=uuid.uuid4(), program="P3", gpus=gpus,
                             starts_at=T0, ends_at=T0 + timedelta(days=90), planned_gpu_hours_per_month=gpus * 500,
-                            slots=tuple(Slot(server, index, CSP) for server, index in FLEET[a * gpus:(a + 1) * gpus]))
+                            slots=tuple(Slot(server, index, CSP, csp_id=CSP_ID)
+                                        for server, index in FLEET[a * gpus:(a + 1) * gpus]))
             for a in range(ALLOCATIONS)]
 
 
@@ -258,7 +260,7 @@ async def stack() -> AsyncIterator[Bench]:
         await prepare(settings, dsn)
         now = BenchClock()
         app: FastAPI = create_app(settings, clock=now)
-        token = TokenIssuer.from_settings(auth).issue(Principal.of("bench-prometheus", "csp", CSP)).token
+        token = TokenIssuer.from_settings(auth).issue(Principal.of("bench-prometheus", "csp", str(CSP_ID))).token
         copy, db = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
         try:
             async with (app.router.lifespan_context(app),

@@ -1,9 +1,10 @@
 """Allocation's fixtures: its runtime on the test database, events produced to and read from the real broker."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -13,7 +14,8 @@ import pytest
 from allocation import demo
 from allocation.adapters.unit_of_work import SqlAllocationUnitOfWork
 from allocation.bootstrap import bootstrap
-from contracts import ApplicationScored, Event, from_record, to_record, topics
+from allocation.domain.commands import ConfirmEligibility
+from contracts import ApplicationScored, CspRegistered, Event, from_record, to_record, topics
 from servicekit.runtime import Runtime
 from support.auth import OPERATOR
 from support.kafka import produce_raw, read_topic
@@ -59,12 +61,19 @@ def publish(stack: Stack) -> Publish:
 
 @pytest.fixture
 def published(stack: Stack) -> Callable[..., Awaitable[list[Event]]]:
-    """The events allocation has published on `allocation.allocations.v1`, once at least `at_least` are there."""
+    """The events allocation has published on `allocation.allocations.v1`, once at least `at_least` are there; the
+    seeded CSPs' announcements (CspRegistered) are left out, and not counted."""
 
     async def read(at_least: int = 1, timeout: float = 30.0) -> list[Event]:
-        records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.ALLOCATIONS),
-                                   at_least=at_least, timeout=timeout)
-        return [e for r in records if (e := from_record(r.headers, r.value)) is not None]
+        deadline, wanted = time.monotonic() + timeout, at_least
+        while True:
+            records = await read_topic(stack.infra.kafka_bootstrap, stack.topic(topics.ALLOCATIONS),
+                                       at_least=wanted, timeout=max(0.1, deadline - time.monotonic()))
+            events = [e for r in records if (e := from_record(r.headers, r.value)) is not None]
+            found = [e for e in events if not isinstance(e, CspRegistered)]
+            if len(found) >= at_least or time.monotonic() >= deadline:
+                return found
+            wanted = len(events) + at_least - len(found)
 
     return read
 
@@ -72,6 +81,21 @@ def published(stack: Stack) -> Callable[..., Awaitable[list[Event]]]:
 @pytest.fixture
 def query(stack: Stack) -> Callable[..., Awaitable[list[asyncpg.Record]]]:
     return stack.fetch
+
+
+@pytest.fixture
+def confirm_awards(stack: Stack) -> Callable[[Any], Awaitable[int]]:
+    """Evaluation's answer to every award re-check still awaited (a round's selected, held): eligible, through the
+    bus given. Returns how many it confirmed."""
+
+    async def confirm(bus: Any) -> int:
+        awaiting = await stack.fetch("SELECT id, application_id FROM allocation.offer WHERE kind = 'award' "
+                                     "AND state = 'awaiting_recheck' ORDER BY requested_at, application_id")
+        for row in awaiting:
+            await bus.handle(ConfirmEligibility(row["application_id"], row["id"], datetime.now(UTC)))
+        return len(awaiting)
+
+    return confirm
 
 
 async def register_p3_pool(api: httpx.AsyncClient) -> None:

@@ -29,7 +29,7 @@ from chaos.checks import check_invariants, quiescent
 from chaos.load import CSP_NAME, Load
 
 from contracts import topics
-from support.auth import OPERATOR
+from support.auth import OPERATOR, bearer
 from support.infra import REPO, KafkaControl
 from support.kafka import produce_raw
 from support.processes import LOG_ROOT
@@ -104,9 +104,9 @@ async def all_ready(cluster: Cluster, *, timeout: float = 120) -> float:
 
 async def test_nothing_is_lost_duplicated_or_over_allocated_while_processes_and_infrastructure_fail(
         cluster: Cluster, stack: Stack, request: pytest.FixtureRequest) -> None:
-    await prepare_inventory(cluster.urls)
+    csp_id = await prepare_inventory(cluster.urls)
     await produce_raw(stack.infra.kafka_bootstrap, stack.topic(topics.SCORES), POISON, key=b"poison")
-    load = Load(cluster.urls)
+    load = Load(cluster.urls, csp=bearer("csp", csp_id))  # the CSP's token names it by its inventory id
     clients = [asyncio.create_task(load.csp_reports()), asyncio.create_task(load.offer_answers())]
     submitting = asyncio.create_task(load.submissions(APPLICATIONS, interval_s=0.5))
     faults = await inflict_faults(cluster, stack, load)
@@ -124,10 +124,11 @@ async def test_nothing_is_lost_duplicated_or_over_allocated_while_processes_and_
     print(json.dumps(summary, indent=2, default=str))
 
 
-async def prepare_inventory(urls: dict[str, str]) -> None:
+async def prepare_inventory(urls: dict[str, str]) -> str:
+    """The CSP, its servers and their price; the CSP's id."""
     async with httpx.AsyncClient(timeout=15) as http:
-        assert (await http.post(f"{urls['allocation']}/csps", json={"name": CSP_NAME},
-                                headers=OPERATOR)).status_code == 201
+        csp = await http.post(f"{urls['allocation']}/csps", json={"name": CSP_NAME}, headers=OPERATOR)
+        assert csp.status_code == 201, csp.text
         for number in range(SERVERS):
             created = await http.post(f"{urls['allocation']}/servers", headers=OPERATOR, json={
                 "csp": CSP_NAME, "name": f"p3-chaos-{number}", "region": "Daejeon", "gpu_model": "H100",
@@ -138,6 +139,7 @@ async def prepare_inventory(urls: dict[str, str]) -> None:
         price = await http.put(f"{urls['billing']}/market-prices/{CSP_NAME}/H100/{since}",
                                json={"krw_per_gpu_hour": 5200}, headers=OPERATOR)
         assert price.status_code == 200, price.text
+    return str(csp.json()["id"])
 
 
 async def inflict_faults(cluster: Cluster, stack: Stack, load: Load) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from support import databases
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.infra import Infra
 from support.kafka import delete_topics_with_prefix
 from support.processes import LOG_ROOT, ServiceProcesses
@@ -53,7 +53,7 @@ async def test_no_answer_is_a_server_error_or_contradicts_the_openapi_document(
         services: dict[str, str], service: str, role: str) -> None:
     report = LOG_ROOT / "schemathesis" / f"{service}-{role}.xml"
     report.parent.mkdir(parents=True, exist_ok=True)
-    token = bearer(role, "fuzz-csp" if role == "csp" else None)["Authorization"]
+    token = bearer(role, csp_id("fuzz-csp") if role == "csp" else None)["Authorization"]
     run = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS), "run", f"{services[service]}/openapi.json", "--checks", CHECKS,
         "--phases", "examples,coverage,fuzzing", "--max-examples", EXAMPLES, "--seed", "20261130",

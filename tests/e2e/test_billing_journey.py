@@ -29,7 +29,7 @@ P1_PRICE, P2_PRICE = 5_000, 6_000
 def p1_form(call_id: str) -> dict[str, Any]:
     return {"program": "P1", "call_id": call_id,
             "applicant": {"name": "CEO Lee", "sector": "industry", "institution": "Haedal AI", "region": "Busan"},
-            "company": {"business_registration_number": "1234567890", "size": "startup",
+            "company": {"business_registration_number": "1234567891", "size": "startup",
                         "head_office_region": "Busan", "representative_birth_date": "1995-05-05"},
             "gpus_requested": 2, "gpu_model": "H100", "planned_gpu_hours_per_month": 600,
             "purpose": "an nlp assistant for clinics", "training_data_scale": "20 GB", **SEPTEMBER}
@@ -43,7 +43,7 @@ def p2_form(call_id: str) -> dict[str, Any]:
             "servers_requested": 1, "gpu_model": "H200", "planned_gpu_hours_per_month": 4000,
             "purpose": "a foundation model for materials science", "open_source": True,
             "corporate_participants": [
-                {"name": "Big Materials Co", "size": "large", "business_registration_number": "2208112345",
+                {"name": "Big Materials Co", "size": "large", "business_registration_number": "2208112341",
                  "project_share_bp": 5000}],
             **SEPTEMBER}
 

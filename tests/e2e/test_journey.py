@@ -25,7 +25,6 @@ from support.stack import Stack, eventually
 pytestmark = pytest.mark.e2e
 
 PARTNER = bearer("partner", uuid.uuid4())
-CSP = bearer("csp", "gov-dc")  # the CSP that owns the server, for telemetry
 TODAY = datetime.now(UTC).date()
 GPUS = 4
 PLANNED_GPU_HOURS = 2000
@@ -76,7 +75,8 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
     telemetry, billing = services["telemetry"], services["billing"]
     async with httpx.AsyncClient(timeout=10) as http:
         # the government pool: one server of 8 H100s, and its market price
-        await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}, headers=OPERATOR), 201)
+        gov_dc = await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}, headers=OPERATOR), 201)
+        csp = bearer("csp", gov_dc["id"])  # the CSP that owns the server, for telemetry: named by its id
         await json_of(await http.post(f"{allocation}/servers", json={
             "csp": "gov-dc", "name": "p3-gov-01", "region": "Gwangju", "gpu_model": "H100", "gpus": 8,
             "pool": "P3"}, headers=OPERATOR), 201)
@@ -125,13 +125,13 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
         await eventually(lambda: status_is(http, intake, app_id, "active"), what="intake to show it active")
 
         # 4. the CSP reports low utilization for those GPUs; telemetry calls for the reclaim
-        await eventually(lambda: known_to_telemetry(http, telemetry, placed["id"]), what="telemetry to track it")
+        await eventually(lambda: known_to_telemetry(http, telemetry, placed["id"], csp), what="telemetry to track it")
         samples = [{"server": s["server_name"], "gpu_index": s["gpu_index"],
                     "ts": (starts_at + timedelta(minutes=m)).isoformat(), "utilization_pct": 4.0}
                    for s in placed["slots"] for m in range(1, 61)]  # an hour: enough to judge (the setting)
         ndjson = "\n".join(json.dumps(s) for s in samples) + "\n"
         batch = await json_of(await http.post(f"{telemetry}/samples", content=ndjson,
-                                              headers={**CSP, "Content-Type": "application/x-ndjson"}), 202)
+                                              headers={**csp, "Content-Type": "application/x-ndjson"}), 202)
         assert batch == {"accepted": len(samples), "duplicates": 0, "refused_late": 0, "allocations_evaluated": 1}
 
         # 5. allocation reclaims the GPUs: they are back in the pool
@@ -194,8 +194,10 @@ async def status_is(http: httpx.AsyncClient, intake: str, app_id: str, status: s
     return bool(response.json()["status"] == status)
 
 
-async def known_to_telemetry(http: httpx.AsyncClient, telemetry: str, allocation_id: str) -> bool:
-    return (await http.get(f"{telemetry}/allocations/{allocation_id}/utilization", headers=CSP)).status_code == 200
+async def known_to_telemetry(http: httpx.AsyncClient, telemetry: str, allocation_id: str,
+                             csp: dict[str, str]) -> bool:
+    """Tracked, and shown to the CSP that hosts it (by its id)."""
+    return (await http.get(f"{telemetry}/allocations/{allocation_id}/utilization", headers=csp)).status_code == 200
 
 
 SIGN = {"charge": 1, "reversal": -1}

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from intake.domain.registration import with_check_digit
 from support.auth import OPERATOR, bearer
 from support.stack import eventually, ok
 
@@ -31,7 +32,7 @@ def p1_form(i: int, call_id: str) -> dict[str, Any]:
     return {
         "program": "P1", "call_id": call_id,
         "applicant": {"name": f"CEO {i}", "sector": "industry", "institution": f"Startup {i}", "region": region},
-        "company": {"business_registration_number": f"{1000000000 + i}", "size": "startup",
+        "company": {"business_registration_number": with_check_digit(f"{100000000 + i}"), "size": "startup",
                     "head_office_region": region,
                     "representative_birth_date": "1995-05-05" if i % 2 == 0 else "1970-05-05"},
         "gpus_requested": gpus, "gpu_model": "H100", "period_start": "2027-01-01", "period_end": "2027-06-30",
@@ -108,6 +109,18 @@ async def test_a_p1_round_of_thirty_applications_is_reviewed_closed_and_scored(s
                                    what="the round to be selected")
         chosen = {d["application_id"] for d in decided["decisions"] if d["selected"]}
         assert 0 < sum(d["gpus"] for d in decided["decisions"] if d["selected"]) <= 32
+        # the round's input was kept with what each score was made of: a what-if replays it, changing nothing
+        what_if = await ok(http.post(f"{allocation}/rounds/{call['id']}/what-if", headers=OPERATOR, json={
+            "variants": [{"name": "recorded"}, {"name": "no bonuses", "bonus_points": {
+                "regional_company": 0, "youth_company": 0}}]}))
+        recorded, no_bonuses = what_if["variants"]
+        assert (what_if["candidates"], recorded["vs_baseline"]["changes"]) == (APPLICATIONS, [])
+        regional = sum(d["gpus"] for d in decided["decisions"] if ids.index(d["application_id"]) % 3 == 0
+                       and d["selected"])
+        assert recorded["vs_decisions"]["gpus"]["region_class"].get("non_capital", {}).get("before", 0) == regional
+        assert set(recorded["vs_decisions"]["gpus"]["sector"]) == {"industry"}
+        assert all(c["score_after"] <= c["score_before"] for c in no_bonuses["vs_baseline"]["changes"]
+                   if c["after_selected"] is False)
         for i, app_id in enumerate(ids):
             outcome = "active" if app_id in chosen else "waitlisted"
             await eventually(lambda a=app_id, p=partners[i % 2], o=outcome: has_status(http, intake, p, a, o),

@@ -27,7 +27,7 @@ INTAKE_TABLES = ("intake.application", "intake.application_status", "intake.outb
 P1: dict[str, Any] = {
     "program": "P1",
     "applicant": {"name": "Kim Minji", "sector": "industry", "institution": "Haneul AI", "region": "Busan"},
-    "company": {"business_registration_number": "1234567890", "size": "startup", "head_office_region": "Busan",
+    "company": {"business_registration_number": "1234567891", "size": "startup", "head_office_region": "Busan",
                 "representative_birth_date": "1992-03-14"},
     "gpus_requested": 8, "gpu_model": "H100", "period_start": "2027-01-01", "period_end": "2027-06-30",
     "planned_gpu_hours_per_month": 3000, "purpose": "a Korean customer-service model",

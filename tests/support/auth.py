@@ -26,13 +26,23 @@ def auth_settings() -> AuthSettings:
     return AuthSettings(private_key_pem=private_pem, public_keys_pem=[public_pem], token_ttl_s=3600)
 
 
+CSP_IDS = uuid.UUID("6d1c3b52-8f0e-4a7c-9b1d-2e5f4a3c7b90")  # the namespace of csp_id()
+
+
+def csp_id(name: str) -> uuid.UUID:
+    """The inventory id the tests give the CSP of this name: the same id for the same name, everywhere."""
+    return uuid.uuid5(CSP_IDS, name)
+
+
 def bearer(role: Role, subject: object | None = None, *, client_id: str | None = None) -> dict[str, str]:
-    """An Authorization header for `role` (a partner or reviewer gets a fresh id unless one is given)."""
+    """An Authorization header for `role` (a partner or reviewer gets a fresh id unless one is given; a CSP is
+    named by its id, `csp_id(name)`)."""
     if subject is None and role in ("partner", "reviewer"):
         subject = uuid.uuid4()
     if subject is None and role == "csp":
-        subject = "test-csp"
-    principal = Principal.of(client_id or f"{role}-{uuid.uuid4().hex[:8]}", role, subject, ())
+        subject = csp_id("test-csp")
+    named = None if subject is None else str(subject)
+    principal = Principal.of(client_id or f"{role}-{uuid.uuid4().hex[:8]}", role, named, ())
     token = TokenIssuer.from_settings(auth_settings()).issue(principal).token
     return {"Authorization": f"Bearer {token}"}
 

@@ -39,7 +39,7 @@ def submitted(program: str, *, partner_id: uuid.UUID | None = None, youth: bool 
     extra: dict[str, Any] = {}
     if program == "P1":
         born = date(1995, 5, 5) if youth else date(1970, 5, 5)
-        extra["company"] = Company(business_registration_number="1234567890", size="startup",
+        extra["company"] = Company(business_registration_number="1234567891", size="startup",
                                    head_office_region="Busan", representative_birth_date=born)
         applicant = Applicant(name="Lee", sector="industry", institution="Haedal AI", region="Busan")
     else:

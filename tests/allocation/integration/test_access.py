@@ -18,6 +18,7 @@ OPERATOR_CALLS = [("POST", "/csps", {"name": "gamma-cloud"}), ("GET", "/csps", N
                   ("PUT", f"/servers/{SOME_ID}/gpu-uuids", {"gpu_uuids": []}),
                   ("POST", f"/allocations/{SOME_ID}/waive", None), ("GET", "/rounds", None),
                   ("GET", f"/rounds/{SOME_ID}", None), ("GET", "/offers", None),
+                  ("POST", f"/rounds/{SOME_ID}/what-if", {"variants": [{"name": "recorded"}]}),
                   ("POST", "/dead-letters/redrive", {"topic": "allocation.allocations.v1.dlq", "partition": 0,
                                                      "offset": 0})]
 EVERY_CALL = [*OPERATOR_CALLS, ("GET", "/pools/P3/capacity", None),

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from allocation import demo
-from allocation.__main__ import seed_demo
+from allocation.__main__ import announce_csps, seed_demo
 from allocation.config import InventorySettings
 from support.auth import OPERATOR
 from support.stack import Stack
@@ -39,7 +39,7 @@ async def test_registered_servers_are_listed_by_pool_and_model(stack: Stack, see
 async def test_a_duplicate_csp_or_server_name_is_a_conflict_and_changes_nothing(stack: Stack,
                                                                                    query: Query) -> None:
     async with stack.api("allocation") as api:
-        await api.post("/csps", json={"name": "gamma-cloud"}, headers=OPERATOR)
+        csp = await api.post("/csps", json={"name": "gamma-cloud"}, headers=OPERATOR)
         first = await api.post("/servers", json=A_SERVER, headers=OPERATOR)
         csp_again = await api.post("/csps", json={"name": "gamma-cloud"}, headers=OPERATOR)
         server_again = await api.post("/servers", json={**A_SERVER, "region": "Busan", "gpus": 4}, headers=OPERATOR)
@@ -48,6 +48,10 @@ async def test_a_duplicate_csp_or_server_name_is_a_conflict_and_changes_nothing(
     assert server_again.json()["errors"][0]["field"] == "name"
     assert (await count(query, "csp"), await count(query, "server")) == (1, 1)
     assert (await query("SELECT region, gpus FROM allocation.server"))[0] == ("Gwangju", 8)
+    # the CSP registered is announced once, under the id it was given; the refused one not at all
+    announced = await query("SELECT key, payload->>'csp_id' AS csp_id, payload->>'name' AS name "
+                            "FROM allocation.outbox WHERE type = 'allocation.csp_registered.v1'")
+    assert [tuple(r) for r in announced] == [(csp.json()["id"], csp.json()["id"], "gamma-cloud")]
 
 
 async def test_a_server_of_an_unknown_csp_is_refused_naming_the_csp_field(stack: Stack, query: Query) -> None:
@@ -103,7 +107,16 @@ async def test_seed_demo_creates_the_demo_inventory_and_a_second_run_changes_not
         "SELECT pool, gpu_model, count(*), sum(gpus) FROM allocation.server GROUP BY pool, gpu_model")}
     assert pools == {("P1", "H100", 8, 64), ("P2", "H200", 8, 64), ("P3", "H100", 4, 32)}
     assert await count(query, "csp") == 3
-    assert await count(query, "outbox") == 0
+    # each demo CSP announced once, by its id, for intake to link CSP clients to: nothing else, nothing twice
+    announced = await query("SELECT o.type, o.key, o.payload->>'name' AS name FROM allocation.outbox o "
+                            "JOIN allocation.csp c ON c.id::text = o.key ORDER BY name")
+    assert [tuple(r) for r in announced] == [("allocation.csp_registered.v1", r["key"], name)
+                                             for r, name in zip(announced, demo.CSPS, strict=True)]
+    assert await count(query, "outbox") == 3
+    # announced again on request (CSPs registered before they were announced): each once more, by its id
+    assert await announce_csps(settings) == 3
+    again = await query("SELECT key, count(*) FROM allocation.outbox GROUP BY key")
+    assert sorted(r["count"] for r in again) == [2, 2, 2]
 
 
 def uuids(tag: str, gpus: int = 8) -> list[str]:

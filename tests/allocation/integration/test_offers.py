@@ -215,7 +215,8 @@ async def test_a_score_arriving_after_the_withdrawal_places_nothing(bus: Any, qu
 
 
 async def test_a_round_application_waitlisted_for_capacity_is_offered_what_a_reclaim_frees(
-        runtime: Runtime[SqlAllocationUnitOfWork], query: Query) -> None:
+        runtime: Runtime[SqlAllocationUnitOfWork], query: Query,
+        confirm_awards: Callable[[Any], Awaitable[int]]) -> None:
     """P2 (whole servers): the round fills the pool, the runner-up waits; a reclaim frees two servers for it."""
     await runtime.bus.handle(SeedInventory(csps=demo.CSPS, servers=demo.P2_SERVERS))
     call, start, end = uuid.uuid4(), date(2027, 3, 1), date(2027, 8, 31)
@@ -224,6 +225,7 @@ async def test_a_round_application_waitlisted_for_capacity_is_offered_what_a_rec
     for c in line:
         await runtime.bus.handle(c)
     await runtime.bus.handle(SelectRound(call, "P2", tuple(c.application_id for c in line), (), datetime.now(UTC)))
+    await confirm_awards(runtime.bus)
     waiting = [r["application_id"] for r in await query("SELECT application_id FROM allocation.waitlist")]
     assert waiting == [line[4].application_id]
     first = (await query("SELECT id FROM allocation.allocation WHERE application_id = $1",

@@ -1,4 +1,7 @@
-"""P1/P2 rounds on the real database: selection when the round is complete, placement, waitlist, decisions."""
+"""P1/P2 rounds on the real database: selection when the round is complete, placement, waitlist, decisions.
+
+The selected are allocated once evaluation confirms the re-check at award (`confirm_awards`; test_awards.py covers
+the re-check itself)."""
 from __future__ import annotations
 
 import json
@@ -26,6 +29,7 @@ from support.auth import OPERATOR
 from support.stack import Stack
 
 Query = Callable[..., Awaitable[list[asyncpg.Record]]]
+Confirm = Callable[[Any], Awaitable[int]]
 NOW = datetime(2027, 2, 20, tzinfo=UTC)
 
 
@@ -50,7 +54,7 @@ async def outbox(query: Query, kind: str) -> list[dict[str, Any]]:
 
 
 async def test_a_p2_round_reserves_early_career_first_balances_institutions_and_grants_whole_servers(
-        bus: Any, query: Query) -> None:
+        bus: Any, query: Query, confirm_awards: Confirm) -> None:
     """64 GPUs: the reserve is 16 (30% rounded down to servers), the cap 8 GPUs (one server) per institution while
     others wait. Low-scoring early-career researchers get their 16 first; the two-server applications wait behind
     the cap; the best of them takes what is left once nobody else fits."""
@@ -61,6 +65,7 @@ async def test_a_p2_round_reserves_early_career_first_balances_institutions_and_
     await bus.handle(SelectRound(call, "P2", tuple(c.application_id for c in general + early), (), NOW))
     for c in general + early:
         await bus.handle(c)
+    assert await confirm_awards(bus) == 7
 
     decisions = {r["application_id"]: r for r in await query("SELECT * FROM allocation.round_decision")}
     basis = {c.institution: decisions[c.application_id]["basis"] for c in general + early}
@@ -91,7 +96,7 @@ async def test_unused_reserve_spills_over_to_general_applicants(bus: Any, query:
 
 
 async def test_the_round_waits_for_every_score_and_forgets_the_withdrawn_and_rejected(
-        bus: Any, query: Query) -> None:
+        bus: Any, query: Query, confirm_awards: Confirm) -> None:
     call = uuid.uuid4()
     first, withdrawn, rejected, last = (candidate(call, s, f"Institute {s}") for s in (90, 80, 70, 60))
     await bus.handle(first)
@@ -104,6 +109,7 @@ async def test_the_round_waits_for_every_score_and_forgets_the_withdrawn_and_rej
     await bus.handle(last)
     await bus.handle(withdrawn)  # a score arriving after the withdrawal is ignored
     assert [r["status"] for r in await query("SELECT status FROM allocation.round")] == ["selected"]
+    await confirm_awards(bus)
     placed = {a["application_id"] for a in await outbox(query, "resource_allocated")}
     assert placed == {str(first.application_id), str(last.application_id)}
 
@@ -137,13 +143,14 @@ async def test_a_repeated_end_of_round_selects_once(bus: Any, query: Query) -> N
 
 
 async def test_p1_grants_are_packed_onto_at_most_two_servers_keeping_whole_servers_free(
-        bus: Any, query: Query) -> None:
+        bus: Any, query: Query, confirm_awards: Confirm) -> None:
     call = uuid.uuid4()
     sizes = [16, 12, 4, 3, 1, 5, 2, 9]
     requests = [candidate(call, 90 - i, f"Company {i}", program="P1", gpus=g) for i, g in enumerate(sizes)]
     await bus.handle(SelectRound(call, "P1", tuple(c.application_id for c in requests), (), NOW))
     for c in requests:
         await bus.handle(c)
+    assert await confirm_awards(bus) == len(sizes)
     allocated = await outbox(query, "resource_allocated")
     assert sorted(a["gpus"] for a in allocated) == sorted(sizes)
     assert all(len({s["server_name"] for s in a["slots"]}) <= 2 for a in allocated)

@@ -11,7 +11,8 @@ They keep what the SQL repositories and the schema keep:
 - `get` hands out a copy (a change counts once saved) and `save` writes only what the SQL one writes;
 - a GPU UUID belongs to one server (the unique key): `set_gpu_uuids` refuses one another server has, and
   `add_server` stores none of them;
-- the waitlist is in rank order, a re-scored entry keeps its first arrival and its offer; a round is added once.
+- the waitlist is in rank order, a re-scored entry keeps its first arrival and its offer; a round is added once, and
+  an application has one decision, found by its id.
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from allocation.domain.commands import AllocateGpus, RegisterServer, SeedInventory
+from allocation.domain.commands import AllocateGpus, ConfirmEligibility, RegisterServer, SeedInventory
 from allocation.domain.model import ProgramCode, RoundCandidate, WaitlistEntry
-from allocation.domain.offers import PENDING, Offer, OfferState
+from allocation.domain.offers import PENDING, Offer, OfferKind, OfferState
 from allocation.domain.policy import Policy
 from allocation.domain.rounds import Round, RoundDecision
+from allocation.domain.whatif import RoundInput
 from allocation.service.handlers import HANDLERS
 from allocation.service.unit_of_work import AllocationUnitOfWork
 from servicekit.bus import MessageBus
@@ -39,6 +41,7 @@ class InMemoryRounds:
     def __init__(self) -> None:
         self.by_call: dict[UUID, Round] = {}
         self.decisions: dict[UUID, list[RoundDecision]] = {}
+        self.inputs: dict[UUID, RoundInput] = {}
 
     def __getitem__(self, call_id: UUID) -> Round:
         return self.by_call[call_id]
@@ -68,6 +71,24 @@ class InMemoryRounds:
         if known & {d.application_id for d in decisions}:
             raise ConstraintViolated(f"round {call_id} has decided on these already")
         self.decisions.setdefault(call_id, []).extend(decisions)
+
+    async def decision_of(self, application_id: UUID) -> tuple[UUID, RoundDecision] | None:
+        return next(((call_id, d) for call_id, line in self.decisions.items() for d in line
+                     if d.application_id == application_id), None)
+
+    async def save_decision(self, call_id: UUID, decision: RoundDecision) -> None:
+        line = self.decisions[call_id]
+        (at,) = [i for i, d in enumerate(line) if d.application_id == decision.application_id]
+        line[at] = decision
+
+    async def add_input(self, item: RoundInput) -> None:
+        if item.call_id not in self.by_call or item.call_id in self.inputs:
+            raise ConstraintViolated(f"round {item.call_id} is unknown or has its input kept already")
+        self.inputs[item.call_id] = item
+
+    async def input_of(self, call_id: UUID) -> tuple[RoundInput, list[RoundDecision]] | None:
+        found = self.inputs.get(call_id)
+        return (found, list(self.decisions.get(call_id, []))) if found else None
 
 
 class InMemoryWaitingLines:
@@ -162,6 +183,12 @@ class InMemoryOffers:
                  if o.state is OfferState.AWAITING_RECHECK and o.requested_at < asked_before]
         return [replace(o) for o in sorted(found, key=lambda o: o.requested_at)[:limit]]
 
+    def awaiting_award(self) -> list[Offer]:
+        """The awards of selected round applications whose re-check has not been answered, oldest first."""
+        return sorted((o for o in self.by_id.values()
+                       if o.kind is OfferKind.AWARD and o.state is OfferState.AWAITING_RECHECK),
+                      key=lambda o: (o.requested_at, str(o.application_id)))
+
     async def save(self, item: Offer) -> None:
         self.by_id[item.id] = replace(self.by_id[item.id], state=item.state, made_at=item.made_at,
                                       expires_at=item.expires_at, answered_at=item.answered_at)
@@ -185,6 +212,14 @@ def allocation_bus(uow: FakeAllocationUnitOfWork, clock: Clock, policy: Policy |
     return fake_bus(uow, HANDLERS, clock=clock, policy=policy or Policy())
 
 
+async def confirm_awards(uow: FakeAllocationUnitOfWork, bus: MessageBus, clock: Clock) -> int:
+    """Evaluation's answer to every award re-check still awaited: eligible. Returns how many it confirmed."""
+    awaiting = uow.offers.awaiting_award()
+    for offer in awaiting:
+        await bus.handle(ConfirmEligibility(offer.application_id, offer.id, clock()))
+    return len(awaiting)
+
+
 def servers(pool: ProgramCode, count: int, *, gpu_model: str = "H100", gpus: int = 8, prefix: str = "",
             available_from: date | None = None, available_until: date | None = None,
             with_uuids: bool = False) -> tuple[RegisterServer, ...]:
@@ -205,10 +240,12 @@ def gpu_uuids(server_name: str, gpus: int = 8) -> tuple[str, ...]:
 
 async def seeded(clock: Clock, *specs: RegisterServer,
                  policy: Policy | None = None) -> tuple[FakeAllocationUnitOfWork, MessageBus]:
-    """A fake holding the servers (4 x 8 H100 GPUs in P3 if none are given), and the bus on it."""
+    """A fake holding the servers (4 x 8 H100 GPUs in P3 if none are given), and the bus on it; the CSP's
+    registration it announced is not counted among what the test's own commands publish."""
     uow = FakeAllocationUnitOfWork()
     bus = allocation_bus(uow, clock, policy)
     await bus.handle(SeedInventory(csps=("gamma-cloud",), servers=specs or servers("P3", 4)))
+    uow.published.clear()
     return uow, bus
 
 

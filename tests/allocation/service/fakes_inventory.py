@@ -105,6 +105,9 @@ class InMemoryInventory:
     async def csp_named(self, name: str) -> Csp | None:
         return self.csps.get(name)
 
+    async def every_csp(self) -> list[Csp]:
+        return sorted(self.csps.values(), key=lambda c: c.name)
+
     async def add_server(self, item: Server) -> bool:
         if any(s.name == item.name for s in self.servers.values()):
             return False

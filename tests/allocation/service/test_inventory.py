@@ -7,10 +7,18 @@ from uuid import uuid4
 
 import pytest
 
-from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SeedInventory, SetGpuUuids
+from allocation.domain.commands import (
+    AnnounceCsps,
+    EndWindow,
+    OpenWindow,
+    RegisterCsp,
+    RegisterServer,
+    SeedInventory,
+    SetGpuUuids,
+)
 from allocation.domain.errors import DuplicateName, InvalidInput, NotFound, Overlap
 from allocation.domain.model import Status
-from contracts import EligibilityRecheckRequested, ResourceAllocated
+from contracts import CspRegistered, EligibilityRecheckRequested, ResourceAllocated
 from support.clock import ManualClock
 
 from .fakes import FakeAllocationUnitOfWork, allocation_bus, gpu_uuids, request, seeded, servers
@@ -27,6 +35,17 @@ async def test_a_csp_is_registered_once_and_a_second_of_the_same_name_is_a_confl
     assert refused.value.field == "name"
     assert list(uow.inventory.csps.values()) == [created]
     assert uow.commits == 1
+    # announced once, with the id a CSP's client is linked to it by
+    assert [(e.csp_id, e.name) for e in uow.outbox.of_type(CspRegistered)] == [(created.id, "gamma-cloud")]
+
+
+async def test_every_csp_is_announced_again_on_request_for_those_registered_before_announcements() -> None:
+    uow, bus = await seeded(ManualClock())
+    await bus.handle(RegisterCsp(name="alpha-cloud"))
+    uow.published.clear()
+    assert await bus.handle(AnnounceCsps()) == 2
+    assert [(e.csp_id, e.name) for e in uow.outbox.of_type(CspRegistered)] == [
+        (uow.inventory.csps[name].id, name) for name in ("alpha-cloud", "gamma-cloud")]
 
 
 async def test_a_server_serves_its_pool_from_its_first_to_its_last_day() -> None:
@@ -57,7 +76,9 @@ async def test_seeding_creates_what_is_missing_and_a_second_run_nothing() -> Non
     assert await bus.handle(seed) == 0
     assert sorted(s.name for s in uow.inventory.servers.values()) == ["p3-01", "p3-02", "p3-03"]
     assert len(uow.inventory.windows_by_id) == 3
-    assert uow.published == []
+    # each CSP created is announced, once: the second run announces none
+    announced = [(e.csp_id, e.name) for e in uow.outbox.of_type(CspRegistered)]
+    assert announced == [(uow.inventory.csps[name].id, name) for name in ("gamma-cloud", "beta-cloud")]
 
 
 async def test_a_new_server_is_offered_at_once_to_the_waiting_line_of_its_pool() -> None:

@@ -40,6 +40,9 @@ async def test_requests_go_to_the_fullest_server_that_fits_and_are_published_wit
     assert [(e.allocation_id, e.gpus, len(e.slots)) for e in published] == [
         (first.id, 6, 6), (second.id, 2, 2), (third.id, 3, 3)]
     assert (first.starts_at, first.ends_at, published[0].planned_gpu_hours_per_month) == (JAN_1, APR_1, 1500)
+    # each GPU names its CSP by the id a CSP's token carries, beside its name
+    gamma = uow.inventory.csps["gamma-cloud"]
+    assert {(s.csp, s.csp_id) for e in published for s in e.slots} == {(gamma.name, gamma.id)}
 
 
 async def test_gpus_busy_in_another_period_are_free_for_this_one() -> None:

@@ -1,4 +1,7 @@
-"""P1/P2 rounds on the in-memory fakes: candidates, selection once the round is complete, placement, waitlist."""
+"""P1/P2 rounds on the in-memory fakes: candidates, selection once the round is complete, placement, waitlist.
+
+The selected are allocated once evaluation confirms the re-check at award (`confirm_awards`; test_awards.py covers
+the re-check itself)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -12,7 +15,7 @@ from allocation.domain.model import ProgramCode
 from contracts import ApplicationWaitlisted, ResourceAllocated, RoundSelected
 from support.clock import ManualClock
 
-from .fakes import seeded, servers
+from .fakes import confirm_awards, seeded, servers
 
 MAR_1 = datetime(2027, 3, 1, tzinfo=UTC)
 
@@ -58,6 +61,7 @@ async def test_the_round_is_selected_once_the_last_score_arrives_whichever_comes
     await bus.handle(end_of(call, first, last))
     assert uow.rounds[call].status == "pending" and uow.outbox.of_type(RoundSelected) == []
     await bus.handle(last)
+    assert await confirm_awards(uow, bus, clock) == 2
     selected = uow.rounds[call]
     assert (selected.status, selected.selected_at, selected.capacity) == ("selected", clock.now, {"H200": 16})
     assert {e.application_id for e in uow.outbox.of_type(ResourceAllocated)} == {first.application_id,
@@ -68,13 +72,15 @@ async def test_the_round_is_selected_once_the_last_score_arrives_whichever_comes
 async def test_a_p2_round_reserves_early_career_first_and_waitlists_the_rest_in_rank_order_with_reasons() -> None:
     """32 GPUs: the reserve is 8 (30% rounded down to servers). The low-scoring early-career researcher gets a
     server first; the best two general applicants the rest; the last two wait, for capacity."""
-    uow, bus = await seeded(ManualClock(), *servers("P2", 4, gpu_model="H200"))
+    clock = ManualClock()
+    uow, bus = await seeded(clock, *servers("P2", 4, gpu_model="H200"))
     call = uuid4()
     general = [candidate(call, 95 - 5 * i, f"Institute {i}") for i in range(5)]
     early = candidate(call, 40, "KNU", track="early_career")
     await bus.handle(end_of(call, *general, early))
     for c in [*general, early]:
         await bus.handle(c)
+    await confirm_awards(uow, bus, clock)
     decisions = {d.application_id: d for d in uow.rounds.decisions[call]}
     assert decisions[early.application_id].basis == "reserve"
     assert [decisions[c.application_id].selected for c in general] == [True, True, True, False, False]
@@ -102,7 +108,8 @@ async def test_a_repeated_end_of_round_selects_once() -> None:
 
 
 async def test_the_round_forgets_the_withdrawn_and_the_rejected() -> None:
-    uow, bus = await seeded(ManualClock(), *servers("P2", 4, gpu_model="H200"))
+    clock = ManualClock()
+    uow, bus = await seeded(clock, *servers("P2", 4, gpu_model="H200"))
     call = uuid4()
     first, withdrawn, rejected, last = (candidate(call, s, f"Institute {s}") for s in (90, 80, 70, 60))
     await bus.handle(first)
@@ -113,13 +120,15 @@ async def test_the_round_forgets_the_withdrawn_and_the_rejected() -> None:
     await bus.handle(last)
     await bus.handle(withdrawn)                                # a score arriving after the withdrawal is ignored
     assert uow.rounds[call].status == "selected"
+    await confirm_awards(uow, bus, clock)
     placed = {e.application_id for e in uow.outbox.of_type(ResourceAllocated)}
     assert placed == {first.application_id, last.application_id}
 
 
 @pytest.mark.parametrize("leaves", ["withdrawn", "rejected"])
 async def test_a_round_whose_last_missing_application_leaves_before_its_score_is_selected_at_once(leaves: str) -> None:
-    uow, bus = await seeded(ManualClock(), *servers("P2", 4, gpu_model="H200"))
+    clock = ManualClock()
+    uow, bus = await seeded(clock, *servers("P2", 4, gpu_model="H200"))
     call = uuid4()
     first, missing = (candidate(call, s, f"Institute {s}") for s in (90, 80))
     await bus.handle(end_of(call, first, missing))
@@ -129,6 +138,7 @@ async def test_a_round_whose_last_missing_application_leaves_before_its_score_is
                      else ExcludeApplication(missing.application_id, "company_size: no longer small", MAR_1))
     assert uow.rounds[call].status == "selected"     # no candidate yet, but the round expected it
     await bus.handle(missing)                          # its score, come late: changes nothing
+    assert await confirm_awards(uow, bus, clock) == 1
     assert {e.application_id for e in uow.outbox.of_type(ResourceAllocated)} == {first.application_id}
     assert len(uow.outbox.of_type(RoundSelected)) == 1
 

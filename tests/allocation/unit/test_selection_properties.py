@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import replace
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from uuid import UUID, uuid5
 
 from hypothesis import HealthCheck, given, settings

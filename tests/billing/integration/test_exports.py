@@ -110,9 +110,9 @@ async def test_an_invoice_page_in_korean_or_english_for_the_operator_and_the_own
 async def test_a_credit_note_exports_negative_amounts_and_defuses_what_the_partner_wrote(stack: Stack) -> None:
     formula, script = '=HYPERLINK("http://evil.example","pay here")', "<script>alert('x')</script> Corp"
     project = submitted("P2", participants=[
-        CorporateParticipant(name=formula, size="large", business_registration_number="1111111111",
+        CorporateParticipant(name=formula, size="large", business_registration_number="1111111119",
                              project_share_bp=5000),
-        CorporateParticipant(name=script, size="large", business_registration_number="2222222222",
+        CorporateParticipant(name=script, size="large", business_registration_number="2222222227",
                              project_share_bp=5000)])
     await consume(stack, project, allocated(project, gpus=8, start=DEC_1, end=MAR_1, csps=("-csp",)))
     clock = ManualClock(DEC_1)

@@ -51,9 +51,9 @@ async def test_a_youth_company_pays_half_the_p1_fee(stack: Stack) -> None:
 
 async def test_each_company_size_pays_its_share_of_its_part_of_a_p2_project(stack: Stack) -> None:
     project = submitted("P2", participants=[
-        CorporateParticipant(name="Big Corp", size="large", business_registration_number="1111111111",
+        CorporateParticipant(name="Big Corp", size="large", business_registration_number="1111111119",
                              project_share_bp=6000),
-        CorporateParticipant(name="Small Co", size="small", business_registration_number="2222222222",
+        CorporateParticipant(name="Small Co", size="small", business_registration_number="2222222227",
                              project_share_bp=4000)])
     middle = submitted("P2", participants=[CorporateParticipant(name="Mid Co", size="mid")])
     clock = ManualClock(DEC_1)
@@ -80,8 +80,8 @@ async def test_each_company_size_pays_its_share_of_its_part_of_a_p2_project(stac
 
 async def test_an_open_source_release_after_two_invoices_credits_exactly_what_was_invoiced(stack: Stack) -> None:
     project = submitted("P2", participants=[
-        CorporateParticipant(name="Big Corp", size="large", business_registration_number="1111111111"),
-        CorporateParticipant(name="Small Co", size="small", business_registration_number="2222222222")])
+        CorporateParticipant(name="Big Corp", size="large", business_registration_number="1111111119"),
+        CorporateParticipant(name="Small Co", size="small", business_registration_number="2222222227")])
     grant = allocated(project, gpus=8, start=DEC_1, end=MAR_1)
     await consume(stack, project, grant)
     clock = ManualClock(DEC_1)

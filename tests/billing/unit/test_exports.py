@@ -39,7 +39,7 @@ DOCUMENT = UUID("00000000-0000-4000-8000-00000000d0c1")
 PARTNER = UUID("00000000-0000-4000-8000-0000000000a1")
 APPLICATION = UUID("00000000-0000-4000-8000-0000000a9911")
 ALLOCATION = UUID("00000000-0000-4000-8000-00000000a110")
-PAYER = Payer(PayerKind.APPLICANT, "brn:1234567890", "해달 AI")
+PAYER = Payer(PayerKind.APPLICANT, "brn:1234567891", "해달 AI")
 HEADER = ["document_number", "kind", "status", "month", "payer", "application_id", "allocation_id", "program", "csp",
           "gpu_model", "gpus", "period_start", "period_end", "gpu_hours", "krw_per_gpu_hour", "share_pct",
           "amount_krw", "busy_gpu_hours"]

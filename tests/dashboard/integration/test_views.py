@@ -42,7 +42,7 @@ from support.stack import Stack, eventually
 
 NOW = datetime(2026, 12, 10, 9, tzinfo=UTC)
 CLOCK = ManualClock(NOW)
-P1_COMPANY = {"business_registration_number": "1234567890", "representative_birth_date": date(1992, 5, 1)}
+P1_COMPANY = {"business_registration_number": "1234567891", "representative_birth_date": date(1992, 5, 1)}
 
 
 # --- the events --------------------------------------------------------------------------------------------------

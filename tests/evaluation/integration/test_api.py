@@ -50,7 +50,7 @@ async def test_a_rejected_evaluation_shows_each_failed_rule_and_no_score(stack: 
 
 
 async def test_the_list_is_newest_first_and_filters_by_program_and_status(stack: Stack) -> None:
-    startup = Company("1234567890", "startup", "Busan", date(1990, 1, 1))
+    startup = Company("1234567891", "startup", "Busan", date(1990, 1, 1))
     first = evaluate()
     second = evaluate("P1", "industry", gpus_requested=4, planned_gpu_hours_per_month=100, company=startup)
     third, fourth = evaluate(gpus_requested=3, planned_gpu_hours_per_month=10_000), evaluate()
@@ -69,7 +69,7 @@ async def test_the_list_is_newest_first_and_filters_by_program_and_status(stack:
     assert ids(eligible_p3) == [str(c.application_id) for c in (fourth, first)]
     assert ids(newest) == [str(fourth.application_id)]
     assert [e["status"] for e in everything] == ["eligible", "rejected", "awaiting_reviewers", "eligible"]
-    assert everything[2]["company"] == {"business_registration_number": "1234567890", "size": "startup",
+    assert everything[2]["company"] == {"business_registration_number": "1234567891", "size": "startup",
                                         "head_office_region": "Busan", "representative_birth_date": "1990-01-01"}
 
 

@@ -13,7 +13,7 @@ from support.stack import Stack, ok
 from support.submissions import submitted
 
 APPLICATIONS = "platform_evaluation_applications"
-STATUSES = ("awaiting_reviewers", "eligible", "in_review", "rejected")
+STATUSES = ("awaiting_reviewers", "eligible", "in_review", "rejected", "withdrawn")
 
 
 def nonzero(samples: Samples) -> dict[tuple[str, str], float]:

@@ -31,7 +31,7 @@ def p1(size: str = "startup") -> ApplicationSubmitted:
     return ApplicationSubmitted(
         application_id=uuid.uuid4(), partner_id=uuid.uuid4(), program="P1", call_id=uuid.uuid4(),
         applicant=Applicant(name="Hong Gildong", sector="industry", institution="Acme AI", region="Busan"),
-        company=Company(business_registration_number="1234567890", size=size, head_office_region="Busan",
+        company=Company(business_registration_number="1234567891", size=size, head_office_region="Busan",
                         representative_birth_date=date(1992, 5, 1)),
         gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
         planned_gpu_hours_per_month=3000, purpose="inference", occurred_at=datetime(2026, 4, 10, tzinfo=UTC))

@@ -53,7 +53,7 @@ def p1(call_id: uuid.UUID) -> EvaluateApplication:
     return EvaluateApplication(
         application_id=uuid.uuid4(), program="P1", call_id=call_id,
         applicant=Applicant(sector="industry", institution="Acme AI", region="Busan", name="Hong Gildong"),
-        company=Company("1234567890", "startup", "Busan", date(1992, 5, 1)),
+        company=Company("1234567891", "startup", "Busan", date(1992, 5, 1)),
         gpus_requested=8, gpu_model="H100", period_start=date(2027, 1, 1), period_end=date(2027, 6, 30),
         planned_gpu_hours_per_month=3000, submitted_at=T0 - timedelta(days=1))
 

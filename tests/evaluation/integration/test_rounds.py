@@ -37,7 +37,7 @@ def p1(call_id: uuid.UUID, region: str = "Busan", birth: date = YOUNG, **overrid
         application_id=uuid.uuid4(), partner_id=uuid.uuid4(), program="P1", call_id=call_id,
         applicant=Applicant(name="Hong Gildong", sector="industry", institution=f"Startup {uuid.uuid4().hex[:6]}",
                             region=region),
-        company=Company(business_registration_number="1234567890", size="startup", head_office_region=region,
+        company=Company(business_registration_number="1234567891", size="startup", head_office_region=region,
                         representative_birth_date=birth),
         gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
         planned_gpu_hours_per_month=3000, purpose="real-time inference", occurred_at=datetime(2026, 4, 10, tzinfo=UTC))

@@ -14,8 +14,8 @@ from uuid import UUID
 
 from evaluation.adapters.unit_of_work import SqlEvaluationUnitOfWork
 from evaluation.config import PolicySeed
-from evaluation.domain.model import Evaluation, Review, Round, Status
-from evaluation.domain.panel import Assignment, Exclusion, Reviewer
+from evaluation.domain.model import Evaluation, Review, Round, Status, Withdrawal
+from evaluation.domain.panel import Assignment, Exclusion, Reviewer, open_load
 from evaluation.domain.policy import Change, Policy, PolicyVersion, in_force
 from evaluation.service.unit_of_work import EvaluationUnitOfWork
 from support.fakes import FakeUnitOfWork
@@ -23,9 +23,27 @@ from support.fakes import FakeUnitOfWork
 SEEDED = Change(datetime(2025, 12, 1, tzinfo=UTC), "seed", "system")  # as migration 0002 stored 2026.1
 
 
-class FakeEvaluations:
+class FakeWithdrawals:
     def __init__(self) -> None:
+        self.rows: dict[UUID, Withdrawal] = {}
+
+    async def lock(self, application_id: UUID) -> None:
+        pass
+
+    async def add(self, item: Withdrawal) -> bool:
+        if item.application_id in self.rows:
+            return False
+        self.rows[item.application_id] = item
+        return True
+
+    async def get(self, application_id: UUID) -> Withdrawal | None:
+        return self.rows.get(application_id)
+
+
+class FakeEvaluations:
+    def __init__(self, withdrawals: FakeWithdrawals) -> None:
         self.rows: dict[UUID, Evaluation] = {}
+        self._withdrawals = withdrawals
 
     def __getitem__(self, application_id: UUID) -> Evaluation:
         return copy.deepcopy(self.rows[application_id])
@@ -49,7 +67,8 @@ class FakeEvaluations:
         return copy.deepcopy(sorted(waiting, key=lambda r: (r.submission.submitted_at, r.application_id)))
 
     async def statuses(self, application_ids: Sequence[UUID]) -> dict[UUID, Status]:
-        return {a: self.rows[a].status for a in application_ids if a in self.rows}
+        withdrawn = {a: Status.WITHDRAWN for a in application_ids if a in self._withdrawals.rows}
+        return {**withdrawn, **{a: self.rows[a].status for a in application_ids if a in self.rows}}
 
     async def scored(self, *, call_id: UUID | None, limit: int) -> list[Evaluation]:
         scored = [r for r in self.rows.values()
@@ -81,16 +100,21 @@ class FakeRounds:
     async def mark_scored(self, call_id: UUID, at: datetime) -> None:
         self.rows[call_id].scored_at = at
 
+    async def waiting_for(self, application_id: UUID) -> Round | None:
+        waiting = [r for r in self.rows.values() if r.scored_at is None and application_id in r.application_ids]
+        return copy.deepcopy(min(waiting, key=lambda r: r.closed_at)) if waiting else None
+
 
 @dataclass
 class Seat:
-    """A row of review_assignment: a reviewer on an application's panel, with its review once in."""
+    """A row of review_assignment: a reviewer on an application's panel, with its review once in, or its end."""
 
     application_id: UUID
     reviewer_id: UUID
     assigned_at: datetime
     scores: dict[str, float] | None = None
     reviewed_at: datetime | None = None
+    ended_at: datetime | None = None
 
 
 class FakePanels:
@@ -115,6 +139,13 @@ class FakePanels:
                 return True
         return False
 
+    async def end(self, application_id: UUID, at: datetime) -> int:
+        ending = [s for s in self.seats
+                  if s.application_id == application_id and s.reviewed_at is None and s.ended_at is None]
+        for seat in ending:
+            seat.ended_at = at
+        return len(ending)
+
     async def reviews(self, application_id: UUID) -> list[Review]:
         done = [s for s in self.seats if s.application_id == application_id and s.reviewed_at is not None]
         done.sort(key=lambda s: (s.reviewed_at, s.reviewer_id))
@@ -130,12 +161,12 @@ class FakePanels:
         s = self._evaluations.rows[seat.application_id]
         return Assignment(seat.application_id, seat.reviewer_id, self._reviewers[seat.reviewer_id].name,
                           seat.assigned_at, seat.scores, seat.reviewed_at, s.submission.program,
-                          s.submission.call_id, s.status.value)
+                          s.submission.call_id, s.status.value, seat.ended_at)
 
 
 class FakeReviewers:
-    def __init__(self, reviewers: dict[UUID, Reviewer], panels: FakePanels, evaluations: FakeEvaluations) -> None:
-        self.rows, self._panels, self._evaluations = reviewers, panels, evaluations
+    def __init__(self, reviewers: dict[UUID, Reviewer], panels: FakePanels) -> None:
+        self.rows, self._panels = reviewers, panels
 
     async def add(self, item: Reviewer) -> None:
         assert item.id not in self.rows, "a reviewer's id is its primary key"
@@ -149,11 +180,7 @@ class FakeReviewers:
         pass
 
     async def open_load(self) -> dict[UUID, int]:
-        load: dict[UUID, int] = {}
-        for seat in self._panels.seats:
-            if seat.reviewed_at is None and self._evaluations.rows[seat.application_id].status is Status.IN_REVIEW:
-                load[seat.reviewer_id] = load.get(seat.reviewer_id, 0) + 1
-        return load
+        return dict(open_load(await self._panels.assignments()))  # the SQL's count, by the domain's rule
 
 
 class FakePolicies:
@@ -206,11 +233,12 @@ class FakePolicies:
 class FakeEvaluationUnitOfWork(FakeUnitOfWork):
     def __init__(self) -> None:
         super().__init__()
-        self.evaluations = FakeEvaluations()
+        self.withdrawals = FakeWithdrawals()
+        self.evaluations = FakeEvaluations(self.withdrawals)
         self.rounds = FakeRounds()
         reviewers: dict[UUID, Reviewer] = {}
         self.panels = FakePanels(reviewers, self.evaluations)
-        self.reviewers = FakeReviewers(reviewers, self.panels, self.evaluations)
+        self.reviewers = FakeReviewers(reviewers, self.panels)
         self.policies = FakePolicies(self.evaluations, self.rounds)
 
 

@@ -32,7 +32,7 @@ def p1(call_id: UUID | None = None, **overrides: Any) -> EvaluateApplication:
     cmd = EvaluateApplication(
         application_id=uuid.uuid4(), program="P1", call_id=call_id or uuid.uuid4(),
         applicant=Applicant(sector="industry", institution="Acme AI", region="Busan", name="Hong Gildong"),
-        company=Company("1234567890", "startup", "Busan", date(1992, 5, 1)), purpose="nlp for call centres",
+        company=Company("1234567891", "startup", "Busan", date(1992, 5, 1)), purpose="nlp for call centres",
         gpus_requested=8, gpu_model="H100", period_start=date(2027, 1, 1), period_end=date(2027, 6, 30),
         planned_gpu_hours_per_month=3000, submitted_at=T0)
     return replace(cmd, **overrides)

@@ -32,7 +32,7 @@ async def test_an_eligible_p3_plan_is_scored_at_once_and_announced(bus: MessageB
 async def test_an_ineligible_application_is_rejected_naming_the_rules_it_fails(bus: MessageBus,
                                                                               uow: FakeEvaluationUnitOfWork) -> None:
     await register(bus, "Ahn", "Baek", "Cho")
-    cmd = p1(company=Company("1234567890", "large", "Busan", date(1992, 5, 1)))
+    cmd = p1(company=Company("1234567891", "large", "Busan", date(1992, 5, 1)))
     await bus.handle(cmd)
     assert uow.evaluations[cmd.application_id].status is Status.REJECTED
     [rejected] = uow.published

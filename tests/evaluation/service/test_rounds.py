@@ -11,7 +11,7 @@ from servicekit.bus import MessageBus
 from support.clock import ManualClock
 
 from .fakes import FakeEvaluationUnitOfWork
-from .samples import T0, close, in_review, p1, review
+from .samples import SCORES, T0, close, in_review, p1, review
 
 
 async def test_the_close_makes_reviewed_scores_final_rejects_the_unreviewed_and_reports_the_round(
@@ -92,7 +92,7 @@ async def test_every_score_of_a_round_is_under_the_version_in_force_at_the_close
 async def test_a_score_names_the_facts_its_bonuses_rest_on(bus: MessageBus, uow: FakeEvaluationUnitOfWork) -> None:
     regional_youth = p1()  # a Busan startup whose representative is 34
     capital_elder = p1(call_id=regional_youth.call_id,
-                       company=Company("1234567890", "startup", "Seoul", date(1970, 5, 1)))
+                       company=Company("1234567891", "startup", "Seoul", date(1970, 5, 1)))
     ahn, _, _ = await in_review(bus, regional_youth, capital_elder)
     for application in (regional_youth, capital_elder):
         await bus.handle(review(application, ahn, T0))
@@ -102,3 +102,23 @@ async def test_a_score_names_the_facts_its_bonuses_rest_on(bus: MessageBus, uow:
     assert scored[capital_elder.application_id].facts == []
     # the facts are the ones the bonus points were given for
     assert scored[regional_youth.application_id].bonus_points > scored[capital_elder.application_id].bonus_points == 0
+
+
+async def test_a_score_carries_what_it_was_made_of_for_allocations_what_if(
+        bus: MessageBus, uow: FakeEvaluationUnitOfWork) -> None:
+    """The sector, each criterion's mean unrounded, and the points of each bonus earned (their sum is bonus_points)."""
+    regional_youth = p1()  # a Busan startup whose representative is 34
+    capital_elder = p1(call_id=regional_youth.call_id,
+                       company=Company("1234567891", "startup", "Seoul", date(1970, 5, 1)))
+    panel = await in_review(bus, regional_youth, capital_elder)
+    for reviewer, impact in zip(panel, (80.0, 85.0, 86.0), strict=True):
+        await bus.handle(review(regional_youth, reviewer, T0, {**SCORES, "technical_social_impact": impact}))
+    await bus.handle(review(capital_elder, panel[0], T0))
+    await bus.handle(close(regional_youth, capital_elder))
+    scored = {e.application_id: e for e in uow.outbox.of_type(ApplicationScored)}
+    youth, elder = scored[regional_youth.application_id], scored[capital_elder.application_id]
+    assert (youth.sector, youth.bonuses) == ("industry", {"regional_company": 3.0, "youth_company": 3.0})
+    assert youth.rubric_means == {"technical_social_impact": 251 / 3, "ai_ecosystem_contribution": 70.0,
+                                  "capability_readiness": 90.0}
+    assert sum(youth.bonuses.values()) == youth.bonus_points
+    assert (elder.bonuses, elder.rubric_means) == ({}, SCORES)

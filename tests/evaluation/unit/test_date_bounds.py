@@ -45,7 +45,7 @@ def submissions(draw: st.DrawFn) -> Submission:
         period_start=draw(days), period_end=draw(days),
         planned_gpu_hours_per_month=draw(st.integers(min_value=1, max_value=INT32_MAX)),
         submitted_at=datetime.combine(submitted_on, draw(st.times()), UTC),
-        company=Company("1234567890", "startup", "Busan", draw(days)) if program == "P1" else None,
+        company=Company("1234567891", "startup", "Busan", draw(days)) if program == "P1" else None,
         researcher=Researcher("university", draw(days), draw(days)) if program == "P2" else None,
         earliest_start=draw(st.none() | days) if program == "P3" else None,
         acceptable_window_months=draw(st.none() | st.integers(min_value=1, max_value=4)) if program == "P3" else None,

@@ -15,7 +15,7 @@ from evaluation.domain.policy import Policy
 
 POLICY = PolicySeed().policy()
 SUBMITTED_AT = datetime(2026, 4, 10, 9, 30, tzinfo=UTC)
-A_STARTUP = Company(business_registration_number="1234567890", size="startup", head_office_region="Busan",
+A_STARTUP = Company(business_registration_number="1234567891", size="startup", head_office_region="Busan",
                     representative_birth_date=date(1990, 1, 1))
 
 

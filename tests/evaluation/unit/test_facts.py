@@ -21,7 +21,7 @@ def p1(birth: date = date(1990, 1, 1), region: str = "Busan", submitted_at: date
         applicant=Applicant(sector="industry", institution="Acme AI", region="Seoul", name="Acme AI"),
         gpus_requested=4, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
         planned_gpu_hours_per_month=1000, submitted_at=submitted_at,
-        company=Company("1234567890", "startup", region, birth))
+        company=Company("1234567891", "startup", region, birth))
 
 
 def p2(appointed: date = date(2015, 1, 1), birth: date = date(1975, 1, 1), region: str = "Daejeon") -> Submission:

@@ -1,11 +1,14 @@
-"""Conflicts of interest and the order reviewers are picked in, without a database."""
+"""Conflicts of interest, the order reviewers are picked in, and the load they are picked by, without a database."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
-from evaluation.domain.model import Applicant, CorporateParticipant, Submission
-from evaluation.domain.panel import Reviewer, choose_panel, conflict
+from evaluation.domain.model import Applicant, CorporateParticipant, Status, Submission
+from evaluation.domain.panel import Assignment, Reviewer, choose_panel, conflict, open_load
+
+AT = datetime(2026, 4, 20, tzinfo=UTC)
 
 
 def application(purpose: str = "fine-tuning a Korean LLM for legal NLP") -> Submission:
@@ -85,3 +88,40 @@ def test_too_few_reviewers_without_a_conflict_assign_nobody_but_still_record_the
     panel = choose_panel(application(), pool, {}, 3)
     assert panel.assigned == []
     assert [e.reviewer_id for e in panel.excluded] == [pool[0].id]
+
+
+def seat(who: Reviewer, application_id: UUID | None = None, status: Status = Status.IN_REVIEW) -> Assignment:
+    """An open assignment of `who` to an application in review (a fresh one unless named)."""
+    return Assignment(application_id or uuid4(), who.id, who.name, AT, None, None, "P1", uuid4(), status.value)
+
+
+def test_a_reviewer_s_load_counts_only_assignments_still_waiting_for_its_review() -> None:
+    ahn, baek = reviewer("Ahn", "POSTECH"), reviewer("Baek", "POSTECH")
+    waiting = [seat(ahn), seat(ahn), seat(baek)]
+    reviewed = replace(seat(baek), scores={"technical_social_impact": 80.0}, reviewed_at=AT)
+    ended = replace(seat(ahn), ended_at=AT)  # its application was withdrawn before the review came
+    decided = seat(baek, status=Status.ELIGIBLE)  # the round closed without this review
+    assert open_load([*waiting, reviewed, ended, decided]) == {ahn.id: 2, baek.id: 1}
+
+
+def test_a_withdrawal_ends_its_panel_s_assignments_and_lowers_each_member_s_load() -> None:
+    ahn, baek, cho = (reviewer(name, "POSTECH") for name in ("Ahn", "Baek", "Cho"))
+    withdrawn = uuid4()
+    panel = [seat(who, withdrawn) for who in (ahn, baek, cho)]
+    other = [seat(ahn), seat(baek)]
+    before = open_load([*panel, *other])
+    after_ending = open_load([*(replace(a, ended_at=AT) for a in panel), *other])
+    after_status = open_load([*(replace(a, status=Status.WITHDRAWN.value) for a in panel), *other])
+    assert before == {ahn.id: 2, baek.id: 2, cho.id: 1}
+    assert after_ending == after_status == {ahn.id: 1, baek.id: 1}  # Cho has nothing open: no entry, load 0
+
+
+def test_a_reviewer_freed_by_a_withdrawal_is_picked_before_busier_ones() -> None:
+    ahn, baek, cho, dong = (reviewer(name, "POSTECH") for name in ("Ahn", "Baek", "Cho", "Dong"))
+    first, second = uuid4(), uuid4()
+    open_seats = [*(seat(who, first) for who in (ahn, baek, cho)), *(seat(who, second) for who in (ahn, baek, dong))]
+    busy = choose_panel(application(), [ahn, baek, cho, dong], open_load(open_seats), 3)
+    freed = open_load(replace(a, ended_at=AT) if a.application_id == first else a for a in open_seats)
+    lighter = choose_panel(application(), [ahn, baek, cho, dong], freed, 3)
+    assert [r.name for r in busy.assigned] == ["Cho", "Dong", "Ahn"]  # one open each, then Ahn of the two with two
+    assert [r.name for r in lighter.assigned] == ["Cho", "Ahn", "Baek"]  # Cho is idle now; Ahn, Baek, Dong have one

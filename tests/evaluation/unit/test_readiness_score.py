@@ -102,7 +102,7 @@ def test_an_ineligible_application_is_rejected_unscored_naming_each_rule_with_it
 @pytest.mark.parametrize("program,sector,gpus,rules", [("P1", "industry", 4, 6), ("P2", "research_institute", 8, 4)])
 def test_an_eligible_p1_or_p2_application_awaits_its_review_panel_unscored(program: str, sector: str,
                                                                          gpus: int, rules: int) -> None:
-    company = Company("1234567890", "small", "Seoul", date(1980, 1, 1)) if program == "P1" else None
+    company = Company("1234567891", "small", "Seoul", date(1980, 1, 1)) if program == "P1" else None
     result = evaluate(a_submission(program, sector, gpus_requested=gpus, company=company), POLICY, AT)
     assert (result.status, result.score, result.components) == (Status.AWAITING_REVIEWERS, None, [])
     assert all(c.passed for c in result.checks) and len(result.checks) == rules

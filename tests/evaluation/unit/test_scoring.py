@@ -24,7 +24,7 @@ def p1(region: str = "Busan", birth: date = YOUNG) -> Submission:
         application_id=uuid4(), program="P1", call_id=uuid4(),
         applicant=Applicant(sector="industry", institution="Acme AI", region=region, name="Acme AI"),
         gpus_requested=8, gpu_model="H100", period_start=date(2026, 5, 1), period_end=date(2026, 10, 31),
-        planned_gpu_hours_per_month=3000, submitted_at=AT, company=Company("1234567890", "startup", region, birth))
+        planned_gpu_hours_per_month=3000, submitted_at=AT, company=Company("1234567891", "startup", region, birth))
 
 
 def p2(region: str = "Daejeon") -> Submission:

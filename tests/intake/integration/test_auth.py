@@ -19,7 +19,7 @@ UNAUTHENTICATED = {("/oauth/token", "post"), ("/healthz", "get"), ("/readyz", "g
                    ("/.well-known/jwks.json", "get"), ("/.well-known/oauth-authorization-server", "get")}
 OPERATOR_ONLY = [("post", "/calls"), ("post", "/calls/{id}/close"), ("post", "/clients"), ("get", "/clients"),
                  ("post", "/clients/{id}/revoke"), ("post", "/dead-letters/redrive")]
-PARTNER_ONLY = [("post", "/applications"), ("get", "/applications"), ("get", "/applications/{id}"),
+PARTNER_ONLY = [("post", "/applications"), ("put", "/applications/{id}"), ("get", "/applications/{id}"),
                 ("post", "/applications/{id}/submit"), ("post", "/applications/{id}/withdraw"),
                 ("post", "/applications/{id}/offer/accept"), ("post", "/applications/{id}/offer/decline"),
                 ("post", "/webhooks"), ("get", "/webhooks"), ("delete", "/webhooks/{id}"),
@@ -88,6 +88,13 @@ async def test_a_partner_endpoint_refuses_every_other_role(stack: Stack, role: R
         response = await api.request(method, concrete(path), json=a_form("P3"), headers=bearer(role))
     assert response.status_code == 403, response.text
     assert await stack.count("intake.application") == 0
+
+
+@pytest.mark.parametrize("role", ["reviewer", "csp"])
+async def test_the_applications_list_refuses_every_role_but_partners_and_operators(stack: Stack, role: Role) -> None:
+    async with stack.api("intake") as api:
+        response = await api.get("/applications", headers=bearer(role))
+    assert response.status_code == 403, response.text
 
 
 @pytest.mark.parametrize("issuer,reason", [

@@ -14,10 +14,10 @@ from support.stack import Stack
 
 Form = Callable[..., dict[str, Any]]
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-COMPANY = {"business_registration_number": "1234567890", "size": "startup", "head_office_region": "Busan",
+COMPANY = {"business_registration_number": "1234567891", "size": "startup", "head_office_region": "Busan",
            "representative_birth_date": "1992-03-14"}
 RESEARCHER = {"institution_type": "university", "appointment_date": "2022-03-01", "birth_date": "1988-07-21"}
-BIOCO = {"name": "BioCo", "size": "mid", "business_registration_number": "1234567890", "project_share_bp": 6000}
+BIOCO = {"name": "BioCo", "size": "mid", "business_registration_number": "1234567891", "project_share_bp": 6000}
 NAVER = {"name": "Naver Cloud", "size": "large", "business_registration_number": "2208162517", "project_share_bp": 4000}
 
 # (program, overrides, the fields the refusal must name); a None override removes the field
@@ -29,6 +29,9 @@ BROKEN_RULES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "p1-no-training-data-scale": ("P1", {"training_data_scale": None}, ["training_data_scale"]),
     "p1-registration-number-not-ten-digits": (
         "P1", {"company": {**COMPANY, "business_registration_number": "123-45-6789"}},
+        ["company.business_registration_number"]),
+    "p1-registration-number-failing-its-check-digit": (
+        "P1", {"company": {**COMPANY, "business_registration_number": "1234567890"}},
         ["company.business_registration_number"]),
     "p1-company-neither-small-nor-startup": ("P1", {"company": {**COMPANY, "size": "large"}}, ["company.size"]),
     "p1-unknown-head-office-region": (
@@ -64,13 +67,16 @@ BROKEN_RULES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "p2-participant-registration-number-with-dashes": (
         "P2", {"corporate_participants": [{**BIOCO, "business_registration_number": "123-45-67890"}]},
         ["corporate_participants.0.business_registration_number"]),
+    "p2-participant-registration-number-failing-its-check-digit": (
+        "P2", {"corporate_participants": [NAVER, {**BIOCO, "business_registration_number": "2208162518"}]},
+        ["corporate_participants.1.business_registration_number"]),
     "p2-shares-on-some-participants-only": (
         "P2", {"corporate_participants": [BIOCO, {**NAVER, "project_share_bp": None}]},
         ["corporate_participants.1.project_share_bp"]),
     "p2-shares-beyond-the-whole-project": (
         "P2", {"corporate_participants": [BIOCO, {**NAVER, "project_share_bp": 4001}]}, ["corporate_participants"]),
     "p2-a-registration-number-twice": (
-        "P2", {"corporate_participants": [BIOCO, {**NAVER, "business_registration_number": "1234567890"}]},
+        "P2", {"corporate_participants": [BIOCO, {**NAVER, "business_registration_number": "1234567891"}]},
         ["corporate_participants.1.business_registration_number"]),
     "p3-naming-a-call": ("P3", {"call_id": "00000000-0000-4000-8000-000000000000"}, ["call_id"]),
     "p3-gpus-and-servers": ("P3", {"servers_requested": 1}, ["servers_requested"]),
@@ -131,7 +137,7 @@ async def test_a_p1_form_is_stored_and_published_with_its_company(
     assert fetched["company"]["representative_birth_date"] == "1992-03-14"
     (event,) = await outbox()
     assert event["call_id"] == call["id"]
-    assert event["company"] == {"business_registration_number": "1234567890", "size": "startup",
+    assert event["company"] == {"business_registration_number": "1234567891", "size": "startup",
                                 "head_office_region": "Busan", "representative_birth_date": "1992-03-14"}
     assert (event["gpus_requested"], event["training_data_scale"]) == (8, "200 GB of text")
 
@@ -226,3 +232,18 @@ async def test_a_p3_form_in_servers_publishes_its_window(stack: Stack, a_form: F
     (event,) = await outbox()
     assert (event["gpus_requested"], event["servers_requested"]) == (8, 1)
     assert (event["earliest_start"], event["acceptable_window_months"], event["call_id"]) == ("2026-12-01", 4, None)
+
+
+async def test_a_registration_number_with_a_wrong_check_digit_is_refused_saying_so(
+        stack: Stack, a_form: Form, partner: dict[str, str], open_call: Callable[..., Awaitable[dict[str, Any]]],
+        stored: Callable[[], Awaitable[dict[str, int]]]) -> None:
+    async with stack.api("intake") as api:
+        call = await open_call(api, "P1")
+        company = {**COMPANY, "business_registration_number": "1234567890"}  # its check digit is 1
+        response = await api.post("/applications", json=a_form("P1", call_id=call["id"], company=company),
+                                  headers=partner)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "company.business_registration_number"
+    assert "wrong check digit" in error["reason"]
+    assert set((await stored()).values()) == {0}

@@ -104,6 +104,10 @@ class FakeCalls:
             raise KeyError(f"no call {changed.id} to save")
         self.rows[changed.id] = copy.deepcopy(changed)
 
+    async def due(self, at: datetime) -> list[UUID]:
+        due = [c for c in self.rows.values() if c.is_due(at)]
+        return [c.id for c in sorted(due, key=lambda c: (c.closes_at, c.id))]
+
 
 class FakePrograms:
     def __init__(self, programs: Sequence[Program] = PROGRAMS) -> None:
@@ -182,6 +186,17 @@ class FakeWebhooks:
         return len(written)
 
 
+class FakeCsps:
+    """The inventory's CSPs intake has heard of: id → (name, registered_at)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[UUID, tuple[str, datetime]] = {}
+
+    async def add(self, csp_id: UUID, name: str, registered_at: datetime) -> None:
+        first = self.by_id.get(csp_id, (name, registered_at))[1]
+        self.by_id[csp_id] = (name, first)
+
+
 class FakeIntakeUnitOfWork(FakeUnitOfWork):
     def __init__(self, programs: Sequence[Program] = PROGRAMS) -> None:
         super().__init__()
@@ -189,6 +204,7 @@ class FakeIntakeUnitOfWork(FakeUnitOfWork):
         self.calls = FakeCalls()
         self.programs = FakePrograms(programs)
         self.webhooks = FakeWebhooks()
+        self.csps = FakeCsps()
 
 
 def _fits(uow: FakeIntakeUnitOfWork) -> IntakeUnitOfWork:
@@ -215,7 +231,7 @@ def p3_form(**changes: Any) -> Form:
 
 def p1_form(call_id: UUID, **changes: Any) -> Form:
     """P1 (rounds): 8 GPUs for a startup, in the call `call_id`."""
-    company = Company("1234567890", "startup", "Busan", date(1992, 3, 14))
+    company = Company("1234567891", "startup", "Busan", date(1992, 3, 14))
     form = Form(program="P1", applicant=APPLICANT, gpu_model="H100", period_start=date(2027, 1, 1),
                 period_end=date(2027, 6, 30), planned_gpu_hours_per_month=3000, purpose="a customer-service model",
                 call_id=call_id, gpus_requested=8, company=company, training_data_scale="200 GB of text")

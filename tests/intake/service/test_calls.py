@@ -9,7 +9,14 @@ import pytest
 
 from contracts import CallClosed
 from intake.domain.calls import Call, CallStatus
-from intake.domain.commands import CloseCall, CreateApplication, OpenCall, SubmitApplication, WithdrawApplication
+from intake.domain.commands import (
+    CloseCall,
+    CloseDueCalls,
+    CreateApplication,
+    OpenCall,
+    SubmitApplication,
+    WithdrawApplication,
+)
 from intake.domain.errors import CallNotFound, InvalidInput, InvalidTransition
 from intake.domain.model import Application
 from intake.domain.types import ProgramCode
@@ -99,3 +106,41 @@ async def test_an_unknown_call_cannot_be_closed(uow: FakeIntakeUnitOfWork, bus: 
     with pytest.raises(CallNotFound):
         await bus.handle(CloseCall(uuid4()))
     assert uow.published == []
+
+
+async def test_a_call_past_its_closes_at_is_closed_by_the_worker_as_by_an_operator(
+        uow: FakeIntakeUnitOfWork, bus: MessageBus, clock: ManualClock) -> None:
+    call: Call = await bus.handle(a_week_from_now(clock, "P2"))
+    submitted: Application = await bus.handle(CreateApplication(PARTNER, p2_form(call.id)))
+    clock.advance(days=7, seconds=-1)
+    assert await bus.handle(CloseDueCalls(now=clock.now)) == 0  # a second before the window ends: still open
+    assert uow.calls[call.id].status is CallStatus.OPEN
+    closed_at = clock.advance(seconds=30)
+    assert await bus.handle(CloseDueCalls(now=clock.now)) == 1
+    assert (uow.calls[call.id].status, uow.calls[call.id].closed_at) == (CallStatus.CLOSED, closed_at)
+    [closed] = uow.outbox.of_type(CallClosed)
+    assert (closed.call_id, closed.program, closed.application_ids) == (call.id, "P2", [submitted.id])
+    assert (closed.opens_at, closed.closes_at) == (call.opens_at, call.closes_at)
+
+
+async def test_closing_due_calls_twice_closes_and_publishes_once(
+        uow: FakeIntakeUnitOfWork, bus: MessageBus, clock: ManualClock) -> None:
+    due, later = await bus.handle(a_week_from_now(clock)), await bus.handle(
+        OpenCall("P1", "a longer round", clock.now, clock.now + timedelta(days=30)))
+    clock.advance(days=8)
+    assert await bus.handle(CloseDueCalls(now=clock.now)) == 1
+    clock.advance(hours=1)
+    assert await bus.handle(CloseDueCalls(now=clock.now)) == 0
+    assert [e.call_id for e in uow.outbox.of_type(CallClosed)] == [due.id]
+    assert uow.calls[later.id].status is CallStatus.OPEN
+
+
+async def test_a_call_an_operator_closed_early_is_not_closed_again_when_its_window_ends(
+        uow: FakeIntakeUnitOfWork, bus: MessageBus, clock: ManualClock) -> None:
+    call: Call = await bus.handle(a_week_from_now(clock))
+    early = clock.advance(days=2)
+    await bus.handle(CloseCall(call.id))
+    clock.advance(days=6)
+    assert await bus.handle(CloseDueCalls(now=clock.now)) == 0
+    assert uow.calls[call.id].closed_at == early
+    assert len(uow.outbox.of_type(CallClosed)) == 1

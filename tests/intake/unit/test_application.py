@@ -28,7 +28,7 @@ def p3_form(**overrides: object) -> Form:
 
 
 def p1_form(**overrides: object) -> Form:
-    company = Company("1234567890", "startup", "Busan", date(1992, 3, 14))
+    company = Company("1234567891", "startup", "Busan", date(1992, 3, 14))
     fields: dict[str, object] = dict(
         program="P1", call_id=CALL.id, applicant=Applicant("Kim Minji", "industry", "Haneul AI", "Busan"),
         company=company, gpus_requested=8, gpu_model="H100", period_start=date(2027, 1, 1),

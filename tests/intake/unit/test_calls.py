@@ -72,3 +72,16 @@ def test_a_draft_of_a_round_is_checked_against_the_window_only_when_submitted() 
 def test_a_rolling_application_must_not_name_a_call() -> None:
     assert call_problems(a_form("P3"), P3, None, NOW) == []
     assert [f for f, _ in call_problems(a_form("P3", uuid4()), P3, None, NOW)] == ["call_id"]
+
+
+def test_an_open_call_is_due_to_close_from_its_closes_at_on() -> None:
+    call = a_call()
+    assert not call.is_due(call.closes_at - timedelta(microseconds=1))
+    assert call.is_due(call.closes_at)
+    assert call.is_due(call.closes_at + timedelta(days=1))
+
+
+def test_a_closed_call_is_never_due() -> None:
+    call = a_call()
+    call.close(NOW)
+    assert not call.is_due(call.closes_at + timedelta(days=1))

@@ -16,7 +16,7 @@ from intake.domain.forms import (
 )
 
 TODAY = date(2026, 11, 27)
-COMPANY = Company("1234567890", "startup", "Busan", date(1992, 3, 14))
+COMPANY = Company("1234567891", "startup", "Busan", date(1992, 3, 14))
 RESEARCHER = Researcher("university", date(2022, 3, 1), date(1988, 7, 21))
 COMMON: dict[str, object] = dict(
     applicant=Applicant("A", "industry", "Haneul AI", "Busan"), gpu_model="H100", period_start=date(2027, 1, 1),
@@ -62,7 +62,7 @@ def test_p1_needs_its_company() -> None:
 
 
 def test_a_representative_born_in_the_future_is_refused() -> None:
-    company = Company("1234567890", "small", "Busan", date(2026, 11, 28))
+    company = Company("1234567891", "small", "Busan", date(2026, 11, 28))
     assert fields("P1", company=company) == ["company.representative_birth_date"]
 
 
@@ -96,10 +96,10 @@ def participants(*parts: tuple[str | None, int | None]) -> tuple[CorporatePartic
 
 @pytest.mark.parametrize("parts", [
     (),
-    (("1234567890", None), ("2208162517", None)),
+    (("1234567891", None), ("2208162517", None)),
     ((None, None), (None, None)),
-    (("1234567890", 6000), ("2208162517", 4000)),
-    (("1234567890", 10_000),),
+    (("1234567891", 6000), ("2208162517", 4000)),
+    (("1234567891", 10_000),),
     ((None, 1), (None, 1)),
 ], ids=["none", "numbers-no-shares", "neither", "shares-of-the-whole", "one-with-the-whole", "shares-of-less"])
 def test_p2_participants_give_shares_on_all_or_none_within_the_whole_project(
@@ -121,10 +121,10 @@ def test_p2_shares_beyond_the_whole_project_are_refused() -> None:
 
 
 def test_a_business_registration_number_given_twice_is_refused_at_its_second_place() -> None:
-    found = problems("P2", corporate_participants=participants(("1234567890", None), (None, None),
-                                                               ("1234567890", None)))
+    found = problems("P2", corporate_participants=participants(("1234567891", None), (None, None),
+                                                               ("1234567891", None)))
     assert found == [("corporate_participants.2.business_registration_number",
-                      "1234567890 is already corporate_participants.0's: a company takes part once")]
+                      "1234567891 is already corporate_participants.0's: a company takes part once")]
 
 
 def test_p3_takes_gpus_or_servers_but_not_both_and_not_neither() -> None:
@@ -165,3 +165,17 @@ def test_a_period_that_ends_before_it_starts_is_refused_naming_period_end() -> N
 def test_a_month_later_is_the_last_day_of_a_shorter_month() -> None:
     assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+
+
+def test_a_p1_company_whose_registration_number_fails_its_check_digit_is_refused_by_its_path() -> None:
+    found = problems("P1", company=Company("1234567890", "startup", "Busan", date(1992, 3, 14)))
+    assert found == [("company.business_registration_number",
+                      "1234567890 has a wrong check digit (its last digit): it is not a business registration "
+                      "number")]
+
+
+def test_a_p2_participant_whose_registration_number_fails_its_check_digit_is_refused_by_its_path() -> None:
+    found = problems("P2", corporate_participants=participants(("2208162517", None), (None, None),
+                                                               ("2208162518", None)))
+    assert [(field, "check digit" in reason) for field, reason in found] == [
+        ("corporate_participants.2.business_registration_number", True)]

@@ -70,6 +70,14 @@ class Kit:
     async def bearer(self, client: NewClient) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(client)}"}
 
+    async def registered_csp(self, name: str) -> uuid.UUID:
+        """A CSP of the inventory, as the owning service keeps them from allocation's CspRegistered."""
+        csp_id = uuid.uuid4()
+        async with self.engine.begin() as conn:
+            await conn.execute(self.tables.csp.insert().values(csp_id=csp_id, name=name,
+                                                               registered_at=datetime.now(UTC)))
+        return csp_id
+
 
 def build_app(engine: AsyncEngine, tables: CredentialTables, issuer: TokenIssuer, verifier: TokenVerifier) -> FastAPI:
     app = FastAPI()
@@ -95,6 +103,7 @@ def build_app(engine: AsyncEngine, tables: CredentialTables, issuer: TokenIssuer
 async def create_scratch_schema(engine: AsyncEngine) -> None:
     def migrate(connection: Any) -> None:
         create_credential_tables(Operations(MigrationContext.configure(connection)), SCHEMA)
+        credential_tables(service_metadata(SCHEMA)).csp.create(connection)  # as intake's migration 0011 does
 
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
@@ -145,12 +154,45 @@ async def test_a_client_gets_a_token_with_http_basic(kit: Kit) -> None:
 
 
 async def test_a_client_gets_a_token_with_its_credentials_in_the_form(kit: Kit) -> None:
-    csp = await kit.store.create(role="csp", name="NaverCloud telemetry", subject="NaverCloud")
+    naver_cloud = await kit.registered_csp("NaverCloud")
+    csp = await kit.store.create(role="csp", name="NaverCloud telemetry", subject=str(naver_cloud))
     response = await kit.http.post("/oauth/token", data={
         "grant_type": "client_credentials", "client_id": csp.client.client_id,
         "client_secret": csp.client_secret})
     assert response.status_code == 200
-    assert kit.verifier.verify(response.json()["access_token"]).csp == "NaverCloud"
+    assert kit.verifier.verify(response.json()["access_token"]).csp_id == naver_cloud
+
+
+async def test_a_csp_client_names_a_registered_csp_by_its_id_or_is_refused_naming_subject(kit: Kit,
+                                                                                         stack: Stack) -> None:
+    operator = await kit.bearer(await bootstrap_operator(kit.engine, kit.tables))
+    kt = await kit.registered_csp("KT")
+    refused = [await kit.http.post("/clients", json={"role": "csp", "name": "KT telemetry", "subject": subject},
+                                   headers=operator)
+               for subject in ("KT", str(uuid.uuid4()))]  # its name; an id no registered CSP has
+    created = await kit.http.post("/clients", json={"role": "csp", "name": "KT telemetry", "subject": str(kt)},
+                                  headers=operator)
+    for response in refused:
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["subject"]
+    assert "registered" in refused[1].json()["errors"][0]["reason"]
+    assert (created.status_code, created.json()["subject"]) == (201, str(kt))
+    assert [r["subject"] for r in await stack.fetch(f"SELECT subject FROM {SCHEMA}.client WHERE role = 'csp'")] == [
+        str(kt)]
+
+
+async def test_a_csp_client_linked_by_name_gets_no_token(kit: Kit) -> None:
+    """A client made when a CSP was named by its name (or for an id the inventory no longer has) acts for no CSP:
+    no token, as for a wrong secret."""
+    linked = await kit.store.create(role="csp", name="Gamma telemetry", subject=str(await kit.registered_csp("g")))
+    linked_by_id = await kit.store.authenticate(linked.client.client_id, linked.client_secret) is not None
+    async with kit.engine.begin() as conn:
+        await conn.execute(text(f"UPDATE {SCHEMA}.client SET subject = 'gamma-cloud' WHERE client_id = :id"),
+                           {"id": linked.client.client_id})
+    response = await kit.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                   auth=(linked.client.client_id, linked.client_secret))
+    assert linked_by_id and response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
 
 async def test_a_wrong_secret_or_an_unknown_client_gets_invalid_client(kit: Kit) -> None:

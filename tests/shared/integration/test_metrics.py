@@ -11,7 +11,7 @@ import httpx
 
 from contracts import ApplicationScored, to_record, topics
 from servicekit.settings import WorkerSettings
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.infra import free_port
 from support.kafka import produce_raw
 from support.metrics import Samples, scrape, value
@@ -106,7 +106,7 @@ async def test_telemetry_counts_accepted_samples_and_allocation_its_gpus_and_rec
     async with stack.api("telemetry") as api:
         assert value(await scrape(api), "platform_telemetry_samples_accepted_total", via="ndjson") == 0
         response = await api.post("/samples", content=body,
-                                  headers={"Content-Type": "application/x-ndjson", **bearer("csp", "gov")})
+                                  headers={"Content-Type": "application/x-ndjson", **bearer("csp", csp_id("gov"))})
         assert response.status_code == 202, response.text
         samples = await scrape(api)
     assert value(samples, "platform_telemetry_samples_accepted_total", via="ndjson") == response.json()["accepted"]

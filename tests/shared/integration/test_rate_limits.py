@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from servicekit.settings import RateLimitSettings
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.clock import ManualClock
 from support.stack import Stack
 
@@ -23,7 +23,7 @@ def batch(minute: int) -> str:
 
 
 def as_csp(name: str) -> dict[str, str]:
-    return {"Content-Type": "application/x-ndjson", **bearer("csp", name, client_id=f"{name}-exporter")}
+    return {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id(name), client_id=f"{name}-exporter")}
 
 
 async def test_writes_past_a_client_s_allowance_get_429_with_retry_after_and_store_nothing(stack: Stack) -> None:
@@ -43,7 +43,7 @@ async def test_one_client_over_its_allowance_does_not_hold_back_another_or_its_o
             await api.post("/samples", content=batch(m), headers=as_csp("gov"))
         other = await api.post("/samples", content=batch(9), headers=as_csp("beta"))
         read = await api.get("/allocations/00000000-0000-0000-0000-000000000001/utilization",
-                             headers=bearer("csp", "gov", client_id="gov-exporter"))
+                             headers=bearer("csp", csp_id("gov"), client_id="gov-exporter"))
     assert other.status_code == 202
     assert read.status_code == 404  # answered, not refused
 

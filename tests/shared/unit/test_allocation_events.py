@@ -1,5 +1,5 @@
-"""Allocation's events on the wire: a waived reclaim, and the GPUs' UUIDs in an allocation's slots, which older
-events do not carry."""
+"""Allocation's events on the wire: a waived reclaim, a CSP registered, and the GPUs' UUIDs and the CSP's id in an
+allocation's slots, which older events do not carry."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from contracts import GpuSlot, PoisonMessage, ReclaimWaived, ResourceAllocated, from_record, to_record, topics
+from contracts import (
+    REGISTRY,
+    CspRegistered,
+    GpuSlot,
+    PoisonMessage,
+    ReclaimWaived,
+    ResourceAllocated,
+    from_record,
+    to_record,
+    topics,
+)
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 A_UUID = "GPU-5d5e7a9c-1b2f-4c3d-9e8f-0123456789ab"
@@ -59,6 +69,36 @@ def test_a_slot_carries_its_gpus_uuid_and_a_slot_of_an_older_event_none() -> Non
     decoded = from_record(*with_slots(event, older))
     assert isinstance(decoded, ResourceAllocated)
     assert [s.gpu_uuid for s in decoded.slots] == [None, None]
+
+
+def test_a_slot_carries_its_csp_s_id_and_a_slot_of_an_older_event_none() -> None:
+    gov = uuid.uuid4()
+    event = an_allocation(a_slot(0).model_copy(update={"csp_id": gov}))
+    record = to_record(event, source="/x")
+    decoded = from_record(record.headers, record.value)
+    assert decoded == event and isinstance(decoded, ResourceAllocated) and decoded.slots[0].csp_id == gov
+    older = from_record(*with_slots(event, [{"server_id": str(uuid.UUID(int=1)), "server_name": "p3-gov-01",
+                                             "csp": "gov", "gpu_index": 0}]))
+    assert isinstance(older, ResourceAllocated) and older.slots[0].csp_id is None
+
+
+def test_a_registered_csp_is_published_on_the_allocations_topic_keyed_by_its_id() -> None:
+    event = CspRegistered(csp_id=uuid.uuid4(), name="alpha-cloud")
+    record = to_record(event, source="/gpu-platform/allocation")
+    headers = {k: v.decode() for k, v in record.headers}
+    assert (event.topic, headers["ce_type"]) == (topics.ALLOCATIONS, "allocation.csp_registered.v1")
+    assert REGISTRY["allocation.csp_registered.v1"] is CspRegistered
+    assert record.key == str(event.csp_id).encode()
+    assert json.loads(record.value) == {"csp_id": str(event.csp_id), "name": "alpha-cloud"}
+    assert from_record(record.headers, record.value) == event
+
+
+@pytest.mark.parametrize("name", ["", "a\nb", "x" * 101], ids=["empty", "control", "too-long"])
+def test_a_registered_csp_without_a_usable_name_is_poison(name: str) -> None:
+    record = to_record(CspRegistered(csp_id=uuid.uuid4(), name="alpha-cloud"), source="/x")
+    body = json.dumps({**json.loads(record.value), "name": name}).encode()
+    with pytest.raises(PoisonMessage, match="name"):
+        from_record(record.headers, body)
 
 
 @pytest.mark.parametrize("gpu_uuid", ["5d5e7a9c-1b2f-4c3d-9e8f-0123456789ab", "GPU-5d5e\x00", "GPU-" + "a" * 65,

@@ -79,7 +79,7 @@ def test_a_token_carries_the_registered_claims_and_the_role_subject() -> None:
 @pytest.mark.parametrize("principal", [
     Principal(client_id="op-1", role="operator"),
     Principal(client_id="rv-1", role="reviewer", reviewer_id=uuid.uuid4()),
-    Principal(client_id="csp-1", role="csp", csp="NaverCloud"),
+    Principal(client_id="csp-1", role="csp", csp_id=uuid.uuid4()),
 ], ids=["operator", "reviewer", "csp"])
 def test_every_role_round_trips_with_its_own_subject(principal: Principal) -> None:
     assert verifier().verify(issuer().issue(principal).token) == principal
@@ -250,10 +250,24 @@ def test_a_principal_carries_exactly_the_subject_of_its_role() -> None:
     with pytest.raises(ValueError, match="partner_id"):
         Principal(client_id="p", role="partner")
     with pytest.raises(ValueError, match="no subject"):
-        Principal(client_id="o", role="operator", csp="NaverCloud")
+        Principal(client_id="o", role="operator", csp_id=uuid.uuid4())
     with pytest.raises(ValueError, match="unknown role"):
         Principal(client_id="x", role="admin")  # type: ignore[arg-type]
-    assert Principal.of("c", "csp", "KT Cloud").subject == "KT Cloud"
+    kt_cloud = uuid.uuid4()
+    assert Principal.of("c", "csp", str(kt_cloud)).subject == str(kt_cloud)
+    with pytest.raises(ValueError):
+        Principal.of("c", "csp", "KT Cloud")  # a CSP is named by its inventory id, never by its name
+
+
+def test_a_csp_token_that_names_its_csp_by_name_names_no_caller() -> None:
+    """A token of the kind issued when a CSP's client was linked by name (a `csp` claim) is refused whole."""
+    claims = claims_of(issuer().issue(Principal(client_id="csp-1", role="csp", csp_id=uuid.uuid4())).token)
+    sign = load_private_key(PRIVATE)
+    by_name = {**{k: v for k, v in claims.items() if k != "csp_id"}, "csp": "KT Cloud"}
+    for changed in (by_name, {**claims, "csp_id": "KT Cloud"}):
+        token = jwt.encode(changed, sign, algorithm="EdDSA", headers={"typ": "at+jwt"})
+        with pytest.raises(TokenMalformed, match="caller"):
+            verifier().verify(token)
 
 
 def test_a_client_secret_is_32_random_url_safe_bytes() -> None:

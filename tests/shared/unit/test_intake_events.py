@@ -29,13 +29,13 @@ def with_participants(event: ApplicationSubmitted, participants: list[dict[str, 
 
 def test_participants_carry_their_registration_number_and_project_share_across_the_wire() -> None:
     event = a_p2_submission(
-        CorporateParticipant(name="BioCo", size="mid", business_registration_number="1234567890",
+        CorporateParticipant(name="BioCo", size="mid", business_registration_number="1234567891",
                              project_share_bp=6000),
         CorporateParticipant(name="Naver Cloud", size="large", business_registration_number="2208162517",
                              project_share_bp=4000))
     record = to_record(event, source="/test")
     assert json.loads(record.value)["corporate_participants"][0] == {
-        "name": "BioCo", "size": "mid", "business_registration_number": "1234567890", "project_share_bp": 6000}
+        "name": "BioCo", "size": "mid", "business_registration_number": "1234567891", "project_share_bp": 6000}
     assert from_record(record.headers, record.value) == event
 
 
@@ -70,8 +70,8 @@ def test_a_participant_out_of_bounds_is_poison(participant: dict[str, Any], fiel
     ([{"name": "A", "size": "mid", "project_share_bp": 5000}, {"name": "B", "size": "small"}], "on every one or none"),
     ([{"name": "A", "size": "mid", "project_share_bp": 6000}, {"name": "B", "size": "small", "project_share_bp": 4001}],
      "sum to 10001 basis points"),
-    ([{"name": "A", "size": "mid", "business_registration_number": "1234567890"},
-      {"name": "B", "size": "small", "business_registration_number": "1234567890"}], "more than one participant"),
+    ([{"name": "A", "size": "mid", "business_registration_number": "1234567891"},
+      {"name": "B", "size": "small", "business_registration_number": "1234567891"}], "more than one participant"),
 ], ids=["shares-on-some-only", "shares-beyond-the-whole", "a-registration-number-twice"])
 def test_participants_that_disagree_are_poison(participants: list[dict[str, Any]], reason: str) -> None:
     with pytest.raises(PoisonMessage, match=reason):

@@ -15,7 +15,7 @@ import cramjam
 import httpx
 from fastapi import FastAPI
 
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.clock import ManualClock
 from support.stack import Stack
 from telemetry.config import NDJSON_BYTES_CEILING, IngestSettings, PolicySettings
@@ -34,12 +34,12 @@ def line(minute: int, server: str = "p3-gov-99") -> bytes:
 
 
 def ndjson(csp: str) -> dict[str, str]:
-    return {"Content-Type": "application/x-ndjson", **bearer("csp", csp)}
+    return {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id(csp))}
 
 
 def remote_write(csp: str) -> dict[str, str]:
     return {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
-            "X-Prometheus-Remote-Write-Version": "0.1.0", **bearer("csp", csp)}
+            "X-Prometheus-Remote-Write-Version": "0.1.0", **bearer("csp", csp_id(csp))}
 
 
 def write_request(host: str, minutes: int = 1) -> bytes:
@@ -112,13 +112,13 @@ async def test_past_the_process_bound_is_503_past_a_csp_s_share_429_both_doors_u
     for refused in over_share + saturated:
         assert refused.headers["Retry-After"] == "7"
         assert refused.headers["Content-Type"] == PROBLEM
-    assert "gov already has 1 sample requests in flight" in over_share[0].json()["detail"]
+    assert f"{csp_id('gov')} already has 1 sample requests in flight" in over_share[0].json()["detail"]
     assert "working on 2 sample requests" in saturated[0].json()["detail"]
     assert [r.status_code for r in held] == [202, 202], [r.text for r in held]
     assert [(r.json()["accepted"], r.json()["duplicates"]) for r in held] == [(2, 0), (2, 0)]
     assert [r.status_code for r in after] == [202, 200], [r.text for r in after]
     assert [(r.json()["accepted"], r.json()["duplicates"]) for r in after] == [(1, 0), (1, 0)]
-    assert (rejections.saturated, dict(rejections.over_csp_share), left) == (2, {"gov": 2}, 0)
+    assert (rejections.saturated, dict(rejections.over_csp_share), left) == (2, {str(csp_id("gov")): 2}, 0)
 
 
 async def test_a_place_is_given_back_when_its_request_is_refused_fails_or_its_client_goes(stack: Stack) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.stack import Stack
 
-CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", "gov")}
+CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id("gov"))}
 GOOD = {"server": "p3-gov-01", "gpu_index": 0, "ts": "2026-12-01T10:00:00Z", "utilization_pct": 42.0}
 
 

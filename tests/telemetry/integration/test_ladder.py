@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from contracts import GpuSlot, ReclaimWaived, ResourceAllocated, to_record, topics
-from support.auth import OPERATOR, bearer
+from support.auth import OPERATOR, bearer, csp_id
 from support.clock import ManualClock
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
@@ -21,7 +21,7 @@ from telemetry.domain.commands import KeepPartitions
 
 STARTS_AT = datetime(2026, 12, 1, tzinfo=UTC)
 SERVER = "p3-gov-01"
-CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", "gov")}
+CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id("gov"))}
 # judged after an hour of data (24 by default); quiet allocations are flagged only after a day, unless a test says;
 # samples are late after four hours (two by default), so that three hours of them can be sent at once
 POLICY = PolicySettings(min_judged_hours=1, stale_after_s=86_400, lateness_s=4 * 3600)
@@ -34,7 +34,8 @@ def allocated() -> ResourceAllocated:
     window the plan is H GPU-hours, of which the GPU-hours rule requires half."""
     return ResourceAllocated(
         application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program="P3", gpu_model="H100", gpus=2,
-        slots=[GpuSlot(server_id=uuid.uuid4(), server_name=SERVER, csp="gov", gpu_index=i) for i in range(2)],
+        slots=[GpuSlot(server_id=uuid.uuid4(), server_name=SERVER, csp="gov", csp_id=csp_id("gov"), gpu_index=i)
+               for i in range(2)],
         starts_at=STARTS_AT, ends_at=STARTS_AT + timedelta(days=90), planned_gpu_hours_per_month=730)
 
 
@@ -125,8 +126,8 @@ async def test_missing_telemetry_is_not_low_utilization_and_the_csp_is_told(stac
         await api.post("/samples", content=samples(0.0, minutes=range(0, 180, 4)), headers=CSP)
         [(kind, alert)] = await events_out(stack, at_least=1)
         seen = {who: await get(api, "/stale", headers=headers)
-                for who, headers in (("operator", OPERATOR), ("gov", bearer("csp", "gov")),
-                                     ("beta", bearer("csp", "beta")))}
+                for who, headers in (("operator", OPERATOR), ("gov", bearer("csp", csp_id("gov"))),
+                                     ("beta", bearer("csp", csp_id("beta"))))}
         view = await get(api, f"/allocations/{event.allocation_id}/utilization")
         # the rest of the samples arrive: now it is judged, idle, and with no grace period reclaimed
         await api.post("/samples", content=samples(0.0, minutes=range(180)), headers=CSP)
@@ -244,8 +245,8 @@ async def test_the_hourly_series_and_the_csp_s_freshness(stack: Stack) -> None:
                                start="2026-12-01T00:00:00Z", end="2026-12-01T02:00:00Z"))["hours"]
             return hours if hours and hours[0]["closed"] else None
         first, second = await eventually(closed, what="the first hour to close")
-        fresh = {who: await api.get("/csps/gov/freshness", headers=headers)
-                 for who, headers in (("gov", bearer("csp", "gov")), ("beta", bearer("csp", "beta")),
+        fresh = {who: await api.get(f"/csps/{csp_id('gov')}/freshness", headers=headers)
+                 for who, headers in (("gov", bearer("csp", csp_id("gov"))), ("beta", bearer("csp", csp_id("beta"))),
                                       ("operator", OPERATOR))}
         too_long = await api.get(f"/allocations/{event.allocation_id}/utilization/hourly", headers=OPERATOR,
                                  params={"start": "2026-01-01T00:00:00Z", "end": "2026-12-01T00:00:00Z"})

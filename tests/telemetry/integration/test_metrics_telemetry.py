@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import cramjam
 
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.clock import ManualClock
 from support.metrics import Samples, scrape, series, value
 from support.stack import Stack
@@ -32,7 +32,8 @@ SHED_TOTAL = "platform_telemetry_requests_shed_total"
 def tracked(server: str, csp: str) -> TrackAllocation:
     return TrackAllocation(allocation_id=uuid.uuid4(), application_id=uuid.uuid4(), program="P3", gpus=1,
                            starts_at=AT - timedelta(hours=10), ends_at=AT + timedelta(days=30),
-                           planned_gpu_hours_per_month=730, slots=(Slot(server, 0, csp),))
+                           planned_gpu_hours_per_month=730,
+                           slots=(Slot(server, 0, csp, csp_id=csp_id(csp)),))
 
 
 def lines(server: str, *ats: datetime) -> bytes:
@@ -52,9 +53,9 @@ def write_request(*series_: tuple[str, str, list[datetime]]) -> bytes:
     return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
 
 
-NDJSON = {"Content-Type": "application/x-ndjson", **bearer("csp", "gov")}
+NDJSON = {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id("gov"))}
 REMOTE_WRITE = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
-                "X-Prometheus-Remote-Write-Version": "0.1.0", **bearer("csp", "gov")}
+                "X-Prometheus-Remote-Write-Version": "0.1.0", **bearer("csp", csp_id("gov"))}
 
 
 def refused(samples: Samples) -> dict[tuple[str, str], float]:
@@ -120,7 +121,7 @@ class Held:
 
 async def test_requests_the_gate_turns_away_are_counted_by_why(stack: Stack) -> None:
     def as_csp(csp: str) -> dict[str, str]:
-        return {"Content-Type": "application/x-ndjson", **bearer("csp", csp)}
+        return {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id(csp))}
 
     gov = Held(lines("p3-gov-01", AT), lines("p3-gov-01", AT + timedelta(minutes=1)))
     aws = Held(lines("p3-aws-01", AT), lines("p3-aws-01", AT + timedelta(minutes=1)))

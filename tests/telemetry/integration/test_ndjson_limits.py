@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from servicekit.settings import HttpSettings
-from support.auth import bearer
+from support.auth import bearer, csp_id
 from support.clock import ManualClock
 from support.stack import Stack
 from telemetry.config import PolicySettings
 
-CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", "gov")}
+CSP = {"Content-Type": "application/x-ndjson", **bearer("csp", csp_id("gov"))}
 START = datetime(2026, 12, 1, 10, tzinfo=UTC)
 REPORTED = ManualClock(START + timedelta(hours=1, minutes=45))  # every line is in its past, none late
 

@@ -18,7 +18,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from support.auth import OPERATOR, bearer, served
+from intake.domain.commands import RecordCsp
+from support.auth import OPERATOR, bearer, csp_id, served
 from support.infra import free_port
 from support.prometheus import needs_prometheus, prometheus
 from support.services import SERVICES
@@ -78,7 +79,8 @@ async def test_prometheus_remote_writes_dcgm_samples_that_count_for_the_allocati
     held = TrackAllocation(allocation_id=uuid.uuid4(), application_id=uuid.uuid4(), program="P3", gpus=2,
                            starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=30),
                            planned_gpu_hours_per_month=730,
-                           slots=tuple(Slot(server_name=SERVER, gpu_index=i, csp="gov", gpu_uuid=gpu_uuid(i))
+                           slots=tuple(Slot(server_name=SERVER, gpu_index=i, csp="gov", gpu_uuid=gpu_uuid(i),
+                                            csp_id=csp_id("gov"))
                                        for i in BUSY))
     await stack.handle("telemetry", held)
 
@@ -92,11 +94,13 @@ async def test_prometheus_remote_writes_dcgm_samples_that_count_for_the_allocati
     async with (served(telemetry, telemetry_port), served(exporter, exporter_port), served(intake, intake_port),
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{telemetry_port}") as client):
         if auth == "credentials":  # an access token written into the file: a trial, it expires
-            token = bearer("csp", "gov")["Authorization"].removeprefix("Bearer ")
+            token = bearer("csp", csp_id("gov"))["Authorization"].removeprefix("Bearer ")
             block = f"    authorization:\n      credentials: {token}"
         else:  # the CSP's client: Prometheus gets its own tokens from intake, and new ones as they expire
+            # the CSP as allocation announced it (CspRegistered): a CSP's client names it by its id
+            await stack.handle("intake", RecordCsp(csp_id("gov"), "gov", now))
             created = await client.post(f"http://127.0.0.1:{intake_port}/clients", headers=OPERATOR,
-                                        json={"role": "csp", "name": "gov's Prometheus", "subject": "gov"})
+                                        json={"role": "csp", "name": "gov's Prometheus", "subject": str(csp_id("gov"))})
             assert created.status_code == 201, created.text
             block = (f"    oauth2:\n      client_id: {created.json()['client_id']}\n"
                      f"      client_secret: {created.json()['client_secret']}\n"

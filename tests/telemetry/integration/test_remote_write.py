@@ -12,7 +12,7 @@ from typing import Any
 import cramjam
 import httpx
 
-from support.auth import OPERATOR, bearer
+from support.auth import OPERATOR, bearer, csp_id
 from support.clock import ManualClock
 from support.stack import Stack
 from telemetry.config import PolicySettings
@@ -23,6 +23,7 @@ from telemetry.entrypoints import prompb
 AT = datetime(2026, 12, 1, 10, tzinfo=UTC)
 NOW = ManualClock(AT + timedelta(hours=1))  # the API's clock: the CSP's Prometheus sends what it scraped
 SERVER = "p3-gov-01"
+GOV, BETA = csp_id("gov"), csp_id("beta")  # two CSPs of the inventory, by their ids
 PROBLEM = "application/problem+json"
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]  # Prometheus' stale marker
 Points = list[tuple[float, datetime]]
@@ -57,7 +58,7 @@ def write_request(*all_series: tuple[dict[str, str], Points]) -> bytes:
 def headers(csp: str = "gov", **changed: str) -> dict[str, str]:
     return {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
             "X-Prometheus-Remote-Write-Version": "0.1.0", "User-Agent": "Prometheus/2.53.4",
-            **bearer("csp", csp), **changed}
+            **bearer("csp", csp_id(csp)), **changed}
 
 
 def counts(**given: int) -> dict[str, int]:
@@ -71,7 +72,7 @@ def tracked(server: str = SERVER, csp: str = "gov", gpus: int = 2) -> TrackAlloc
     return TrackAllocation(allocation_id=uuid.uuid4(), application_id=uuid.uuid4(), program="P3", gpus=gpus,
                            starts_at=AT - timedelta(hours=10), ends_at=AT + timedelta(days=30),
                            planned_gpu_hours_per_month=730,
-                           slots=tuple(Slot(server, i, csp) for i in range(gpus)))
+                           slots=tuple(Slot(server, i, csp, csp_id=csp_id(csp)) for i in range(gpus)))
 
 
 async def stored(stack: Stack) -> list[tuple[str, int, datetime, float]]:
@@ -146,35 +147,35 @@ async def test_a_mapped_host_s_samples_are_stored_under_its_server_and_attribute
     held = tracked()
     await stack.handle("telemetry", held)
     async with stack.api("telemetry", clock=NOW) as api:
-        mapped = await api.put("/csps/gov/hosts/dgx-a17.gov.internal", json={"server": SERVER},
-                               headers=bearer("csp", "gov"))
-        by_operator = await api.put("/csps/gov/hosts/dgx-a18.gov.internal", json={"server": "p3-gov-02"},
+        mapped = await api.put(f"/csps/{GOV}/hosts/dgx-a17.gov.internal", json={"server": SERVER},
+                               headers=bearer("csp", GOV))
+        by_operator = await api.put(f"/csps/{GOV}/hosts/dgx-a18.gov.internal", json={"server": "p3-gov-02"},
                                     headers=OPERATOR)
         response = await post(api, write_request(util(host="dgx-a17.gov.internal", gpu=1)), headers=headers())
-        listed = await api.get("/csps/gov/hosts", headers=bearer("csp", "gov"))
+        listed = await api.get(f"/csps/{GOV}/hosts", headers=bearer("csp", GOV))
         view = (await api.get(f"/allocations/{held.allocation_id}/utilization", headers=OPERATOR)).json()
     assert (mapped.status_code, by_operator.status_code) == (200, 200), mapped.text
-    assert mapped.json() == {"csp": "gov", "hostname": "dgx-a17.gov.internal", "server": SERVER}
+    assert mapped.json() == {"csp_id": str(GOV), "hostname": "dgx-a17.gov.internal", "server": SERVER}
     assert response.json() == counts(received=3, accepted=3, allocations_evaluated=1)
     assert {server for server, *_ in await stored(stack)} == {SERVER}
     assert view["samples_counted"] == 3
-    assert listed.json() == [{"csp": "gov", "hostname": "dgx-a17.gov.internal", "server": SERVER},
-                             {"csp": "gov", "hostname": "dgx-a18.gov.internal", "server": "p3-gov-02"}]
+    assert listed.json() == [{"csp_id": str(GOV), "hostname": "dgx-a17.gov.internal", "server": SERVER},
+                             {"csp_id": str(GOV), "hostname": "dgx-a18.gov.internal", "server": "p3-gov-02"}]
 
 
 async def test_a_host_mapping_is_the_csp_s_own_replaced_by_put_and_removed_by_delete(stack: Stack) -> None:
-    gov = bearer("csp", "gov")
+    gov = bearer("csp", GOV)
     async with stack.api("telemetry", clock=NOW) as api:
-        await api.put("/csps/gov/hosts/node-1", json={"server": "p3-gov-01"}, headers=gov)
-        replaced = await api.put("/csps/gov/hosts/node-1", json={"server": "p3-gov-02"}, headers=gov)
-        by_another = await api.put("/csps/gov/hosts/node-2", json={"server": "x"}, headers=bearer("csp", "beta"))
-        read_by_another = await api.get("/csps/gov/hosts", headers=bearer("csp", "beta"))
-        by_a_partner = await api.get("/csps/gov/hosts", headers=bearer("partner"))
-        bad = await api.put("/csps/gov/hosts/node-3", json={"server": "a\nb"}, headers=gov)
-        removed = await api.delete("/csps/gov/hosts/node-1", headers=gov)
-        removed_again = await api.delete("/csps/gov/hosts/node-1", headers=OPERATOR)
-        after = await api.get("/csps/gov/hosts", headers=OPERATOR)
-        betas = await api.put("/csps/beta/hosts/node-1", json={"server": "beta-01"}, headers=bearer("csp", "beta"))
+        await api.put(f"/csps/{GOV}/hosts/node-1", json={"server": "p3-gov-01"}, headers=gov)
+        replaced = await api.put(f"/csps/{GOV}/hosts/node-1", json={"server": "p3-gov-02"}, headers=gov)
+        by_another = await api.put(f"/csps/{GOV}/hosts/node-2", json={"server": "x"}, headers=bearer("csp", BETA))
+        read_by_another = await api.get(f"/csps/{GOV}/hosts", headers=bearer("csp", BETA))
+        by_a_partner = await api.get(f"/csps/{GOV}/hosts", headers=bearer("partner"))
+        bad = await api.put(f"/csps/{GOV}/hosts/node-3", json={"server": "a\nb"}, headers=gov)
+        removed = await api.delete(f"/csps/{GOV}/hosts/node-1", headers=gov)
+        removed_again = await api.delete(f"/csps/{GOV}/hosts/node-1", headers=OPERATOR)
+        after = await api.get(f"/csps/{GOV}/hosts", headers=OPERATOR)
+        betas = await api.put(f"/csps/{BETA}/hosts/node-1", json={"server": "beta-01"}, headers=bearer("csp", BETA))
         samples = await post(api, write_request(util(host="node-1", minutes=1)), headers=headers())
     assert replaced.json()["server"] == "p3-gov-02"
     assert (by_another.status_code, read_by_another.status_code, by_a_partner.status_code) == (403, 403, 403)

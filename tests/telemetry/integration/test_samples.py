@@ -11,7 +11,7 @@ import pytest
 
 from contracts import GpuSlot, ResourceAllocated, ResourceReclaimed, to_record, topics
 from contracts.events.common import Program
-from support.auth import OPERATOR, bearer
+from support.auth import OPERATOR, bearer, csp_id
 from support.clock import ManualClock
 from support.kafka import produce_raw, read_topic
 from support.stack import Stack, eventually
@@ -34,7 +34,7 @@ def allocated(gpus: int = 2, planned_gpu_hours_per_month: int = 730, program: Pr
     """2 GPUs planned at 730 h/month: 50% planned, so a 15% threshold."""
     return ResourceAllocated(
         application_id=uuid.uuid4(), allocation_id=uuid.uuid4(), program=program, gpu_model="H100", gpus=gpus,
-        slots=[GpuSlot(server_id=uuid.uuid4(), server_name=SERVER, csp="gov", gpu_index=i)
+        slots=[GpuSlot(server_id=uuid.uuid4(), server_name=SERVER, csp="gov", csp_id=csp_id("gov"), gpu_index=i)
                for i in range(gpus)],
         starts_at=STARTS_AT, ends_at=STARTS_AT + timedelta(days=90),
         planned_gpu_hours_per_month=planned_gpu_hours_per_month)
@@ -45,7 +45,7 @@ Line = dict[str, Any]
 
 def as_csp(name: str = "gov") -> dict[str, str]:
     """A batch's headers, sent by the CSP `name`: "gov" hosts SERVER in allocated()."""
-    return {**NDJSON, **bearer("csp", name)}
+    return {**NDJSON, **bearer("csp", csp_id(name))}
 
 
 def batch(utilization_pct: float, *, minutes: int = 90, gpus: int = 2, server: str = SERVER,
@@ -259,7 +259,7 @@ async def test_a_batch_over_the_line_limit_is_refused_whole(stack: Stack) -> Non
 
 async def test_a_body_that_is_not_ndjson_is_refused(stack: Stack) -> None:
     async with stack.api("telemetry", clock=REPORTED) as api:
-        response = await api.post("/samples", json=batch(50.0, minutes=1), headers=bearer("csp", "gov"))
+        response = await api.post("/samples", json=batch(50.0, minutes=1), headers=bearer("csp", csp_id("gov")))
     assert response.status_code == 415
 
 
@@ -279,7 +279,8 @@ async def test_a_batch_naming_servers_of_another_csp_is_refused_whole_naming_eac
         stored_after_refusal = await stack.count("telemetry.sample")
         own = await api.post("/samples", content=ndjson(foreign[:2]), headers=as_csp("beta"))
     assert refused.status_code == 403
-    assert refused.json()["errors"] == [{"field": f"line {n}: server", "reason": f"{SERVER} is not a server of beta"}
+    assert refused.json()["errors"] == [{"field": f"line {n}: server",
+                                         "reason": f"{SERVER} is not a server of CSP {csp_id('beta')}"}
                                         for n in (3, 4)]
     assert stored_after_refusal == 0
     assert await stack.fetch("SELECT * FROM telemetry.outbox") == []
@@ -292,7 +293,8 @@ async def test_the_utilization_is_shown_to_the_csp_hosting_the_allocation_and_to
     async with stack.api("telemetry", clock=REPORTED) as api, stack.worker("telemetry", clock=REPORTED, policy=POLICY):
         await deliver(stack, event)
         await tracked(api, event.allocation_id)
-        found = {csp: await api.get(f"/allocations/{event.allocation_id}/utilization", headers=bearer("csp", csp))
+        found = {csp: await api.get(f"/allocations/{event.allocation_id}/utilization",
+                                    headers=bearer("csp", csp_id(csp)))
                  for csp in ("gov", "beta")}
     assert found["gov"].status_code == 200
     assert found["gov"].json()["allocation_id"] == str(event.allocation_id)

@@ -32,6 +32,7 @@ from uuid import UUID, uuid4
 
 from servicekit.bus import MessageBus
 from servicekit.clock import Clock
+from support.auth import csp_id
 from support.fakes import FakeUnitOfWork, fake_bus
 from telemetry.domain.commands import RecordSamples, TrackAllocation
 from telemetry.domain.model import (
@@ -128,7 +129,7 @@ class Tables:
     allocation_hours: dict[tuple[UUID, datetime], Rollup] = field(default_factory=dict)
     steps: dict[UUID, list[StepTaken]] = field(default_factory=lambda: defaultdict(list))
     partitions: set[date] = field(default_factory=set)
-    hosts: dict[tuple[str, str], HostMapping] = field(default_factory=dict)
+    hosts: dict[tuple[UUID, str], HostMapping] = field(default_factory=dict)
 
     def hours_of(self, allocation_id: UUID) -> dict[datetime, Rollup]:
         return {hour: row for (held_by, hour), row in self.allocation_hours.items() if held_by == allocation_id}
@@ -160,12 +161,12 @@ class InMemoryAllocations:
     async def many(self, allocation_ids: Collection[UUID], *, for_update: bool = False) -> list[Allocation]:
         return [_copy(self.by_id[i]) for i in sorted(allocation_ids) if i in self.by_id]
 
-    async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = defaultdict(set)
+    async def owners(self, servers: Collection[str]) -> dict[str, set[UUID]]:
+        found: dict[str, set[UUID]] = defaultdict(set)
         for allocation in self.by_id.values():
             for slot in allocation.slots:
-                if slot.server_name in servers and slot.csp:
-                    found[slot.server_name].add(slot.csp)
+                if slot.server_name in servers and slot.csp_id:
+                    found[slot.server_name].add(slot.csp_id)
         return dict(found)
 
     async def save(self, tracked: Allocation) -> None:
@@ -193,13 +194,13 @@ class InMemorySamples:
         self._tables = tables
         self.by_key = tables.samples
 
-    async def add_new(self, samples: Sequence[Sample], *, csp: str, in_use_pct: float) -> StoredBatch:
+    async def add_new(self, samples: Sequence[Sample], *, csp_id: UUID, in_use_pct: float) -> StoredBatch:
         new = []
         for s in sorted(samples, key=lambda s: (s.server_name, s.gpu_index, s.ts)):
             key = (s.server_name, s.gpu_index, s.ts)
             if s.ts.astimezone(UTC).date() not in self._tables.partitions:
                 raise NoPartition(f"no partition of relation sample found for row at {s.ts.isoformat()}")
-            self._tables.gpus.setdefault((s.server_name, s.gpu_index), csp)
+            self._tables.gpus.setdefault((s.server_name, s.gpu_index), str(csp_id))
             if key in self.by_key:
                 continue
             self.by_key[key] = s
@@ -311,14 +312,14 @@ class InMemoryHosts:
     def __init__(self, tables: Tables) -> None:
         self.by_key = tables.hosts
 
-    async def servers(self, csp: str, hostnames: Collection[str]) -> dict[str, str]:
-        return {h: self.by_key[csp, h].server_name for h in hostnames if (csp, h) in self.by_key}
+    async def servers(self, csp_id: UUID, hostnames: Collection[str]) -> dict[str, str]:
+        return {h: self.by_key[csp_id, h].server_name for h in hostnames if (csp_id, h) in self.by_key}
 
     async def put(self, mapping: HostMapping) -> None:
-        self.by_key[mapping.csp, mapping.hostname] = mapping
+        self.by_key[mapping.csp_id, mapping.hostname] = mapping
 
-    async def remove(self, csp: str, hostname: str) -> bool:
-        return self.by_key.pop((csp, hostname), None) is not None
+    async def remove(self, csp_id: UUID, hostname: str) -> bool:
+        return self.by_key.pop((csp_id, hostname), None) is not None
 
 
 class FakeTelemetryUnitOfWork(FakeUnitOfWork):
@@ -350,12 +351,13 @@ def telemetry_bus(uow: FakeTelemetryUnitOfWork, clock: Clock, policy: Policy = P
 def allocated(starts_at: datetime, *, gpus: int = 2, planned_gpu_hours_per_month: int = 730, server: str = SERVER,
               first_gpu: int = 0, csp: str = "gov", program: ProgramCode = "P3",
               uuids: Sequence[str] = ()) -> TrackAllocation:
-    """2 GPUs planned at 730 h/month by default: 50% planned, so a 15% threshold (warn_ratio 0.30), and 1 planned
-    GPU-hour an hour of the window (half of the 2 reserved), so 0.5 required (hours_ratio 0.50)."""
+    """On `csp`'s server (by the id csp_id(csp)). 2 GPUs planned at 730 h/month by default: 50% planned, so a 15%
+    threshold (warn_ratio 0.30), and 1 planned GPU-hour an hour of the window (half of the 2 reserved), so 0.5
+    required (hours_ratio 0.50)."""
     return TrackAllocation(allocation_id=uuid4(), application_id=uuid4(), program=program, gpus=gpus,
                            starts_at=starts_at, ends_at=starts_at + timedelta(days=90),
                            planned_gpu_hours_per_month=planned_gpu_hours_per_month,
-                           slots=tuple(Slot(server, first_gpu + i, csp, uuids[i] if uuids else None)
+                           slots=tuple(Slot(server, first_gpu + i, csp, uuids[i] if uuids else None, csp_id(csp))
                                        for i in range(gpus)))
 
 
@@ -375,6 +377,8 @@ def hours_of(start: datetime, utilization_pct: float, *, hours: int, gpus: Itera
 
 
 def batch(samples: tuple[Sample, ...], *, csp: str = "gov") -> RecordSamples:
-    """An NDJSON batch, received a minute after its newest sample."""
+    """An NDJSON batch from the CSP of this name (by its id, csp_id(csp)), received a minute after its newest
+    sample."""
     received_at = max(s.ts for s in samples) + timedelta(minutes=1)
-    return RecordSamples(samples, csp=csp, received_at=received_at, line_numbers=tuple(range(1, len(samples) + 1)))
+    return RecordSamples(samples, csp_id=csp_id(csp), received_at=received_at,
+                         line_numbers=tuple(range(1, len(samples) + 1)))

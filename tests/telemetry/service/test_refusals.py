@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from contracts import UsageRecorded
+from support.auth import csp_id
 from support.clock import ManualClock
 from telemetry.domain.commands import CloseHours, MapHost, OnRefused, RecordSamples, UnmapHost
 from telemetry.domain.errors import HostNotMapped, SamplesFromTheFuture, ServersOfAnotherCsp
@@ -17,13 +18,14 @@ from .fakes import SERVER, FakeTelemetryUnitOfWork, allocated, minutes_of, telem
 
 
 def ndjson(samples: tuple[Sample, ...], received_at: datetime, *, csp: str = "gov") -> RecordSamples:
-    return RecordSamples(samples, csp=csp, received_at=received_at, line_numbers=tuple(range(1, len(samples) + 1)))
+    return RecordSamples(samples, csp_id=csp_id(csp), received_at=received_at,
+                         line_numbers=tuple(range(1, len(samples) + 1)))
 
 
 def remote_write(samples: tuple[Sample, ...], received_at: datetime, *, csp: str = "gov",
                  uuids: Mapping[tuple[str, int], str] | None = None) -> RecordSamples:
     """As the remote-write door sends a request: samples named by host, each GPU's UUID as the exporter labelled it."""
-    return RecordSamples(samples, csp=csp, received_at=received_at, on_refused=OnRefused.DROP_SAMPLES,
+    return RecordSamples(samples, csp_id=csp_id(csp), received_at=received_at, on_refused=OnRefused.DROP_SAMPLES,
                          by_hostname=True, uuids=uuids or {})
 
 
@@ -104,8 +106,8 @@ async def test_a_mapped_host_s_samples_are_stored_under_its_server_and_attribute
     bus = telemetry_bus(uow, clock)
     cmd = allocated(clock.now)  # SERVER, gov's
     await bus.handle(cmd)
-    await bus.handle(MapHost(csp="gov", hostname="dgx-a17.gov.internal", server_name=SERVER))
-    await bus.handle(MapHost(csp="beta", hostname="node-1", server_name="beta-01"))  # beta's, not gov's
+    await bus.handle(MapHost(csp_id=csp_id("gov"), hostname="dgx-a17.gov.internal", server_name=SERVER))
+    await bus.handle(MapHost(csp_id=csp_id("beta"), hostname="node-1", server_name="beta-01"))  # beta's, not gov's
     start = clock.advance(hours=1)
     samples = minutes_of(start, 50.0, minutes=2, server="dgx-a17.gov.internal") + minutes_of(
         start, 50.0, minutes=2, gpus=(0,), server="node-1")
@@ -122,7 +124,7 @@ async def test_an_ndjson_batch_names_servers_not_hosts() -> None:
     clock = ManualClock()
     uow = FakeTelemetryUnitOfWork()
     bus = telemetry_bus(uow, clock)
-    await bus.handle(MapHost(csp="gov", hostname=SERVER, server_name="elsewhere"))
+    await bus.handle(MapHost(csp_id=csp_id("gov"), hostname=SERVER, server_name="elsewhere"))
     await bus.handle(ndjson(minutes_of(clock.now, 50.0, minutes=1), clock.now))
     assert {server for server, _, _ in uow.samples.by_key} == {SERVER}
 
@@ -132,7 +134,7 @@ async def test_a_host_mapped_onto_another_csp_s_server_has_its_samples_dropped()
     uow = FakeTelemetryUnitOfWork()
     bus = telemetry_bus(uow, clock)
     await bus.handle(allocated(clock.now))  # SERVER is gov's
-    await bus.handle(MapHost(csp="beta", hostname="node-1", server_name=SERVER))
+    await bus.handle(MapHost(csp_id=csp_id("beta"), hostname="node-1", server_name=SERVER))
     receipt = await bus.handle(remote_write(minutes_of(clock.now, 50.0, minutes=2, server="node-1"), clock.now,
                                             csp="beta"))
     assert (receipt.accepted, receipt.refused_other_csp, uow.samples.by_key) == (0, 4, {})
@@ -142,14 +144,14 @@ async def test_a_host_mapping_is_replaced_and_removed() -> None:
     clock = ManualClock()
     uow = FakeTelemetryUnitOfWork()
     bus = telemetry_bus(uow, clock)
-    await bus.handle(MapHost(csp="gov", hostname="node-1", server_name="p3-gov-01"))
-    replaced = await bus.handle(MapHost(csp="gov", hostname="node-1", server_name="p3-gov-02"))
-    assert replaced == HostMapping("gov", "node-1", "p3-gov-02")
-    assert await uow.hosts.servers("gov", {"node-1", "node-2"}) == {"node-1": "p3-gov-02"}
-    await bus.handle(UnmapHost(csp="gov", hostname="node-1"))
-    assert await uow.hosts.servers("gov", {"node-1"}) == {}
+    await bus.handle(MapHost(csp_id=csp_id("gov"), hostname="node-1", server_name="p3-gov-01"))
+    replaced = await bus.handle(MapHost(csp_id=csp_id("gov"), hostname="node-1", server_name="p3-gov-02"))
+    assert replaced == HostMapping(csp_id("gov"), "node-1", "p3-gov-02")
+    assert await uow.hosts.servers(csp_id("gov"), {"node-1", "node-2"}) == {"node-1": "p3-gov-02"}
+    await bus.handle(UnmapHost(csp_id=csp_id("gov"), hostname="node-1"))
+    assert await uow.hosts.servers(csp_id("gov"), {"node-1"}) == {}
     with pytest.raises(HostNotMapped):
-        await bus.handle(UnmapHost(csp="gov", hostname="node-1"))
+        await bus.handle(UnmapHost(csp_id=csp_id("gov"), hostname="node-1"))
 
 
 async def test_a_gpu_whose_uuid_a_tracked_slot_carries_lands_on_that_slot_whatever_its_host_is_called() -> None:
@@ -158,7 +160,8 @@ async def test_a_gpu_whose_uuid_a_tracked_slot_carries_lands_on_that_slot_whatev
     bus = telemetry_bus(uow, clock)
     cmd = allocated(clock.now, uuids=("GPU-aaaa0000", "GPU-bbbb0001"))  # SERVER's GPUs 0 and 1, gov's
     await bus.handle(cmd)
-    await bus.handle(MapHost(csp="gov", hostname="dgx-7", server_name="elsewhere"))  # a UUID outranks the mapping
+    # a UUID outranks the mapping
+    await bus.handle(MapHost(csp_id=csp_id("gov"), hostname="dgx-7", server_name="elsewhere"))
     start = clock.now
     # the exporter calls them dgx-7's GPUs 4 and 5, and its GPU 6 carries a UUID no slot has
     samples = minutes_of(start, 50.0, minutes=2, gpus=(4, 5, 6), server="dgx-7")
@@ -187,6 +190,6 @@ async def test_an_ndjson_batch_s_gpus_are_not_placed_by_uuid() -> None:
     bus = telemetry_bus(uow, clock)
     await bus.handle(allocated(clock.now, uuids=("GPU-aaaa0000", "GPU-bbbb0001")))
     samples = minutes_of(clock.now, 50.0, minutes=1, gpus=(3,), server="p3-gov-02")
-    await bus.handle(RecordSamples(samples, csp="gov", received_at=clock.advance(minutes=1),
+    await bus.handle(RecordSamples(samples, csp_id=csp_id("gov"), received_at=clock.advance(minutes=1),
                                    uuids={("p3-gov-02", 3): "GPU-aaaa0000"}))
     assert set(uow.samples.by_key) == {("p3-gov-02", 3, clock.now - timedelta(minutes=1))}

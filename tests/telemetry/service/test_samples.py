@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from contracts import UsageRecorded, UtilizationDropped
+from support.auth import csp_id
 from support.clock import ManualClock
 from telemetry.domain.commands import CloseHours, EndAllocation, OnRefused, RecordSamples
 from telemetry.domain.errors import ServersOfAnotherCsp
@@ -102,7 +103,7 @@ async def test_samples_older_than_the_lateness_are_dropped_and_counted(on_refuse
     now = clock.advance(hours=3)  # lateness 2 h: samples from 10:00 on are taken
     samples = (Sample(SERVER, 0, now - timedelta(hours=2, microseconds=1), 10.0),
                Sample(SERVER, 0, now - timedelta(hours=2), 10.0), Sample(SERVER, 1, now - timedelta(hours=1), 10.0))
-    receipt = await bus.handle(RecordSamples(samples, csp="gov", received_at=now, on_refused=on_refused))
+    receipt = await bus.handle(RecordSamples(samples, csp_id=csp_id("gov"), received_at=now, on_refused=on_refused))
     # late samples never refuse a batch, whatever its door: their hour may be closed and its usage published
     assert receipt == BatchReceipt(accepted=2, duplicates=0, allocations_evaluated=1, refused_late=1)
     assert sorted(ts for _, _, ts in uow.samples.by_key) == [now - timedelta(hours=2), now - timedelta(hours=1)]

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from contracts import TelemetryStale, UsageRecorded
+from support.auth import csp_id
 from support.clock import ManualClock
 from telemetry.domain.commands import CloseHours, EndAllocation, FlagSilentAllocations, KeepPartitions, RecordSamples
 from telemetry.domain.model import Step
@@ -56,7 +57,7 @@ async def test_an_hour_within_the_lateness_stays_open_and_takes_late_samples_the
     await bus.handle(batch(minutes_of(start, 40.0)))  # 09:00-09:29
     now = clock.advance(hours=2, minutes=30)  # 11:30: samples from 09:30 on are taken
     assert await bus.handle(CloseHours(now=now)) == 0
-    late = await bus.handle(RecordSamples(minutes_of(start + timedelta(minutes=30), 40.0), csp="gov",
+    late = await bus.handle(RecordSamples(minutes_of(start + timedelta(minutes=30), 40.0), csp_id=csp_id("gov"),
                                           received_at=now))  # 09:30-09:59
     assert (late.accepted, late.refused_late) == (60, 0)
     assert await bus.handle(CloseHours(now=clock.advance(minutes=30))) == 1  # 12:00
@@ -64,7 +65,7 @@ async def test_an_hour_within_the_lateness_stays_open_and_takes_late_samples_the
     assert (usage.window_start, usage.gpu_hours) == (start, pytest.approx(0.8))  # 2 GPU-hours covered at 40%
     # once the hour has closed and its usage is published, a sample of it is late
     too_late = await bus.handle(RecordSamples(minutes_of(start + timedelta(minutes=59, seconds=30), 90.0, minutes=1),
-                                              csp="gov", received_at=clock.now))
+                                              csp_id=csp_id("gov"), received_at=clock.now))
     assert (too_late.accepted, too_late.refused_late) == (0, 2)
     assert await bus.handle(CloseHours(now=clock.advance(hours=1))) == 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from support.auth import csp_id
 from telemetry.domain.model import Allocation, Policy, Sample, Slot, renamed, triage
 
 AT = datetime(2026, 12, 1, 10, tzinfo=UTC)
@@ -17,8 +18,10 @@ def samples_on(*servers: str) -> list[Sample]:
 
 def foreign_lines(samples: list[Sample], lines: list[int], owners: dict[str, set[str]],
                   csp: str) -> list[tuple[int, str]]:
-    """(line, server) of each sample the batch may not hold for being on another CSP's server."""
-    found = triage(samples, lines, earliest=EARLIEST, latest=LATEST, owners=owners, csp=csp).foreign
+    """(line, server) of each sample the batch may not hold for being on another CSP's server (CSPs named by the ids
+    csp_id() gives their names)."""
+    by_id = {server: {csp_id(name) for name in names} for server, names in owners.items()}
+    found = triage(samples, lines, earliest=EARLIEST, latest=LATEST, owners=by_id, csp_id=csp_id(csp)).foreign
     return [(line, sample.server_name) for line, sample in found]
 
 
@@ -40,7 +43,7 @@ def test_a_server_tracked_under_two_csps_is_refused_to_both() -> None:
 
 
 def test_a_batch_is_sorted_into_future_late_foreign_and_kept_in_that_order_of_precedence() -> None:
-    owners = {"gov-01": {"gov"}, "beta-01": {"beta"}}
+    owners = {"gov-01": {csp_id("gov")}, "beta-01": {csp_id("beta")}}
     ahead, behind = LATEST + timedelta(microseconds=1), EARLIEST - timedelta(microseconds=1)
     batch = [Sample("beta-01", 0, ahead, 1.0),  # future, though on another CSP's server
              Sample("beta-01", 0, behind, 2.0),  # late, though on another CSP's server
@@ -49,7 +52,8 @@ def test_a_batch_is_sorted_into_future_late_foreign_and_kept_in_that_order_of_pr
              Sample("gov-01", 0, LATEST, 5.0),  # kept: at the latest instant allowed
              Sample("new-01", 0, EARLIEST, 6.0),  # kept: at the earliest instant allowed, on nobody's server
              Sample("new-01", 1, ahead, 7.0)]  # future
-    sorted_out = triage(batch, [1, 2, 3, 4, 5, 6, 7], earliest=EARLIEST, latest=LATEST, owners=owners, csp="gov")
+    sorted_out = triage(batch, [1, 2, 3, 4, 5, 6, 7], earliest=EARLIEST, latest=LATEST, owners=owners,
+                        csp_id=csp_id("gov"))
     assert sorted_out.future == ((1, batch[0]), (7, batch[6]))
     assert sorted_out.late == ((2, batch[1]), (3, batch[2]))
     assert sorted_out.foreign == ((4, batch[3]),)
@@ -87,8 +91,27 @@ def test_a_gpu_registered_by_its_uuid_takes_the_server_and_index_it_is_registere
 def test_an_allocation_is_hosted_by_each_csp_of_its_gpus() -> None:
     allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=3, starts_at=AT,
                             ends_at=AT + timedelta(days=30), planned_gpu_hours_per_month=730,
-                            slots=[Slot("gov-01", 0, "gov"), Slot("beta-01", 0, "beta"), Slot("gov-01", 1, "gov"),
-                                   Slot("old-01", 0)])
-    assert (allocation.hosted_by("gov"), allocation.hosted_by("beta"), allocation.hosted_by("gamma")) == (
-        True, True, False)
+                            slots=[Slot("gov-01", 0, "gov", csp_id=csp_id("gov")),
+                                   Slot("beta-01", 0, "beta", csp_id=csp_id("beta")),
+                                   Slot("gov-01", 1, "gov", csp_id=csp_id("gov")), Slot("old-01", 0)])
+    assert (allocation.hosted_by(csp_id("gov")), allocation.hosted_by(csp_id("beta")),
+            allocation.hosted_by(csp_id("gamma"))) == (True, True, False)
     assert allocation.csps == ["beta", "gov"]
+
+
+def test_a_csp_is_known_by_its_id_and_never_by_a_name_it_shares_with_another() -> None:
+    theirs = Slot("gov-01", 0, "gov", csp_id=csp_id("gov"))
+    allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=1, starts_at=AT,
+                            ends_at=AT + timedelta(days=30), planned_gpu_hours_per_month=730, slots=[theirs])
+    impostor = csp_id("another CSP that calls itself gov")
+    assert not allocation.hosted_by(impostor)
+    owners = {"gov-01": {theirs.csp_id} if theirs.csp_id else set()}
+    found = triage(samples_on("gov-01"), [1], earliest=EARLIEST, latest=LATEST, owners=owners, csp_id=impostor)
+    assert [(line, s.server_name) for line, s in found.foreign] == [(1, "gov-01")]
+
+
+def test_a_slot_tracked_before_ids_were_carried_is_hosted_by_no_csp() -> None:
+    allocation = Allocation(id=uuid4(), application_id=uuid4(), program="P3", gpus=1, starts_at=AT,
+                            ends_at=AT + timedelta(days=30), planned_gpu_hours_per_month=730,
+                            slots=[Slot("gov-01", 0, "gov")])
+    assert not allocation.hosted_by(csp_id("gov"))

@@ -1,9 +1,10 @@
-"""`python -m allocation api|worker|migrate|seed-demo`."""
+"""`python -m allocation api|worker|migrate|seed-demo|announce-csps`."""
 from pathlib import Path
 
 from allocation import demo
 from allocation.bootstrap import bootstrap
 from allocation.config import Settings
+from allocation.domain.commands import AnnounceCsps
 from allocation.entrypoints.api import create_app
 from allocation.entrypoints.worker import create_worker
 from servicekit import cli
@@ -22,9 +23,20 @@ async def seed_demo(settings: Settings) -> int:
     return created
 
 
+async def announce_csps(settings: Settings) -> int:
+    """Publish every CSP's CspRegistered again (once, after upgrading: CSPs registered before it was published)."""
+    runtime = bootstrap(settings)
+    try:
+        announced: int = await runtime.bus.handle(AnnounceCsps())
+    finally:
+        await runtime.aclose()
+    print(f"announce-csps: {announced} CSPs announced")
+    return announced
+
+
 def main() -> None:
     cli.main(settings_class=Settings, create_app=create_app, create_worker=create_worker,
-             migrations_dir=MIGRATIONS, commands={"seed-demo": seed_demo})
+             migrations_dir=MIGRATIONS, commands={"seed-demo": seed_demo, "announce-csps": announce_csps})
 
 
 if __name__ == "__main__":

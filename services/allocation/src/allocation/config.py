@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
@@ -25,8 +25,17 @@ class SelectionSettings(BaseModel):
     p1_max_servers: int = Field(default=2, ge=1)
     p2_reserve_share: float = Field(default=0.30, ge=0, le=1)
     p2_institution_cap_share: float | None = Field(default=0.10, gt=0, le=1)
+    p2_reserve_objective: Literal["fill", "score"] = Field(
+        default="fill", description="fill: the reserve stage takes the most reserved GPUs early-career requests can "
+                                    "use, then the best score among those fillings (the seed's 'reserved first'); "
+                                    "score: the most score x GPUs within the reserve, which can leave part of it to "
+                                    "open competition.")
     exact_limit: int = Field(default=20_000, ge=0, description="Rounds larger than this use the greedy heuristic.")
     time_limit_s: float = Field(default=60.0, gt=0, description="The exact solver's limit per stage.")
+    recheck_at_award: bool = Field(default=True, description="Hold the GPUs of a round's selected applications "
+                                                             "and have evaluation re-check their eligibility "
+                                                             "before allocating them (PROGRAM_RULES: eligibility "
+                                                             "is re-checked at award); off: allocate at once.")
 
 
 class OfferSettings(BaseModel):
@@ -53,8 +62,9 @@ class Settings(ServiceSettings):
         return Policy(
             rules={"P1": RoundRules(max_gpus=s.p1_max_gpus, server_gpus=gpus),
                    "P2": RoundRules(whole_servers=True, server_gpus=gpus, reserve_share=s.p2_reserve_share,
-                                    institution_cap_share=s.p2_institution_cap_share)},
+                                    institution_cap_share=s.p2_institution_cap_share,
+                                    reserve_objective=s.p2_reserve_objective)},
             max_servers_per_grant={"P1": s.p1_max_servers}, exact_limit=s.exact_limit,
             time_limit_s=s.time_limit_s, offer_ttl=timedelta(hours=self.offers.ttl_hours),
             offer_answer_grace=timedelta(seconds=self.offers.answer_grace_s),
-            recheck_timeout=timedelta(seconds=self.offers.recheck_timeout_s))
+            recheck_timeout=timedelta(seconds=self.offers.recheck_timeout_s), recheck_at_award=s.recheck_at_award)

@@ -1,5 +1,5 @@
 """Intake's settings: INTAKE_<SECTION>__<KEY> (e.g. INTAKE_FORMS__MAX_YEARS_AHEAD, INTAKE_WEBHOOKS__MAX_ATTEMPTS,
-INTAKE_AUTH__PRIVATE_KEY_PEM)."""
+INTAKE_CALLS__CLOSE_INTERVAL_S, INTAKE_AUTH__PRIVATE_KEY_PEM)."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -28,11 +28,20 @@ class FormSettings(BaseModel):
                       p1_max_servers=self.p1_max_servers, max_years_ahead=self.max_years_ahead)
 
 
+class CallSettings(BaseModel):
+    """How the worker keeps the calls' windows."""
+
+    close_interval_s: float = Field(default=60, gt=0, le=3600, description=(
+        "How often the worker closes the calls whose closes_at has passed; a call closes at most this long after "
+        "its window ends (an operator may still close it earlier)."))
+
+
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_nested_delimiter="__", extra="ignore")
     service_name: ClassVar[str] = "intake"
 
     default_port: ClassVar[int] = 8001
     forms: FormSettings = FormSettings()
+    calls: CallSettings = CallSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
     webhooks: WebhookSettings = WebhookSettings()

@@ -15,6 +15,7 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     events.ApplicationRejected,
     events.RoundScored,
     events.EligibilityConfirmed,
+    events.CspRegistered,
     events.ResourceAllocated,
     events.ApplicationWaitlisted,
     events.ResourceReclaimed,

@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSTZRANGE, UUID, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE, UUID, ExcludeConstraint
 
 from servicekit.db import service_metadata
 from servicekit.tables import messaging_tables
@@ -135,6 +135,12 @@ round_candidate = Table(
     Column("gpu_model", Text, nullable=False),
     Column("period", TSTZRANGE, nullable=False),
     Column("planned_gpu_hours_per_month", Integer, nullable=False, server_default="1"),
+    # what the score was made of, for the what-if; NULL / empty when evaluation published none of it
+    Column("region_class", Text),
+    Column("sector", Text),
+    Column("bonuses", JSONB, nullable=False, server_default="{}"),
+    Column("rubric_means", JSONB, nullable=False, server_default="{}"),
+    CheckConstraint("region_class IN ('capital', 'non_capital')", name="region_class_known"),
 )
 
 excluded_application = Table(
@@ -172,6 +178,18 @@ round_decision = Table(
     Column("gpus", Integer, nullable=False),
     Column("allocation_id", UUID(as_uuid=True)),
     PrimaryKeyConstraint("call_id", "application_id"),
+    Index("ix_round_decision_application_id", "application_id"),  # a decision revised at award is found by it
+)
+
+# what a round's selection started from, kept in its transaction for the what-if: the rules in force, the GPUs free
+# per model, and every candidate with what its score was made of (a JSON array, one object per candidate)
+round_input = Table(
+    "round_input", metadata,
+    Column("call_id", UUID(as_uuid=True), ForeignKey("round.call_id"), primary_key=True),
+    Column("rules", JSONB, nullable=False),
+    Column("capacity", JSONB, nullable=False),
+    Column("candidates", JSONB, nullable=False),
+    Column("kept_at", DateTime(timezone=True), nullable=False),
 )
 
 offer = Table(
@@ -187,4 +205,6 @@ offer = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("answered_at", DateTime(timezone=True)),
     Column("planned_gpu_hours_per_month", Integer, nullable=False),
+    Column("kind", Text, nullable=False, server_default="waitlist"),
+    CheckConstraint("kind IN ('waitlist', 'award')", name="kind_known"),
 )

@@ -81,7 +81,8 @@ class AllocationRepository:
     async def _slots(self, allocation_ids: Iterable[UUID]) -> dict[UUID, list[Slot]]:
         """Each GPU with its UUID as the inventory has it now."""
         stmt = (select(allocation_gpu.c.allocation_id, allocation_gpu.c.gpu_index, server.c.id.label("server_id"),
-                       server.c.name.label("server_name"), csp.c.name.label("csp"), server_gpu.c.gpu_uuid)
+                       server.c.name.label("server_name"), csp.c.name.label("csp"), server.c.csp_id,
+                       server_gpu.c.gpu_uuid)
                 .join(server, server.c.id == allocation_gpu.c.server_id).join(csp, csp.c.id == server.c.csp_id)
                 .outerjoin(server_gpu, (server_gpu.c.server_id == allocation_gpu.c.server_id)
                            & (server_gpu.c.gpu_index == allocation_gpu.c.gpu_index))

@@ -76,7 +76,7 @@ class InventoryRepository:
         row = (await self._session.execute(select(csp).where(csp.c.name == name))).first()
         return Csp(**row._mapping) if row else None
 
-    async def csps(self) -> list[Csp]:
+    async def every_csp(self) -> list[Csp]:
         rows = (await self._session.execute(select(csp).order_by(csp.c.name))).all()
         return [Csp(**r._mapping) for r in rows]
 

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from allocation.adapters.orm import offer
-from allocation.domain.offers import Offer, OfferState
+from allocation.domain.offers import Offer, OfferKind, OfferState
 
 
 def _offer(row: Any) -> Offer:
-    return Offer(**dict(row._mapping) | {"state": OfferState(row.state)})
+    return Offer(**dict(row._mapping) | {"state": OfferState(row.state), "kind": OfferKind(row.kind)})
 
 
 class OfferRepository:
@@ -21,7 +21,8 @@ class OfferRepository:
         self._session = session
 
     async def add(self, item: Offer) -> None:
-        await self._session.execute(offer.insert().values(vars(item) | {"state": item.state.value}))
+        await self._session.execute(offer.insert().values(vars(item) | {"state": item.state.value,
+                                                                        "kind": item.kind.value}))
 
     async def get(self, offer_id: UUID, *, for_update: bool = False) -> Offer | None:
         stmt = select(offer).where(offer.c.id == offer_id)

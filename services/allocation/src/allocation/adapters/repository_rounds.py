@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from allocation.adapters.orm import round_, round_decision
+from allocation.adapters.orm import round_, round_decision, round_input
 from allocation.domain.model import ProgramCode
 from allocation.domain.rounds import Round, RoundDecision
+from allocation.domain.whatif import InputCandidate, RoundInput
 
 ROUND_STATE = ("status", "selected_at", "method", "objective", "capacity", "reserve_gpus", "reserve_gpus_used",
                "solve_seconds")
@@ -56,9 +57,41 @@ class RoundRepository:
         if decisions:
             await self._session.execute(round_decision.insert(), [vars(d) | {"call_id": call_id} for d in decisions])
 
+    async def decision_of(self, application_id: UUID) -> tuple[UUID, RoundDecision] | None:
+        """The application's decision with its round's call id, or None (no round decided on it)."""
+        stmt = select(round_decision).where(round_decision.c.application_id == application_id).limit(1)
+        row = (await self._session.execute(stmt)).first()
+        if row is None:
+            return None
+        data = dict(row._mapping)
+        return data.pop("call_id"), RoundDecision(**data)
+
+    async def save_decision(self, call_id: UUID, decision: RoundDecision) -> None:
+        await self._session.execute(round_decision.update().where(
+            round_decision.c.call_id == call_id, round_decision.c.application_id == decision.application_id,
+        ).values({k: v for k, v in vars(decision).items() if k != "application_id"}))
+
     async def decisions(self, call_id: UUID) -> list[RoundDecision]:
         """The selected first, each part in rank order."""
         stmt = (select(round_decision).where(round_decision.c.call_id == call_id)
                 .order_by(round_decision.c.selected.desc(), round_decision.c.rank))
         rows = (await self._session.execute(stmt)).all()
         return [RoundDecision(**{k: v for k, v in r._mapping.items() if k != "call_id"}) for r in rows]
+
+    async def add_input(self, item: RoundInput) -> None:
+        await self._session.execute(round_input.insert().values(
+            call_id=item.call_id, rules=dict(item.rules), capacity=dict(item.capacity), kept_at=item.kept_at,
+            candidates=[_candidate_json(c) for c in item.candidates]))
+
+    async def input_of(self, call_id: UUID) -> tuple[RoundInput, list[RoundDecision]] | None:
+        row = (await self._session.execute(select(round_input).where(round_input.c.call_id == call_id))).first()
+        if row is None:
+            return None
+        candidates = tuple(InputCandidate(**c | {"application_id": UUID(c["application_id"])})
+                           for c in row.candidates)
+        return RoundInput(call_id, row.rules, row.capacity, candidates, row.kept_at), await self.decisions(call_id)
+
+
+def _candidate_json(c: InputCandidate) -> dict[str, Any]:
+    return vars(c) | {"application_id": str(c.application_id), "bonuses": dict(c.bonuses),
+                      "rubric_means": dict(c.rubric_means)}

@@ -1,7 +1,7 @@
 """Allocation's commands: what operators ask, and what other services' events tell it to do."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -11,6 +11,12 @@ from allocation.domain.model import ProgramCode
 @dataclass(frozen=True)
 class RegisterCsp:
     name: str
+
+
+@dataclass(frozen=True)
+class AnnounceCsps:
+    """Announce every CSP of the inventory again (CspRegistered): for CSPs registered before it was announced, so
+    that intake can link CSP clients to them. Announcing one twice changes nothing downstream."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,10 @@ class AddRoundCandidate:
     period_start: date
     period_end: date
     planned_gpu_hours_per_month: int = 1
+    region_class: str | None = None
+    sector: str | None = None
+    bonuses: dict[str, float] = field(default_factory=dict, hash=False)
+    rubric_means: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,7 @@ def _joined(field: str, reason: str, more: tuple[tuple[str, str], ...]) -> str:
     if not more:
         return reason
     return "; ".join(f"{f}: {r}" for f, r in ((field, reason), *more))
+
+
+class NotReplayable(AllocationDomainError):
+    """The round cannot be replayed: it is not selected yet, or was selected before its input was kept."""

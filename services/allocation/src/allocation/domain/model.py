@@ -65,7 +65,7 @@ class Server:
         """One GPU of this server; the index must exist on it (the database cannot check this)."""
         if not 0 <= gpu_index < self.gpus:
             raise InvalidInput("gpu_index", f"{self.name} has GPUs 0..{self.gpus - 1}, not {gpu_index}")
-        return Slot(server_id=self.id, server_name=self.name, csp=self.csp, gpu_index=gpu_index,
+        return Slot(server_id=self.id, server_name=self.name, csp=self.csp, csp_id=self.csp_id, gpu_index=gpu_index,
                     gpu_uuid=self.gpu_uuids[gpu_index] if self.gpu_uuids else None)
 
     def free_slots(self, taken: set[int]) -> list[Slot]:
@@ -80,6 +80,7 @@ class Slot:
     gpu_index: int
     server_id: UUID = field(compare=False)
     csp: str = field(compare=False)
+    csp_id: UUID = field(compare=False)
     gpu_uuid: str | None = field(default=None, compare=False)  # as the inventory has it now
 
 
@@ -266,6 +267,11 @@ class RoundCandidate:
     starts_at: datetime
     ends_at: datetime
     planned_gpu_hours_per_month: int = 1
+    # what its score was made of, kept for the what-if (None or empty when scored before evaluation published it)
+    region_class: str | None = None
+    sector: str | None = None
+    bonuses: dict[str, float] = field(default_factory=dict, hash=False)
+    rubric_means: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 def no_fit_reason(gpus: int, free_gpus: int, gpu_model: str, pool: ProgramCode,

@@ -1,7 +1,8 @@
-"""An offer of freed capacity to a waiting application, and its life cycle.
+"""An offer of freed capacity to a waiting application, or of a round's award to a selected one, and its life cycle.
 
-awaiting_recheck (GPUs held, evaluation re-checks eligibility) -> open (the partner may answer until it expires)
--> accepted | declined | expired; ineligible when the re-check fails; withdrawn when the application is.
+waitlist: awaiting_recheck (GPUs held, evaluation re-checks eligibility) -> open (the partner may answer until it
+expires) -> accepted | declined | expired; ineligible when the re-check fails; withdrawn when the application is.
+award: awaiting_recheck -> accepted at once when the re-check passes (the applicant applied and was selected).
 """
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ class OfferState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class OfferKind(StrEnum):
+    WAITLIST = "waitlist"  # freed capacity for the next in line: the partner accepts or declines
+    AWARD = "award"  # a round's selection, re-checked at award time: taken up once confirmed
+
+
 PENDING = frozenset({OfferState.AWAITING_RECHECK, OfferState.OPEN})
 
 
@@ -40,6 +46,7 @@ class Offer:
     made_at: datetime | None = None
     expires_at: datetime | None = None
     answered_at: datetime | None = None
+    kind: OfferKind = OfferKind.WAITLIST
 
     @property
     def pending(self) -> bool:
@@ -54,6 +61,13 @@ class Offer:
         """Eligibility confirmed: the offer goes out and runs until `at + ttl`."""
         self._require(OfferState.AWAITING_RECHECK)
         self.state, self.made_at, self.expires_at = OfferState.OPEN, at, at + ttl
+
+    def award(self, at: datetime) -> None:
+        """Eligibility confirmed at award: the selected application takes the held GPUs up at once."""
+        if self.kind is not OfferKind.AWARD:
+            raise OfferClosed(f"offer {self.id} is no award: the partner answers it")
+        self._require(OfferState.AWAITING_RECHECK)
+        self.state, self.made_at, self.answered_at = OfferState.ACCEPTED, at, at
 
     def accept(self, at: datetime) -> None:
         self._require(OfferState.OPEN)

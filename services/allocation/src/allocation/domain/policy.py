@@ -1,4 +1,4 @@
-"""Allocation's policy: how rounds are selected and placed, and how long an offer stays open."""
+"""Allocation's policy: how rounds are selected, placed and awarded, and how long an offer stays open."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,6 +16,8 @@ class Policy:
     offer_ttl: timedelta = timedelta(hours=48)
     offer_answer_grace: timedelta = timedelta(minutes=5)
     recheck_timeout: timedelta = timedelta(hours=1)
+    # a round's selected applications are held and re-checked by evaluation before they are allocated
+    recheck_at_award: bool = True
 
     def round_rules(self, program: str) -> RoundRules:
         return self.rules.get(program, RoundRules())

@@ -6,7 +6,7 @@ scores travel on another topic than the round's end, so either may arrive first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -100,3 +100,14 @@ def choose_grant(gpus: int, free: list[list[Slot]], *, whole_servers: bool,
         if len(taken) == gpus:
             return sorted(taken)
     return None
+
+
+REJECTED_AT_AWARD = "rejected_at_award"
+
+
+def rejected_at_award(decision: RoundDecision, failed: str) -> RoundDecision:
+    """The selected application failed evaluation's re-check at award: no longer selected, no allocation, and the
+    reason says what it had been selected for and which rules it failed."""
+    why = f"selected ({decision.reason}) but found ineligible at award: {failed or 'the re-check failed'}; its GPUs " \
+          "were offered to the waitlist"
+    return replace(decision, selected=False, basis=REJECTED_AT_AWARD, reason=why, allocation_id=None)

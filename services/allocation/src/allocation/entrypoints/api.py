@@ -5,7 +5,15 @@ from fastapi import FastAPI
 
 from allocation.bootstrap import bootstrap
 from allocation.config import Settings
-from allocation.domain.errors import AllocationEnded, DuplicateName, InvalidInput, NotFound, OfferClosed, Overlap
+from allocation.domain.errors import (
+    AllocationEnded,
+    DuplicateName,
+    InvalidInput,
+    NotFound,
+    NotReplayable,
+    OfferClosed,
+    Overlap,
+)
 from allocation.entrypoints.routes import inventory
 from allocation.entrypoints.routes_allocations import allocations
 from allocation.entrypoints.routes_rounds import lines
@@ -15,7 +23,7 @@ from servicekit.http import DomainErrors
 from servicekit.runtime import build_api
 
 DOMAIN_ERRORS: DomainErrors = {NotFound: 404, DuplicateName: 409, AllocationEnded: 409, OfferClosed: 409,
-                               Overlap: 409, InvalidInput: 422}
+                               Overlap: 409, NotReplayable: 409, InvalidInput: 422}
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:

@@ -19,6 +19,7 @@ from allocation.domain.commands import (
     WarnAllocation,
     WithdrawApplication,
 )
+from allocation.domain.whatif import region_class
 from contracts import (
     ApplicationRejected,
     ApplicationScored,
@@ -41,7 +42,14 @@ def on_scored(e: ApplicationScored) -> AllocateGpus | AddRoundCandidate:
                             e.period_start, e.period_end, e.planned_gpu_hours_per_month, e.acceptable_window_months)
     return AddRoundCandidate(e.application_id, e.program, e.call_id, e.score, e.track, e.institution,
                              e.gpus_requested, e.gpu_model, e.period_start, e.period_end,
-                             e.planned_gpu_hours_per_month)
+                             e.planned_gpu_hours_per_month, _region_class(e), e.sector,
+                             {str(k): v for k, v in e.bonuses.items()},
+                             {str(k): v for k, v in e.rubric_means.items()})
+
+
+def _region_class(e: ApplicationScored) -> str | None:
+    """Read from the facts; unknown (None) from publishers before the sector was sent, whose facts may be missing."""
+    return region_class(e.facts) if e.sector is not None else None
 
 
 def on_round_scored(e: RoundScored) -> SelectRound:

@@ -42,7 +42,7 @@ async def register_csp(body: CspIn, bus: Bus) -> CspOut:
 
 @inventory.get("/csps", response_model=list[CspOut], dependencies=[OPERATOR_ONLY], summary="Every CSP, by name")
 async def list_csps(uow: Uow) -> list[CspOut]:
-    return [CspOut.model_validate(vars(c)) for c in await uow.inventory.csps()]
+    return [CspOut.model_validate(vars(c)) for c in await uow.inventory.every_csp()]
 
 
 @inventory.post("/servers", status_code=201, response_model=ServerOut, dependencies=[OPERATOR_ONLY],

@@ -1,4 +1,5 @@
-"""The operator API of the waiting lines: rounds with every decision and its reason, the waitlist, and offers."""
+"""The operator API of the waiting lines: rounds with every decision and its reason (and their what-if), the waitlist,
+and offers."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,9 +10,11 @@ from fastapi import APIRouter, Query
 from allocation.domain.errors import NotFound
 from allocation.domain.offers import OfferState
 from allocation.domain.rounds import Round, RoundDecision
-from allocation.entrypoints.deps import RESPONSES, Uow
+from allocation.entrypoints.deps import RESPONSES, AllocationSettings, Uow
 from allocation.entrypoints.schemas import GpuModel, Pool
 from allocation.entrypoints.schemas_rounds import DecisionOut, OfferOut, RoundOut, WaitlistOut
+from allocation.entrypoints.schemas_whatif import WhatIfIn, WhatIfOut
+from allocation.service.whatif import replay_round
 from servicekit.auth import OPERATOR_ONLY
 
 lines = APIRouter(tags=["rounds and offers"], responses=RESPONSES, dependencies=[OPERATOR_ONLY])
@@ -35,6 +38,17 @@ async def get_round(call_id: UUID, uow: Uow) -> RoundOut:
     if found is None:
         raise NotFound(f"no round for call {call_id}")
     return _round_out(found, await uow.rounds.decisions(call_id))
+
+
+@lines.post("/rounds/{call_id}/what-if", response_model=WhatIfOut,
+            summary="Replay a selected round under other policies and compare; changes nothing")
+async def what_if(call_id: UUID, body: WhatIfIn, uow: Uow, settings: AllocationSettings) -> WhatIfOut:
+    """Each variant (reserve share, institution cap, bonus points, rubric weights, or another round rule) is
+    replayed from the input kept at the round's selection: who changes status, GPUs by region class, institution,
+    sector and track, and the objective, against the recorded policy's replay and the stored decisions. Placement
+    is not replayed. 409 when the round is not selected yet or was selected before its input was kept."""
+    found = await replay_round(call_id, [v.to_variant() for v in body.variants], uow, settings.policy())
+    return WhatIfOut.of(found)
 
 
 @lines.get("/waitlist", response_model=list[WaitlistOut], summary="Applications waiting for capacity, in rank order")

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from allocation.domain.offers import OfferKind
 from allocation.entrypoints.schemas import Pool
 
 
@@ -32,8 +33,10 @@ class DecisionOut(BaseModel):
     application_id: UUID
     selected: bool
     rank: int
-    basis: str = Field(description="selected: reserve, open, cap_lifted; waitlisted: capacity, institution_cap, "
-                                   "score, invalid, placement")
+    basis: str = Field(description="selected: reserve, open, reserve_cap_lifted, cap_lifted; waitlisted: "
+                                   "capacity, institution_cap, score, invalid, placement; selected but found "
+                                   "ineligible by the re-check at award (not selected, no allocation, the failed "
+                                   "rules in the reason): rejected_at_award")
     reason: str
     score: float
     gpus: int
@@ -61,6 +64,9 @@ class OfferOut(BaseModel):
     application_id: UUID
     allocation_id: UUID
     program: Pool
+    kind: OfferKind = Field(description="waitlist: freed capacity, the partner accepts or declines; award: a round's "
+                                        "selected application held for the re-check at award, allocated once "
+                                        "evaluation confirms (state accepted)")
     state: str
     freed_at: datetime
     requested_at: datetime

@@ -10,6 +10,7 @@ from allocation.domain.commands import (
     AcceptOffer,
     AddRoundCandidate,
     AllocateGpus,
+    AnnounceCsps,
     ConfirmEligibility,
     DeclineOffer,
     EndWindow,
@@ -32,6 +33,7 @@ from allocation.domain.offers import OfferState
 from allocation.domain.policy import Policy
 from allocation.domain.windows import min_days
 from allocation.service.inventory import (
+    announce_csps,
     end_window,
     open_window,
     register_csp,
@@ -90,7 +92,8 @@ async def add_round_candidate(cmd: AddRoundCandidate, uow: AllocationUnitOfWork,
     await uow.waiting.add_candidate(model.RoundCandidate(
         application_id=cmd.application_id, program=cmd.program, call_id=cmd.call_id, score=cmd.score,
         track=cmd.track, institution=cmd.institution, gpus=cmd.gpus, gpu_model=cmd.gpu_model,
-        starts_at=starts_at, ends_at=ends_at, planned_gpu_hours_per_month=cmd.planned_gpu_hours_per_month))
+        starts_at=starts_at, ends_at=ends_at, planned_gpu_hours_per_month=cmd.planned_gpu_hours_per_month,
+        region_class=cmd.region_class, sector=cmd.sector, bonuses=cmd.bonuses, rubric_means=cmd.rubric_means))
     await select_when_complete(cmd.call_id, uow, policy, clock())
 
 
@@ -156,11 +159,12 @@ async def withdraw_application(cmd: WithdrawApplication, uow: AllocationUnitOfWo
 
 async def exclude_application(cmd: ExcludeApplication, uow: AllocationUnitOfWork, policy: Policy,
                               clock: Clock) -> None:
-    """Evaluation rejected it: it is no candidate, waits no more, and a held offer goes to the next in line."""
+    """Evaluation rejected it: it is no candidate, waits no more, and a held offer or award goes to the next in
+    line."""
     call_id = await uow.waiting.call_of(cmd.application_id)
     await uow.waiting.exclude(cmd.application_id, f"rejected: {cmd.reason}", cmd.at)
     if (offer := await uow.offers.pending_for(cmd.application_id)) is not None:
-        await close_offer(offer, OfferState.INELIGIBLE, cmd.at, uow, policy, clock())
+        await close_offer(offer, OfferState.INELIGIBLE, cmd.at, uow, policy, clock(), failed=cmd.reason)
     await select_when_complete(call_id, uow, policy, clock())
 
 
@@ -186,6 +190,7 @@ async def _waitlist(cmd: AllocateGpus, period: tuple[datetime, datetime], shorte
 
 HANDLERS: Handlers = {
     RegisterCsp: register_csp,
+    AnnounceCsps: announce_csps,
     RegisterServer: register_server,
     SeedInventory: seed_inventory,
     SetGpuUuids: set_gpu_uuids,

@@ -1,6 +1,7 @@
 """Handlers of the inventory: CSPs, servers (with the UUIDs of their GPUs) and their availability windows.
 
-New capacity (a server, a window, a window that ends later) is offered to the pool's waitlist at once.
+New capacity (a server, a window, a window that ends later) is offered to the pool's waitlist at once. A new CSP is
+announced (CspRegistered): intake links a CSP's OAuth2 client to it by its id.
 """
 from __future__ import annotations
 
@@ -8,12 +9,21 @@ from dataclasses import replace
 from uuid import uuid4
 
 from allocation.domain import model
-from allocation.domain.commands import EndWindow, OpenWindow, RegisterCsp, RegisterServer, SeedInventory, SetGpuUuids
+from allocation.domain.commands import (
+    AnnounceCsps,
+    EndWindow,
+    OpenWindow,
+    RegisterCsp,
+    RegisterServer,
+    SeedInventory,
+    SetGpuUuids,
+)
 from allocation.domain.errors import DuplicateName, InvalidInput, NotFound, Overlap
 from allocation.domain.policy import Policy
 from allocation.domain.windows import Window, window_bounds
 from allocation.service.placement import offer_freed
 from allocation.service.unit_of_work import AllocationUnitOfWork
+from contracts import CspRegistered
 from servicekit.clock import Clock
 
 
@@ -21,7 +31,16 @@ async def register_csp(cmd: RegisterCsp, uow: AllocationUnitOfWork) -> model.Csp
     csp = model.Csp(id=uuid4(), name=cmd.name)
     if not await uow.inventory.add_csp(csp):
         raise DuplicateName("name", f"a CSP named {cmd.name!r} exists already")
+    await uow.outbox.add(CspRegistered(csp_id=csp.id, name=csp.name))
     return csp
+
+
+async def announce_csps(cmd: AnnounceCsps, uow: AllocationUnitOfWork) -> int:
+    """Returns how many CSPs were announced."""
+    csps = await uow.inventory.every_csp()
+    for csp in csps:
+        await uow.outbox.add(CspRegistered(csp_id=csp.id, name=csp.name))
+    return len(csps)
 
 
 async def register_server(cmd: RegisterServer, uow: AllocationUnitOfWork, policy: Policy,
@@ -41,7 +60,10 @@ async def seed_inventory(cmd: SeedInventory, uow: AllocationUnitOfWork) -> int:
     """Returns how many CSPs and servers were created; a second run creates none."""
     created = 0
     for name in cmd.csps:
-        created += await uow.inventory.add_csp(model.Csp(id=uuid4(), name=name))
+        csp = model.Csp(id=uuid4(), name=name)
+        if await uow.inventory.add_csp(csp):
+            await uow.outbox.add(CspRegistered(csp_id=csp.id, name=csp.name))
+            created += 1
     for spec in cmd.servers:
         server = await _server(spec, uow)
         await _refuse_held_uuids(server, uow)

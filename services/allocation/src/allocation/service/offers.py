@@ -1,6 +1,8 @@
 """Handlers of an offer's life: eligibility confirmed (the offer goes out), accepted, declined, expired.
 
-Whenever held GPUs go back (declined, expired, ineligible, withdrawn), the next in line is offered them at once.
+Whenever held GPUs go back (declined, expired, ineligible, withdrawn), the next in line is offered them at once. An
+award (a round's selected application held for the re-check at award) is taken up as soon as evaluation confirms it;
+found ineligible, its round decision says so.
 """
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from datetime import datetime
 from allocation.domain.commands import AcceptOffer, ConfirmEligibility, DeclineOffer, ExpireOffers
 from allocation.domain.errors import OfferClosed
 from allocation.domain.model import Allocation
-from allocation.domain.offers import Offer, OfferState
+from allocation.domain.offers import Offer, OfferKind, OfferState
 from allocation.domain.policy import Policy
-from allocation.service.placement import allocated_event, offer_freed
+from allocation.domain.rounds import rejected_at_award
+from allocation.service.placement import allocated_event, offer_freed, request_recheck
 from allocation.service.unit_of_work import AllocationUnitOfWork
 from contracts import OfferExpired, OfferMade
 from servicekit.clock import Clock
@@ -28,6 +31,10 @@ async def confirm_eligibility(cmd: ConfirmEligibility, uow: AllocationUnitOfWork
                  offer.state if offer else "unknown")
         return None
     hold = await _hold(offer, uow)
+    if offer.kind is OfferKind.AWARD:  # the applicant applied and was selected: no answer to wait for
+        offer.award(clock())
+        await _take_up(offer, hold, uow)
+        return offer
     offer.make(clock(), policy.offer_ttl)
     await uow.offers.save(offer)
     await uow.outbox.add(OfferMade(
@@ -48,13 +55,18 @@ async def accept_offer(cmd: AcceptOffer, uow: AllocationUnitOfWork, policy: Poli
         log.info("acceptance ignored: %s", exc)
         await _too_late(offer, cmd.at, uow, policy, clock())
         return None
-    hold = await _hold(offer, uow)
+    await uow.waiting.remove(offer.application_id)
+    await _take_up(offer, await _hold(offer, uow), uow)
+    return offer
+
+
+async def _take_up(offer: Offer, hold: Allocation, uow: AllocationUnitOfWork) -> None:
+    """The offer was accepted or the award confirmed: the held GPUs become the application's allocation, published
+    as any placement is."""
     hold.take_up()
     await uow.allocations.save(hold)
     await uow.offers.save(offer)
-    await uow.waiting.remove(offer.application_id)
     await uow.outbox.add(allocated_event(hold, offer.planned_gpu_hours_per_month))
-    return offer
 
 
 async def _too_late(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy, now: datetime) -> None:
@@ -68,7 +80,8 @@ async def _too_late(offer: Offer, at: datetime, uow: AllocationUnitOfWork, polic
 
 async def decline_offer(cmd: DeclineOffer, uow: AllocationUnitOfWork, policy: Policy, clock: Clock) -> Offer | None:
     offer = await uow.offers.get(cmd.offer_id, for_update=True)
-    if offer is None or offer.application_id != cmd.application_id or not offer.pending:
+    if (offer is None or offer.application_id != cmd.application_id or not offer.pending
+            or offer.kind is OfferKind.AWARD):  # an award is no offer to the partner: nothing to decline
         log.info("decline of offer %s ignored: %s", cmd.offer_id, offer.state if offer else "unknown")
         return None
     await close_offer(offer, OfferState.DECLINED, cmd.at, uow, policy, clock())
@@ -88,19 +101,45 @@ async def expire_offers(cmd: ExpireOffers, uow: AllocationUnitOfWork, policy: Po
 
 async def _ask_again(offer: Offer, at: datetime, uow: AllocationUnitOfWork, policy: Policy, now: datetime) -> None:
     """Evaluation never answered the re-check (its worker down, say): the hold goes and the application keeps its
-    place, so the next pass holds GPUs for it again and asks anew. The partner never saw this offer."""
+    place, so the next pass holds GPUs for it again and asks anew. The partner never saw this offer. An award keeps
+    its hold and is asked again at once."""
     log.warning("re-check of offer %s unanswered since %s: asking again", offer.id, offer.requested_at)
+    if offer.kind is OfferKind.AWARD:
+        await _ask_again_for_award(offer, at, uow, now)
+        return
     hold = await _let_go(offer, OfferState.EXPIRED, at, "re-check unanswered", uow)
     await uow.waiting.hold_for(offer.application_id, None)
     await offer_freed(hold.program, hold.gpu_model, uow, policy, now, freed_at=at)
 
 
+async def _ask_again_for_award(offer: Offer, at: datetime, uow: AllocationUnitOfWork, now: datetime) -> None:
+    """An award keeps its GPUs: the unanswered request is closed and a new one asked for the same hold, so an answer
+    to either is not lost (a late confirmation of the first is ignored, a rejection excludes the application)."""
+    offer.close(OfferState.EXPIRED, at)
+    await uow.offers.save(offer)
+    await request_recheck(await _hold(offer, uow), offer.planned_gpu_hours_per_month, uow, now,
+                          freed_at=offer.freed_at, kind=OfferKind.AWARD)
+
+
 async def close_offer(offer: Offer, state: OfferState, at: datetime, uow: AllocationUnitOfWork, policy: Policy,
-                      now: datetime) -> None:
-    """The offer ends unanswered or refused: the application leaves the line, its GPUs go to the next in line."""
+                      now: datetime, *, failed: str = "") -> None:
+    """The offer ends unanswered or refused: the application leaves the line, its GPUs go to the next in line. An
+    award found ineligible (`failed`: the rules) is recorded on its round decision."""
     hold = await _let_go(offer, state, at, f"offer {state}", uow)
     await uow.waiting.exclude(offer.application_id, f"offer {state}", at)
+    if offer.kind is OfferKind.AWARD and state is OfferState.INELIGIBLE:
+        await _reject_award(offer, failed, uow)
     await offer_freed(hold.program, hold.gpu_model, uow, policy, now)
+
+
+async def _reject_award(offer: Offer, failed: str, uow: AllocationUnitOfWork) -> None:
+    found = await uow.rounds.decision_of(offer.application_id)
+    if found is None:
+        log.warning("award %s of application %s has no round decision to revise", offer.id, offer.application_id)
+        return
+    call_id, decision = found
+    await uow.rounds.save_decision(call_id, rejected_at_award(decision, failed))
+    log.info("application %s of round %s rejected at award: %s", offer.application_id, call_id, failed)
 
 
 async def _let_go(offer: Offer, state: OfferState, at: datetime, reason: str,

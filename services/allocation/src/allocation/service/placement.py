@@ -1,7 +1,8 @@
 """Finding GPUs for a request, and offering freed capacity to the waitlist in rank order.
 
 An offer first holds the GPUs (an `offered` allocation, under the same exclusion constraint as any other) and asks
-evaluation to re-check the application's eligibility; the offer goes out when evaluation confirms.
+evaluation to re-check the application's eligibility; the offer goes out when evaluation confirms. A round's award
+asks the same re-check for the GPUs it holds for a selected application (`request_recheck`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from uuid import uuid4
 
 from allocation.domain import model
-from allocation.domain.offers import Offer, OfferState
+from allocation.domain.offers import Offer, OfferKind, OfferState
 from allocation.domain.policy import Policy
 from allocation.domain.rounds import choose_grant
 from allocation.domain.windows import Period, offer_periods
@@ -57,18 +58,26 @@ async def offer_freed(pool: model.ProgramCode, gpu_model: str, uow: AllocationUn
             continue
         hold = model.allocate(uuid4(), entry.application_id, pool, gpu_model, found[0], found[1],
                               status=model.Status.OFFERED)
-        offer = Offer(id=uuid4(), application_id=entry.application_id, allocation_id=hold.id, program=pool,
-                      state=OfferState.AWAITING_RECHECK, freed_at=freed_at, requested_at=now,
-                      planned_gpu_hours_per_month=entry.planned_gpu_hours_per_month)
         await uow.allocations.add(hold)
-        await uow.offers.add(offer)
+        offer = await request_recheck(hold, entry.planned_gpu_hours_per_month, uow, now, freed_at=freed_at)
         await uow.waiting.hold_for(entry.application_id, offer.id)
-        await uow.outbox.add(EligibilityRecheckRequested(application_id=entry.application_id, offer_id=offer.id,
-                                                         program=pool))
         started += 1
     if started:
         log.info("%d offer(s) started for pool %s %s", started, pool, gpu_model)
     return started
+
+
+async def request_recheck(hold: model.Allocation, planned_gpu_hours_per_month: int, uow: AllocationUnitOfWork,
+                          now: datetime, *, freed_at: datetime, kind: OfferKind = OfferKind.WAITLIST) -> Offer:
+    """Ask evaluation to re-check the eligibility of the application `hold` (stored already) holds GPUs for: the
+    offer awaits the answer, which names it."""
+    offer = Offer(id=uuid4(), application_id=hold.application_id, allocation_id=hold.id, program=hold.program,
+                  state=OfferState.AWAITING_RECHECK, freed_at=freed_at, requested_at=now,
+                  planned_gpu_hours_per_month=planned_gpu_hours_per_month, kind=kind)
+    await uow.offers.add(offer)
+    await uow.outbox.add(EligibilityRecheckRequested(application_id=hold.application_id, offer_id=offer.id,
+                                                     program=hold.program))
+    return offer
 
 
 def allocated_event(allocation: model.Allocation, planned_gpu_hours_per_month: int) -> ResourceAllocated:
@@ -77,5 +86,5 @@ def allocated_event(allocation: model.Allocation, planned_gpu_hours_per_month: i
         program=allocation.program, gpu_model=allocation.gpu_model, gpus=allocation.gpus,
         starts_at=allocation.starts_at, ends_at=allocation.ends_at,
         planned_gpu_hours_per_month=planned_gpu_hours_per_month,
-        slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, gpu_index=s.gpu_index,
-                       gpu_uuid=s.gpu_uuid) for s in allocation.slots])
+        slots=[GpuSlot(server_id=s.server_id, server_name=s.server_name, csp=s.csp, csp_id=s.csp_id,
+                       gpu_index=s.gpu_index, gpu_uuid=s.gpu_uuid) for s in allocation.slots])

@@ -1,5 +1,8 @@
 """Selecting a closed P1/P2 round: choose (exact MILP or greedy), place on concrete GPUs, waitlist the rest.
 
+With the re-check at award (the policy's `recheck_at_award`), the placed GPUs are held and evaluation asked first;
+service/offers.py allocates them once it confirms.
+
 The round's end (`RoundScored`) and its scores arrive on different topics; whichever comes last triggers selection.
 """
 from __future__ import annotations
@@ -10,10 +13,11 @@ from collections import defaultdict
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from allocation.domain import model, rounds, selection
+from allocation.domain import model, rounds, selection, whatif
 from allocation.domain.commands import SelectRound
+from allocation.domain.offers import OfferKind
 from allocation.domain.policy import Policy
-from allocation.service.placement import allocated_event
+from allocation.service.placement import allocated_event, request_recheck
 from allocation.service.unit_of_work import AllocationUnitOfWork
 from contracts import ApplicationWaitlisted, RoundSelected
 from servicekit.clock import Clock
@@ -58,20 +62,24 @@ async def _select(found: rounds.Round, candidates: list[model.RoundCandidate], u
                                                              whole_only=rules.whole_servers)
     capacity = {m: sum(len(s) for s in slots) for m, slots in free.items()}
     ordered = sorted(candidates, key=lambda c: str(c.application_id))
+    await uow.rounds.add_input(whatif.kept(found.call_id, rules, capacity, ordered, now))  # for the what-if
     chosen = await asyncio.to_thread(
         selection.select_round, [rounds.to_candidate(c, i) for i, c in enumerate(ordered)], capacity, rules,
         exact_limit=policy.exact_limit, time_limit_s=policy.time_limit_s)
     by_id = {c.application_id: c for c in candidates}
-    placed = await _place(found, chosen, by_id, free, uow, policy)
+    placed = await _place(found, chosen, by_id, free, uow, policy, now)
     await _record(found, chosen, by_id, placed, capacity, now, uow)
 
 
 async def _place(found: rounds.Round, chosen: selection.Selection, by_id: dict[UUID, model.RoundCandidate],
-                 free: dict[str, list[list[model.Slot]]], uow: AllocationUnitOfWork,
-                 policy: Policy) -> dict[UUID, model.Allocation]:
+                 free: dict[str, list[list[model.Slot]]], uow: AllocationUnitOfWork, policy: Policy,
+                 now: datetime) -> dict[UUID, model.Allocation]:
+    """Concrete GPUs for the selected: allocated and published at once, or, with the re-check at award, held (an
+    `offered` allocation) while evaluation re-checks each application."""
     groups: dict[str, list[model.RoundCandidate]] = defaultdict(list)
     for d in chosen.selected:
         groups[by_id[d.application_id].gpu_model].append(by_id[d.application_id])
+    status = model.Status.OFFERED if policy.recheck_at_award else model.Status.ACTIVE
     made: dict[UUID, model.Allocation] = {}
     for gpu_model, group in groups.items():
         slots, _ = rounds.place(group, free[gpu_model], whole_servers=policy.round_rules(found.program).whole_servers,
@@ -79,11 +87,20 @@ async def _place(found: rounds.Round, chosen: selection.Selection, by_id: dict[U
         for application_id, grant in slots.items():
             c = by_id[application_id]
             made[application_id] = model.allocate(uuid4(), application_id, found.program, gpu_model,
-                                                  (c.starts_at, c.ends_at), grant)
+                                                  (c.starts_at, c.ends_at), grant, status=status)
     await uow.allocations.add(*made.values())
     for allocation in made.values():
-        await uow.outbox.add(allocated_event(allocation, by_id[allocation.application_id].planned_gpu_hours_per_month))
+        await _award(allocation, by_id[allocation.application_id].planned_gpu_hours_per_month, uow, policy, now)
     return made
+
+
+async def _award(allocation: model.Allocation, planned_gpu_hours_per_month: int, uow: AllocationUnitOfWork,
+                 policy: Policy, now: datetime) -> None:
+    """Publish the grant, or ask for the re-check at award: the answer names the award's offer (kind `award`)."""
+    if policy.recheck_at_award:
+        await request_recheck(allocation, planned_gpu_hours_per_month, uow, now, freed_at=now, kind=OfferKind.AWARD)
+    else:
+        await uow.outbox.add(allocated_event(allocation, planned_gpu_hours_per_month))
 
 
 async def _record(found: rounds.Round, chosen: selection.Selection, by_id: dict[UUID, model.RoundCandidate],

@@ -12,6 +12,7 @@ from uuid import UUID
 from allocation.domain.model import Allocation, Csp, ProgramCode, RoundCandidate, Server, Slot, WaitlistEntry
 from allocation.domain.offers import Offer
 from allocation.domain.rounds import Round, RoundDecision
+from allocation.domain.whatif import RoundInput
 from allocation.domain.windows import Period, Window
 from servicekit.uow import UnitOfWork
 
@@ -23,6 +24,8 @@ class Inventory(Protocol):
 
     async def add_csp(self, item: Csp) -> bool: ...
     async def csp_named(self, name: str) -> Csp | None: ...
+    async def every_csp(self) -> list[Csp]:
+        """Every CSP, by name."""
     async def add_server(self, item: Server) -> bool:
         """False when the name is taken; the server's GPU UUIDs are stored by set_gpu_uuids, not here."""
     async def server(self, server_id: UUID) -> Server | None: ...
@@ -76,10 +79,17 @@ class Rounds(Protocol):
     async def lock_pending(self, call_id: UUID) -> bool: ...
     async def save(self, item: Round) -> None: ...
     async def add_decisions(self, call_id: UUID, decisions: list[RoundDecision]) -> None: ...
+    async def decision_of(self, application_id: UUID) -> tuple[UUID, RoundDecision] | None:
+        """The application's decision with its round's call id, or None (no round decided on it)."""
+    async def save_decision(self, call_id: UUID, decision: RoundDecision) -> None: ...
+    async def add_input(self, item: RoundInput) -> None:
+        """Keep what the round's selection started from (once: a round is selected once)."""
+    async def input_of(self, call_id: UUID) -> tuple[RoundInput, list[RoundDecision]] | None:
+        """The input kept at the round's selection with its decisions as they stand now; None if none was kept."""
 
 
 class Offers(Protocol):
-    """Offers of freed capacity to waiting applications."""
+    """Offers of freed capacity to waiting applications, and of a round's award to the selected (their kind)."""
 
     async def add(self, item: Offer) -> None: ...
     async def get(self, offer_id: UUID, *, for_update: bool = False) -> Offer | None: ...

@@ -15,7 +15,7 @@ PROGRAMS: tuple[str, ...] = get_args(ProgramCode)
 
 async def applications_by_status(conn: AsyncConnection) -> list[Reading]:
     """`platform_evaluation_applications{program, status}`: evaluations by program and current status (scored,
-    `eligible`; `rejected`; in review; awaiting reviewers), every program and status named."""
+    `eligible`; `rejected`; in review; awaiting reviewers; `withdrawn`), every program and status named."""
     rows = await conn.execute(select(evaluation.c.program, evaluation.c.status, func.count())
                               .group_by(evaluation.c.program, evaluation.c.status))
     counts = {(str(program), str(status)): int(n) for program, status, n in rows}

@@ -97,6 +97,7 @@ review_assignment = Table(
     Column("assigned_at", DateTime(timezone=True), nullable=False),
     Column("scores", JSONB),
     Column("reviewed_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),  # the application was withdrawn before this review came
     PrimaryKeyConstraint("application_id", "reviewer_id"),
     Index("ix_review_assignment_reviewer_id", "reviewer_id"),
 )
@@ -109,6 +110,15 @@ review_exclusion = Table(
     Column("reason", Text, nullable=False),
     Column("excluded_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("application_id", "reviewer_id"),
+)
+
+# no foreign key to `evaluation`: a withdrawal may arrive before the submission it withdraws
+withdrawal = Table(
+    "withdrawal", metadata,
+    Column("application_id", UUID(as_uuid=True), primary_key=True),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 call_round = Table(

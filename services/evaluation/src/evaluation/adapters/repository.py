@@ -1,4 +1,5 @@
-"""Evaluations in and out of the database; the explanation (every check and component) is one JSON column."""
+"""Evaluations and withdrawals in and out of the database; the explanation (every check and component) is one JSON
+column."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,11 +8,11 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.adapters.orm import evaluation
+from evaluation.adapters.orm import evaluation, withdrawal
 from evaluation.domain.model import (
     Applicant,
     Check,
@@ -25,6 +26,7 @@ from evaluation.domain.model import (
     Researcher,
     Status,
     Submission,
+    Withdrawal,
 )
 
 APPLICANT_PREFIX = "applicant_"
@@ -136,9 +138,14 @@ class EvaluationRepository:
         return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]
 
     async def statuses(self, application_ids: Sequence[UUID]) -> dict[UUID, Status]:
+        """Each one's status; `withdrawn` for one withdrawn before it arrived. The others are left out."""
+        ids = list(application_ids)
         stmt = (select(evaluation.c.application_id, evaluation.c.status)
-                .where(evaluation.c.application_id.in_(list(application_ids))))
-        return {r.application_id: Status(r.status) for r in (await self._session.execute(stmt)).all()}
+                .where(evaluation.c.application_id.in_(ids)))
+        found = {r.application_id: Status(r.status) for r in (await self._session.execute(stmt)).all()}
+        early = select(withdrawal.c.application_id).where(withdrawal.c.application_id.in_(ids))
+        withdrawn = dict.fromkeys((await self._session.execute(early)).scalars(), Status.WITHDRAWN)
+        return {**withdrawn, **found}
 
     async def find(self, *, program: ProgramCode | None = None, status: Status | None = None,
                    call_id: UUID | None = None, limit: int = 50) -> list[Evaluation]:
@@ -158,3 +165,28 @@ class EvaluationRepository:
         if call_id is not None:
             stmt = stmt.where(evaluation.c.call_id == call_id)
         return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]
+
+
+class WithdrawalRepository:
+    """Withdrawals on record, including those that came before their application's submission."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock(self, application_id: UUID) -> None:
+        """Serialise the application's withdrawal with its arrival, so the later of the two sees the earlier."""
+        key = func.hashtextextended(f"evaluation.application:{application_id}", 0)
+        await self._session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    async def add(self, item: Withdrawal) -> bool:
+        """False when the application's withdrawal is on record already (nothing changes)."""
+        stmt = (insert(withdrawal)
+                .values(application_id=item.application_id, withdrawn_at=item.at, reason=item.reason)
+                .on_conflict_do_nothing(index_elements=[withdrawal.c.application_id])
+                .returning(withdrawal.c.application_id))
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def get(self, application_id: UUID) -> Withdrawal | None:
+        stmt = select(withdrawal).where(withdrawal.c.application_id == application_id)
+        row = (await self._session.execute(stmt)).first()
+        return Withdrawal(row.application_id, row.withdrawn_at, row.reason) if row else None

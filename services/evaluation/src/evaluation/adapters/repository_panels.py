@@ -46,10 +46,11 @@ class ReviewerRepository:
             func.hashtextextended("evaluation.panel_assignment", 0))))
 
     async def open_load(self) -> dict[UUID, int]:
-        """Per reviewer, the assignments still waiting for its review on applications still in review."""
+        """Per reviewer, its open assignments (`panel.open_load`): no review, not ended, the application in review."""
         stmt = (select(review_assignment.c.reviewer_id, func.count())
                 .join(evaluation, evaluation.c.application_id == review_assignment.c.application_id)
-                .where(review_assignment.c.reviewed_at.is_(None), evaluation.c.status == Status.IN_REVIEW.value)
+                .where(review_assignment.c.reviewed_at.is_(None), review_assignment.c.ended_at.is_(None),
+                       evaluation.c.status == Status.IN_REVIEW.value)
                 .group_by(review_assignment.c.reviewer_id))
         return {r[0]: int(r[1]) for r in (await self._session.execute(stmt)).all()}
 
@@ -101,6 +102,14 @@ class PanelRepository:
         if reviewer_id is not None:
             stmt = stmt.where(review_assignment.c.reviewer_id == reviewer_id)
         return [Assignment(**r._mapping) for r in (await self._session.execute(stmt)).all()]
+
+    async def end(self, application_id: UUID, at: datetime) -> int:
+        """End the application's assignments still without a review (and not ended); returns how many ended."""
+        stmt = (update(review_assignment)
+                .where(review_assignment.c.application_id == application_id,
+                       review_assignment.c.reviewed_at.is_(None), review_assignment.c.ended_at.is_(None))
+                .values(ended_at=at).returning(review_assignment.c.reviewer_id))
+        return len((await self._session.execute(stmt)).all())
 
     async def exclusions(self, application_id: UUID) -> list[Exclusion]:
         stmt = (select(review_exclusion.c.reviewer_id, review_exclusion.c.reason)

@@ -114,3 +114,11 @@ class RoundRepository:
 
     async def mark_scored(self, call_id: UUID, at: datetime) -> None:
         await self._session.execute(update(call_round).where(call_round.c.call_id == call_id).values(scored_at=at))
+
+    async def waiting_for(self, application_id: UUID) -> Round | None:
+        """The closed round, not reported yet, that lists the application, if any."""
+        stmt = (select(call_round).where(call_round.c.scored_at.is_(None),
+                                         call_round.c.application_ids.contains([str(application_id)]))
+                .order_by(call_round.c.closed_at).limit(1))
+        row = (await self._session.execute(stmt)).first()
+        return _round(row) if row else None

@@ -2,7 +2,7 @@
 layer's port, `evaluation.service.unit_of_work.EvaluationUnitOfWork`."""
 from __future__ import annotations
 
-from evaluation.adapters.repository import EvaluationRepository
+from evaluation.adapters.repository import EvaluationRepository, WithdrawalRepository
 from evaluation.adapters.repository_panels import PanelRepository, ReviewerRepository
 from evaluation.adapters.repository_policies import PolicyRepository, RoundRepository
 from servicekit.uow import SqlUnitOfWork
@@ -14,6 +14,7 @@ class SqlEvaluationUnitOfWork(SqlUnitOfWork):
     reviewers: ReviewerRepository
     panels: PanelRepository
     rounds: RoundRepository
+    withdrawals: WithdrawalRepository
 
     def _start(self) -> None:
         self.evaluations = EvaluationRepository(self.session)
@@ -21,3 +22,4 @@ class SqlEvaluationUnitOfWork(SqlUnitOfWork):
         self.reviewers = ReviewerRepository(self.session)
         self.panels = PanelRepository(self.session)
         self.rounds = RoundRepository(self.session)
+        self.withdrawals = WithdrawalRepository(self.session)

@@ -26,6 +26,16 @@ class ScoreRound:
 
 
 @dataclass(frozen=True)
+class WithdrawApplication:
+    """The applicant withdrew (at `at`, the event's time): end the evaluation and its panel's assignments, so the
+    reviewers' load drops and its round waits for it no more; nothing more is scored or published for it."""
+
+    application_id: UUID
+    at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class RecheckEligibility:
     """Re-run the rules at award time, under the version in force at `at`, with facts that changed since."""
 

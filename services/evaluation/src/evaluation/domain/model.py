@@ -1,7 +1,8 @@
 """The application as evaluation sees it, and its evaluation's life: arrival, review, the round's close, re-check.
 
 arrival: ineligible → rejected; P3 → scored at once (eligible); P1/P2 → awaiting_reviewers, then in_review once a
-panel is assigned; the call's close makes the score final (eligible) or rejects it for want of reviews.
+panel is assigned; the call's close makes the score final (eligible) or rejects it for want of reviews. A withdrawal,
+at any point (even before the submission arrives), makes it withdrawn for good.
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class Status(StrEnum):
     IN_REVIEW = "in_review"
     ELIGIBLE = "eligible"  # eligible and scored: the score is final
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the applicant withdrew: nothing more is reviewed, decided or published for it
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will be decided for it: scored, rejected or withdrawn. A round waits for none of these."""
+        return self in (Status.ELIGIBLE, Status.REJECTED, Status.WITHDRAWN)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class CriterionScore:
     mean: float
     reviews: int
     weighted_points: float
+    exact_mean: float | None = None  # the mean unrounded (what the rubric sums); None in evaluations stored before it
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,15 @@ class Recheck:
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """The applicant withdrew the application at `at` (the withdrawal's event time), before or after it arrived."""
+
+    application_id: UUID
+    at: datetime
+    reason: str = ""
 
 
 @dataclass
@@ -185,7 +202,16 @@ class Evaluation:
 
     @property
     def decided(self) -> bool:
-        return self.status in (Status.ELIGIBLE, Status.REJECTED)
+        """Scored, rejected or withdrawn: the round's close decides nothing more for it."""
+        return self.status.settled
+
+    def withdraw(self) -> bool:
+        """The applicant withdrew: the evaluation ends here, its score and rules kept as they were (what was
+        published stays published). False when it was withdrawn already."""
+        if self.status is Status.WITHDRAWN:
+            return False
+        self.status = Status.WITHDRAWN
+        return True
 
     def reject(self, failed_rules: list[str], policy: Policy, at: datetime) -> None:
         self.status, self.score, self.failed_rules = Status.REJECTED, None, failed_rules

@@ -1,17 +1,19 @@
 """Review panels: who may not review an application (conflicts of interest) and who is picked to.
 
 Picking order: the most expertise terms found in the application's purpose, then the fewest open assignments,
-then name and id, so the same pool always yields the same panel.
+then name and id, so the same pool always yields the same panel. An assignment is open until its review is in, the
+round decides the application, or the application is withdrawn (which ends its assignments).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from evaluation.domain.model import ProgramCode, Submission
+from evaluation.domain.model import ProgramCode, Status, Submission
 
 SAME_INSTITUTION = "same_institution"
 NAMED_ON_APPLICATION = "named_on_application"
@@ -34,7 +36,8 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class Assignment:
-    """A reviewer's place on an application's panel; `scores` once the review is in."""
+    """A reviewer's place on an application's panel; `scores` once the review is in, `ended_at` once the
+    application's withdrawal ended it without a review."""
 
     application_id: UUID
     reviewer_id: UUID
@@ -45,6 +48,17 @@ class Assignment:
     program: ProgramCode
     call_id: UUID | None
     status: str  # the application's evaluation status
+    ended_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """Still waiting for this reviewer: no review yet, not ended, and the application still in review."""
+        return self.reviewed_at is None and self.ended_at is None and self.status == Status.IN_REVIEW
+
+
+def open_load(assignments: Iterable[Assignment]) -> Counter[UUID]:
+    """Per reviewer, its open assignments: the load `choose_panel` prefers the least of."""
+    return Counter(a.reviewer_id for a in assignments if a.open)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def rubric(reviews: Sequence[Review], policy: Policy) -> tuple[list[CriterionSco
         exact += weight * mean
         terms.append(f"{float(weight):.4f} x {float(mean):.2f}")
         criteria.append(CriterionScore(name, float(weight), float(to_cents(mean)), len(reviews),
-                                       float(to_cents(weight * mean))))
+                                       float(to_cents(weight * mean)), float(mean)))
     points = to_cents(exact)
     detail = (f"weighted mean of {len(reviews)} review(s): {' + '.join(terms)} = {float(points):.2f} "
               f"(weight x mean {', '.join(CRITERIA)})")

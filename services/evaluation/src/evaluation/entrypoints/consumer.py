@@ -1,9 +1,9 @@
-"""Other services' events, translated into evaluation's commands: a submission is evaluated, a closed call scored,
-capacity held for a waitlisted application re-checked before it is offered."""
+"""Other services' events, translated into evaluation's commands: a submission is evaluated, a withdrawn one ended,
+a closed call scored, capacity held for a waitlisted application re-checked before it is offered."""
 from __future__ import annotations
 
-from contracts import ApplicationSubmitted, CallClosed, EligibilityRecheckRequested
-from evaluation.domain.commands import EvaluateApplication, RecheckForOffer, ScoreRound
+from contracts import ApplicationSubmitted, ApplicationWithdrawn, CallClosed, EligibilityRecheckRequested
+from evaluation.domain.commands import EvaluateApplication, RecheckForOffer, ScoreRound, WithdrawApplication
 from evaluation.domain.model import Applicant, Company, CorporateParticipant, Researcher
 from servicekit.worker import Translations
 
@@ -26,6 +26,11 @@ def evaluate_submitted(e: ApplicationSubmitted) -> EvaluateApplication:
     )
 
 
+def withdraw(e: ApplicationWithdrawn) -> WithdrawApplication:
+    """The applicant withdrew at the event's time."""
+    return WithdrawApplication(application_id=e.application_id, at=e.occurred_at, reason=e.reason)
+
+
 def score_closed(e: CallClosed) -> ScoreRound:
     return ScoreRound(call_id=e.call_id, program=e.program, opens_at=e.opens_at, closes_at=e.closes_at,
                       application_ids=tuple(e.application_ids))
@@ -40,6 +45,7 @@ def recheck_requested(e: EligibilityRecheckRequested) -> RecheckForOffer:
 # allocation's other events on its topic have no entry here: the consumer skips them
 TRANSLATIONS: Translations = {
     ApplicationSubmitted: evaluate_submitted,
+    ApplicationWithdrawn: withdraw,
     CallClosed: score_closed,
     EligibilityRecheckRequested: recheck_requested,
 }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from evaluation.domain.commands import RecheckEligibility
 from evaluation.domain.errors import EvaluationNotFound, NotFound
-from evaluation.domain.model import Evaluation, Recheck, Status
+from evaluation.domain.model import Evaluation, Recheck
 from evaluation.entrypoints.deps import Authenticated, Bus, Now, OperatorOrReviewer, Uow
 from evaluation.entrypoints.schemas import (
     EvaluationOut,
@@ -91,6 +91,5 @@ async def get_round(call_id: UUID, uow: Uow) -> RoundOut:
     if item is None:
         raise NotFound(f"call {call_id} has not closed (or is unknown)")
     statuses = await uow.evaluations.statuses(item.application_ids)
-    decided = (Status.ELIGIBLE, Status.REJECTED)
-    undecided = [a for a in item.application_ids if statuses.get(a) not in decided]
+    undecided = [a for a in item.application_ids if not ((status := statuses.get(a)) and status.settled)]
     return RoundOut.model_validate({**vars(item), "undecided": undecided})

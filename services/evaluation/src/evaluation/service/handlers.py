@@ -21,15 +21,17 @@ from evaluation.domain.commands import (
     RegisterReviewer,
     ScoreRound,
     SubmitReview,
+    WithdrawApplication,
 )
 from evaluation.domain.errors import Conflict, EvaluationNotFound, Forbidden, InvalidInput
 from evaluation.domain.model import Evaluation, Recheck, Round, Status
 from evaluation.domain.panel import Reviewer
 from evaluation.domain.policy import review_problems
-from evaluation.service import panels, rounds
+from evaluation.service import panels, rounds, withdrawals
 from evaluation.service.outcomes import confirmed_event, no_evaluation_event, outcome, rejected_event
 from evaluation.service.policies import cancel_policy, preview_policy, publish_policy
 from evaluation.service.unit_of_work import EvaluationUnitOfWork
+from evaluation.service.withdrawals import withdraw_application
 from servicekit.bus import Handlers
 from servicekit.clock import Clock
 
@@ -38,10 +40,13 @@ log = logging.getLogger(__name__)
 
 async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWork,
                                clock: Clock) -> Evaluation | None:
+    withdrawn = await withdrawals.earlier_withdrawal(cmd.application_id, uow)
     if cmd.call_id is not None:
         await uow.rounds.lock_call(cmd.call_id)
     policy = await uow.policies.in_force(cmd.submitted_at)
     result = decisions.evaluate(cmd, policy, clock())
+    if withdrawn is not None:  # withdrawn before it arrived: recorded, neither announced nor sent to a panel
+        result.withdraw()
     if not await uow.evaluations.add(result):
         # the same application under another event id (a re-sent submission): the first evaluation stands
         log.warning("application %s is already evaluated; ignoring the repeat", cmd.application_id)
@@ -96,8 +101,8 @@ async def recheck_eligibility(cmd: RecheckEligibility,
     result = await uow.evaluations.get(cmd.application_id, for_update=True)
     if result is None:
         raise EvaluationNotFound(f"no evaluation for application {cmd.application_id}")
-    if result.status is Status.REJECTED:
-        raise Conflict(f"application {cmd.application_id} is rejected already")
+    if result.status in (Status.REJECTED, Status.WITHDRAWN):
+        raise Conflict(f"application {cmd.application_id} is {result.status} already")
     if cmd.company_size is not None and result.submission.company is None:
         raise InvalidInput([("company_size", "the application names no company")])
     done = await _recheck(result, uow, cmd.at, company_size=cmd.company_size, sector=cmd.sector)
@@ -113,6 +118,9 @@ async def recheck_for_offer(cmd: RecheckForOffer, uow: EvaluationUnitOfWork) -> 
         log.warning("re-check for offer %s: no evaluation of application %s", cmd.offer_id, cmd.application_id)
         policy = await uow.policies.in_force(cmd.at)
         await uow.outbox.add(no_evaluation_event(cmd.application_id, cmd.program, policy, cmd.offer_id))
+        return None
+    if result.status is Status.WITHDRAWN:  # allocation, told of the withdrawal too, drops its hold itself
+        log.info("re-check for offer %s: application %s is withdrawn; no answer", cmd.offer_id, cmd.application_id)
         return None
     if result.status is Status.REJECTED:  # rejected before: the rejection again, nothing re-run
         await uow.outbox.add(rejected_event(result, cmd.offer_id))
@@ -147,6 +155,7 @@ HANDLERS: Handlers = {
     RecheckEligibility: recheck_eligibility,
     RecheckForOffer: recheck_for_offer,
     RegisterReviewer: register_reviewer,
+    WithdrawApplication: withdraw_application,
     PublishPolicy: publish_policy,
     CancelPolicy: cancel_policy,
     PreviewPolicy: preview_policy,

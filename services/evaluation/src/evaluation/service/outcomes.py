@@ -5,13 +5,18 @@ from typing import get_args
 from uuid import UUID
 
 from contracts import ApplicationRejected, ApplicationScored, EligibilityConfirmed, Event
-from contracts.events.evaluation import ScoredFact
+from contracts.events.evaluation import BonusFact, Criterion, Points, ScoredFact, Sector
 from evaluation.domain import facts
 from evaluation.domain.model import NO_EVALUATION, Evaluation, ProgramCode, Recheck, Status
 from evaluation.domain.policy import Policy
 from evaluation.domain.scoring import Scorecard
 
 SCORED_FACTS: tuple[ScoredFact, ...] = get_args(ScoredFact)
+SECTORS: tuple[Sector, ...] = get_args(Sector)
+CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
+# the score component each bonus fact earns (scoring.bonuses)
+BONUS_COMPONENTS: dict[str, BonusFact] = {"bonus_regional": "regional_company", "bonus_youth": "youth_company",
+                                          "bonus_non_capital_region": "non_capital_region"}
 
 
 def _region(result: Evaluation) -> str:
@@ -32,10 +37,28 @@ def _facts(result: Evaluation, policy: Policy) -> list[ScoredFact]:
     return [fact for fact in SCORED_FACTS if found.get(fact)]
 
 
+def _sector(result: Evaluation) -> Sector | None:
+    found = result.submission.applicant.sector
+    return next((s for s in SECTORS if s == found), None)
+
+
+def _rubric_means(result: Evaluation) -> dict[Criterion, Points]:
+    """Each criterion's mean, unrounded where the evaluation kept it (older ones have the rounded mean only)."""
+    means = {c.name: c.exact_mean if c.exact_mean is not None else c.mean for c in result.criteria}
+    return {name: means[name] for name in CRITERIA if name in means}
+
+
+def _bonuses(result: Evaluation, found: list[ScoredFact]) -> dict[BonusFact, Points]:
+    """The bonus facts earned, each with the points its component added."""
+    return {fact: c.points for c in result.components
+            if (fact := BONUS_COMPONENTS.get(c.name)) is not None and fact in found}
+
+
 def scored_event(result: Evaluation, policy: Policy) -> ApplicationScored:
     """What allocation needs to rank and place the application; `policy` is the version of the score."""
     s = result.submission
     assert result.score is not None
+    found = _facts(result, policy)
     return ApplicationScored(
         application_id=s.application_id, program=s.program, call_id=s.call_id, score=result.score,
         policy_version=result.policy_version, track=facts.track(s, policy), institution=s.applicant.institution,
@@ -44,7 +67,8 @@ def scored_event(result: Evaluation, policy: Policy) -> ApplicationScored:
         servers_requested=_servers(result, policy), region=_region(result),
         bonus_points=Scorecard(result.criteria, result.components).bonus_points,
         earliest_start=s.earliest_start, acceptable_window_months=s.acceptable_window_months,
-        facts=_facts(result, policy),
+        facts=found, sector=_sector(result), rubric_means=_rubric_means(result),
+        bonuses=_bonuses(result, found),
     )
 
 

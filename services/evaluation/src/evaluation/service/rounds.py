@@ -27,12 +27,13 @@ async def decide(result: Evaluation, policy: Policy, uow: EvaluationUnitOfWork, 
 
 
 async def report_if_complete(item: Round, uow: EvaluationUnitOfWork, at: datetime) -> bool:
-    """Publish RoundScored once every listed application is decided; True when it was published now."""
+    """Publish RoundScored once every listed application is decided or withdrawn; True when it was published now.
+
+    A withdrawn application is in neither list: allocation expects no score of it."""
     if item.scored_at is not None:
         return False
     statuses = await uow.evaluations.statuses(item.application_ids)
-    if len(statuses) < len(set(item.application_ids)) or not all(
-            s in (Status.ELIGIBLE, Status.REJECTED) for s in statuses.values()):
+    if len(statuses) < len(set(item.application_ids)) or not all(s.settled for s in statuses.values()):
         return False
     await uow.rounds.mark_scored(item.call_id, at)
     await uow.outbox.add(RoundScored(

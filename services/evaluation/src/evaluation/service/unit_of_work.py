@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from evaluation.domain.model import Evaluation, Review, Round, Status
+from evaluation.domain.model import Evaluation, Review, Round, Status, Withdrawal
 from evaluation.domain.panel import Assignment, Exclusion, Reviewer
 from evaluation.domain.policy import Change, Policy, PolicyVersion
 from servicekit.uow import UnitOfWork
@@ -23,7 +23,8 @@ class Evaluations(Protocol):
     async def awaiting_reviewers(self) -> list[Evaluation]:
         """Applications waiting for a panel, oldest submission first."""
     async def statuses(self, application_ids: Sequence[UUID]) -> dict[UUID, Status]:
-        """The status of each of these applications evaluation has; the others are left out."""
+        """The status of each of these applications evaluation has, and `withdrawn` for one withdrawn before it
+        arrived; the others are left out."""
     async def scored(self, *, call_id: UUID | None, limit: int) -> list[Evaluation]:
         """The latest scored applications (of one call, if given), newest decision first."""
 
@@ -50,7 +51,7 @@ class Reviewers(Protocol):
     async def lock_assignment(self) -> None:
         """Serialise panel assignment, so that loads stay exact and no arrival is missed by a registration."""
     async def open_load(self) -> dict[UUID, int]:
-        """Per reviewer, the assignments still waiting for its review on applications still in review."""
+        """Per reviewer, its open assignments (`panel.open_load`): no review, not ended, the application in review."""
 
 
 class Panels(Protocol):
@@ -63,6 +64,8 @@ class Panels(Protocol):
         """The reviews in, in the order they arrived."""
     async def assignments(self, *, application_id: UUID | None = None,
                           reviewer_id: UUID | None = None) -> list[Assignment]: ...
+    async def end(self, application_id: UUID, at: datetime) -> int:
+        """End the application's assignments still without a review (and not ended); returns how many ended."""
 
 
 class Rounds(Protocol):
@@ -72,6 +75,16 @@ class Rounds(Protocol):
         """False when the call's round was closed already (nothing changes)."""
     async def get(self, call_id: UUID, *, for_update: bool = False) -> Round | None: ...
     async def mark_scored(self, call_id: UUID, at: datetime) -> None: ...
+    async def waiting_for(self, application_id: UUID) -> Round | None:
+        """The closed round, not reported yet, that lists the application, if any."""
+
+
+class Withdrawals(Protocol):
+    async def lock(self, application_id: UUID) -> None:
+        """Serialise an application's withdrawal with its arrival, so the later of the two sees the earlier."""
+    async def add(self, item: Withdrawal) -> bool:
+        """False when the application's withdrawal is on record already (nothing changes)."""
+    async def get(self, application_id: UUID) -> Withdrawal | None: ...
 
 
 class EvaluationUnitOfWork(UnitOfWork, Protocol):
@@ -85,3 +98,5 @@ class EvaluationUnitOfWork(UnitOfWork, Protocol):
     def panels(self) -> Panels: ...
     @property
     def rounds(self) -> Rounds: ...
+    @property
+    def withdrawals(self) -> Withdrawals: ...

@@ -1,7 +1,7 @@
 """Intake's tables, all in the `intake` schema."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, Table, Text, text
+from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from intake.adapters.idempotency import idempotency_table
@@ -33,6 +33,7 @@ call = Table(
     Column("closed_at", DateTime(timezone=True)),
     CheckConstraint("closes_at > opens_at", name="window"),
     Index("ix_call_opens_at_id", "opens_at", "id"),
+    Index("ix_call_due", "closes_at", postgresql_where=text("status = 'open'")),  # the worker closes these
 )
 
 application = Table(
@@ -59,7 +60,13 @@ application = Table(
     Column("updated_at", DateTime(timezone=True)),
     Index("ix_application_partner_created", "partner_id", "created_at", "id"),
     Index("ix_application_call_id", "call_id"),
+    # an operator's list: every partner's, or by one filter (migration 0010)
+    Index("ix_application_created", "created_at", "id"),
+    Index("ix_application_status_created", "status", "created_at", "id"),
+    Index("ix_application_region_created", "applicant_region", "created_at", "id"),
 )
+Index("ix_application_institution_created", func.lower(application.c.applicant_institution), application.c.created_at,
+      application.c.id)
 
 application_status = Table(
     "application_status", metadata,

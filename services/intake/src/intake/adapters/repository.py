@@ -22,6 +22,7 @@ COLUMNS = ("program", "call_id", "gpu_model", "period_start", "period_end", "pla
            "purpose")
 DETAILS = ("company", "researcher", "servers_requested", "corporate_participants", "open_source",
            "training_data_scale", "earliest_start", "acceptable_window_months")
+FIXED = ("id", "partner_id", "created_at")  # what an application keeps from its first save on
 FORM = TypeAdapter(Form)
 Cursor = tuple[datetime, UUID]
 
@@ -89,22 +90,27 @@ class ApplicationRepository:
         return app
 
     async def save(self, app: Application) -> None:
-        await self._session.execute(application.update().where(application.c.id == app.id).values(
-            status=app.status.value, status_reason=app.status_reason, submitted_at=app.submitted_at,
-            updated_at=app.updated_at))
+        """The form too: a draft's may have been replaced."""
+        changed = {k: v for k, v in _row(app).items() if k not in FIXED}
+        await self._session.execute(application.update().where(application.c.id == app.id).values(changed))
         if app.offer is not None:
             row = _offer_row(app, app.offer)
             await self._session.execute(insert(offer).values(row).on_conflict_do_update(
                 index_elements=[offer.c.id], set_={k: row[k] for k in ("state", "answered_at", "decline_reason")}))
         await self._record_history(app)
 
-    async def page(self, *, partner_id: UUID, program: ProgramCode | None = None, call_id: UUID | None = None,
-                   status: str | None = None, after: Cursor | None = None, limit: int = 50) -> list[Application]:
-        """The partner's applications, newest first, optionally filtered."""
-        stmt = select(application).where(application.c.partner_id == partner_id)
-        for column, value in (("program", program), ("call_id", call_id), ("status", status)):
+    async def page(self, *, partner_id: UUID | None = None, program: ProgramCode | None = None,
+                   call_id: UUID | None = None, status: str | None = None, region: str | None = None,
+                   institution: str | None = None, after: Cursor | None = None, limit: int = 50) -> list[Application]:
+        """Applications newest first: one partner's, or every partner's when `partner_id` is None; each filter given
+        narrows them. `institution` is the applicant's institution, matched whole but regardless of case."""
+        stmt = select(application)
+        for column, value in (("partner_id", partner_id), ("program", program), ("call_id", call_id),
+                              ("status", status), ("applicant_region", region)):
             if value is not None:
                 stmt = stmt.where(application.c[column] == value)
+        if institution is not None:  # lower() on both sides, as the index ix_application_institution_created
+            stmt = stmt.where(func.lower(application.c.applicant_institution) == func.lower(institution))
         stmt = keyset_page(stmt, application.c.created_at, application.c.id, after, limit)
         apps = [_application(r) for r in (await self._session.execute(stmt)).all()]
         offers = await self._latest_offers([a.id for a in apps])

@@ -1,6 +1,7 @@
 """Programs and calls in and out of the database."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -49,6 +50,13 @@ class CallRepository:
     async def save(self, changed: Call) -> None:
         await self._session.execute(call.update().where(call.c.id == changed.id).values(
             status=changed.status.value, closed_at=changed.closed_at))
+
+    async def due(self, at: datetime) -> list[UUID]:
+        """The calls still open whose `closes_at` is at or before `at`, soonest first, locked for closing; one that
+        another transaction holds (an operator closing it, a submission to it) is skipped until the next round."""
+        stmt = (select(call.c.id).where(call.c.status == CallStatus.OPEN.value, call.c.closes_at <= at)
+                .order_by(call.c.closes_at, call.c.id).with_for_update(skip_locked=True))
+        return list((await self._session.scalars(stmt)).all())
 
     async def page(self, *, program: ProgramCode | None = None, status: str | None = None, after: Cursor | None = None,
                    limit: int = 50) -> list[Call]:

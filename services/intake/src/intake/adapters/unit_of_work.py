@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from intake.adapters.idempotency import request_transaction
 from intake.adapters.repository import ApplicationRepository
 from intake.adapters.repository_calls import CallRepository, ProgramRepository
+from intake.adapters.repository_csps import CspRepository
 from intake.adapters.repository_webhooks import WebhookRepository
 from servicekit.uow import SqlUnitOfWork
 
@@ -17,6 +18,7 @@ class SqlIntakeUnitOfWork(SqlUnitOfWork):
     calls: CallRepository
     programs: ProgramRepository
     webhooks: WebhookRepository
+    csps: CspRepository
 
     async def __aenter__(self) -> Self:
         transaction = await request_transaction()
@@ -32,3 +34,4 @@ class SqlIntakeUnitOfWork(SqlUnitOfWork):
         self.calls = CallRepository(self.session)
         self.programs = ProgramRepository(self.session)
         self.webhooks = WebhookRepository(self.session)
+        self.csps = CspRepository(self.session)

@@ -51,6 +51,10 @@ class Call:
             return f"call {self.id} closed at {self.closes_at}"
         return None
 
+    def is_due(self, at: datetime) -> bool:
+        """Still open at `at` though its window has ended: the worker closes it as an operator would."""
+        return self.status is CallStatus.OPEN and at >= self.closes_at
+
     def close(self, at: datetime) -> None:
         if self.status is CallStatus.CLOSED:
             raise InvalidTransition(f"call {self.id} was already closed at {self.closed_at}")

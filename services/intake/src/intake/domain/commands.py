@@ -24,6 +24,16 @@ class CreateApplication:
 
 
 @dataclass(frozen=True)
+class EditDraft:
+    """Replace a draft's form (and submit it at once if `submit`)."""
+
+    application_id: UUID
+    partner_id: UUID
+    form: Form
+    submit: bool = False
+
+
+@dataclass(frozen=True)
 class SubmitApplication:
     """Submit a draft."""
 
@@ -113,6 +123,13 @@ class CloseCall:
 
 
 @dataclass(frozen=True)
+class CloseDueCalls:
+    """Close every call still open whose `closes_at` has passed by `now`, each as an operator's CloseCall would."""
+
+    now: datetime
+
+
+@dataclass(frozen=True)
 class RegisterWebhook:
     """A URL the partner wants its applications' status changes POSTed to."""
 
@@ -125,3 +142,12 @@ class RegisterWebhook:
 class RemoveWebhook:
     partner_id: UUID
     webhook_id: UUID
+
+
+@dataclass(frozen=True)
+class RecordCsp:
+    """A CSP the inventory registered (allocation's CspRegistered): a CSP client may be linked to its id."""
+
+    csp_id: UUID
+    name: str
+    registered_at: datetime

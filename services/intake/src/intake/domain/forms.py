@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 from uuid import UUID
 
+from intake.domain import registration
 from intake.domain.errors import Problem
 from intake.domain.types import ProgramCode
 
@@ -151,6 +152,17 @@ def _p1_company(f: Form, today: date, _: Limits) -> Problem | None:
     return _not_future("company.representative_birth_date", f.company.representative_birth_date, today)
 
 
+def _registration_number(path: str, number: str | None) -> Problem | None:
+    if number is None or registration.is_valid(number):
+        return None
+    return (path, f"{number} has a wrong check digit (its last digit): it is not a business registration number")
+
+
+def _p1_registration_number(f: Form, _: date, __: Limits) -> Problem | None:
+    return _registration_number("company.business_registration_number",
+                                f.company.business_registration_number if f.company else None)
+
+
 def _p2_whole_servers(f: Form, _: date, limits: Limits) -> Problem | None:
     if f.gpus_requested is not None:
         return ("gpus_requested", f"P2 gives whole servers of {limits.server_gpus} GPUs: ask with "
@@ -192,6 +204,12 @@ def _p2_shares_within_the_project(f: Form, _: date, __: Limits) -> Problem | Non
         return None
     return (PARTICIPANTS, f"the project shares (project_share_bp) sum to {total} basis points; at most {WHOLE_BP}, "
                           "the whole project")
+
+
+def _p2_registration_numbers(f: Form, _: date, __: Limits) -> Problem | None:
+    found = (_registration_number(f"{PARTICIPANTS}.{i}.business_registration_number", p.business_registration_number)
+             for i, p in enumerate(f.corporate_participants))
+    return next((problem for problem in found if problem is not None), None)
 
 
 def _p2_one_registration_number_each(f: Form, _: date, __: Limits) -> Problem | None:
@@ -239,9 +257,9 @@ def _p3_period_in_window(f: Form, today: date, limits: Limits) -> Problem | None
 
 
 RULES: dict[ProgramCode, tuple[Rule, ...]] = {
-    "P1": (_p1_gpus, _p1_company),
+    "P1": (_p1_gpus, _p1_company, _p1_registration_number),
     "P2": (_p2_whole_servers, _p2_researcher, _p2_birth_date, _p2_appointment, _p2_shares_on_all_or_none,
-           _p2_shares_within_the_project, _p2_one_registration_number_each),
+           _p2_shares_within_the_project, _p2_registration_numbers, _p2_one_registration_number_each),
     "P3": (_p3_gpus_or_servers, _p3_window, _p3_period_in_window),
 }
 COMMON: tuple[Rule, ...] = (*map(_within_horizon, ("period_start", "period_end", "earliest_start")), _period_order)

@@ -2,7 +2,8 @@
 active → completed / reclaimed / withdrawn; a waitlisted one may be offered freed capacity → accepted → active, or
 → declined (by the partner, or by letting the offer expire).
 
-Outcomes arrive on different topics, so they may arrive out of order: a status only ever moves forward.
+Only a draft's form may be edited. Outcomes arrive on different topics, so they may arrive out of order: a status
+only ever moves forward.
 """
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ class Application:
     @property
     def call_id(self) -> UUID | None:
         return self.form.call_id
+
+    def edit(self, form: Form, *, program: Program, call: Call | None, at: datetime, limits: Limits,
+             submit: bool) -> None:
+        """A draft's form replaced whole, checked as a new application's is; submitted at once if asked. Once
+        submitted, the form is what evaluation received, and stays as it was sent."""
+        if self.status is not Status.DRAFT:
+            raise InvalidTransition(f"application {self.id} is {self.status}, not a draft: only a draft can be "
+                                    "edited (withdraw it and apply again to change what was sent)")
+        _check(form, program=program, call=call, at=at, limits=limits, submit=submit)
+        self.form, self.gpus_requested, self.updated_at = form, form.gpus(limits), at
+        if submit:
+            self.submit(at, program, call)
 
     def submit(self, at: datetime, program: Program, call: Call | None) -> None:
         """A draft goes to evaluation; a round's call must be open at `at`."""
@@ -132,12 +145,17 @@ class Application:
 def new_application(application_id: UUID, partner_id: UUID, form: Form, *, program: Program, call: Call | None,
                     at: datetime, limits: Limits, submit: bool) -> Application:
     """A validated application: submitted at once, or kept as a draft (its call's window is checked on submit)."""
-    problems = [*form_problems(form, at.date(), limits), *call_problems(form, program, call, at if submit else None)]
-    if problems:
-        raise InvalidInput(*problems)
+    _check(form, program=program, call=call, at=at, limits=limits, submit=submit)
     app = Application(application_id, partner_id, form, form.gpus(limits), created_at=at)
     if submit:
         app.submit(at, program, call)
     else:
         app._set(Status.DRAFT, "", at)
     return app
+
+
+def _check(form: Form, *, program: Program, call: Call | None, at: datetime, limits: Limits, submit: bool) -> None:
+    """Every rule the form breaks, and its call's: the call's window only for a form submitted now."""
+    problems = [*form_problems(form, at.date(), limits), *call_problems(form, program, call, at if submit else None)]
+    if problems:
+        raise InvalidInput(*problems)

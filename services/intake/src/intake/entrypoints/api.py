@@ -20,7 +20,7 @@ from intake.domain.errors import (
     TooManyWebhooks,
     WebhookNotFound,
 )
-from intake.entrypoints import routes, routes_calls, routes_webhooks
+from intake.entrypoints import routes, routes_calls, routes_search, routes_webhooks
 from servicekit.auth import TokenIssuer, TokenVerifier, discovery_router, install_auth, token_router
 from servicekit.clock import Clock, utcnow
 from servicekit.http import DomainErrors
@@ -43,7 +43,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
                     description="Programs, calls and applications from partner portals for the GPU support programs, "
                                 "the partners' webhooks, and the platform's OAuth2 token issuer.",
                     routers=[auth, discovery_router(issuer, settings.auth), routes_calls.router, routes.router,
-                             routes_webhooks.router], domain_errors=DOMAIN_ERRORS)
+                             routes_search.router, routes_webhooks.router], domain_errors=DOMAIN_ERRORS)
     # the issuer trusts the keys it publishes, never fetched from itself
     install_auth(app, TokenVerifier.of_issuer(issuer, settings.auth))
     _name_form_fields(app)

@@ -1,6 +1,6 @@
 """Other services' events, translated into intake's commands: each outcome becomes the application's status, an
-offer of freed capacity an open offer for the partner to answer, and a usage warning, recovery or waived reclaim a
-notice to the partner."""
+offer of freed capacity an open offer for the partner to answer, a usage warning, recovery or waived reclaim a
+notice to the partner, and a CSP registered in the inventory one a CSP client may be linked to."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -12,6 +12,7 @@ from contracts import (
     ApplicationScored,
     ApplicationWaitlisted,
     CreditNoteIssued,
+    CspRegistered,
     InvoiceIssued,
     OfferExpired,
     OfferMade,
@@ -21,7 +22,7 @@ from contracts import (
     UtilizationDropped,
     UtilizationRecovered,
 )
-from intake.domain.commands import ExpireOffer, NotifyDocument, NotifyUsage, RecordOffer, RecordOutcome
+from intake.domain.commands import ExpireOffer, NotifyDocument, NotifyUsage, RecordCsp, RecordOffer, RecordOutcome
 from intake.domain.model import Status
 from intake.domain.offers import Offer
 from intake.domain.webhooks import CREDIT_NOTE_ISSUED, INVOICE_ISSUED
@@ -109,6 +110,10 @@ def offer_expired(e: OfferExpired) -> ExpireOffer:
     return ExpireOffer(e.application_id, e.offer_id, e.occurred_at)
 
 
+def csp_registered(e: CspRegistered) -> RecordCsp:
+    return RecordCsp(e.csp_id, e.name, e.occurred_at)
+
+
 TRANSLATIONS: Translations = {
     ApplicationInReview: in_review,
     ApplicationScored: scored,
@@ -123,4 +128,5 @@ TRANSLATIONS: Translations = {
     OfferExpired: offer_expired,
     InvoiceIssued: invoice_issued,
     CreditNoteIssued: credit_note_issued,
+    CspRegistered: csp_registered,
 }

@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on POST: a retried request gets the first response again instead of a second effect.
+"""`Idempotency-Key` on POST and PUT: a retried request gets the first response again instead of a second effect.
 
 The same key and body replay the stored response (with `Idempotent-Replayed: true`); the same key with another
 request is 422; a retry while the first is still running is 409. Keys are scoped per principal (the caller). The
@@ -25,6 +25,7 @@ from servicekit.runtime import runtime_of
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 CRASH_EXIT_CODE = 86
+KEYED_METHODS = frozenset({"POST", "PUT"})  # a PUT may submit the draft it edits: its retry must answer the same
 RouteHandler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -66,7 +67,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {409: PROBLEM_RESPONSES[409], 422: 
 
 
 def idempotent_route(principal: Callable[..., Any]) -> type[APIRoute]:
-    """A route class whose POST routes honour `Idempotency-Key`, scoped by the value of the `principal` dependency.
+    """A route class whose POST and PUT routes honour `Idempotency-Key`, scoped by the value of the `principal`
+    dependency.
 
     One line per router: `APIRouter(route_class=idempotent_route(current_partner))`. The app needs
     `app.state.idempotency` (an IdempotencyStore) and a servicekit runtime for its engine and clock; the units of
@@ -90,7 +92,7 @@ def idempotent_route(principal: Callable[..., Any]) -> type[APIRoute]:
 
     class IdempotentRoute(APIRoute):
         def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-            if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
+            if KEYED_METHODS & {m.upper() for m in kwargs.get("methods") or ()}:
                 kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(claim)]
                 kwargs["responses"] = {**RESPONSES, **(kwargs.get("responses") or {})}
             super().__init__(path, endpoint, **kwargs)

@@ -1,29 +1,24 @@
 """The partner API for applications and the offers of freed capacity made to them. A partner sees and changes only
-its own applications."""
+its own applications; the list, which operators read too, is routes_search.py."""
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
 from pydantic import TypeAdapter
 
-from contracts.events.common import Program
 from intake.domain.commands import (
     AcceptOffer,
     CreateApplication,
     DeclineOffer,
+    EditDraft,
     SubmitApplication,
     WithdrawApplication,
 )
 from intake.domain.errors import ApplicationNotFound
 from intake.domain.forms import Form
-from intake.domain.model import Application, Status
-from intake.entrypoints import pagination
 from intake.entrypoints.deps import Bus, PartnerId, Uow, current_client, partner_only
 from intake.entrypoints.idempotency import idempotent_route
-from intake.entrypoints.pagination import Page
 from intake.entrypoints.schemas import AcceptOfferIn, ApplicationIn, ApplicationOut, DeclineOfferIn, WithdrawIn
 from servicekit.auth import AUTH_RESPONSES
 from servicekit.http import PROBLEM_RESPONSES
@@ -33,23 +28,28 @@ router = APIRouter(prefix="/applications", tags=["applications"], dependencies=[
 FORM = TypeAdapter(Form)
 
 
-def _out(app: Application, history: list[dict[str, Any]] | None = None) -> ApplicationOut:
-    return ApplicationOut.model_validate({
-        **dataclasses.asdict(app.form), **{k: v for k, v in vars(app).items() if k not in ("form", "offer")},
-        "history": history or [], "offer": vars(app.offer) if app.offer is not None else None})
-
-
 @router.post("", status_code=201, response_model=ApplicationOut, summary="Submit an application, or save a draft")
 async def create(body: ApplicationIn, partner_id: PartnerId, bus: Bus) -> ApplicationOut:
     form = FORM.validate_python(body.model_dump(exclude={"submit"}))
     cmd = CreateApplication(partner_id=partner_id, form=form, submit=body.submit)
-    return _out(await bus.handle(cmd))
+    return ApplicationOut.of(await bus.handle(cmd))
+
+
+@router.put("/{application_id}", response_model=ApplicationOut, summary="Edit a draft: replace its form",
+            description="The whole form, checked as a new application's is; the application stays a draft unless "
+                        "the body says `\"submit\": true`. 409 once it was submitted (only a draft can be edited). "
+                        "Nothing is published for a draft.")
+async def edit(application_id: UUID, body: ApplicationIn, partner_id: PartnerId, bus: Bus) -> ApplicationOut:
+    form = FORM.validate_python(body.model_dump(exclude={"submit"}))
+    submit = "submit" in body.model_fields_set and body.submit  # an edit keeps the draft unless told otherwise
+    cmd = EditDraft(application_id=application_id, partner_id=partner_id, form=form, submit=submit)
+    return ApplicationOut.of(await bus.handle(cmd))
 
 
 @router.post("/{application_id}/submit", response_model=ApplicationOut, summary="Submit a draft")
 async def submit(application_id: UUID, partner_id: PartnerId, bus: Bus) -> ApplicationOut:
     cmd = SubmitApplication(application_id=application_id, partner_id=partner_id)
-    return _out(await bus.handle(cmd))
+    return ApplicationOut.of(await bus.handle(cmd))
 
 
 @router.get("/{application_id}", response_model=ApplicationOut, summary="One application and its history")
@@ -57,23 +57,13 @@ async def get(application_id: UUID, partner_id: PartnerId, uow: Uow) -> Applicat
     app = await uow.applications.get(application_id)
     if app is None or app.partner_id != partner_id:
         raise ApplicationNotFound(f"no application {application_id}")
-    return _out(app, await uow.applications.history(application_id))
-
-
-@router.get("", response_model=Page[ApplicationOut], summary="The partner's applications, newest first")
-async def list_(partner_id: PartnerId, uow: Uow, program: Program | None = None, call_id: UUID | None = None,
-                status: Status | None = None, limit: pagination.Limit = 50,
-                cursor: pagination.CursorParam = None) -> Page[ApplicationOut]:
-    apps = await uow.applications.page(partner_id=partner_id, program=program, call_id=call_id,
-                                       status=status.value if status else None, after=pagination.decode(cursor),
-                                       limit=limit + 1)
-    return pagination.page([_out(a) for a in apps], limit, lambda a: (a.created_at, a.id))
+    return ApplicationOut.of(app, await uow.applications.history(application_id))
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, summary="Withdraw an application")
 async def withdraw(application_id: UUID, body: WithdrawIn, partner_id: PartnerId, bus: Bus) -> ApplicationOut:
     cmd = WithdrawApplication(application_id=application_id, partner_id=partner_id, reason=body.reason)
-    return _out(await bus.handle(cmd))
+    return ApplicationOut.of(await bus.handle(cmd))
 
 
 OFFER_CLOSED = "409 when there is no open offer to answer: none was made, it expired, or it was answered already."
@@ -86,7 +76,7 @@ OFFER_CLOSED = "409 when there is no open offer to answer: none was made, it exp
 async def accept_offer(application_id: UUID, partner_id: PartnerId, bus: Bus,
                        _: AcceptOfferIn | None = None) -> ApplicationOut:
     cmd = AcceptOffer(application_id=application_id, partner_id=partner_id)
-    return _out(await bus.handle(cmd))
+    return ApplicationOut.of(await bus.handle(cmd))
 
 
 @router.post("/{application_id}/offer/decline", response_model=ApplicationOut,
@@ -96,4 +86,4 @@ async def accept_offer(application_id: UUID, partner_id: PartnerId, bus: Bus,
 async def decline_offer(application_id: UUID, partner_id: PartnerId, bus: Bus,
                         body: DeclineOfferIn | None = None) -> ApplicationOut:
     cmd = DeclineOffer(application_id=application_id, partner_id=partner_id, reason=body.reason if body else "")
-    return _out(await bus.handle(cmd))
+    return ApplicationOut.of(await bus.handle(cmd))

@@ -2,14 +2,15 @@
 offers of freed capacity and their answers. Calls' are in schemas_calls.py, webhooks' in schemas_webhooks.py."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.common import WHOLE_BP, BusinessRegistrationNumber, CompanySize, GpuModel, Program, Region
-from intake.domain.model import Status
+from intake.domain.model import Application, Status
 from intake.domain.offers import OfferState
 from servicekit.bounds import Day, Line, Name, PositiveInt32, Text
 
@@ -67,7 +68,9 @@ class _Form(In):
     period_end: Day
     planned_gpu_hours_per_month: PositiveInt32
     purpose: Text = Field(min_length=1, max_length=4000)
-    submit: bool = Field(default=True, description="false stores a draft: not submitted, nothing published.")
+    submit: bool = Field(default=True, description=(
+        "POST: false stores a draft (not submitted, nothing published); true by default. PUT (editing a draft): "
+        "true submits the edited draft at once; false by default."))
 
 
 class P1Form(_Form):
@@ -168,6 +171,12 @@ class ApplicationOut(BaseModel):
     updated_at: datetime | None
     history: list[StatusChange] = []
     offer: OfferOut | None = Field(default=None, description="The latest offer of freed capacity; null if none.")
+
+    @classmethod
+    def of(cls, app: Application, history: list[dict[str, Any]] | None = None) -> ApplicationOut:
+        return cls.model_validate({
+            **dataclasses.asdict(app.form), **{k: v for k, v in vars(app).items() if k not in ("form", "offer")},
+            "history": history or [], "offer": vars(app.offer) if app.offer is not None else None})
 
 
 class WithdrawIn(In):

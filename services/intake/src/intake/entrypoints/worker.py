@@ -1,5 +1,5 @@
-"""Intake's worker: consumes outcomes, relays its outbox, delivers webhooks, purges expired idempotency keys and old
-webhook deliveries."""
+"""Intake's worker: consumes outcomes, relays its outbox, delivers webhooks, closes the calls whose window has ended,
+purges expired idempotency keys and old webhook deliveries."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,6 +10,7 @@ from intake.adapters.repository_webhooks import purge_delivery_log
 from intake.adapters.webhook_delivery import deliver_webhooks
 from intake.bootstrap import bootstrap
 from intake.config import Settings
+from intake.domain.commands import CloseDueCalls
 from intake.entrypoints.consumer import TRANSLATIONS
 from servicekit.clock import Clock, utcnow
 from servicekit.runtime import build_worker
@@ -27,7 +28,12 @@ def create_worker(settings: Settings, *, clock: Clock = utcnow) -> Worker:
     async def purge_log() -> int:
         return await purge_delivery_log(runtime.engine, runtime.clock() - retention)
 
+    async def close_due_calls() -> int:  # as an operator's close: the same handler, the same CallClosed
+        closed: int = await runtime.bus.handle(CloseDueCalls(now=runtime.clock()))
+        return closed
+
     return build_worker(runtime, TRANSLATIONS, jobs=[
+        periodic("closing calls past closes_at", settings.calls.close_interval_s, close_due_calls),
         periodic("purging idempotency keys", settings.idempotency.purge_interval_s, purge_keys),
         deliver_webhooks(runtime.engine, hooks, runtime.clock),
         periodic("purging the webhook delivery log", hooks.purge_interval_s, purge_log),

@@ -11,12 +11,15 @@ from intake.domain import calls, model, webhooks
 from intake.domain.commands import (
     AcceptOffer,
     CloseCall,
+    CloseDueCalls,
     CreateApplication,
     DeclineOffer,
+    EditDraft,
     ExpireOffer,
     NotifyDocument,
     NotifyUsage,
     OpenCall,
+    RecordCsp,
     RecordOffer,
     RecordOutcome,
     RegisterWebhook,
@@ -27,6 +30,7 @@ from intake.domain.commands import (
 from intake.domain.errors import ApplicationNotFound, CallNotFound, InvalidInput, TooManyWebhooks, WebhookNotFound
 from intake.domain.forms import Limits
 from intake.domain.types import ProgramCode
+from intake.service.csps import record_csp
 from intake.service.unit_of_work import IntakeUnitOfWork
 from servicekit.bus import Handlers
 from servicekit.clock import Clock
@@ -42,6 +46,19 @@ async def create_application(cmd: CreateApplication, uow: IntakeUnitOfWork, cloc
     app = model.new_application(uuid4(), cmd.partner_id, cmd.form, program=program, call=call,
                                 at=now, limits=limits, submit=cmd.submit)
     await _store(uow, app, now, new=True)
+    if app.status is model.Status.SUBMITTED:
+        await uow.outbox.add(_submitted(app))
+    return app
+
+
+async def edit_draft(cmd: EditDraft, uow: IntakeUnitOfWork, clock: Clock, limits: Limits) -> model.Application:
+    """A draft never left intake: its edit is told to nobody, unless it is submitted with it."""
+    app = await _own_application(uow, cmd.application_id, cmd.partner_id)
+    program = await _program(uow, cmd.form.program)
+    call = await uow.calls.get(cmd.form.call_id, lock="share") if cmd.form.call_id else None
+    now = clock()
+    app.edit(cmd.form, program=program, call=call, at=now, limits=limits, submit=cmd.submit)
+    await _store(uow, app, now)
     if app.status is model.Status.SUBMITTED:
         await uow.outbox.add(_submitted(app))
     return app
@@ -147,6 +164,15 @@ async def close_call(cmd: CloseCall, uow: IntakeUnitOfWork, clock: Clock) -> cal
     return call
 
 
+async def close_due_calls(cmd: CloseDueCalls, uow: IntakeUnitOfWork, clock: Clock) -> int:
+    """The worker's round: every call past its `closes_at` is closed by the operator's own handler, in one
+    transaction; a call closed already is no longer due, so a second round closes (and publishes) nothing."""
+    due = await uow.calls.due(cmd.now)
+    for call_id in due:
+        await close_call(CloseCall(call_id=call_id), uow, clock)
+    return len(due)
+
+
 async def register_webhook(cmd: RegisterWebhook, uow: IntakeUnitOfWork, clock: Clock,
                            max_webhooks: int) -> webhooks.Webhook:
     hook = webhooks.new_webhook(uuid4(), cmd.partner_id, cmd.url, cmd.description, clock())
@@ -193,6 +219,7 @@ def _submitted(app: model.Application) -> ApplicationSubmitted:
 
 HANDLERS: Handlers = {
     CreateApplication: create_application,
+    EditDraft: edit_draft,
     SubmitApplication: submit_application,
     WithdrawApplication: withdraw_application,
     RecordOutcome: record_outcome,
@@ -204,6 +231,8 @@ HANDLERS: Handlers = {
     DeclineOffer: decline_offer,
     OpenCall: open_call,
     CloseCall: close_call,
+    CloseDueCalls: close_due_calls,
     RegisterWebhook: register_webhook,
     RemoveWebhook: remove_webhook,
+    RecordCsp: record_csp,
 }

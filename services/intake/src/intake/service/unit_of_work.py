@@ -21,7 +21,8 @@ class Applications(Protocol):
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None: ...
 
     async def save(self, app: Application) -> None:
-        """Store the application's status, its latest offer, and the status changes it went through."""
+        """Store the application's form (a draft's may change), its status, its latest offer, and the status
+        changes it went through."""
 
     async def submitted_to(self, call_id: UUID) -> list[UUID]:
         """Every application submitted to the call and not withdrawn, oldest first."""
@@ -34,6 +35,10 @@ class Calls(Protocol):
         """`share` while an application is submitted to it, `update` to close it: the two never interleave."""
 
     async def save(self, changed: Call) -> None: ...
+
+    async def due(self, at: datetime) -> list[UUID]:
+        """The calls still open whose `closes_at` is at or before `at`, soonest first, locked for closing; one that
+        another transaction holds (an operator closing it) is skipped: it is that transaction's to close."""
 
 
 class Programs(Protocol):
@@ -58,6 +63,11 @@ class Webhooks(Protocol):
         """One pending delivery, due `now`, per active webhook of the partner, for a billing document."""
 
 
+class Csps(Protocol):
+    async def add(self, csp_id: UUID, name: str, registered_at: datetime) -> None:
+        """Known from now on, under the name it was last announced with; adding one again changes only that."""
+
+
 class IntakeUnitOfWork(UnitOfWork, Protocol):
     """One transaction over intake's collections, its outbox and its inbox."""
 
@@ -69,3 +79,5 @@ class IntakeUnitOfWork(UnitOfWork, Protocol):
     def programs(self) -> Programs: ...
     @property
     def webhooks(self) -> Webhooks: ...
+    @property
+    def csps(self) -> Csps: ...

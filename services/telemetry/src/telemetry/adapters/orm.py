@@ -48,11 +48,14 @@ allocation_slot = Table(
     Column("allocation_id", UUID(as_uuid=True), primary_key=True),
     Column("server_name", Text, primary_key=True),
     Column("gpu_index", Integer, primary_key=True),
-    Column("csp", Text, nullable=False, server_default=""),
+    Column("csp", Text, nullable=False, server_default=""),  # the CSP's name, for people
     Column("gpu_uuid", Text),
+    # the CSP's id, which its token names (migration 0006); none on a slot tracked before events carried it
+    Column("csp_id", UUID(as_uuid=True)),
     # samples arrive by GPU: find who holds it
     Index("ix_allocation_slot_server_name_gpu_index", "server_name", "gpu_index"),
     Index("ix_allocation_slot_gpu_uuid", "gpu_uuid"),
+    Index("ix_allocation_slot_csp_id", "csp_id"),
 )
 
 # each GPU a sample has named, by a small number the raw rows carry instead of the server's name
@@ -61,7 +64,8 @@ gpu = Table(
     Column("gpu_id", Integer, Identity(), primary_key=True),
     Column("server_name", Text, nullable=False),
     Column("gpu_index", Integer, nullable=False),
-    Column("csp", Text, nullable=False, server_default=""),  # the CSP that first reported it
+    # the CSP that first reported it: its id as text (its name, for a GPU first reported before migration 0006)
+    Column("csp", Text, nullable=False, server_default=""),
     UniqueConstraint("server_name", "gpu_index", name="uq_gpu_server_name_gpu_index"),
 )
 
@@ -124,7 +128,8 @@ ladder_step = Table(
     Index("ix_ladder_step_allocation_id", "allocation_id", "step_id"),
 )
 
-# a CSP's names for its hosts (the DCGM exporter's `Hostname`), where they are not the server's name
+# a CSP's names for its hosts (the DCGM exporter's `Hostname`), where they are not the server's name; `csp` is the
+# CSP's id as text (a mapping made under a CSP's name before migration 0006 is reached by no one: map it again)
 csp_host = Table(
     "csp_host", metadata,
     Column("csp", Text, primary_key=True),

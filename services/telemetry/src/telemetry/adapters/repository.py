@@ -91,7 +91,7 @@ class AllocationRepository:
         if (await self._session.execute(stmt)).first() is None:
             return False
         slots = [{"allocation_id": tracked.id, "server_name": s.server_name, "gpu_index": s.gpu_index,
-                  "csp": s.csp, "gpu_uuid": s.gpu_uuid} for s in dict.fromkeys(tracked.slots)]
+                  "csp": s.csp, "csp_id": s.csp_id, "gpu_uuid": s.gpu_uuid} for s in dict.fromkeys(tracked.slots)]
         await self._session.execute(allocation_slot.insert(), slots)
         return True
 
@@ -105,17 +105,18 @@ class AllocationRepository:
             return []
         return await self._load(allocation.c.allocation_id.in_(sorted(allocation_ids)), for_update=for_update)
 
-    async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
-        """The CSPs each of the servers is tracked under; a slot recorded without its CSP names none."""
+    async def owners(self, servers: Collection[str]) -> dict[str, set[UUID]]:
+        """The CSPs (by id) each of the servers is tracked under; a slot recorded without its CSP's id (before
+        events carried it) names none."""
         if not servers:
             return {}
-        stmt = (select(allocation_slot.c.server_name, allocation_slot.c.csp).distinct()
+        stmt = (select(allocation_slot.c.server_name, allocation_slot.c.csp_id).distinct()
                 .where(allocation_slot.c.server_name == any_(bindparam("servers", sorted(servers),
                                                                        type_=ARRAY(Text))),
-                       allocation_slot.c.csp != ""))
-        found: dict[str, set[str]] = defaultdict(set)
-        for server_name, csp in await self._session.execute(stmt):
-            found[server_name].add(csp)
+                       allocation_slot.c.csp_id.is_not(None)))
+        found: dict[str, set[UUID]] = defaultdict(set)
+        for server_name, csp_id in await self._session.execute(stmt):
+            found[server_name].add(csp_id)
         return dict(found)
 
     async def save(self, tracked: Allocation) -> None:
@@ -172,7 +173,7 @@ class AllocationRepository:
             select(allocation_slot).where(allocation_slot.c.allocation_id.in_(ids))
             .order_by(allocation_slot.c.server_name, allocation_slot.c.gpu_index))
         for s in slot_rows:
-            slots[s.allocation_id].append(Slot(s.server_name, s.gpu_index, s.csp, s.gpu_uuid))
+            slots[s.allocation_id].append(Slot(s.server_name, s.gpu_index, s.csp, s.gpu_uuid, s.csp_id))
         return [_allocation(r, slots[r.allocation_id]) for r in rows]
 
 
@@ -180,12 +181,12 @@ class SampleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add_new(self, samples: Sequence[Sample], *, csp: str, in_use_pct: float) -> StoredBatch:
+    async def add_new(self, samples: Sequence[Sample], *, csp_id: UUID, in_use_pct: float) -> StoredBatch:
         """Store the CSP's samples, the first of a GPU and instant where the batch repeats one; add the new ones to
         their GPU's hourly rollup and to the hour of the allocation that held the GPU at their instant."""
         if not samples:
             return StoredBatch(0, 0, ())
-        ids = await self._ids_of({(s.server_name, s.gpu_index) for s in samples}, csp)
+        ids = await self._ids_of({(s.server_name, s.gpu_index) for s in samples}, str(csp_id))
         row = (await self._session.execute(INSERT_NEW_SAMPLES, {
             "gpu_ids": array_literal(ids[s.server_name, s.gpu_index] for s in samples),
             "ts": instants_literal(s.ts for s in samples),

@@ -91,7 +91,8 @@ FRESHNESS = text(f"""
     FROM {gpu.fullname} g
     CROSS JOIN LATERAL (SELECT h.last_ts FROM {gpu_hour.fullname} h WHERE h.gpu_id = g.gpu_id
                         ORDER BY h.hour DESC LIMIT 1) newest
-    WHERE g.csp = :csp OR g.server_name IN (SELECT server_name FROM {allocation_slot.fullname} WHERE csp = :csp)
+    WHERE g.csp = :csp_key
+       OR g.server_name IN (SELECT server_name FROM {allocation_slot.fullname} WHERE csp_id = CAST(:csp_key AS uuid))
     GROUP BY g.server_name ORDER BY g.server_name
 """)
 PARTITION_PREFIX = "sample_p"
@@ -146,8 +147,9 @@ class UsageRepository:
         return sorted((ClosedHour(row.allocation_id, _usage(row)) for row in rows),
                       key=lambda c: (c.usage.hour, c.allocation_id))
 
-    async def freshness(self, csp: str) -> list[Freshness]:
-        rows = await self._session.execute(FRESHNESS, {"csp": csp})
+    async def freshness(self, csp_id: UUID) -> list[Freshness]:
+        """The newest sample of each server the CSP (by id) first reported or an allocation tracked there names."""
+        rows = await self._session.execute(FRESHNESS, {"csp_key": str(csp_id)})
         return [Freshness(row.server_name, int(row.gpus), row.last_sample_at) for row in rows]
 
 

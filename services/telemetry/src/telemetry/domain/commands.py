@@ -81,7 +81,7 @@ class RecordSamples:
     first (a host not mapped is the server of the same name)."""
 
     samples: tuple[Sample, ...]
-    csp: str
+    csp_id: UUID  # the CSP's id, as its token names it
     received_at: datetime
     line_numbers: tuple[int, ...] = ()
     on_refused: OnRefused = OnRefused.REFUSE_BATCH
@@ -95,12 +95,12 @@ class RecordSamples:
 class MapHost:
     """The CSP's host `hostname` is the server `server_name`: its samples are stored under that name."""
 
-    csp: str
+    csp_id: UUID
     hostname: str
     server_name: str
 
 
 @dataclass(frozen=True)
 class UnmapHost:
-    csp: str
+    csp_id: UUID
     hostname: str

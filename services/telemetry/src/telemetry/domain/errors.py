@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 
 class TelemetryError(Exception):
@@ -23,9 +24,10 @@ class UnsupportedMediaType(TelemetryError):
 class ServersOfAnotherCsp(TelemetryError):
     """A batch names servers tracked as another CSP's: a CSP reports only on its own servers."""
 
-    def __init__(self, csp: str, lines: list[tuple[int, str]]) -> None:
-        super().__init__(f"lines naming servers that are not {csp}'s: {len(lines)}; the batch was refused whole")
-        self.csp, self.lines = csp, lines
+    def __init__(self, csp_id: UUID, lines: list[tuple[int, str]]) -> None:
+        super().__init__(f"lines naming servers that are not CSP {csp_id}'s: {len(lines)}; the batch was refused "
+                         "whole")
+        self.csp_id, self.lines = csp_id, lines
 
 
 class SamplesFromTheFuture(TelemetryError):

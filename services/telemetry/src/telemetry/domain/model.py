@@ -197,8 +197,10 @@ class Slot:
 
     server_name: str
     gpu_index: int
-    csp: str = field(default="", compare=False)
+    csp: str = field(default="", compare=False)  # the CSP's name, for people
     gpu_uuid: str | None = field(default=None, compare=False)
+    # the CSP's id in the inventory, which a CSP's token names; None for a slot tracked before events carried it
+    csp_id: UUID | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ class HostMapping:
 
     Without one, a host's name is its server's name."""
 
-    csp: str
+    csp_id: UUID
     hostname: str
     server_name: str
 
@@ -371,9 +373,10 @@ class Allocation:
         if self.ended_at is None:
             self.ended_at = at
 
-    def hosted_by(self, csp: str) -> bool:
-        """Whether the CSP hosts any of its GPUs (an allocation may span servers of several CSPs)."""
-        return any(slot.csp == csp for slot in self.slots)
+    def hosted_by(self, csp_id: UUID) -> bool:
+        """Whether the CSP (by its id, never its name) hosts any of its GPUs (an allocation may span servers of
+        several CSPs)."""
+        return any(slot.csp_id == csp_id for slot in self.slots)
 
     @property
     def csps(self) -> list[str]:
@@ -404,9 +407,9 @@ def tally(samples: Iterable[Sample], allocations: Iterable[Allocation], *, in_us
     return [tallies[key] for key in sorted(tallies)]
 
 
-def _foreign_servers(owners: Mapping[str, Set[str]], csp: str) -> frozenset[str]:
+def _foreign_servers(owners: Mapping[str, Set[UUID]], csp_id: UUID) -> frozenset[str]:
     """The servers tracked as another CSP's (a server tracked as several CSPs', this one among them, counts)."""
-    return frozenset(server for server, csps in owners.items() if csps - {csp})
+    return frozenset(server for server, csps in owners.items() if csps - {csp_id})
 
 
 def renamed(samples: Iterable[Sample], moved: Mapping[tuple[str, int], tuple[str, int]],
@@ -432,15 +435,15 @@ class Triage:
 
 
 def triage(samples: Sequence[Sample], line_numbers: Sequence[int], *, earliest: datetime, latest: datetime,
-           owners: Mapping[str, Set[str]], csp: str) -> Triage:
+           owners: Mapping[str, Set[UUID]], csp_id: UUID) -> Triage:
     """Samples dated after `latest` are in the future and those before `earliest` late, whoever's server they
-    name; the others on a server tracked as another CSP's are foreign; the rest are kept (a server no allocation
+    name; the others on a server tracked as another CSP's (by id) are foreign; the rest are kept (a server no allocation
     has named yet is anybody's)."""
     kept: list[Sample] = []
     future: list[tuple[int, Sample]] = []
     foreign: list[tuple[int, Sample]] = []
     late: list[tuple[int, Sample]] = []
-    others = _foreign_servers(owners, csp)
+    others = _foreign_servers(owners, csp_id)
     for sample, line in zip(samples, line_numbers, strict=True):
         if sample.ts > latest:
             future.append((line, sample))

@@ -186,7 +186,7 @@ async def admitted(request: Request, csp: CallingCsp) -> AsyncIterator[None]:
     declared = request.headers.get("content-length", "").strip()
     if cap is not None and declared.isdigit() and int(declared) > cap:
         raise BodyTooLarge(cap)
-    async with gate_of(request.app).admit(csp):
+    async with gate_of(request.app).admit(str(csp)):
         yield
 
 

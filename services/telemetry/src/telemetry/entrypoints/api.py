@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
 async def _servers_of_another_csp(_: Request, exc: Exception) -> JSONResponse:
     """403 naming each refused line, the way a 422 names each bad one."""
     assert isinstance(exc, ServersOfAnotherCsp)
-    errors = [FieldError(field=f"line {number}: server", reason=f"{server} is not a server of {exc.csp}")
+    errors = [FieldError(field=f"line {number}: server", reason=f"{server} is not a server of CSP {exc.csp_id}")
               for number, server in exc.lines]
     return problem(403, "Forbidden", str(exc), capped(errors, lambda msg: FieldError(field="body", reason=msg)))
 

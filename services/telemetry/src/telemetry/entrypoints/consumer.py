@@ -12,7 +12,7 @@ def track_allocation(e: ResourceAllocated) -> TrackAllocation:
     return TrackAllocation(
         allocation_id=e.allocation_id, application_id=e.application_id, program=e.program, gpus=e.gpus,
         starts_at=e.starts_at, ends_at=e.ends_at, planned_gpu_hours_per_month=e.planned_gpu_hours_per_month,
-        slots=tuple(Slot(s.server_name, s.gpu_index, s.csp, s.gpu_uuid) for s in e.slots),
+        slots=tuple(Slot(s.server_name, s.gpu_index, s.csp, s.gpu_uuid, s.csp_id) for s in e.slots),
     )
 
 

@@ -3,6 +3,7 @@ clock; and who may call what."""
 from __future__ import annotations
 
 from typing import Annotated, cast
+from uuid import UUID
 
 from fastapi import Depends, Request
 
@@ -21,19 +22,25 @@ def policy_of(request: Request) -> PolicySettings:
     return cast(Settings, runtime_of(request.app).settings).policy
 
 
-async def calling_csp(caller: Annotated[Principal, Depends(require("csp"))]) -> str:
+def csp_of(caller: Principal) -> UUID:
+    """The id of the CSP a CSP's token acts for (the inventory's id, which intake checked when it issued it)."""
+    assert caller.csp_id is not None  # a CSP principal always carries one
+    return caller.csp_id
+
+
+async def calling_csp(caller: Annotated[Principal, Depends(require("csp"))]) -> UUID:
     """The CSP the token acts for: a CSP reports only as itself."""
-    assert caller.csp is not None  # a CSP principal always carries one
-    return caller.csp
+    return csp_of(caller)
 
 
-async def operator_or_the_csp(csp: CspPath, caller: Annotated[Principal, Depends(require("operator", "csp"))]) -> str:
-    """An operator, or the CSP named in the path itself; the CSP named."""
-    if caller.role == "csp" and caller.csp != csp:
+async def operator_or_the_csp(csp_id: CspPath,
+                              caller: Annotated[Principal, Depends(require("operator", "csp"))]) -> UUID:
+    """An operator, or the CSP named by id in the path itself; the CSP's id."""
+    if caller.role == "csp" and csp_of(caller) != csp_id:
         raise Forbidden("a CSP manages only its own hosts")
-    return csp
+    return csp_id
 
 
 Policy = Annotated[PolicySettings, Depends(policy_of)]
-CallingCsp = Annotated[str, Depends(calling_csp)]
-OperatorOrTheCsp = Annotated[str, Depends(operator_or_the_csp)]
+CallingCsp = Annotated[UUID, Depends(calling_csp)]
+OperatorOrTheCsp = Annotated[UUID, Depends(operator_or_the_csp)]

@@ -16,7 +16,7 @@ from telemetry.domain.commands import RecordSamples
 from telemetry.domain.errors import AllocationNotFound, SamplesFromTheFuture, ServersOfAnotherCsp
 from telemetry.domain.model import Allocation, BatchReceipt
 from telemetry.entrypoints.admission import ADMISSION_RESPONSES, ADMITTED
-from telemetry.entrypoints.deps import Bus, Now, Uow
+from telemetry.entrypoints.deps import Bus, Now, Uow, csp_of
 from telemetry.entrypoints.metrics import count_receipt, count_refused
 from telemetry.entrypoints.ndjson import read_samples
 from telemetry.entrypoints.schemas import NDJSON, BatchOut, UtilizationOut
@@ -53,14 +53,14 @@ async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> B
     """A CSP's samples, stored all or nothing with their effects; a sample sent again is counted, not stored.
 
     A CSP reports only on its own servers: a server is known as a CSP's once an allocation on it is tracked (the
-    CSP's name comes with the allocation). Samples of a server no allocation has named yet have no known owner
-    and are stored as they come. A sample dated more than the policy's clock skew after the server's clock is a
-    bad line. Prometheus sends to POST /api/v1/write instead.
+    CSP's id comes with the allocation, and the token names the CSP by that id, never by its name). Samples of a
+    server no allocation has named yet have no known owner and are stored as they come. A sample dated more than
+    the policy's clock skew after the server's clock is a bad line. Prometheus sends to POST /api/v1/write instead.
     """
     policy = _settings(request).policy
     samples, line_numbers = await read_samples(request, max_lines=policy.max_batch_lines,
                                                max_line_bytes=policy.max_line_bytes)
-    cmd = RecordSamples(samples, csp=cast(str, caller.csp), received_at=clock(), line_numbers=line_numbers)
+    cmd = RecordSamples(samples, csp_id=csp_of(caller), received_at=clock(), line_numbers=line_numbers)
     try:
         receipt: BatchReceipt = await bus.handle(cmd)
     except SamplesFromTheFuture as refused:  # the batch refused whole: the lines its answer names are counted
@@ -77,7 +77,7 @@ async def post_samples(request: Request, caller: Csp, bus: Bus, clock: Now) -> B
 async def allocation_for(allocation_id: UUID, caller: Principal, uow: SqlTelemetryUnitOfWork) -> Allocation:
     """The allocation, for an operator or a CSP that hosts its GPUs; to any other CSP it does not exist."""
     allocation = await uow.allocations.get(allocation_id)
-    if allocation is None or (caller.role == "csp" and not allocation.hosted_by(cast(str, caller.csp))):
+    if allocation is None or (caller.role == "csp" and not allocation.hosted_by(csp_of(caller))):
         raise AllocationNotFound(f"allocation {allocation_id} is not tracked")
     return allocation
 

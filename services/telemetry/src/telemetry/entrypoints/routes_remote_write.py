@@ -63,7 +63,7 @@ async def remote_write(request: Request, csp: CallingCsp, bus: Bus, clock: Now, 
     readings = dcgm.readings(series)
     receipt = BatchReceipt(accepted=0, duplicates=0, allocations_evaluated=0)
     if readings.samples:
-        cmd = RecordSamples(readings.samples, csp=csp, received_at=clock(), on_refused=OnRefused.DROP_SAMPLES,
+        cmd = RecordSamples(readings.samples, csp_id=csp, received_at=clock(), on_refused=OnRefused.DROP_SAMPLES,
                             by_hostname=True, uuids=readings.uuids)
         receipt = await bus.handle(cmd)
     count_receipt(request.app, "remote_write", receipt, ignored=readings.ignored, unmapped=readings.unmapped)

@@ -14,7 +14,7 @@ from servicekit.http import PROBLEM_RESPONSES
 from telemetry.domain.errors import BadRange
 from telemetry.domain.model import hour_of
 from telemetry.domain.rollups import allocation_figures
-from telemetry.entrypoints.deps import Now, OperatorOrTheCsp, Policy, Uow
+from telemetry.entrypoints.deps import Now, OperatorOrTheCsp, Policy, Uow, csp_of
 from telemetry.entrypoints.routes import OperatorOrCsp, allocation_for
 from telemetry.entrypoints.schemas import (
     FreshnessOut,
@@ -61,13 +61,13 @@ async def ladder(allocation_id: UUID, caller: OperatorOrCsp, uow: Uow) -> Ladder
     return LadderOut(allocation_id=allocation.id, ladder=allocation.ladder, steps=steps)
 
 
-@router.get("/csps/{csp}/freshness", response_model=FreshnessOut, tags=["hosts"],
+@router.get("/csps/{csp_id}/freshness", response_model=FreshnessOut, tags=["hosts"],
             summary="A CSP's telemetry freshness: the newest sample of each of its servers",
             description="For operators and the CSP itself. A server counts as the CSP's once it has reported as "
                         "it or an allocation tracked there names it.")
 async def freshness(csp: OperatorOrTheCsp, uow: Uow, now: Now) -> FreshnessOut:
     at = now()
-    return FreshnessOut(csp=csp, servers=[
+    return FreshnessOut(csp_id=csp, servers=[
         ServerFreshnessOut(server=f.server_name, gpus=f.gpus, last_sample_at=f.last_sample_at,
                            age_s=max(0.0, (at - f.last_sample_at).total_seconds()))
         for f in await uow.usage.freshness(csp)])
@@ -82,4 +82,4 @@ async def stale(request: Request, caller: Annotated[Principal, Depends(require("
     found = await uow.allocations.stale()
     return [StaleOut(allocation_id=a.id, application_id=a.application_id, csps=a.csps,
                      stale_since=cast(datetime, a.stale_since), reason=reason)
-            for a, reason in found if caller.role == "operator" or a.hosted_by(cast(str, caller.csp))]
+            for a, reason in found if caller.role == "operator" or a.hosted_by(csp_of(caller))]

@@ -160,7 +160,7 @@ class ServerFreshnessOut(BaseModel):
 
 
 class FreshnessOut(BaseModel):
-    csp: str
+    csp_id: UUID
     servers: list[ServerFreshnessOut]
 
 

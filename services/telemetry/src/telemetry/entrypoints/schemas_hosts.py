@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicekit.bounds import Identifier, SingleLine
+from servicekit.bounds import SingleLine
 
 HostName = Annotated[str, Field(min_length=1, max_length=255), SingleLine]
-CspPath = Annotated[Identifier, Path(description="The CSP, as its access token names it.")]
+CspPath = Annotated[UUID, Path(description="The CSP's id in the inventory (allocation's `GET /inventory/csps`), as "
+                                          "its access token names it; never its name.")]
 HostnamePath = Annotated[HostName, Path(description="The host as the CSP's exporter names it (DCGM's `Hostname` "
                                                     "label).")]
 
@@ -21,6 +23,6 @@ class HostIn(BaseModel):
 
 
 class HostOut(BaseModel):
-    csp: str
+    csp_id: UUID
     hostname: str
     server: str

@@ -65,7 +65,7 @@ async def _named(cmd: RecordSamples, uow: TelemetryUnitOfWork) -> tuple[Sample, 
     registered = await uow.allocations.by_uuid(set(cmd.uuids.values()))
     moved = {gpu: registered[uuid] for gpu, uuid in cmd.uuids.items() if uuid in registered}
     hosts = {s.server_name for s in cmd.samples if (s.server_name, s.gpu_index) not in moved}
-    return model.renamed(cmd.samples, moved, await uow.hosts.servers(cmd.csp, hosts))
+    return model.renamed(cmd.samples, moved, await uow.hosts.servers(cmd.csp_id, hosts))
 
 
 async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy: Policy) -> BatchReceipt:
@@ -73,15 +73,15 @@ async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy
     owners = await uow.allocations.owners({s.server_name for s in samples})
     lines = cmd.line_numbers or tuple(range(1, len(samples) + 1))
     sorted_out = model.triage(samples, lines, earliest=policy.earliest_instant(cmd.received_at),
-                              latest=policy.latest_instant(cmd.received_at), owners=owners, csp=cmd.csp)
+                              latest=policy.latest_instant(cmd.received_at), owners=owners, csp_id=cmd.csp_id)
     if cmd.on_refused is OnRefused.REFUSE_BATCH:
         if sorted_out.future:
             raise SamplesFromTheFuture(policy.latest_instant(cmd.received_at),
                                        [(line, s.ts) for line, s in sorted_out.future])
         if sorted_out.foreign:
-            raise ServersOfAnotherCsp(cmd.csp, [(line, s.server_name) for line, s in sorted_out.foreign])
+            raise ServersOfAnotherCsp(cmd.csp_id, [(line, s.server_name) for line, s in sorted_out.foreign])
     await uow.partitions.ensure({s.ts.astimezone(UTC).date() for s in sorted_out.kept})
-    stored = await uow.samples.add_new(sorted_out.kept, csp=cmd.csp, in_use_pct=policy.in_use_pct)
+    stored = await uow.samples.add_new(sorted_out.kept, csp_id=cmd.csp_id, in_use_pct=policy.in_use_pct)
     # locked, so that two batches for one allocation are judged one after the other, each seeing the other's
     allocations = await uow.allocations.many(stored.allocation_ids, for_update=True)
     evaluated = await evaluate(allocations, uow, policy)
@@ -92,14 +92,14 @@ async def record_samples(cmd: RecordSamples, uow: TelemetryUnitOfWork, *, policy
 
 
 async def map_host(cmd: MapHost, uow: TelemetryUnitOfWork) -> HostMapping:
-    mapping = HostMapping(cmd.csp, cmd.hostname, cmd.server_name)
+    mapping = HostMapping(cmd.csp_id, cmd.hostname, cmd.server_name)
     await uow.hosts.put(mapping)
     return mapping
 
 
 async def unmap_host(cmd: UnmapHost, uow: TelemetryUnitOfWork) -> None:
-    if not await uow.hosts.remove(cmd.csp, cmd.hostname):
-        raise HostNotMapped(f"{cmd.csp} has no mapping for host {cmd.hostname}")
+    if not await uow.hosts.remove(cmd.csp_id, cmd.hostname):
+        raise HostNotMapped(f"CSP {cmd.csp_id} has no mapping for host {cmd.hostname}")
 
 
 HANDLERS: Handlers = {

@@ -22,8 +22,8 @@ class Allocations(Protocol):
     async def many(self, allocation_ids: Collection[UUID], *, for_update: bool = False) -> list[Allocation]:
         """The allocations of the ids (those tracked), in id order."""
 
-    async def owners(self, servers: Collection[str]) -> dict[str, set[str]]:
-        """The CSPs each of the servers is tracked under; a server tracked under none is left out."""
+    async def owners(self, servers: Collection[str]) -> dict[str, set[UUID]]:
+        """The CSPs (by id) each of the servers is tracked under; a server tracked under none is left out."""
 
     async def save(self, tracked: Allocation) -> None:
         """Write the allocation's ladder, warning, end, waiver and staleness."""
@@ -37,7 +37,7 @@ class Allocations(Protocol):
 
 
 class Samples(Protocol):
-    async def add_new(self, samples: Sequence[Sample], *, csp: str, in_use_pct: float) -> StoredBatch:
+    async def add_new(self, samples: Sequence[Sample], *, csp_id: UUID, in_use_pct: float) -> StoredBatch:
         """Store the CSP's samples (the first of a GPU and instant the batch repeats) not stored already; add each
         new one to its GPU's hour and to the hour of the allocation that held the GPU at its instant (`tally`'s
         rule; a sample at or above `in_use_pct` counts as in use)."""
@@ -75,13 +75,13 @@ class Partitions(Protocol):
 
 
 class Hosts(Protocol):
-    async def servers(self, csp: str, hostnames: Collection[str]) -> dict[str, str]:
+    async def servers(self, csp_id: UUID, hostnames: Collection[str]) -> dict[str, str]:
         """hostname → server name, for those of the hostnames the CSP mapped; the others are left out."""
 
     async def put(self, mapping: HostMapping) -> None:
         """Map the CSP's host to its server, in place of any mapping it had."""
 
-    async def remove(self, csp: str, hostname: str) -> bool:
+    async def remove(self, csp_id: UUID, hostname: str) -> bool:
         """False when the CSP had no mapping for the host."""
 
 

@@ -1,6 +1,7 @@
 """Every event the services exchange, by producer."""
 from contracts.events.allocation import (
     ApplicationWaitlisted,
+    CspRegistered,
     EligibilityRecheckRequested,
     GpuSlot,
     OfferExpired,
@@ -43,6 +44,7 @@ __all__ = [
     "Company",
     "CorporateParticipant",
     "CreditNoteIssued",
+    "CspRegistered",
     "EligibilityConfirmed",
     "EligibilityRecheckRequested",
     "GpuSlot",

@@ -1,4 +1,5 @@
-"""Events published by allocation: GPUs placed, applications waitlisted, GPUs taken back, reclaims waived."""
+"""Events published by allocation: CSPs registered, GPUs placed, applications waitlisted, GPUs taken back, reclaims
+waived."""
 from __future__ import annotations
 
 from typing import ClassVar, Literal
@@ -17,10 +18,23 @@ class GpuSlot(Contract):
 
     server_id: UUID
     server_name: Line = Field(min_length=1, max_length=1000)
-    csp: Line = Field(max_length=1000)
+    csp: Line = Field(max_length=1000, description="The CSP's name, for people.")
+    csp_id: UUID | None = Field(default=None, description="The CSP's id in the inventory: what a CSP's access token "
+                                                          "names it by. Absent in events published before it was "
+                                                          "carried.")
     gpu_index: NonNegativeInt32
     gpu_uuid: GpuUuid | None = Field(default=None, description="The GPU's UUID as the DCGM exporter labels it "
                                                                "(`UUID`); absent when the inventory has none.")
+
+
+class CspRegistered(Event):
+    """A CSP joined the inventory: the id a CSP's OAuth2 client names it by, and its name."""
+
+    type: Literal["allocation.csp_registered.v1"] = "allocation.csp_registered.v1"
+    topic: ClassVar[str] = topics.ALLOCATIONS
+    subject_field: ClassVar[str] = "csp_id"
+    csp_id: UUID
+    name: Line = Field(min_length=1, max_length=100)
 
 
 class _Grant(Event):

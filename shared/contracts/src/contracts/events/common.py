@@ -24,6 +24,6 @@ CompanySize = Literal["large", "mid", "small"]
 # A Korean business registration number (사업자등록번호): 10 digits, no dashes
 BUSINESS_REGISTRATION_NUMBER_PATTERN = r"^[0-9]{10}$"
 BusinessRegistrationNumber = Annotated[str, Field(pattern=BUSINESS_REGISTRATION_NUMBER_PATTERN,
-                                                  examples=["1234567890"]), SingleLine]
+                                                  examples=["1234567891"]), SingleLine]
 # A part of a whole in basis points: 1 is 0.01 %, 10000 the whole
 WHOLE_BP = 10_000

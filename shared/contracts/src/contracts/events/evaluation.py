@@ -17,6 +17,13 @@ FailedRule = Annotated[str, Field(min_length=1, max_length=2000), SingleLine]
 # what evaluation found of the applicant on the submission day, under the score's policy: the facts its bonuses and
 # track rest on (P1: youth and regional company; P2: early-career and non-capital researcher)
 ScoredFact = Literal["youth_company", "regional_company", "early_career", "non_capital_region"]
+# the facts of them that earn bonus points (early_career decides the track, not points)
+BonusFact = Literal["youth_company", "regional_company", "non_capital_region"]
+# the applicant's sector, as intake records it
+Sector = Literal["industry", "academia", "research_institute", "public"]
+# the P1/P2 rubric's criteria, each scored 0..100 by every reviewer
+Criterion = Literal["technical_social_impact", "ai_ecosystem_contribution", "capability_readiness"]
+Points = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
 
 class ApplicationScored(Event):
@@ -46,6 +53,15 @@ class ApplicationScored(Event):
                                     description="The facts found true that bonuses and the track rest on (P1: "
                                                 "youth_company, regional_company; P2: early_career, "
                                                 "non_capital_region); empty for P3, and from publishers before it.")
+    sector: Sector | None = Field(default=None, description="The applicant's sector; None from publishers before it.")
+    rubric_means: dict[Criterion, Points] = Field(
+        default_factory=dict, max_length=3,
+        description="P1/P2: each rubric criterion's mean review score (0-100), unrounded; empty for P3, and from "
+                    "publishers before it. With the policy's weights it gives the rubric part of the score.")
+    bonuses: dict[BonusFact, Points] = Field(
+        default_factory=dict, max_length=3,
+        description="The bonus facts earned, each with the points it added (their sum is bonus_points); empty for "
+                    "P3, and from publishers before it.")
 
     @model_validator(mode="after")
     def _period_in_order(self) -> ApplicationScored:

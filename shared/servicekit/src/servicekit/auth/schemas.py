@@ -33,7 +33,7 @@ class ClientIn(BaseModel):
     subject: Annotated[str, Field(min_length=1, max_length=100), SingleLine] | None = Field(
         default=None,
         description="partner: the partner id (omitted: a new partner); reviewer: the reviewer id; csp: the CSP's "
-                    "name; operator: none")
+                    "id in the inventory (`id` of POST /inventory/csps, a registered CSP's); operator: none")
     scopes: list[Annotated[str, Field(min_length=1, max_length=100), SingleLine]] = Field(default=[], max_length=50)
 
 

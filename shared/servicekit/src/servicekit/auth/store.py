@@ -1,6 +1,7 @@
 """OAuth2 clients in the owning service's schema: create (the secret is returned once), list, revoke, authenticate.
 
-Client management is plumbing of the kit, like the relay: each call is its own short transaction on the engine.
+Client management is plumbing of the kit, like the relay: each call is its own short transaction on the engine. A
+CSP client is linked to a CSP of the inventory by its id, which must be one the service has heard registered.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Table, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from servicekit.auth.hashing import dummy_hash, hash_secret, new_client_secret, verify_secret
 from servicekit.auth.tables import CredentialTables
@@ -54,23 +55,22 @@ class NewClient:
 
 
 def normalized_subject(role: str, subject: str | None) -> str | None:
-    """A partner without a subject becomes a new partner; reviewers and CSPs must be named; operators are not."""
+    """A partner without a subject becomes a new partner; reviewers and CSPs must be named by id; operators are not.
+
+    That a CSP's id is one of the inventory's is checked by the store, which has the registered CSPs."""
     if role not in ROLES:
         raise InvalidClientRequest("role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if role == "operator":
         if subject is not None:
             raise InvalidClientRequest("subject", "an operator client acts for the platform and has no subject")
         return None
-    if role == "csp":
-        if not subject or not subject.strip() or len(subject) > 100:
-            raise InvalidClientRequest("subject", "a CSP client needs the CSP's name (1-100 characters)")
-        return subject.strip()
     if subject is None and role == "partner":
         return str(uuid.uuid4())
     try:
         return str(uuid.UUID(subject or ""))
     except ValueError:
-        raise InvalidClientRequest("subject", f"a {role} client needs the {role}'s id (a UUID)") from None
+        whose = "the CSP's id in the inventory" if role == "csp" else f"the {role}'s id"
+        raise InvalidClientRequest("subject", f"a {role} client needs {whose} (a UUID)") from None
 
 
 def _checked_scopes(scopes: Sequence[str]) -> list[str]:
@@ -84,6 +84,7 @@ class ClientStore:
     def __init__(self, engine: AsyncEngine, tables: CredentialTables) -> None:
         self._engine = engine
         self._table = tables.client
+        self._csp = tables.csp
 
     async def create(self, *, role: str, name: str, subject: str | None = None,
                      scopes: Sequence[str] = ()) -> NewClient:
@@ -93,6 +94,9 @@ class ClientStore:
         secret_hash = await asyncio.to_thread(hash_secret, secret)  # scrypt would stall the event loop
         client_id = f"{role}-{secrets.token_hex(8)}"
         async with self._engine.begin() as conn:
+            if role == "csp" and not await _registered(conn, self._csp, subject):
+                raise InvalidClientRequest("subject", f"no CSP with id {subject} is registered in the inventory: "
+                                                      "register it (POST /inventory/csps) and use the id it gets")
             row = (await conn.execute(
                 self._table.insert().values(client_id=client_id, secret_hash=secret_hash, role=role,
                                             subject=subject, name=name, scopes=checked)
@@ -134,14 +138,24 @@ class ClientStore:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(*self._public_columns(), self._table.c.secret_hash)
                                       .where(self._table.c.client_id == client_id))).first()
+            # a CSP client acts for a CSP of the inventory or for no one (one made when a CSP was named by its name)
+            linked = row is None or row.role != "csp" or await _registered(conn, self._csp, row.subject)
         stored = row.secret_hash if row else dummy_hash()
         matches = await asyncio.to_thread(verify_secret, secret, stored)
-        if row is None or not matches or row.revoked_at is not None:
+        if row is None or not matches or row.revoked_at is not None or not linked:
             return None
         return _client(row._mapping)
 
     def _public_columns(self) -> list[Any]:
         return [c for c in self._table.c if c.name != "secret_hash"]
+
+
+async def _registered(conn: AsyncConnection, csp: Table, subject: str | None) -> bool:
+    try:
+        csp_id = uuid.UUID(subject or "")
+    except ValueError:
+        return False
+    return bool(await conn.scalar(select(exists().where(csp.c.csp_id == csp_id))))
 
 
 def _client(row: Any) -> Client:

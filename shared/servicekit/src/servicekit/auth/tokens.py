@@ -21,7 +21,7 @@ ROLES: tuple[Role, ...] = get_args(Role)
 ALGORITHM = "EdDSA"
 TOKEN_TYPE = "at+jwt"
 # the claim that carries each role's subject; an operator acts for the platform and has none
-SUBJECT_CLAIMS: dict[str, str | None] = {"partner": "partner_id", "reviewer": "reviewer_id", "csp": "csp",
+SUBJECT_CLAIMS: dict[str, str | None] = {"partner": "partner_id", "reviewer": "reviewer_id", "csp": "csp_id",
                                          "operator": None}
 
 
@@ -76,26 +76,25 @@ class Principal:
     role: Role
     partner_id: UUID | None = None
     reviewer_id: UUID | None = None
-    csp: str | None = None
+    csp_id: UUID | None = None  # the inventory's id of the CSP (allocation's `csp.id`), never its name
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
-        given = {name for name in ("partner_id", "reviewer_id", "csp") if getattr(self, name) is not None}
+        given = {name for name in ("partner_id", "reviewer_id", "csp_id") if getattr(self, name) is not None}
         wanted = {claim for claim in (SUBJECT_CLAIMS[self.role],) if claim is not None}
         if given != wanted:
             raise ValueError(f"a {self.role} principal carries {sorted(wanted) or 'no subject'}, got {sorted(given)}")
-        if self.csp is not None and not self.csp.strip():
-            raise ValueError("a CSP principal needs the CSP's name")
 
     @classmethod
     def of(cls, client_id: str, role: str, subject: str | None, scopes: Sequence[str] = ()) -> Principal:
-        """From the stored form: the role's subject as text (a UUID for partners and reviewers)."""
+        """From the stored form: the role's subject as text, a UUID (the partner's, reviewer's or CSP's id); a subject
+        that is no UUID (a CSP's name, as clients were once made) raises ValueError."""
         claim = SUBJECT_CLAIMS.get(role)
         attrs: dict[str, Any] = {}
         if claim is not None and subject is not None:
-            attrs[claim] = str(subject) if claim == "csp" else UUID(str(subject))
+            attrs[claim] = UUID(str(subject))
         # the role is checked against ROLES by __post_init__, which refuses any other text
         return cls(client_id=client_id, role=cast(Role, role), scopes=frozenset(scopes), **attrs)
 
