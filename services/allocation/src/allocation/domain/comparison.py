@@ -10,9 +10,9 @@ from uuid import UUID
 
 from allocation.domain.errors import InvalidInput
 from allocation.domain.rounds import RoundDecision
+from allocation.domain.selection import Decision
 from allocation.domain.whatif import (
     InputCandidate,
-    Replay,
     RoundInput,
     Variant,
     check,
@@ -57,13 +57,9 @@ class Comparison:
     objective_after: float
 
 
-def of_replay(replay: Replay) -> Outcome:
-    decisions = replay.selection.decisions
-    return Outcome({d.application_id: d.selected for d in decisions}, {d.application_id: d.basis for d in decisions})
-
-
-def of_decisions(decisions: Sequence[RoundDecision]) -> Outcome:
-    """The stored decisions: selected is what was granted (after placement and the re-check at award)."""
+def outcome(decisions: Sequence[RoundDecision] | Sequence[Decision]) -> Outcome:
+    """Of a replay's decisions, or of the stored ones (whose selected is what was granted, after placement and the
+    re-check at award)."""
     return Outcome({d.application_id: d.selected for d in decisions}, {d.application_id: d.basis for d in decisions})
 
 
@@ -130,14 +126,14 @@ def what_if(item: RoundInput, decisions: Sequence[RoundDecision], variants: Sequ
         check(variant, f"variants.{i}")
         rules.append(variant_rules(recorded, variant, f"variants.{i}"))
     base = replay(item, Variant("recorded"), recorded, exact_limit=exact_limit, time_limit_s=time_limit_s)
-    stored, baseline = of_decisions(decisions), of_replay(base)
+    stored, baseline = outcome(decisions), outcome(base.selection.decisions)
     results = []
     for i, (variant, its_rules) in enumerate(zip(variants, rules, strict=True)):
         try:
             again = replay(item, variant, its_rules, exact_limit=exact_limit, time_limit_s=time_limit_s)
         except InvalidInput as e:                 # rules the round's capacity cannot meet (e.g. other server sizes)
             raise InvalidInput(f"variants.{i}", f"{e.field}: {e}") from None
-        after = of_replay(again)
+        after = outcome(again.selection.decisions)
         results.append(VariantResult(
             variant.name, dataclasses.asdict(its_rules), again.selection.method,
             compare(item.candidates, baseline, after, (base.scores, again.scores)),

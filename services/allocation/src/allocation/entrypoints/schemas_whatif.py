@@ -1,7 +1,7 @@
 """The policy what-if's request and response bodies: up to five variants of a round's policy, and what each changes."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -9,10 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from allocation.domain.comparison import Comparison, VariantResult, WhatIf
 from allocation.domain.whatif import Variant
 from allocation.entrypoints.schemas import Name
+from contracts.events.evaluation import BonusFact, Criterion, Points
 
-BonusFact = Literal["regional_company", "youth_company", "non_capital_region"]
-Criterion = Literal["technical_social_impact", "ai_ecosystem_contribution", "capability_readiness"]
-Points = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Weight = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 # another RoundRules field (e.g. reserve_objective): a scalar, checked against the field it names
 RuleValue = (Annotated[str, Field(max_length=100)] | Annotated[int, Field(ge=-1_000_000, le=1_000_000)]

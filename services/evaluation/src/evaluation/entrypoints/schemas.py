@@ -7,11 +7,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events.common import Program
+from contracts.events.common import Program, Sector
 from evaluation.domain.model import Status
 from servicekit.bounds import Instant
-
-Sector = Literal["industry", "academia", "research_institute", "public"]
 
 
 class EvaluationQuery(BaseModel):

@@ -5,7 +5,8 @@ from typing import get_args
 from uuid import UUID
 
 from contracts import ApplicationRejected, ApplicationScored, EligibilityConfirmed, Event
-from contracts.events.evaluation import BonusFact, Criterion, Points, ScoredFact, Sector
+from contracts.events.common import Sector
+from contracts.events.evaluation import BonusFact, Criterion, Points, ScoredFact
 from evaluation.domain import facts
 from evaluation.domain.model import NO_EVALUATION, Evaluation, ProgramCode, Recheck, Status
 from evaluation.domain.policy import Policy

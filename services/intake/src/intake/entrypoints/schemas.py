@@ -9,7 +9,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events.common import WHOLE_BP, BusinessRegistrationNumber, CompanySize, GpuModel, Program, Region
+from contracts.events.common import (
+    WHOLE_BP,
+    BusinessRegistrationNumber,
+    CompanySize,
+    GpuModel,
+    Program,
+    Region,
+    Sector,
+)
 from intake.domain.model import Application, Status
 from intake.domain.offers import OfferState
 from servicekit.bounds import Day, Line, Name, PositiveInt32, Text
@@ -23,7 +31,7 @@ class In(BaseModel):
 
 class Applicant(In):
     name: Name
-    sector: Literal["industry", "academia", "research_institute", "public"]
+    sector: Sector
     institution: Name = Field(description="Company or research institution.")
     region: Region = Field(description="Head-office or affiliation region.")
 

@@ -21,6 +21,8 @@ Region = Literal["Seoul", "Busan", "Daegu", "Incheon", "Gwangju", "Daejeon", "Ul
                  "Gangwon", "Chungbuk", "Chungnam", "Jeonbuk", "Jeonnam", "Gyeongbuk", "Gyeongnam", "Jeju"]
 CAPITAL_REGION: frozenset[str] = frozenset({"Seoul", "Incheon", "Gyeonggi"})
 CompanySize = Literal["large", "mid", "small"]
+# the applicant's sector, as intake records it
+Sector = Literal["industry", "academia", "research_institute", "public"]
 # A Korean business registration number (사업자등록번호): 10 digits, no dashes
 BUSINESS_REGISTRATION_NUMBER_PATTERN = r"^[0-9]{10}$"
 BusinessRegistrationNumber = Annotated[str, Field(pattern=BUSINESS_REGISTRATION_NUMBER_PATTERN,

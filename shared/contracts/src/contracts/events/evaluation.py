@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from contracts import topics
 from contracts.base import Event
 from contracts.bounds import Day, Line, NonNegativeFiniteFloat, PositiveInt32, SingleLine
-from contracts.events.common import GpuModel, Program, Track
+from contracts.events.common import GpuModel, Program, Sector, Track
 
 PolicyVersion = Annotated[str, Field(min_length=1, max_length=100), SingleLine]
 # a failed rule is its name and why it failed, in one line: "p1_gpu_range: P1 grants 1 to 16 GPUs; 17 were requested"
@@ -19,8 +19,6 @@ FailedRule = Annotated[str, Field(min_length=1, max_length=2000), SingleLine]
 ScoredFact = Literal["youth_company", "regional_company", "early_career", "non_capital_region"]
 # the facts of them that earn bonus points (early_career decides the track, not points)
 BonusFact = Literal["youth_company", "regional_company", "non_capital_region"]
-# the applicant's sector, as intake records it
-Sector = Literal["industry", "academia", "research_institute", "public"]
 # the P1/P2 rubric's criteria, each scored 0..100 by every reviewer
 Criterion = Literal["technical_social_impact", "ai_ecosystem_contribution", "capability_readiness"]
 Points = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]

@@ -9,12 +9,20 @@ from pydantic import AfterValidator, Field
 from contracts import topics
 from contracts.base import Contract, Event
 from contracts.bounds import Day, Instant, Line, PositiveInt32, SingleLine, Text
-from contracts.events.common import WHOLE_BP, BusinessRegistrationNumber, CompanySize, GpuModel, Program, Region
+from contracts.events.common import (
+    WHOLE_BP,
+    BusinessRegistrationNumber,
+    CompanySize,
+    GpuModel,
+    Program,
+    Region,
+    Sector,
+)
 
 
 class Applicant(Contract):
     name: Line = Field(min_length=1, max_length=1000)
-    sector: Literal["industry", "academia", "research_institute", "public"]
+    sector: Sector
     institution: Line = Field(min_length=1, max_length=1000, description="Company or research institution.")
     region: Line = Field(min_length=1, max_length=100, description="Head-office or affiliation region.")
 
