@@ -12,12 +12,13 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from bench import dashboard, intake_submit, outbox_relay, reoffer, selection, telemetry_ingest, whatif
+from bench import dashboard, intake_submit, outbox_relay, pipeline, reoffer, selection, telemetry_ingest, whatif
 from bench.common import REPO, Result
 
 BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run, "selection": selection.run,
               "reoffer": reoffer.run, "telemetry_ingest": telemetry_ingest.run, "dashboard_lag": dashboard.run_lag,
-              "dashboard_paint": dashboard.run_paint, "whatif": whatif.run}
+              "dashboard_paint": dashboard.run_paint, "whatif": whatif.run,
+              "pipeline": pipeline.run}
 
 
 def report(name: str, baseline: Result, *measured: Result) -> dict[str, object]:

@@ -41,9 +41,12 @@ class StatusRow:
 
 
 class FakeApplications:
-    def __init__(self) -> None:
+    """Storing an application also notifies its status changes to its partner's webhooks, as the SQL one does."""
+
+    def __init__(self, webhooks: FakeWebhooks) -> None:
         self.rows: dict[UUID, Application] = {}
         self.history: dict[UUID, list[StatusRow]] = {}
+        self._webhooks = webhooks
 
     def __getitem__(self, application_id: UUID) -> Application:
         """The application as stored (tests read it; handlers go through `get`)."""
@@ -52,20 +55,20 @@ class FakeApplications:
     def __len__(self) -> int:
         return len(self.rows)
 
-    async def add(self, app: Application) -> None:
+    async def add(self, app: Application, now: datetime) -> None:
         if app.id in self.rows:
             raise ValueError(f"duplicate application {app.id}")
         self.history[app.id] = []
-        self._store(app)
+        await self._store(app, now)
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None:
         found = self.rows.get(application_id)
         return copy.deepcopy(found) if found is not None else None
 
-    async def save(self, app: Application) -> None:
+    async def save(self, app: Application, now: datetime) -> None:
         if app.id not in self.rows:
             raise KeyError(f"no application {app.id} to save")
-        self._store(app)
+        await self._store(app, now)
 
     async def submitted_to(self, call_id: UUID) -> list[UUID]:
         handed_on = [a for a in self.rows.values() if a.call_id == call_id
@@ -76,9 +79,10 @@ class FakeApplications:
         """Every status the application went through, in order."""
         return [row.status for row in self.history[application_id]]
 
-    def _store(self, app: Application) -> None:
+    async def _store(self, app: Application, now: datetime) -> None:
         at = app.updated_at or app.created_at
         self.history[app.id] += [StatusRow(status, reason, at) for status, reason in app.history]
+        await self._webhooks.notify(app.partner_id, app.id, [(s.value, r) for s, r in app.history], at, now)
         app.history.clear()
         self.rows[app.id] = copy.deepcopy(app)
 
@@ -200,10 +204,10 @@ class FakeCsps:
 class FakeIntakeUnitOfWork(FakeUnitOfWork):
     def __init__(self, programs: Sequence[Program] = PROGRAMS) -> None:
         super().__init__()
-        self.applications = FakeApplications()
+        self.webhooks = FakeWebhooks()
+        self.applications = FakeApplications(self.webhooks)
         self.calls = FakeCalls()
         self.programs = FakePrograms(programs)
-        self.webhooks = FakeWebhooks()
         self.csps = FakeCsps()
 
 

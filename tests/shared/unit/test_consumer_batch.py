@@ -48,8 +48,9 @@ class Seen:
         self.parked: list[int] = []
         self.batch_fails = batch_fails
 
-    async def batch(self, events: list[Event]) -> None:
-        self.batches.append([e.id for e in events])
+    async def batch(self, delivered: list[tuple[Event, ConsumerRecord[bytes, bytes]]]) -> None:
+        assert all(dict(r.headers)["ce_id"] == str(e.id).encode() for e, r in delivered)  # each with its record
+        self.batches.append([e.id for e, _ in delivered])
         if self.batch_fails:
             raise RuntimeError("a handler raised")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from contracts.base import ENVELOPE_FIELDS, Event
@@ -50,7 +51,7 @@ def encode(payload: dict[str, Any], *, subject: str, source: str,
     ]
     headers.extend(extra_headers or [])
     data = {k: v for k, v in payload.items() if k not in ENVELOPE_FIELDS}
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    body = orjson.dumps(data)  # compact UTF-8, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it
     return KafkaRecord(key=subject.encode(), value=body, headers=headers)
 
 

@@ -1,9 +1,11 @@
 """The message bus: one message, one transaction (inbox claim + effects + outbox rows)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
@@ -43,12 +45,32 @@ class MessageBus:
         """Several messages in one transaction: every (id, type, command) is claimed at once, and the commands of
         the ids claimed now, in their order, are combined into one command for one handler. All or nothing."""
         async with self._uow_factory() as uow:
-            claimed = await uow.inbox.claim_many([(message_id, kind) for message_id, kind, _ in messages])
-            fresh: list[object] = []
-            for message_id, _, cmd in messages:
-                if message_id in claimed:
-                    claimed.discard(message_id)  # the first of an id delivered twice in the batch
-                    fresh.append(cmd)
+            fresh = [cmd for _, cmd in await self._claimed(uow, messages)]
             result = await self._handlers[type(combined := combine(fresh))](combined, uow) if fresh else None
             await uow.commit()
         return result
+
+    async def handle_in_order(self, messages: Sequence[tuple[UUID, str, object]],
+                              around: Callable[[int], AbstractContextManager[Any]] | None = None) -> int:
+        """Several messages in one transaction: every (id, type, command) is claimed at once, then each command of
+        an id claimed now runs through its own handler, in order, on the same unit of work (within `around(i)`, the
+        i-th message's context, if given). All or nothing; how many ran."""
+        async with self._uow_factory() as uow:
+            fresh = await self._claimed(uow, messages)
+            for index, cmd in fresh:
+                with around(index) if around is not None else contextlib.nullcontext():
+                    await self._handlers[type(cmd)](cmd, uow)
+            await uow.commit()
+        return len(fresh)
+
+    @staticmethod
+    async def _claimed(uow: UnitOfWork, messages: Sequence[tuple[UUID, str, object]]) -> list[tuple[int, object]]:
+        """The (position, command) of each message whose id this transaction claimed, the first of an id delivered
+        twice in the batch."""
+        claimed = await uow.inbox.claim_many([(message_id, kind) for message_id, kind, _ in messages])
+        fresh: list[tuple[int, object]] = []
+        for index, (message_id, _, cmd) in enumerate(messages):
+            if message_id in claimed:
+                claimed.discard(message_id)
+                fresh.append((index, cmd))
+        return fresh

@@ -7,9 +7,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
+import uvloop
 
 from servicekit.logs import configure_logging
 from servicekit.migrations import upgrade
@@ -20,6 +21,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.worker import Worker, install_signal_handlers
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], Any],
@@ -36,17 +38,24 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
     configure_logging(settings_class.service_name, settings.log, role=args.role)
     if args.role == "api":
         uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port or settings.default_port,
-                    log_level="warning", access_log=False, log_config=None)  # uvicorn's lines in our format
+                    loop="uvloop", http="httptools", log_level="warning", access_log=False,
+                    log_config=None)  # uvicorn's lines in our format
     elif args.role == "worker":
-        asyncio.run(_run_worker(settings, create_worker))
+        _run(_run_worker(settings, create_worker))
     elif args.role == "migrate":
         upgrade(migrations_dir, settings.db.url)
     elif args.role == "redrive":
-        done = asyncio.run(redrive(settings, limit=args.limit, dry_run=args.dry_run))
+        done = _run(redrive(settings, limit=args.limit, dry_run=args.dry_run))
         print(f"redrive: {done.sent} records {'to send' if args.dry_run else 'sent back'}, "
               f"{done.skipped} parked by other services left alone")
     else:
-        asyncio.run(extra[args.role](settings))
+        _run(extra[args.role](settings))
+
+
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """On uvloop, as uvicorn runs the api."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def _run_worker(settings: ServiceSettings, create_worker: Callable[[Any], Worker]) -> None:

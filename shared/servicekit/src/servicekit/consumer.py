@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -26,8 +27,8 @@ from servicekit.tracing import consuming, record_fields
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[Event], Awaitable[Any]]
-# several events of one partition, in order, handled in one transaction (a service that opts in: build_worker)
-BatchHandler = Callable[[list[Event]], Awaitable[Any]]
+# several events of one partition, in order, with their records, handled in one transaction (build_worker)
+BatchHandler = Callable[[list[tuple[Event, ConsumerRecord]]], Awaitable[Any]]
 LAG_EVERY_S = 1.0
 
 
@@ -120,8 +121,8 @@ class EventConsumer:
         if self._batch is None:
             return False
         try:
-            events = [from_record(r.headers, r.value) for r in records]
-            handled = [e for e in events if e is not None and type(e) in self._handlers]
+            events = [(from_record(r.headers, r.value), r) for r in records]
+            handled = [(e, r) for e, r in events if e is not None and type(e) in self._handlers]
             if handled:
                 await self._batch(handled)
         except Exception as exc:
@@ -184,11 +185,8 @@ class EventConsumer:
             raise Parked(str(exc), error_type="PoisonMessage", handler="decode", attempts=1) from exc
         handler = self._handlers.get(type(event)) if event is not None else None
         if event is not None and handler is not None:
-            # within a span that continues the trace the event was created in: the rows its handler writes do too
-            with consuming(trace_context(record.headers), event_type=event.type, event_id=str(event.id),
-                           subject=event.subject, topic=record.topic):
+            with handling(event, record):
                 await handler(event)
-                log.info("handled %s", event.type)
             self.processed += 1
             _count(self.handled_by_topic, record.topic)
 
@@ -249,6 +247,17 @@ class EventConsumer:
                 except Exception as exc:
                     log.debug("closing kafka client: %s", exc)
         self._consumer = self._dlq = None
+
+
+@contextmanager
+def handling(event: Event, record: ConsumerRecord) -> Iterator[None]:
+    """One event's handling: within a span that continues the trace the event was created in (the rows its handler
+    writes do too), with the record's fields on every line logged, and a line once handled."""
+    with log_context(**record_fields(record.headers)), consuming(
+            trace_context(record.headers), event_type=event.type, event_id=str(event.id), subject=event.subject,
+            topic=record.topic):
+        yield
+        log.info("handled %s", event.type)
 
 
 def _count(counts: dict[str, int], topic: str) -> None:

@@ -16,7 +16,7 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProduce
     return AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, client_id=client_id,
         acks="all", enable_idempotence=True, request_timeout_ms=settings.request_timeout_ms,
-        linger_ms=5,
+        linger_ms=settings.linger_ms,
     )
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, Integer, Table, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.cloudevents import encode, trace_headers
@@ -30,6 +30,17 @@ PURGE_EVERY_S = 300.0
 LISTEN_RETRY_S = 30.0
 
 
+def _claim_statement(table: Table) -> Update:
+    """One round trip: take the relay's lock (an uncorrelated subquery, evaluated once before any row is read:
+    PostgreSQL's one-time filter; without the lock, no row), mark the oldest unpublished rows sent and return them."""
+    locked = select(func.pg_try_advisory_xact_lock(bindparam("lock_key", type_=BigInteger))).scalar_subquery()
+    oldest = (select(table.c.seq).where(locked, table.c.published_at.is_(None))
+              .order_by(table.c.seq).limit(bindparam("batch_size", type_=Integer)))
+    return (update(table).where(table.c.seq.in_(oldest)).values(published_at=func.now())
+            .returning(table.c.seq, table.c.topic, table.c.key, table.c.payload, table.c.traceparent,
+                       table.c.tracestate))
+
+
 class OutboxRelay:
     def __init__(self, engine: AsyncEngine, tables: MessagingTables, kafka: KafkaSettings,
                  settings: OutboxSettings, *, source: str, client_id: str) -> None:
@@ -40,6 +51,7 @@ class OutboxRelay:
         self._source = source
         self._client_id = client_id
         self._lock_key = zlib.crc32(f"outbox:{tables.outbox.fullname}".encode())
+        self._claim = _claim_statement(tables.outbox)
         self._producer: AIOKafkaProducer | None = None
         self._channel = channel(tables.outbox)
         self._listener: asyncpg.Connection | None = None
@@ -114,33 +126,27 @@ class OutboxRelay:
             await listener.close()
 
     async def publish_batch(self) -> int:
-        """Send the oldest unpublished rows and mark them sent, all or nothing."""
+        """Send the oldest unpublished rows and mark them sent, all or nothing: they are marked in the statement
+        that reads them, and the mark commits only once Kafka has every one (else it rolls back with the batch)."""
         async with self._engine.begin() as conn:
-            if not await conn.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
-                return 0
-            rows = (await conn.execute(
-                select(self._table.c.seq, self._table.c.topic, self._table.c.key, self._table.c.payload,
-                       self._table.c.traceparent, self._table.c.tracestate)
-                .where(self._table.c.published_at.is_(None))
-                .order_by(self._table.c.seq).limit(self._settings.batch_size)
-            )).all()
+            rows = sorted((await conn.execute(self._claim, {"lock_key": self._lock_key,
+                                                            "batch_size": self._settings.batch_size})).all(),
+                          key=lambda row: row.seq)  # RETURNING keeps no order
             if not rows:
                 return 0
             producer = await self._ensure_producer()
             futures = []
+            debug = log.isEnabledFor(logging.DEBUG)
             for row in rows:  # validated when the handler built the event: encoded here without model work
+                # the trace context the event was created in goes with it: ce_traceparent, ce_tracestate
                 trace = {"traceparent": row.traceparent, "tracestate": row.tracestate}
-                with log_context(**event_fields(event_id=str(row.payload["id"]), event_type=row.payload["type"],
-                                                subject=row.key, context=trace)):
-                    # the trace context the event was created in goes with it: ce_traceparent, ce_tracestate
-                    record = encode(row.payload, subject=row.key, source=self._source,
-                                    extra_headers=trace_headers(trace))
-                    futures.append(await producer.send(row.topic, record.value, key=record.key,
-                                                       headers=record.headers))
-                    log.debug("publishing to %s", row.topic)
+                record = encode(row.payload, subject=row.key, source=self._source, extra_headers=trace_headers(trace))
+                futures.append(await producer.send(row.topic, record.value, key=record.key, headers=record.headers))
+                if debug:
+                    with log_context(**event_fields(event_id=str(row.payload["id"]),
+                                                    event_type=row.payload["type"], subject=row.key, context=trace)):
+                        log.debug("publishing to %s", row.topic)
             await asyncio.gather(*futures)
-            await conn.execute(update(self._table).where(self._table.c.seq.in_([r.seq for r in rows]))
-                               .values(published_at=func.now()))
         self.published += len(rows)
         return len(rows)
 

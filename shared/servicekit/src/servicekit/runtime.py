@@ -120,8 +120,9 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
 
 def build_worker(runtime: Runtime[Any], translations: Translations,
                  jobs: Sequence[Job] = (), *, combine: Callable[[list[Any]], object] | None = None) -> Worker:
-    """The service's worker. With `combine` (its commands → one batch command), the events of a partition that
-    arrive together are handled in one transaction, and one by one only when that fails (docs/messaging.md)."""
+    """The service's worker. The events of a partition that arrive together are handled in one transaction (their
+    commands one by one in order, or with `combine` as one batch command), and one by one, a transaction each, only
+    when that fails (docs/messaging.md); WORKER__BATCH=false handles every event alone."""
     settings = runtime.settings
     relay = OutboxRelay(runtime.engine, runtime.tables, settings.kafka, settings.outbox,
                         source=settings.source, client_id=f"{settings.service_name}-relay")
@@ -130,7 +131,8 @@ def build_worker(runtime: Runtime[Any], translations: Translations,
         consumer = EventConsumer(settings.kafka, group_id=settings.service_name,
                                  handlers=event_handlers(runtime.bus, translations),
                                  max_backoff_s=settings.outbox.max_backoff_s, worker=settings.worker,
-                                 batch=batch_handler(runtime.bus, translations, combine) if combine else None)
+                                 batch=batch_handler(runtime.bus, translations, combine)
+                                 if combine is not None or settings.worker.batch else None)
     worker = Worker(relay=relay, consumer=consumer, jobs=list(jobs), health=WorkerHealth(settings.worker))
     heartbeat = Heartbeat(runtime.engine, runtime.tables.worker_heartbeat, settings.worker, worker.state)
     metrics = worker.metrics = ProcessMetrics("worker")
@@ -162,11 +164,12 @@ def runtime_of(app: Any) -> Runtime[Any]:
 # What a route reaches, typed, as FastAPI dependencies: the bus (`bus: Bus`), the clock (`now: Now`), and a unit of
 # work for reads (each service's `Uow = Annotated[SqlXUnitOfWork, Depends(unit_of_work(SqlXUnitOfWork))]`).
 
-def message_bus(request: Request) -> MessageBus:
+# async, so that FastAPI calls them on the event loop rather than in its thread pool (a thread hop per request)
+async def message_bus(request: Request) -> MessageBus:
     return runtime_of(request.app).bus
 
 
-def clock_of(request: Request) -> Clock:
+async def clock_of(request: Request) -> Clock:
     return runtime_of(request.app).clock
 
 

@@ -15,6 +15,9 @@ PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DO
 class DbSettings(BaseModel):
     url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:15432/gpuplatform"
     pool_size: int = Field(default=5, ge=1)
+    ping_after_idle_s: float = Field(default=5.0, ge=0, le=3600, description="A pooled connection idle this long "
+                                     "is pinged before use (and replaced if the database went away); 0 pings at "
+                                     "every use.")
     echo: bool = False
 
 
@@ -24,6 +27,9 @@ class KafkaSettings(BaseModel):
     request_timeout_ms: int = Field(default=15_000, ge=1_000)
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
+    linger_ms: int = Field(default=0, ge=0, le=1000, description="How long a producer holds a record for more to "
+                           "batch with it. 0: sent at once; records added while a request is in flight still "
+                           "batch.")
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -48,6 +54,9 @@ class WorkerSettings(BaseModel):
                                                     "exclusion race) is retried this many times before parking; "
                                                     "a lost connection to the broker or database is retried "
                                                     "without limit.")
+    batch: bool = Field(default=True, description="The events of a partition that arrive together are handled in "
+                                                  "one transaction (one by one when that fails); false: each in "
+                                                  "its own.")
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=0, ge=0, le=65535, description="The worker's own /healthz and /readyz for "
                                                                    "process probes; 0 serves none.")

@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import ConsumerRecord
+
 from contracts import Event
 from servicekit.bus import MessageBus
-from servicekit.consumer import EventConsumer
+from servicekit.consumer import BatchHandler, EventConsumer, handling
 from servicekit.liveness import WorkerHealth, current_part
 from servicekit.metrics import ProcessMetrics
 from servicekit.relay import OutboxRelay
@@ -68,14 +70,20 @@ def event_handlers(bus: MessageBus, translations: Translations) -> dict[type[Eve
 
 
 def batch_handler(bus: MessageBus, translations: Translations,
-                  combine: Callable[[list[object]], object]) -> Callable[[list[Event]], Awaitable[Any]]:
-    """Events handled in one transaction: each translated, then the commands combined into one (the service's own
-    batch command) and run through the bus, every event claimed in the inbox at once."""
+                  combine: Callable[[list[object]], object] | None = None) -> BatchHandler:
+    """Events handled in one transaction, every one claimed in the inbox at once: each translated, then the
+    commands combined into one (the service's own batch command, with `combine`), else each run through its own
+    handler in order, in the event's span and log context as when handled alone."""
 
-    async def handle(events: list[Event]) -> Any:
-        messages = [(event.id, event.type, command) for event in events
-                    if (command := translations[type(event)](event)) is not None]
-        return await bus.handle_many(messages, combine) if messages else None
+    async def handle(delivered: list[tuple[Event, ConsumerRecord]]) -> Any:
+        kept = [(event, record, command) for event, record in delivered
+                if (command := translations[type(event)](event)) is not None]
+        messages = [(event.id, event.type, command) for event, _, command in kept]
+        if not messages:
+            return None
+        if combine is not None:
+            return await bus.handle_many(messages, combine)
+        return await bus.handle_in_order(messages, around=lambda i: handling(kept[i][0], kept[i][1]))
 
     return handle
 

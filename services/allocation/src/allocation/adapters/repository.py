@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -182,11 +182,10 @@ class WaitingRepository:
 
     async def remove(self, *application_ids: UUID) -> bool:
         """Take the applications out of the waitlist and out of their round; True if any was in either."""
-        removed = 0
-        for table in (waitlist, round_candidate):
-            stmt = delete(table).where(table.c.application_id.in_(application_ids)).returning(table.c.application_id)
-            removed += len((await self._session.execute(stmt)).all())
-        return removed > 0
+        gone = [delete(table).where(table.c.application_id.in_(application_ids))
+                .returning(table.c.application_id).cte(f"gone_{table.name}") for table in (waitlist, round_candidate)]
+        removed = select(func.count()).select_from(union_all(*(select(g.c.application_id) for g in gone)).subquery())
+        return bool(await self._session.scalar(removed))  # one statement: both deletes run, as CTEs
 
     async def exclude(self, application_id: UUID, reason: str, at: datetime) -> None:
         """Remember that the application must never be placed (withdrawn, or rejected by evaluation), also when its

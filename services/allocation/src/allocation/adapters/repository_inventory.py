@@ -1,7 +1,6 @@
 """The inventory in and out of the database: CSPs, servers, their availability windows, free GPUs and capacity."""
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,7 +30,8 @@ def _servers() -> Select[Any]:
 
 
 def _server(row: Any) -> Server:
-    return Server(**{**row._mapping, "gpu_uuids": tuple(row.gpu_uuids or ())})  # no GPU row: NULL
+    columns = {k: v for k, v in row._mapping.items() if k != "taken"}  # free_slots' extra column
+    return Server(**{**columns, "gpu_uuids": tuple(row.gpu_uuids or ())})  # no GPU row: NULL
 
 
 def _serving(pool: ProgramCode, during: Any) -> Any:
@@ -154,15 +154,18 @@ class InventoryRepository:
         """Per server serving the pool for the whole period (one window covers it), the GPUs free all along;
         `whole_only` keeps only the servers with every GPU free."""
         during = as_range(period)
-        servers = [_server(r) for r in (await self._session.execute(
-            _servers().where(server.c.gpu_model == gpu_model, _serving(pool, during)))).all()]
-        stmt = (select(allocation_gpu.c.server_id, allocation_gpu.c.gpu_index)
-                .where(allocation_gpu.c.server_id.in_([s.id for s in servers]),
-                       allocation_gpu.c.during.overlaps(during)))
-        taken: dict[UUID, set[int]] = defaultdict(set)
-        for server_id, gpu_index in (await self._session.execute(stmt)).all():
-            taken[server_id].add(gpu_index)
-        return [s.free_slots(taken[s.id]) for s in servers if not (whole_only and taken[s.id])]
+        taken = (select(func.array_agg(allocation_gpu.c.gpu_index))
+                 .where(allocation_gpu.c.server_id == server.c.id, allocation_gpu.c.during.overlaps(during))
+                 .scalar_subquery())
+        rows = (await self._session.execute(
+            _servers().add_columns(taken.label("taken")).where(server.c.gpu_model == gpu_model, _serving(pool, during))
+        )).all()  # one statement: the servers and, per server, its GPUs taken at some time of the period
+        free = []
+        for row in rows:
+            busy = set(row.taken or ())
+            if not (whole_only and busy):
+                free.append(_server(row).free_slots(busy))
+        return free
 
     async def capacity(self, pool: ProgramCode, gpu_model: str | None, at: datetime) -> tuple[int, int]:
         """(GPUs serving the pool at the instant `at`, of those the GPUs allocated or held then)."""

@@ -12,11 +12,12 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import csr_array
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 
 class Item(Protocol):
@@ -63,6 +64,10 @@ def greedy(pool: Sequence[Item], limits: Limits) -> np.ndarray:
 
 def _rows(pool: Sequence[Item], limits: Limits) -> tuple[csr_array, np.ndarray]:
     """The constraints that can bind: a model, the budget or an institution whose demand exceeds what it may get."""
+    # SciPy (~50 MB resident) is imported here, not at module import, so that processes which never select a round
+    # stay small; the first exact selection in a process pays the import (1-2 s, within its time limit).
+    from scipy.sparse import csr_array
+
     members: dict[tuple[str, str], list[int]] = defaultdict(list)
     bound: dict[tuple[str, str], int] = {}
     floor = limits.floor > 0
@@ -138,6 +143,8 @@ def _lp_guided(pool: Sequence[Item], limits: Limits, a: csr_array, ub: np.ndarra
     selection minus one unit of the integer objective (a margin for rounding), no optimum does it. The bound holds
     for any y >= 0, so an inexact LP can only make the fixing weaker, never wrong.
     """
+    from scipy.optimize import linprog  # lazily, as in _rows (loaded by then)
+
     nothing = np.zeros(len(pool), dtype=bool)
     best = _best_feasible(a, ub, w, [greedy(pool, limits), start])
     # scipy-stubs types A_ub as a dense array; HiGHS takes the sparse one as it is (scipy's _clean_inputs keeps it)
@@ -163,6 +170,8 @@ def _best_feasible(a: csr_array, ub: np.ndarray, w: np.ndarray, picks: list[np.n
 
 def _branch_and_cut(a: csr_array, ub: np.ndarray, w: np.ndarray, drop: np.ndarray, keep: np.ndarray,
                     seconds: float) -> tuple[np.ndarray | None, bool]:
+    from scipy.optimize import Bounds, LinearConstraint, milp  # lazily, as in _rows (loaded by then)
+
     free = np.flatnonzero(~(drop | keep))
     found = keep.copy()
     if len(free) == 0:

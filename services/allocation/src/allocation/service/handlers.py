@@ -31,7 +31,7 @@ from allocation.domain.commands import (
 from allocation.domain.errors import AllocationNotFound, InvalidInput
 from allocation.domain.offers import OfferState
 from allocation.domain.policy import Policy
-from allocation.domain.windows import min_days
+from allocation.domain.windows import Period, min_days
 from allocation.service.inventory import (
     announce_csps,
     end_window,
@@ -65,10 +65,11 @@ async def allocate_gpus(cmd: AllocateGpus, uow: AllocationUnitOfWork, policy: Po
         log.error("application %s cannot be placed: %s %s", cmd.application_id, exc.field, exc)
         return None
     shortest = min_days(cmd.acceptable_window_months)
+    seen: dict[Period, list[list[model.Slot]]] = {}
     found = await fit(uow, policy, cmd.program, cmd.gpu_model, cmd.gpus, period, not_before=period[0],
-                      min_days=shortest)
+                      min_days=shortest, seen=seen)
     if found is None:
-        await _waitlist(cmd, period, shortest, uow, clock())
+        await _waitlist(cmd, period, shortest, uow, clock(), seen.get(period))
         return None
     allocation = model.allocate(uuid4(), cmd.application_id, cmd.program, cmd.gpu_model, found[0], found[1])
     await uow.allocations.add(allocation)
@@ -177,8 +178,10 @@ async def _give_back(allocation: model.Allocation, reason: str, at: datetime, uo
 
 
 async def _waitlist(cmd: AllocateGpus, period: tuple[datetime, datetime], shortest: int | None,
-                    uow: AllocationUnitOfWork, now: datetime) -> None:
-    free = await uow.inventory.free_slots(cmd.program, cmd.gpu_model, period)
+                    uow: AllocationUnitOfWork, now: datetime, free: list[list[model.Slot]] | None = None) -> None:
+    """`free`: the GPUs free for the period, if the caller has just read them."""
+    if free is None:
+        free = await uow.inventory.free_slots(cmd.program, cmd.gpu_model, period)
     reason = model.no_fit_reason(cmd.gpus, sum(len(s) for s in free), cmd.gpu_model, cmd.program, period)
     await uow.waiting.add_waitlisted(model.WaitlistEntry(
         application_id=cmd.application_id, program=cmd.program, score=cmd.score, gpus=cmd.gpus,

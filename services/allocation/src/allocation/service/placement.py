@@ -23,14 +23,18 @@ WAITLIST_SCAN = 200
 
 
 async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: model.ProgramCode, gpu_model: str, gpus: int,
-              requested: Period, *, not_before: datetime,
-              min_days: int | None) -> tuple[Period, list[model.Slot]] | None:
-    """The best period (what is left of the request, else an idle window of at least `min_days`) with its GPUs."""
+              requested: Period, *, not_before: datetime, min_days: int | None,
+              seen: dict[Period, list[list[model.Slot]]] | None = None) -> tuple[Period, list[model.Slot]] | None:
+    """The best period (what is left of the request, else an idle window of at least `min_days`) with its GPUs;
+    `seen` keeps the free GPUs of each period looked at (any server, not only whole ones), for a caller that
+    explains a miss."""
     rules = policy.round_rules(pool)
     # the windows matter only to a request that accepts a part of its period
     windows = await uow.inventory.windows(pool=pool, gpu_model=gpu_model, overlapping=requested) if min_days else []
     for period in offer_periods(requested, not_before, min_days, [(w.starts_at, w.ends_at) for w in windows]):
         free = await uow.inventory.free_slots(pool, gpu_model, period, whole_only=rules.whole_servers)
+        if seen is not None and not rules.whole_servers:
+            seen[period] = free
         slots = choose_grant(gpus, free, whole_servers=rules.whole_servers,
                              max_servers=policy.max_servers_per_grant.get(pool))
         if slots is not None:

@@ -60,20 +60,34 @@ class ProfileRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def put(self, profile: Profile) -> bool:
-        """False when the application is known already (announced twice): the first announcement stands."""
-        stmt = insert(application).values(
+    async def add(self, profile: Profile) -> list[UUID] | None:
+        """None when the application is known already (announced twice): the first announcement stands. Else the
+        allocations granted to it so far (read before it was), in id order: one statement, the insert and the read."""
+        added = insert(application).values(
             application_id=profile.application_id, partner_id=profile.partner_id, program=profile.program,
             organisation=profile.organisation, business_registration_number=profile.business_registration_number,
             participants=[asdict(p) for p in profile.participants],
             open_source_pledged=profile.open_source_pledged,
-        ).on_conflict_do_nothing().returning(application.c.application_id)
-        return (await self._session.execute(stmt)).first() is not None
+        ).on_conflict_do_nothing().returning(application.c.application_id).cte("added")
+        stmt = (select(added.c.application_id, grant.c.allocation_id)
+                .outerjoin_from(added, grant, grant.c.application_id == added.c.application_id)
+                .order_by(grant.c.allocation_id))
+        rows = (await self._session.execute(stmt)).all()
+        if not rows:
+            return None
+        return [r.allocation_id for r in rows if r.allocation_id is not None]
 
-    async def put_youth(self, application_id: UUID, is_youth: bool) -> None:
+    async def put_youth(self, application_id: UUID, is_youth: bool) -> list[UUID]:
+        """Record (or correct) the finding; the allocations granted to the application so far, in id order (one
+        statement, the upsert and the read)."""
         stmt = insert(youth).values(application_id=application_id, youth=is_youth)
-        await self._session.execute(stmt.on_conflict_do_update(index_elements=[youth.c.application_id],
-                                                               set_={"youth": stmt.excluded.youth}))
+        put = (stmt.on_conflict_do_update(index_elements=[youth.c.application_id],
+                                          set_={"youth": stmt.excluded.youth})
+               .returning(youth.c.application_id).cte("put"))
+        granted = (select(grant.c.allocation_id)
+                   .join_from(put, grant, grant.c.application_id == put.c.application_id)
+                   .order_by(grant.c.allocation_id))
+        return list((await self._session.scalars(granted)).all())
 
     async def add_release(self, application_id: UUID, found: Release, at: datetime, by: str) -> bool:
         """False when a release is recorded already; the first one stands."""
@@ -88,29 +102,44 @@ class ProfileRepository:
                 .outerjoin(release, release.c.application_id == application.c.application_id)
                 .where(application.c.application_id == application_id))
         row = (await self._session.execute(stmt)).first()
-        if row is None:
-            return None
-        m = row._mapping
-        found = Release(m["url"], m["released_on"], m["event_id"]) if m["url"] is not None else None
-        return Profile(application_id=m["application_id"], partner_id=m["partner_id"], program=m["program"],
-                       organisation=m["organisation"], business_registration_number=m["business_registration_number"],
-                       youth=bool(m["youth"]), participants=tuple(Participant(**p) for p in m["participants"]),
-                       open_source_pledged=m["open_source_pledged"], release=found)
+        return None if row is None else _profile(row._mapping)
 
+
+def _profile(m: Any) -> Profile:
+    found = Release(m["url"], m["released_on"], m["event_id"]) if m["url"] is not None else None
+    return Profile(application_id=m["application_id"], partner_id=m["partner_id"], program=m["program"],
+                   organisation=m["organisation"], business_registration_number=m["business_registration_number"],
+                   youth=bool(m["youth"]), participants=tuple(Participant(**p) for p in m["participants"]),
+                   open_source_pledged=m["open_source_pledged"], release=found)
+
+
+PROFILE_COLUMNS = (*application.c, youth.c.youth, release.c.url, release.c.released_on, release.c.event_id)
 
 
 class GrantRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, new: Grant) -> bool:
-        """False when the allocation is known already."""
-        stmt = insert(grant).values(
+    async def open(self, new: Grant) -> tuple[Grant, Profile | None] | None:
+        """None when the allocation is known already. Else the grant as stored, ended if its reclaim was read first,
+        and its application's profile if billing has read it: one statement, the insert and the reads."""
+        opened = insert(grant).values(
             allocation_id=new.allocation_id, application_id=new.application_id, program=new.program,
             gpu_model=new.gpu_model, gpus_by_csp=dict(new.gpus_by_csp),
             starts_at=new.starts_at, ends_at=new.ends_at,
-        ).on_conflict_do_nothing().returning(grant.c.allocation_id)
-        return (await self._session.execute(stmt)).first() is not None
+        ).on_conflict_do_nothing().returning(*grant.c).cte("opened")
+        stmt = (select(opened, grant_end.c.ended_at, *(c.label(f"profile_{c.name}") for c in PROFILE_COLUMNS))
+                .outerjoin(grant_end, grant_end.c.allocation_id == opened.c.allocation_id)
+                .outerjoin(application, application.c.application_id == opened.c.application_id)
+                .outerjoin(youth, youth.c.application_id == application.c.application_id)
+                .outerjoin(release, release.c.application_id == application.c.application_id))
+        row = (await self._session.execute(stmt)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        profile = {name.removeprefix("profile_"): value for name, value in m.items()
+                   if isinstance(name, str) and name.startswith("profile_")}
+        return _grant(m), (_profile(profile) if profile["application_id"] is not None else None)
 
     async def end(self, allocation_id: UUID, at: datetime) -> None:
         """The earliest end read stands, whichever order reclaims are read in."""
@@ -126,13 +155,7 @@ class GrantRepository:
         if for_update:
             stmt = stmt.with_for_update(of=grant)
         row = (await self._session.execute(stmt)).first()
-        if row is None:
-            return None
-        m = row._mapping
-        per_csp = tuple(sorted((csp, int(n)) for csp, n in m["gpus_by_csp"].items()))
-        return Grant(allocation_id=m["allocation_id"], application_id=m["application_id"], program=m["program"],
-                     gpu_model=m["gpu_model"], gpus_by_csp=per_csp,
-                     starts_at=m["starts_at"], ends_at=m["ends_at"], ended_at=m["ended_at"])
+        return None if row is None else _grant(row._mapping)
 
     async def of_application(self, application_id: UUID) -> list[UUID]:
         stmt = select(grant.c.allocation_id).where(grant.c.application_id == application_id).order_by(
@@ -146,6 +169,13 @@ class GrantRepository:
                        grant.c.gpus_by_csp.has_key(csp))
                 .order_by(grant.c.allocation_id))
         return list((await self._session.scalars(stmt)).all())
+
+
+def _grant(m: Any) -> Grant:
+    per_csp = tuple(sorted((csp, int(n)) for csp, n in m["gpus_by_csp"].items()))
+    return Grant(allocation_id=m["allocation_id"], application_id=m["application_id"], program=m["program"],
+                 gpu_model=m["gpu_model"], gpus_by_csp=per_csp,
+                 starts_at=m["starts_at"], ends_at=m["ends_at"], ended_at=m["ended_at"])
 
 
 class PriceRepository:
@@ -209,7 +239,9 @@ class LedgerRepository:
     async def append(self, lines: Sequence[Line], cause: Cause, at: datetime) -> None:
         if not lines:
             return
-        await self._session.execute(ledger_line.insert(), [{
+        # RETURNING makes it one statement per batch of rows (SQLAlchemy's "insertmanyvalues"); without it asyncpg
+        # runs the statement once per row
+        await self._session.execute(ledger_line.insert().returning(ledger_line.c.id), [{
             "allocation_id": line.key.allocation_id, "application_id": line.application_id,
             "partner_id": line.partner_id, "program": line.program, "payer_kind": line.payer.kind.value,
             "payer_key": line.payer.key, "payer_name": line.payer.name, "csp": line.key.csp,
@@ -285,7 +317,8 @@ class DocumentRepository:
             payer_kind=draft.payer.kind.value, payer_key=draft.payer.key, payer_name=draft.payer.name,
             month=draft.month, total_krw=abs(draft.total_krw), reason=reason, credits=list(credits),
             drafted_at=at))
-        await self._session.execute(document_line.insert(), [{
+        # RETURNING: one statement per batch of rows ("insertmanyvalues"), as in LedgerRepository.append
+        await self._session.execute(document_line.insert().returning(document_line.c.position), [{
             "document_id": document_id, "position": i, "application_id": line.application_id,
             "allocation_id": line.key.allocation_id, "program": line.program, "csp": line.key.csp,
             "gpu_model": line.gpu_model, "gpus": line.key.gpus, "period_start": line.key.period_start,
@@ -294,7 +327,7 @@ class DocumentRepository:
             "share_denominator": line.key.share.denominator, "amount_krw": line.amount_krw,
             "busy_gpu_hours": busy.get((line.key.allocation_id, line.key.period_start, line.key.period_end)),
         } for i, line in enumerate(draft.lines, start=1)])
-        await self._session.execute(document_ledger_line.insert(), [
+        await self._session.execute(document_ledger_line.insert().returning(document_ledger_line.c.ledger_line_id), [
             {"document_id": document_id, "ledger_line_id": i} for i in draft.ledger_line_ids])
 
     async def invoices_billing(self, keys: Iterable[LineKey]) -> list[str]:

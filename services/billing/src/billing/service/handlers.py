@@ -40,8 +40,10 @@ from billing.domain.ledger import (
     Document,
     DocumentKind,
     DocumentStatus,
+    Grant,
     PayerKind,
     PriceBook,
+    Profile,
     Release,
     drafts,
     month_of,
@@ -67,35 +69,56 @@ async def reprice(allocation_ids: Iterable[UUID], uow: BillingUnitOfWork, policy
     two facts about one allocation read at once post one after the other, never the same difference twice. An
     allocation whose application billing has not read yet owes nothing until it has."""
     posted = 0
+    prices: dict[str, PriceBook] = {}  # per GPU model, read once per repricing
     for allocation_id in sorted(set(allocation_ids)):
         grant = await uow.grants.get(allocation_id, for_update=True)
         if grant is None:
             continue
-        profile = await uow.profiles.get(grant.application_id)
-        if profile is None:
-            log.info("allocation %s waits for its application %s", allocation_id, grant.application_id)
-            continue
-        prices = PriceBook(await uow.prices.of_model(grant.gpu_model), policy.default_krw_per_gpu_hour)
-        lines = reconcile(owed(grant, profile, prices, policy.shares), await uow.ledger.posted(allocation_id))
-        await uow.ledger.append(lines, cause, now)
-        posted += len(lines)
+        # the profile is read after the lock (not joined into its statement): a fact committed while this waited
+        # for the lock is then seen
+        posted += await _post(grant, await uow.profiles.get(grant.application_id), uow, policy, cause, now,
+                              prices=prices)
     return posted
+
+
+async def _post(grant: Grant, profile: Profile | None, uow: BillingUnitOfWork, policy: BillingPolicy, cause: Cause,
+                now: datetime, *, prices: dict[str, PriceBook] | None = None, opened: bool = False) -> int:
+    """Post what the grant owes now, less what the ledger holds for it (nothing, when it was `opened` just now);
+    returns the lines posted."""
+    if profile is None:
+        log.info("allocation %s waits for its application %s", grant.allocation_id, grant.application_id)
+        return 0
+    prices = {} if prices is None else prices
+    if grant.gpu_model not in prices:
+        prices[grant.gpu_model] = PriceBook(await uow.prices.of_model(grant.gpu_model),
+                                            policy.default_krw_per_gpu_hour)
+    # lines are posted only for a stored grant and grants are never deleted: a grant opened now has none
+    held = {} if opened else await uow.ledger.posted(grant.allocation_id)
+    lines = reconcile(owed(grant, profile, prices[grant.gpu_model], policy.shares), held)
+    await uow.ledger.append(lines, cause, now)
+    return len(lines)
 
 
 async def record_application(cmd: RecordApplication, uow: BillingUnitOfWork, policy: BillingPolicy,
                              clock: Clock) -> None:
-    if await uow.profiles.put(cmd.profile):
-        await reprice(await uow.grants.of_application(cmd.profile.application_id), uow, policy, cmd.cause, clock())
+    granted = await uow.profiles.add(cmd.profile)  # None when known already: the first announcement stands
+    if granted is not None:
+        await reprice(granted, uow, policy, cmd.cause, clock())
 
 
 async def record_youth(cmd: RecordYouth, uow: BillingUnitOfWork, policy: BillingPolicy, clock: Clock) -> None:
-    await uow.profiles.put_youth(cmd.application_id, cmd.youth)
-    await reprice(await uow.grants.of_application(cmd.application_id), uow, policy, cmd.cause, clock())
+    granted = await uow.profiles.put_youth(cmd.application_id, cmd.youth)
+    await reprice(granted, uow, policy, cmd.cause, clock())
 
 
 async def open_grant(cmd: OpenGrant, uow: BillingUnitOfWork, policy: BillingPolicy, clock: Clock) -> None:
-    await uow.grants.add(cmd.grant)
-    await reprice([cmd.grant.allocation_id], uow, policy, cmd.cause, clock())
+    opened = await uow.grants.open(cmd.grant)
+    if opened is None:  # known already: reprice the grant as stored
+        await reprice([cmd.grant.allocation_id], uow, policy, cmd.cause, clock())
+        return
+    # new: no other transaction sees the grant before this one commits, so there is nothing to lock or wait for
+    grant, profile = opened
+    await _post(grant, profile, uow, policy, cmd.cause, clock(), opened=True)
 
 
 async def end_grant(cmd: EndGrant, uow: BillingUnitOfWork, policy: BillingPolicy, clock: Clock) -> None:

@@ -7,15 +7,17 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import ColumnElement, Insert, Select, Text, Update, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.orm import application, application_status, offer
+from intake.adapters.webhook_outbox import pending_deliveries
 from intake.domain.forms import Form
 from intake.domain.model import Application, Status
 from intake.domain.offers import Offer, OfferState
 from intake.domain.types import ProgramCode
+from intake.domain.webhooks import STATUS_CHANGED
 
 APPLICANT_PREFIX = "applicant_"
 COLUMNS = ("program", "call_id", "gpu_model", "period_start", "period_end", "planned_gpu_hours_per_month",
@@ -37,6 +39,45 @@ def _row(app: Application) -> dict[str, Any]:
         "status": app.status.value, "status_reason": app.status_reason, "created_at": app.created_at,
         "submitted_at": app.submitted_at, "updated_at": app.updated_at,
     }
+
+
+def _history_rows(*, after: ColumnElement[Any] | None = None) -> Insert:
+    """The status changes of one application (`:application_id`) made at `:occurred_at`, from the arrays `:statuses`
+    and `:reasons`, into its history: numbered from 0, or on from `after` (the number it has)."""
+    changes = (func.unnest(bindparam("statuses", type_=ARRAY(Text)), bindparam("reasons", type_=ARRAY(Text)))
+               .table_valued("status", "reason", with_ordinality="n").render_derived())
+    seq = changes.c.n - 1 if after is None else after + changes.c.n - 1
+    return application_status.insert().from_select(
+        ["application_id", "seq", "status", "reason", "at"],
+        select(bindparam("application_id", type_=application.c.id.type), seq, changes.c.status, changes.c.reason,
+               bindparam("occurred_at", type_=application_status.c.at.type)))
+
+
+def _storing(row: Insert | Update, *, after: ColumnElement[Any] | None = None) -> Insert:
+    """One statement, one round trip, that stores an application: its row (`row`), its status changes into its
+    history, and each change as a pending delivery to each active webhook of its partner (webhook_outbox.py), so
+    that a change is never notified without being made, nor made without being notified. The row and the history
+    are data-modifying CTEs of the deliveries' INSERT. Built once, so that SQLAlchemy compiles it once per process."""
+    return pending_deliveries().add_cte(row.cte("stored"), _history_rows(after=after).cte("recorded"))
+
+
+# the parameters are the application's row (`_row`; a saved one's without FIXED: the UPDATE would set any column
+# it is given) and those of its changes (`_changes`)
+_ADD = _storing(application.insert().values({c.name: bindparam(c.name, type_=c.type) for c in application.c}))
+# a saved application's changes are numbered on after those it has
+_SAVE = _storing(application.update()
+                 .where(application.c.id == bindparam("application_id", type_=application.c.id.type))
+                 .values({c.name: bindparam(c.name, type_=c.type) for c in application.c if c.name not in FIXED}),
+                 after=select(func.count()).where(application_status.c.application_id == bindparam("application_id"))
+                 .scalar_subquery())
+
+
+def _changes(app: Application, now: datetime) -> dict[str, Any]:
+    """The parameters of the application's status changes in `_ADD` and `_SAVE`: into its history, and due to its
+    partner's webhooks from `now`."""
+    return {"application_id": app.id, "partner": app.partner_id, "statuses": [s.value for s, _ in app.history],
+            "reasons": [r for _, r in app.history], "occurred_at": app.updated_at or app.created_at,
+            "event": STATUS_CHANGED, "payload": None, "now": now}
 
 
 def _application(row: Any) -> Application:
@@ -75,10 +116,9 @@ class ApplicationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, app: Application) -> None:
-        # parameters apart from the statement, so SQLAlchemy compiles the INSERT once per process
-        await self._session.execute(application.insert(), _row(app))
-        await self._record_history(app, first_seq=0)
+    async def add(self, app: Application, now: datetime) -> None:
+        await self._session.execute(_ADD, {**_row(app), **_changes(app, now)})
+        app.history.clear()
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None:
         stmt = select(application).where(application.c.id == application_id)
@@ -89,15 +129,15 @@ class ApplicationRepository:
         app.offer = (await self._latest_offers([app.id])).get(app.id)
         return app
 
-    async def save(self, app: Application) -> None:
+    async def save(self, app: Application, now: datetime) -> None:
         """The form too: a draft's may have been replaced."""
-        changed = {k: v for k, v in _row(app).items() if k not in FIXED}
-        await self._session.execute(application.update().where(application.c.id == app.id).values(changed))
+        row = {k: v for k, v in _row(app).items() if k not in FIXED}
+        await self._session.execute(_SAVE, {**row, **_changes(app, now)})
+        app.history.clear()
         if app.offer is not None:
-            row = _offer_row(app, app.offer)
-            await self._session.execute(insert(offer).values(row).on_conflict_do_update(
-                index_elements=[offer.c.id], set_={k: row[k] for k in ("state", "answered_at", "decline_reason")}))
-        await self._record_history(app)
+            made = _offer_row(app, app.offer)
+            await self._session.execute(insert(offer).values(made).on_conflict_do_update(
+                index_elements=[offer.c.id], set_={k: made[k] for k in ("state", "answered_at", "decline_reason")}))
 
     async def page(self, *, partner_id: UUID | None = None, program: ProgramCode | None = None,
                    call_id: UUID | None = None, status: str | None = None, region: str | None = None,
@@ -140,14 +180,3 @@ class ApplicationRepository:
                 .where(offer.c.application_id.in_(application_ids))
                 .order_by(offer.c.application_id, offer.c.made_at.desc(), offer.c.id.desc()))
         return {r.application_id: _offer(r) for r in (await self._session.execute(stmt)).all()}
-
-    async def _record_history(self, app: Application, first_seq: int | None = None) -> None:
-        if not app.history:
-            return
-        start = first_seq if first_seq is not None else await self._session.scalar(
-            select(func.count()).where(application_status.c.application_id == app.id)) or 0
-        at = app.updated_at or app.created_at
-        await self._session.execute(application_status.insert(), [
-            {"application_id": app.id, "seq": start + i, "status": s.value, "reason": r, "at": at}
-            for i, (s, r) in enumerate(app.history)])
-        app.history.clear()

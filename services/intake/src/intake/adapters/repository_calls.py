@@ -1,6 +1,9 @@
 """Programs and calls in and out of the database."""
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -19,17 +22,54 @@ def _call(row: Any) -> Call:
     return Call(**{**data, "status": CallStatus(data["status"])})
 
 
+PROGRAMS_FRESH_S = 30.0
+_EVERY_PROGRAM = select(program).order_by(program.c.code)
+
+
+class ProgramCache:
+    """The programs as last read from one database, trusted for `fresh_s` seconds: every application written reads
+    its program, and the programs are reference data that no route changes (each has its own form, so a program is
+    added or changed by a release's migration). Another replica's cache, or an operator's change by hand, is thus
+    seen within `fresh_s`; a code the cache does not know is read again at once. An application's program is also a
+    foreign key: none is ever stored for a program that is gone."""
+
+    def __init__(self, fresh_s: float = PROGRAMS_FRESH_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self._fresh_s = fresh_s
+        self._clock = clock
+        self._programs: dict[str, Program] = {}
+        self._read_at = -math.inf
+
+    def get(self, code: ProgramCode) -> Program | None:
+        """The program if it was read less than `fresh_s` ago; None when it must be read."""
+        return self._programs.get(code) if self._clock() - self._read_at < self._fresh_s else None
+
+    def fill(self, programs: Iterable[Program], read_at: float) -> None:
+        """Every program, as read at `read_at` (the clock's time when the read began)."""
+        self._programs, self._read_at = {p.code: p for p in programs}, read_at
+
+    def now(self) -> float:
+        return self._clock()
+
+
 class ProgramRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cache: ProgramCache | None = None) -> None:
         self._session = session
+        self._cache = cache
 
     async def get(self, code: ProgramCode) -> Program | None:
-        row = (await self._session.execute(select(program).where(program.c.code == code))).first()
-        return Program(row.code, row.name, IntakeMode(row.intake_mode)) if row else None
+        cached = self._cache.get(code) if self._cache is not None else None
+        if cached is not None:
+            return cached
+        return next((p for p in await self.every() if p.code == code), None)
 
     async def every(self) -> list[Program]:
-        rows = (await self._session.execute(select(program).order_by(program.c.code))).all()
-        return [Program(r.code, r.name, IntakeMode(r.intake_mode)) for r in rows]
+        """Read from the database; the cache, if any, is filled with them."""
+        read_at = self._cache.now() if self._cache is not None else 0.0
+        rows = (await self._session.execute(_EVERY_PROGRAM)).all()
+        programs = [Program(r.code, r.name, IntakeMode(r.intake_mode)) for r in rows]
+        if self._cache is not None:
+            self._cache.fill(programs, read_at)
+        return programs
 
 
 class CallRepository:

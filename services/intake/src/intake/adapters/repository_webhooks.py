@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
-from uuid import UUID, uuid4
+from typing import Any, cast
+from uuid import UUID
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from intake.adapters.orm import webhook, webhook_delivery
 from intake.adapters.repository import Cursor, keyset_page
+from intake.adapters.webhook_outbox import ACTIVE, pending_deliveries
 from intake.domain.webhooks import STATUS_CHANGED, DeliveryState, Webhook
 
 PUBLIC = [c for c in webhook.c if c.name not in ("secret", "removed_at")]
-ACTIVE = webhook.c.removed_at.is_(None)
 PURGE_BATCH = 5000  # rows per purge transaction: a large backlog goes in short transactions
+_DELIVER = pending_deliveries()
 
 
 class WebhookRepository:
@@ -58,25 +60,23 @@ class WebhookRepository:
     async def notify(self, partner_id: UUID, application_id: UUID, changes: Sequence[tuple[str, str]],
                      occurred_at: datetime, now: datetime) -> int:
         """One pending delivery per active webhook and change; the number of deliveries written."""
-        return await self._deliver(partner_id, [
-            {"event": STATUS_CHANGED, "application_id": application_id, "application_status": status,
-             "reason": reason, "occurred_at": occurred_at} for status, reason in changes], now)
+        if not changes:
+            return 0
+        return await self._deliver({
+            "partner": partner_id, "event": STATUS_CHANGED, "application_id": application_id, "payload": None,
+            "statuses": [status for status, _ in changes], "reasons": [reason for _, reason in changes],
+            "occurred_at": occurred_at, "now": now})
 
     async def notify_document(self, partner_id: UUID, event: str, document: Mapping[str, Any], occurred_at: datetime,
                               now: datetime) -> int:
         """One pending delivery per active webhook of the partner for a billing document; the number written."""
-        return await self._deliver(partner_id, [{"event": event, "payload": dict(document), "reason": "",
-                                                 "occurred_at": occurred_at}], now)
+        return await self._deliver({
+            "partner": partner_id, "event": event, "application_id": None, "payload": dict(document),
+            "statuses": [None], "reasons": [""], "occurred_at": occurred_at, "now": now})
 
-    async def _deliver(self, partner_id: UUID, notices: Sequence[Mapping[str, Any]], now: datetime) -> int:
-        # FOR SHARE: a removal waits for this transaction, then cancels these deliveries too
-        hooks = (await self._session.scalars(select(webhook.c.id).where(webhook.c.partner_id == partner_id, ACTIVE)
-                                             .with_for_update(read=True))).all()
-        rows = [{"id": uuid4(), "webhook_id": hook_id, **notice, "state": DeliveryState.PENDING.value,
-                 "next_attempt_at": now, "created_at": now} for hook_id in hooks for notice in notices]
-        if rows:
-            await self._session.execute(webhook_delivery.insert(), rows)
-        return len(rows)
+    async def _deliver(self, params: Mapping[str, Any]) -> int:
+        written = cast("CursorResult[Any]", await self._session.execute(_DELIVER, params))
+        return written.rowcount
 
     async def deliveries(self, webhook_id: UUID, *, state: str | None = None, after: Cursor | None = None,
                          limit: int = 50) -> list[dict[str, Any]]:

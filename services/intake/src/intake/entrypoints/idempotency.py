@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Row
 
 from intake.adapters.idempotency import IN_FLIGHT, Answer, Claim, IdempotencyStore, RequestTransaction, serving
-from intake.entrypoints.deps import Now
 from servicekit.http import PROBLEM_RESPONSES, FieldError, problem
 from servicekit.runtime import runtime_of
 
@@ -75,15 +74,16 @@ def idempotent_route(principal: Callable[..., Any]) -> type[APIRoute]:
     work of a keyed request join `request_transaction()` (adapters/idempotency.py).
     """
 
-    # a plain default, not Annotated: postponed annotations cannot see this closure's `principal`
-    async def claim(request: Request, clock: Now, key: KeyHeader = None,
-                    who: Any = Depends(principal)) -> None:  # noqa: B008
+    # a plain default, not Annotated: postponed annotations cannot see this closure's `principal`. The clock is read
+    # from the runtime, not asked for as a dependency: FastAPI solves every dependency of every request
+    async def claim(request: Request, key: KeyHeader = None, who: Any = Depends(principal)) -> None:  # noqa: B008
         if key is None:
             return
         store: IdempotencyStore = request.app.state.idempotency
         request_hash = fingerprint(request.method, str(request.url.path) + "?" + request.url.query,
                                    await request.body())
-        claimed = await store.claim(runtime_of(request.app).engine, str(who), key, request_hash, clock())
+        runtime = runtime_of(request.app)
+        claimed = await store.claim(runtime.engine, str(who), key, request_hash, runtime.clock())
         if not isinstance(claimed, Claim):
             raise _Answered(_answer(claimed, request_hash))
         held: RequestTransaction = request.state.idempotency_held

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
-from pydantic import TypeAdapter
 
 from intake.domain.commands import (
     AcceptOffer,
@@ -16,16 +15,14 @@ from intake.domain.commands import (
     WithdrawApplication,
 )
 from intake.domain.errors import ApplicationNotFound
-from intake.domain.forms import Form
 from intake.entrypoints.deps import Bus, PartnerId, Uow, current_client, partner_only
 from intake.entrypoints.idempotency import idempotent_route
-from intake.entrypoints.schemas import AcceptOfferIn, ApplicationIn, ApplicationOut, DeclineOfferIn, WithdrawIn
+from intake.entrypoints.schemas import FORM, AcceptOfferIn, ApplicationIn, ApplicationOut, DeclineOfferIn, WithdrawIn
 from servicekit.auth import AUTH_RESPONSES
 from servicekit.http import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/applications", tags=["applications"], dependencies=[Depends(partner_only)],
                    responses={**PROBLEM_RESPONSES, **AUTH_RESPONSES}, route_class=idempotent_route(current_client))
-FORM = TypeAdapter(Form)
 
 
 @router.post("", status_code=201, response_model=ApplicationOut, summary="Submit an application, or save a draft")

@@ -15,12 +15,16 @@ from servicekit.uow import UnitOfWork
 
 
 class Applications(Protocol):
-    async def add(self, app: Application) -> None:
+    """Storing an application stores the status changes it went through, and makes each due, from `now`, to its
+    partner's active webhooks (one pending delivery per webhook and change, as `Webhooks.notify`): a change is never
+    notified without being made, nor made without being notified."""
+
+    async def add(self, app: Application, now: datetime) -> None:
         """Store a new application and the status changes it went through."""
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None: ...
 
-    async def save(self, app: Application) -> None:
+    async def save(self, app: Application, now: datetime) -> None:
         """Store the application's form (a draft's may change), its status, its latest offer, and the status
         changes it went through."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Text, and_, any_, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from telemetry.adapters.orm import allocation, allocation_hour, allocation_slot, gpu, gpu_hour, ladder_step, sample
@@ -74,9 +74,28 @@ ALLOCATION_COLUMNS = ("application_id", "program", "gpus", "starts_at", "ends_at
                       "warned_at", "ended_at", "waived_at", "stale_since")
 
 
-def _allocation(row: Any, slots: list[Slot]) -> Allocation:
-    data = dict(row._mapping)
-    return Allocation(id=data.pop("allocation_id"), ladder=Ladder(data.pop("ladder")), slots=slots, **data)
+# One statement, one round trip, for the allocation and all its GPUs: the slots travel as arrays, and are stored
+# only if the allocation row is new (an allocation announced again is left as first stored, slots and all).
+TRACK = text(f"""
+    WITH tracked AS (
+        INSERT INTO {allocation.fullname} (allocation_id, ladder, {", ".join(ALLOCATION_COLUMNS)})
+        VALUES (:allocation_id, :ladder, {", ".join(f":{name}" for name in ALLOCATION_COLUMNS)})
+        ON CONFLICT DO NOTHING
+        RETURNING allocation_id
+    ), slots AS (
+        INSERT INTO {allocation_slot.fullname} (allocation_id, server_name, gpu_index, csp, gpu_uuid, csp_id)
+        SELECT tracked.allocation_id, s.* FROM tracked
+        CROSS JOIN unnest(CAST(:servers AS text[]), CAST(:indexes AS integer[]), CAST(:csps AS text[]),
+                          CAST(:uuids AS text[]), CAST(:csp_ids AS uuid[])) AS s
+    )
+    SELECT count(*) FROM tracked
+""")
+SLOT_COLUMNS = ("server_name", "gpu_index", "csp", "gpu_uuid", "csp_id")
+
+
+def _allocation(row: Any) -> Allocation:
+    data = {column.name: row._mapping[column] for column in allocation.columns}
+    return Allocation(id=data.pop("allocation_id"), ladder=Ladder(data.pop("ladder")), slots=[], **data)
 
 
 class AllocationRepository:
@@ -85,15 +104,14 @@ class AllocationRepository:
 
     async def add(self, tracked: Allocation) -> bool:
         """False when the allocation is already tracked (the same allocation announced twice)."""
-        row = {"allocation_id": tracked.id, "ladder": tracked.ladder.value,
-               **{name: getattr(tracked, name) for name in ALLOCATION_COLUMNS}}
-        stmt = insert(allocation).values(row).on_conflict_do_nothing().returning(allocation.c.allocation_id)
-        if (await self._session.execute(stmt)).first() is None:
-            return False
-        slots = [{"allocation_id": tracked.id, "server_name": s.server_name, "gpu_index": s.gpu_index,
-                  "csp": s.csp, "csp_id": s.csp_id, "gpu_uuid": s.gpu_uuid} for s in dict.fromkeys(tracked.slots)]
-        await self._session.execute(allocation_slot.insert(), slots)
-        return True
+        slots = list(dict.fromkeys(tracked.slots))
+        added = await self._session.scalar(TRACK, {
+            "allocation_id": tracked.id, "ladder": tracked.ladder.value,
+            **{name: getattr(tracked, name) for name in ALLOCATION_COLUMNS},
+            "servers": [s.server_name for s in slots], "indexes": [s.gpu_index for s in slots],
+            "csps": [s.csp for s in slots], "uuids": [s.gpu_uuid for s in slots],
+            "csp_ids": [s.csp_id for s in slots]})
+        return bool(added)
 
     async def get(self, allocation_id: UUID, *, for_update: bool = False) -> Allocation | None:
         found = await self._load(allocation.c.allocation_id == allocation_id, for_update=for_update)
@@ -163,18 +181,22 @@ class AllocationRepository:
         return {uuid: (server, index) for uuid, server, index in await self._session.execute(stmt)}
 
     async def _load(self, where: Any, *, for_update: bool) -> list[Allocation]:
-        stmt = select(allocation).where(where).order_by(allocation.c.allocation_id)
-        rows = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).all()
-        if not rows:
-            return []
-        slots: dict[UUID, list[Slot]] = defaultdict(list)
-        ids = [r.allocation_id for r in rows]
-        slot_rows = await self._session.execute(
-            select(allocation_slot).where(allocation_slot.c.allocation_id.in_(ids))
-            .order_by(allocation_slot.c.server_name, allocation_slot.c.gpu_index))
-        for s in slot_rows:
-            slots[s.allocation_id].append(Slot(s.server_name, s.gpu_index, s.csp, s.gpu_uuid, s.csp_id))
-        return [_allocation(r, slots[r.allocation_id]) for r in rows]
+        """The allocations `where` says, with their slots, in one query: a row per slot (the allocation's columns
+        repeated), in allocation id order, each allocation's slots by server and GPU; locked (the allocations only,
+        in id order) if asked."""
+        stmt = (select(allocation, *(allocation_slot.c[name].label(f"slot_{name}") for name in SLOT_COLUMNS))
+                .select_from(allocation.outerjoin(
+                    allocation_slot, allocation_slot.c.allocation_id == allocation.c.allocation_id))
+                .where(where)
+                .order_by(allocation.c.allocation_id, allocation_slot.c.server_name, allocation_slot.c.gpu_index))
+        found: dict[UUID, Allocation] = {}
+        for row in await self._session.execute(stmt.with_for_update(of=allocation) if for_update else stmt):
+            if (tracked := found.get(row.allocation_id)) is None:
+                tracked = found[row.allocation_id] = _allocation(row)
+            if row.slot_server_name is not None:  # an allocation without a slot: the outer join's one empty row
+                tracked.slots.append(Slot(row.slot_server_name, row.slot_gpu_index, row.slot_csp, row.slot_gpu_uuid,
+                                          row.slot_csp_id))
+        return list(found.values())
 
 
 class SampleRepository:

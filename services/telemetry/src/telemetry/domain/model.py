@@ -369,9 +369,12 @@ class Allocation:
         self.stale_since = None
         return StepTaken(Step.FRESH, at, reason="samples arrive again")
 
-    def end(self, at: datetime) -> None:
-        if self.ended_at is None:
-            self.ended_at = at
+    def end(self, at: datetime) -> bool:
+        """The GPUs were taken back at `at`: the first reclaim stands. False when it had ended already."""
+        if self.ended_at is not None:
+            return False
+        self.ended_at = at
+        return True
 
     def hosted_by(self, csp_id: UUID) -> bool:
         """Whether the CSP (by its id, never its name) hosts any of its GPUs (an allocation may span servers of

@@ -45,8 +45,8 @@ async def end_allocation(cmd: EndAllocation, uow: TelemetryUnitOfWork) -> None:
     if allocation is None:
         log.warning("reclaim of untracked allocation %s", cmd.allocation_id)
         return
-    allocation.end(cmd.ended_at)
-    await uow.allocations.save(allocation)
+    if allocation.end(cmd.ended_at):  # a reclaim after the first changes nothing: nothing to write
+        await uow.allocations.save(allocation)
 
 
 async def waive_reclaim(cmd: WaiveReclaim, uow: TelemetryUnitOfWork, *, policy: Policy) -> None:
