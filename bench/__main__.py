@@ -5,12 +5,13 @@ A benchmark's `run()` returns its baseline first, then what is measured against 
 with its own ratio to the baseline."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import platform
 import sys
 from datetime import UTC, datetime
+
+import uvloop
 
 from bench import dashboard, intake_submit, outbox_relay, pipeline, reoffer, selection, telemetry_ingest, whatif
 from bench.common import REPO, Result
@@ -48,4 +49,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # as the services run

@@ -26,7 +26,7 @@ def submitted() -> ApplicationSubmitted:
         planned_gpu_hours_per_month=1000, purpose="a Korean LLM")
 
 
-def records(*values: Event | bytes) -> list[ConsumerRecord[bytes, bytes]]:
+def records(*values: Event | bytes, partition: int = 0) -> list[ConsumerRecord[bytes, bytes]]:
     out = []
     for offset, value in enumerate(values, start=40):
         if isinstance(value, bytes):  # a record no contract reads
@@ -34,7 +34,7 @@ def records(*values: Event | bytes) -> list[ConsumerRecord[bytes, bytes]]:
         else:
             record = to_record(value, source="/test")
             body, headers = record.value, list(record.headers)
-        out.append(ConsumerRecord(TOPIC, 0, offset, 0, 0, None, body, None, 0, len(body), headers))
+        out.append(ConsumerRecord(TOPIC, partition, offset, 0, 0, None, body, None, 0, len(body), headers))
     return out
 
 
@@ -45,6 +45,7 @@ class Seen:
         self.batches: list[list[uuid.UUID]] = []
         self.one_by_one: list[uuid.UUID] = []
         self.committed: list[int] = []
+        self.commits: list[dict[TopicPartition, int]] = []
         self.parked: list[int] = []
         self.batch_fails = batch_fails
 
@@ -58,7 +59,9 @@ class Seen:
         self.one_by_one.append(event.id)
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        self.committed.append(offsets[TP])
+        self.commits.append(dict(offsets))
+        if TP in offsets:
+            self.committed.append(offsets[TP])
 
     async def send_and_wait(self, topic: str, value: bytes, **_: Any) -> None:
         assert topic == f"{TOPIC}.dlq"
@@ -73,7 +76,7 @@ def consumer(seen: Seen, *, batched: bool = True) -> EventConsumer:
 
 
 async def settle(made: EventConsumer, seen: Seen, batch: list[ConsumerRecord[bytes, bytes]]) -> None:
-    await made._process_partition(seen, TP, batch, asyncio.Event())  # type: ignore[arg-type]  # commits only
+    await made._process_poll(seen, {TP: batch}, asyncio.Event())  # type: ignore[arg-type]  # commits only
 
 
 async def test_records_that_arrive_together_are_handled_as_one_batch_and_committed_once() -> None:
@@ -116,3 +119,30 @@ async def test_a_service_without_a_batch_handler_and_a_single_record_go_one_by_o
     alone = submitted()
     await settle(consumer(seen), seen, records(alone))
     assert seen.batches == [] and seen.one_by_one[-1] == alone.id
+
+
+async def test_the_partitions_of_one_poll_are_committed_together_once_all_are_settled() -> None:
+    seen = Seen()
+    other = TopicPartition(TOPIC, 1)
+    poll = {TP: records(*(submitted() for _ in range(3))), other: records(submitted(), partition=1)}
+    await consumer(seen)._process_poll(seen, poll, asyncio.Event())  # type: ignore[arg-type]  # commits only
+    assert seen.commits == [{TP: 43, other: 41}]
+    assert len(seen.batches) == 1 and len(seen.one_by_one) == 1
+
+
+async def test_a_poll_cut_short_by_a_stop_commits_what_was_settled_before_it() -> None:
+    seen = Seen()
+    stop = asyncio.Event()
+    made = consumer(seen, batched=False)
+    first, second = submitted(), submitted()
+
+    async def one(event: Event) -> None:  # the stop arrives while the first partition is settled
+        seen.one_by_one.append(event.id)
+        stop.set()
+
+    made._handlers = {ApplicationSubmitted: one}
+    other = TopicPartition(TOPIC, 1)
+    poll = {TP: records(first, second), other: records(submitted(), partition=1)}
+    await made._process_poll(seen, poll, stop)  # type: ignore[arg-type]  # commits only
+    assert seen.one_by_one == [first.id]
+    assert seen.commits == [{TP: 41}]  # the first record only; the rest is delivered again

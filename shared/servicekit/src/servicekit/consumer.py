@@ -85,8 +85,7 @@ class EventConsumer:
                 try:
                     consumer = await self._ensure_consumer(part)
                     batch = await consumer.getmany(timeout_ms=200, max_records=200)
-                    for tp, records in batch.items():
-                        await self._process_partition(consumer, tp, records, stop)
+                    await self._process_poll(consumer, batch, stop)
                     await self._measure_lag(consumer)
                     part.turned()
                     backoff.reset()
@@ -99,20 +98,31 @@ class EventConsumer:
         finally:
             await self._close()
 
-    async def _process_partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
-                                 records: list[ConsumerRecord], stop: asyncio.Event) -> None:
-        if len(records) > 1 and await self._settle_batch(records):
-            await consumer.commit({tp: records[-1].offset + 1})
-            return
-        done = None
+    async def _process_poll(self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[ConsumerRecord]],
+                            stop: asyncio.Event) -> None:
+        """Every partition of one poll, then one offset commit for all of them (after their database commits; one
+        round trip to the group coordinator a poll, not one a partition). A partition's offset advances past what
+        was settled even when a later partition fails: an outage, or asked to stop."""
+        done: dict[TopicPartition, int] = {}
         try:
-            for record in records:
-                if not await self._settle_in_context(record, stop):
-                    break  # stopping: this record is delivered again to whoever has the partition next
-                done = record.offset + 1
+            for tp, records in batch.items():
+                if not await self._process_partition(tp, records, stop, done):
+                    break
         finally:
-            if done is not None:
-                await consumer.commit({tp: done})
+            if done:
+                await consumer.commit(done)
+
+    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event,
+                                 done: dict[TopicPartition, int]) -> bool:
+        """Settle the partition's records, `done[tp]` the offset after the last one settled; False when stopping."""
+        if len(records) > 1 and await self._settle_batch(records):
+            done[tp] = records[-1].offset + 1
+            return True
+        for record in records:
+            if not await self._settle_in_context(record, stop):
+                return False  # stopping: this record is delivered again to whoever has the partition next
+            done[tp] = record.offset + 1
+        return True
 
     async def _settle_batch(self, records: list[ConsumerRecord]) -> bool:
         """Where the service handles batches: every record of the partition's batch in one transaction. Whatever

@@ -7,7 +7,6 @@ a span takes its ids from it. `<SVC>_LOG__FORMAT=text` switches to plain lines, 
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from opentelemetry import trace
 from opentelemetry.trace import format_span_id, format_trace_id
 
@@ -74,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return orjson.dumps(line, default=str).decode()
 
 
 def configure_logging(service: str, settings: LogSettings, *, role: str = "") -> None:
