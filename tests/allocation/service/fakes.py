@@ -6,7 +6,8 @@ They keep what the SQL repositories and the schema keep:
   `add` refuses a GPU held over an overlapping time (the exclusion constraint) and a second allocation of one
   application that has not lapsed (the unique index), and an offer of an allocation that does not exist (the key);
 - `free_slots` gives, in server name order, each server of the model that one window of the pool covers for the
-  whole period, with its GPUs free all along it (only the wholly free servers if asked); windows of one server never
+  whole period, with its GPUs free all along it (none with no GPU free; only the wholly free servers if asked);
+  `window_spans` the spans of the pool's windows that overlap a period, each once; windows of one server never
   overlap; time ranges are half-open, None an open end, and an empty range overlaps nothing (PostgreSQL's `&&`);
 - `get` hands out a copy (a change counts once saved) and `save` writes only what the SQL one writes;
 - a GPU UUID belongs to one server (the unique key): `set_gpu_uuids` refuses one another server has, and
@@ -23,7 +24,7 @@ from datetime import date, datetime
 from uuid import UUID, uuid4
 
 from allocation.domain.commands import AllocateGpus, ConfirmEligibility, RegisterServer, SeedInventory
-from allocation.domain.model import ProgramCode, RoundCandidate, WaitlistEntry
+from allocation.domain.model import ProgramCode, RoundCandidate, Status, WaitlistEntry
 from allocation.domain.offers import PENDING, Offer, OfferKind, OfferState
 from allocation.domain.policy import Policy
 from allocation.domain.rounds import Round, RoundDecision
@@ -92,8 +93,9 @@ class InMemoryRounds:
 
 
 class InMemoryWaitingLines:
-    def __init__(self, rounds: InMemoryRounds) -> None:
+    def __init__(self, rounds: InMemoryRounds, allocations: InMemoryAllocations) -> None:
         self._rounds = rounds
+        self._allocations = allocations
         self.waitlisted: dict[UUID, WaitlistEntry] = {}
         self.candidates_by_id: dict[UUID, RoundCandidate] = {}
         self.excluded_because: dict[UUID, str] = {}
@@ -149,6 +151,10 @@ class InMemoryWaitingLines:
     async def excluded(self, application_ids: Iterable[UUID]) -> set[UUID]:
         return {a for a in application_ids if a in self.excluded_because}
 
+    async def settled(self, application_id: UUID) -> bool:
+        return application_id in self.excluded_because or any(
+            a.status is not Status.LAPSED for a in self._allocations.of(application_id))
+
 
 class InMemoryOffers:
     def __init__(self, allocations: InMemoryAllocations) -> None:
@@ -200,7 +206,7 @@ class FakeAllocationUnitOfWork(FakeUnitOfWork):
         self.allocations = InMemoryAllocations()
         self.inventory = InMemoryInventory(self.allocations)
         self.rounds = InMemoryRounds()
-        self.waiting = InMemoryWaitingLines(self.rounds)
+        self.waiting = InMemoryWaitingLines(self.rounds, self.allocations)
         self.offers = InMemoryOffers(self.allocations)
 
 

@@ -158,6 +158,10 @@ class InMemoryInventory:
         return sorted(found, key=lambda w: (self.servers[w.server_id].name, w.starts_at is not None,
                                             w.starts_at or datetime.min))
 
+    async def window_spans(self, pool: ProgramCode, gpu_model: str, overlapping: Span) -> list[Span]:
+        found = await self.windows(pool=pool, gpu_model=gpu_model, overlapping=overlapping)
+        return list(dict.fromkeys((w.starts_at, w.ends_at) for w in found))
+
     async def free_slots(self, pool: ProgramCode, gpu_model: str, period: Period, *,
                          whole_only: bool = False) -> list[list[Slot]]:
         serving = sorted((s for s in self.servers.values() if s.gpu_model == gpu_model and any(
@@ -167,6 +171,6 @@ class InMemoryInventory:
         for server in serving:
             taken = {slot.gpu_index for _, slot, span in self._allocations.gpus_held()
                      if slot.server_id == server.id and overlaps(span, period)}
-            if not (whole_only and taken):
-                found.append(server.free_slots(taken))
+            if not (whole_only and taken) and (free := server.free_slots(taken)):
+                found.append(free)
         return found

@@ -26,9 +26,15 @@ SEEDED = Change(datetime(2025, 12, 1, tzinfo=UTC), "seed", "system")  # as migra
 class FakeWithdrawals:
     def __init__(self) -> None:
         self.rows: dict[UUID, Withdrawal] = {}
+        self.policies: FakePolicies | None = None  # the unit of work's, for the version in force at an arrival
 
     async def lock(self, application_id: UUID) -> None:
         pass
+
+    async def lock_arrival(self, application_id: UUID, submitted_at: datetime) -> str | None:
+        assert self.policies is not None
+        live = await self.policies.live()
+        return in_force(live, submitted_at).version if live else None
 
     async def add(self, item: Withdrawal) -> bool:
         if item.application_id in self.rows:
@@ -239,7 +245,7 @@ class FakeEvaluationUnitOfWork(FakeUnitOfWork):
         reviewers: dict[UUID, Reviewer] = {}
         self.panels = FakePanels(reviewers, self.evaluations)
         self.reviewers = FakeReviewers(reviewers, self.panels)
-        self.policies = FakePolicies(self.evaluations, self.rounds)
+        self.policies = self.withdrawals.policies = FakePolicies(self.evaluations, self.rounds)
 
 
 def _fits(uow: FakeEvaluationUnitOfWork) -> EvaluationUnitOfWork:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, text, union_all
+from sqlalchemy import bindparam, delete, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,8 @@ from allocation.adapters.orm import (
 from allocation.adapters.repository_inventory import as_range as _range
 from allocation.domain.model import Allocation, ProgramCode, RoundCandidate, Slot, Status, WaitlistEntry
 
+INSERT_ALLOCATION, INSERT_ALLOCATION_GPU = allocation.insert(), allocation_gpu.insert()  # built once
+
 
 def _allocation_row(item: Allocation) -> dict[str, Any]:
     return {k: v for k, v in vars(item).items() if k != "slots"} | {"status": item.status.value}
@@ -39,8 +42,8 @@ class AllocationRepository:
         time, under any concurrency."""
         if not items:
             return
-        await self._session.execute(allocation.insert(), [_allocation_row(item) for item in items])
-        await self._session.execute(allocation_gpu.insert(), [
+        await self._session.execute(INSERT_ALLOCATION, [_allocation_row(item) for item in items])
+        await self._session.execute(INSERT_ALLOCATION_GPU, [
             {"allocation_id": item.id, "server_id": s.server_id, "gpu_index": s.gpu_index,
              "during": _range((item.starts_at, item.ends_at))}
             for item in items for s in item.slots])
@@ -104,6 +107,31 @@ LIMIT 1
 """)
 
 
+SETTLED = text("""
+SELECT EXISTS (SELECT 1 FROM allocation.allocation a WHERE a.application_id = :application_id AND a.status <> 'lapsed')
+    OR EXISTS (SELECT 1 FROM allocation.excluded_application x WHERE x.application_id = :application_id)
+""").bindparams(bindparam("application_id", type_=allocation.c.application_id.type))
+
+
+def _upsert_waitlisted() -> Any:
+    """Insert, or refresh every column of an entry but its application, its first arrival and its offer."""
+    stmt = insert(waitlist)
+    columns = [f.name for f in fields(WaitlistEntry) if f.name not in {"starts_at", "ends_at"}] + ["period"]
+    return stmt.on_conflict_do_update(
+        index_elements=[waitlist.c.application_id],
+        set_={k: stmt.excluded[k] for k in columns if k not in {"application_id", "created_at", "offer_id"}})
+
+
+def _remove() -> Any:
+    """Both deletes run, as CTEs of one statement; it counts the rows they removed."""
+    gone = [delete(table).where(table.c.application_id.in_(bindparam("application_ids", expanding=True)))
+            .returning(table.c.application_id).cte(f"gone_{table.name}") for table in (waitlist, round_candidate)]
+    return select(func.count()).select_from(union_all(*(select(g.c.application_id) for g in gone)).subquery())
+
+
+UPSERT_WAITLISTED, REMOVE = _upsert_waitlisted(), _remove()  # built once: each score runs one of them
+
+
 def _period_row(item: WaitlistEntry | RoundCandidate) -> dict[str, Any]:
     data = dict(vars(item))
     return data | {"period": _range((data.pop("starts_at"), data.pop("ends_at")))}
@@ -123,14 +151,8 @@ class WaitingRepository:
 
     async def add_waitlisted(self, *entries: WaitlistEntry) -> None:
         """Insert, or refresh the entry of an application that was scored again (its first arrival is kept)."""
-        rows = [_period_row(e) for e in entries]
-        if not rows:
-            return
-        stmt = insert(waitlist)
-        await self._session.execute(stmt.on_conflict_do_update(
-            index_elements=[waitlist.c.application_id],
-            set_={k: stmt.excluded[k] for k in rows[0] if k not in {"application_id", "created_at", "offer_id"}}),
-            rows)
+        if entries:
+            await self._session.execute(UPSERT_WAITLISTED, [_period_row(e) for e in entries])
 
     async def waitlist(self, *, program: ProgramCode | None = None, gpu_model: str | None = None,
                        without_offer: bool = False, limit: int = 200) -> list[WaitlistEntry]:
@@ -182,10 +204,7 @@ class WaitingRepository:
 
     async def remove(self, *application_ids: UUID) -> bool:
         """Take the applications out of the waitlist and out of their round; True if any was in either."""
-        gone = [delete(table).where(table.c.application_id.in_(application_ids))
-                .returning(table.c.application_id).cte(f"gone_{table.name}") for table in (waitlist, round_candidate)]
-        removed = select(func.count()).select_from(union_all(*(select(g.c.application_id) for g in gone)).subquery())
-        return bool(await self._session.scalar(removed))  # one statement: both deletes run, as CTEs
+        return bool(await self._session.scalar(REMOVE, {"application_ids": list(application_ids)}))
 
     async def exclude(self, application_id: UUID, reason: str, at: datetime) -> None:
         """Remember that the application must never be placed (withdrawn, or rejected by evaluation), also when its
@@ -198,3 +217,7 @@ class WaitingRepository:
         rows = await self._session.execute(select(excluded_application.c.application_id).where(
             excluded_application.c.application_id.in_(list(application_ids))))
         return set(rows.scalars().all())
+
+    async def settled(self, application_id: UUID) -> bool:
+        """Placed already (an allocation or hold that has not lapsed), withdrawn or excluded: one statement."""
+        return bool(await self._session.scalar(SETTLED, {"application_id": application_id}))

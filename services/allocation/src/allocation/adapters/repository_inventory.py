@@ -6,7 +6,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, delete, exists, func, select, text
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    DateTime,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import Range, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,8 +43,7 @@ def _servers() -> Select[Any]:
 
 
 def _server(row: Any) -> Server:
-    columns = {k: v for k, v in row._mapping.items() if k != "taken"}  # free_slots' extra column
-    return Server(**{**columns, "gpu_uuids": tuple(row.gpu_uuids or ())})  # no GPU row: NULL
+    return Server(**{**row._mapping, "gpu_uuids": tuple(row.gpu_uuids or ())})  # no GPU row: NULL
 
 
 def _serving(pool: ProgramCode, during: Any) -> Any:
@@ -61,6 +73,41 @@ LEFT JOIN LATERAL (
 GROUP BY serving.starts_at, serving.gpu_model
 ORDER BY serving.starts_at, serving.gpu_model
 """)
+
+
+# the parameters of the statements placement runs for every score, which are built once
+_PLACEMENT: list[BindParameter[Any]] = [
+    bindparam("pool", type_=Text), bindparam("gpu_model", type_=Text),
+    *(bindparam(end, type_=DateTime(timezone=True)) for end in ("starts_at", "ends_at"))]
+
+# per server of the model serving the pool for the whole period (one window covers it), its GPUs free all along, in
+# index order; a server with no GPU free is left out
+FREE_SLOTS = text("""
+SELECT s.id, s.name, s.csp_id, c.name AS csp, free.indexes,
+       (SELECT array_agg(g.gpu_uuid ORDER BY g.gpu_index) FROM allocation.server_gpu g
+        WHERE g.server_id = s.id) AS gpu_uuids
+FROM allocation.server s
+JOIN allocation.csp c ON c.id = s.csp_id
+CROSS JOIN LATERAL (
+    SELECT array_agg(i ORDER BY i) AS indexes FROM generate_series(0, s.gpus - 1) AS i
+    WHERE i <> ALL (coalesce((SELECT array_agg(a.gpu_index) FROM allocation.allocation_gpu a
+                              WHERE a.server_id = s.id AND a.during && tstzrange(:starts_at, :ends_at)), '{}'))
+) AS free
+WHERE s.gpu_model = :gpu_model
+  AND EXISTS (SELECT 1 FROM allocation.server_window w
+              WHERE w.server_id = s.id AND w.pool = :pool AND w.during @> tstzrange(:starts_at, :ends_at))
+  AND free.indexes IS NOT NULL
+  AND (NOT :whole_only OR cardinality(free.indexes) = s.gpus)
+ORDER BY s.name
+""").bindparams(*_PLACEMENT, bindparam("whole_only", type_=Boolean))
+
+# the distinct spans of the pool's windows of servers of the model that overlap a period (either end may be open)
+WINDOW_SPANS = text("""
+SELECT DISTINCT lower(w.during) AS starts_at, upper(w.during) AS ends_at
+FROM allocation.server_window w
+JOIN allocation.server s ON s.id = w.server_id
+WHERE w.pool = :pool AND s.gpu_model = :gpu_model AND w.during && tstzrange(:starts_at, :ends_at)
+""").bindparams(*_PLACEMENT)
 
 
 class InventoryRepository:
@@ -149,23 +196,22 @@ class InventoryRepository:
         return [Window(id=r.id, server_id=r.server_id, pool=r.pool, starts_at=r.during.lower,
                        ends_at=r.during.upper, note=r.note) for r in rows]
 
+    async def window_spans(self, pool: ProgramCode, gpu_model: str, overlapping: Span) -> list[Span]:
+        """The spans of the pool's windows (servers of the model) that overlap `overlapping`, each once, in no
+        particular order."""
+        rows = await self._session.execute(WINDOW_SPANS, {"pool": pool, "gpu_model": gpu_model,
+                                                          "starts_at": overlapping[0], "ends_at": overlapping[1]})
+        return [(starts_at, ends_at) for starts_at, ends_at in rows]
+
     async def free_slots(self, pool: ProgramCode, gpu_model: str, period: Period, *,
                          whole_only: bool = False) -> list[list[Slot]]:
         """Per server serving the pool for the whole period (one window covers it), the GPUs free all along;
-        `whole_only` keeps only the servers with every GPU free."""
-        during = as_range(period)
-        taken = (select(func.array_agg(allocation_gpu.c.gpu_index))
-                 .where(allocation_gpu.c.server_id == server.c.id, allocation_gpu.c.during.overlaps(during))
-                 .scalar_subquery())
-        rows = (await self._session.execute(
-            _servers().add_columns(taken.label("taken")).where(server.c.gpu_model == gpu_model, _serving(pool, during))
-        )).all()  # one statement: the servers and, per server, its GPUs taken at some time of the period
-        free = []
-        for row in rows:
-            busy = set(row.taken or ())
-            if not (whole_only and busy):
-                free.append(_server(row).free_slots(busy))
-        return free
+        a server with none free is left out, and `whole_only` keeps only the servers with every GPU free."""
+        rows = await self._session.execute(FREE_SLOTS, {"pool": pool, "gpu_model": gpu_model, "starts_at": period[0],
+                                                        "ends_at": period[1], "whole_only": whole_only})
+        return [[Slot(server_name=name, gpu_index=i, server_id=server_id, csp=csp_name, csp_id=csp_id,
+                      gpu_uuid=uuids[i] if uuids else None) for i in indexes]
+                for server_id, name, csp_id, csp_name, indexes, uuids in rows]
 
     async def capacity(self, pool: ProgramCode, gpu_model: str | None, at: datetime) -> tuple[int, int]:
         """(GPUs serving the pool at the instant `at`, of those the GPUs allocated or held then)."""

@@ -55,8 +55,7 @@ WITHDRAWN = "withdrawn"
 
 async def allocate_gpus(cmd: AllocateGpus, uow: AllocationUnitOfWork, policy: Policy,
                         clock: Clock) -> model.Allocation | None:
-    if (await uow.allocations.for_application(cmd.application_id) is not None
-            or await uow.waiting.excluded([cmd.application_id])):
+    if await uow.waiting.settled(cmd.application_id):
         log.info("application %s is placed, withdrawn or excluded already; score ignored", cmd.application_id)
         return None
     try:

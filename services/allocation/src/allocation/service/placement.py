@@ -28,17 +28,27 @@ async def fit(uow: AllocationUnitOfWork, policy: Policy, pool: model.ProgramCode
     """The best period (what is left of the request, else an idle window of at least `min_days`) with its GPUs;
     `seen` keeps the free GPUs of each period looked at (any server, not only whole ones), for a caller that
     explains a miss."""
-    rules = policy.round_rules(pool)
-    # the windows matter only to a request that accepts a part of its period
-    windows = await uow.inventory.windows(pool=pool, gpu_model=gpu_model, overlapping=requested) if min_days else []
-    for period in offer_periods(requested, not_before, min_days, [(w.starts_at, w.ends_at) for w in windows]):
+    rules, max_servers = policy.round_rules(pool), policy.max_servers_per_grant.get(pool)
+
+    async def fits(period: Period) -> tuple[Period, list[model.Slot]] | None:
         free = await uow.inventory.free_slots(pool, gpu_model, period, whole_only=rules.whole_servers)
         if seen is not None and not rules.whole_servers:
             seen[period] = free
-        slots = choose_grant(gpus, free, whole_servers=rules.whole_servers,
-                             max_servers=policy.max_servers_per_grant.get(pool))
-        if slots is not None:
-            return period, slots
+        slots = choose_grant(gpus, free, whole_servers=rules.whole_servers, max_servers=max_servers)
+        return None if slots is None else (period, slots)
+
+    # what is left of the request comes first, whatever the windows: they are read only when it does not fit, and
+    # matter only to a request that accepts a part of its period
+    first = offer_periods(requested, not_before, min_days, [])
+    if not first:
+        return None
+    found = await fits(first[0])
+    if found is not None or not min_days:
+        return found
+    windows = await uow.inventory.window_spans(pool, gpu_model, requested)
+    for period in offer_periods(requested, not_before, min_days, windows)[1:]:
+        if (found := await fits(period)) is not None:
+            return found
     return None
 
 

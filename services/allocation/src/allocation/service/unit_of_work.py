@@ -40,8 +40,12 @@ class Inventory(Protocol):
     async def windows(self, *, window_id: UUID | None = None, server_id: UUID | None = None,
                       pool: ProgramCode | None = None, gpu_model: str | None = None,
                       overlapping: Span | None = None) -> list[Window]: ...
+    async def window_spans(self, pool: ProgramCode, gpu_model: str, overlapping: Span) -> list[Span]:
+        """The spans of the pool's windows of servers of the model that overlap `overlapping`, each once."""
     async def free_slots(self, pool: ProgramCode, gpu_model: str, period: Period, *,
-                         whole_only: bool = False) -> list[list[Slot]]: ...
+                         whole_only: bool = False) -> list[list[Slot]]:
+        """Per server of the model serving the pool all the period, by name, its GPUs free all along; a server
+        with none free is left out, and `whole_only` keeps only the servers with every GPU free."""
 
 
 class Allocations(Protocol):
@@ -69,6 +73,9 @@ class WaitingLines(Protocol):
     async def remove(self, *application_ids: UUID) -> bool: ...
     async def exclude(self, application_id: UUID, reason: str, at: datetime) -> None: ...
     async def excluded(self, application_ids: Iterable[UUID]) -> set[UUID]: ...
+    async def settled(self, application_id: UUID) -> bool:
+        """Placed already (an allocation or hold that has not lapsed), withdrawn or excluded: a score changes
+        nothing."""
 
 
 class Rounds(Protocol):

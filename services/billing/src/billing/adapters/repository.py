@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,31 @@ ROUND_LOCK = 0x62696c6c  # "bill"
 BILLED = (DocumentStatus.ISSUED.value, DocumentStatus.PAID.value)
 
 
+def _row_params(table: Table) -> dict[str, Any]:
+    """A parameter per column, named after it: a statement built once takes its row apart from it."""
+    return {c.name: bindparam(c.name, type_=c.type) for c in table.c}
+
+
+# The statements each application's, youth finding's and grant's event runs are built once, their values parameters
+# given at execution, so that SQLAlchemy neither rebuilds nor keys them again per event.
+_APPLICATION = bindparam("application_id", type_=application.c.application_id.type)
+_ALLOCATION = bindparam("allocation_id", type_=grant.c.allocation_id.type)
+_added = (insert(application).values(_row_params(application)).on_conflict_do_nothing()
+          .returning(application.c.application_id).cte("added"))
+_ADD_PROFILE = (select(_added.c.application_id, grant.c.allocation_id)
+                .outerjoin_from(_added, grant, grant.c.application_id == _added.c.application_id)
+                .order_by(grant.c.allocation_id))
+_youth = insert(youth).values(_row_params(youth))
+_put = (_youth.on_conflict_do_update(index_elements=[youth.c.application_id], set_={"youth": _youth.excluded.youth})
+        .returning(youth.c.application_id).cte("put"))
+_PUT_YOUTH = (select(grant.c.allocation_id).join_from(_put, grant, grant.c.application_id == _put.c.application_id)
+              .order_by(grant.c.allocation_id))
+_PROFILE = (select(application, youth.c.youth, release.c.url, release.c.released_on, release.c.event_id)
+            .outerjoin(youth, youth.c.application_id == application.c.application_id)
+            .outerjoin(release, release.c.application_id == application.c.application_id)
+            .where(application.c.application_id == _APPLICATION))
+
+
 class ProfileRepository:
     """Applications as intake announced them, evaluation's youth finding, and the operators' releases."""
 
@@ -63,16 +88,12 @@ class ProfileRepository:
     async def add(self, profile: Profile) -> list[UUID] | None:
         """None when the application is known already (announced twice): the first announcement stands. Else the
         allocations granted to it so far (read before it was), in id order: one statement, the insert and the read."""
-        added = insert(application).values(
-            application_id=profile.application_id, partner_id=profile.partner_id, program=profile.program,
-            organisation=profile.organisation, business_registration_number=profile.business_registration_number,
-            participants=[asdict(p) for p in profile.participants],
-            open_source_pledged=profile.open_source_pledged,
-        ).on_conflict_do_nothing().returning(application.c.application_id).cte("added")
-        stmt = (select(added.c.application_id, grant.c.allocation_id)
-                .outerjoin_from(added, grant, grant.c.application_id == added.c.application_id)
-                .order_by(grant.c.allocation_id))
-        rows = (await self._session.execute(stmt)).all()
+        rows = (await self._session.execute(_ADD_PROFILE, {
+            "application_id": profile.application_id, "partner_id": profile.partner_id, "program": profile.program,
+            "organisation": profile.organisation, "business_registration_number": profile.business_registration_number,
+            "participants": [asdict(p) for p in profile.participants],
+            "open_source_pledged": profile.open_source_pledged,
+        })).all()
         if not rows:
             return None
         return [r.allocation_id for r in rows if r.allocation_id is not None]
@@ -80,14 +101,8 @@ class ProfileRepository:
     async def put_youth(self, application_id: UUID, is_youth: bool) -> list[UUID]:
         """Record (or correct) the finding; the allocations granted to the application so far, in id order (one
         statement, the upsert and the read)."""
-        stmt = insert(youth).values(application_id=application_id, youth=is_youth)
-        put = (stmt.on_conflict_do_update(index_elements=[youth.c.application_id],
-                                          set_={"youth": stmt.excluded.youth})
-               .returning(youth.c.application_id).cte("put"))
-        granted = (select(grant.c.allocation_id)
-                   .join_from(put, grant, grant.c.application_id == put.c.application_id)
-                   .order_by(grant.c.allocation_id))
-        return list((await self._session.scalars(granted)).all())
+        granted = await self._session.execute(_PUT_YOUTH, {"application_id": application_id, "youth": is_youth})
+        return list(granted.scalars().all())
 
     async def add_release(self, application_id: UUID, found: Release, at: datetime, by: str) -> bool:
         """False when a release is recorded already; the first one stands."""
@@ -97,11 +112,7 @@ class ProfileRepository:
         return (await self._session.execute(stmt)).first() is not None
 
     async def get(self, application_id: UUID) -> Profile | None:
-        stmt = (select(application, youth.c.youth, release.c.url, release.c.released_on, release.c.event_id)
-                .outerjoin(youth, youth.c.application_id == application.c.application_id)
-                .outerjoin(release, release.c.application_id == application.c.application_id)
-                .where(application.c.application_id == application_id))
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._session.execute(_PROFILE, {"application_id": application_id})).first()
         return None if row is None else _profile(row._mapping)
 
 
@@ -114,6 +125,16 @@ def _profile(m: Any) -> Profile:
 
 
 PROFILE_COLUMNS = (*application.c, youth.c.youth, release.c.url, release.c.released_on, release.c.event_id)
+_opened = insert(grant).values(_row_params(grant)).on_conflict_do_nothing().returning(*grant.c).cte("opened")
+_OPEN = (select(_opened, grant_end.c.ended_at, *(c.label(f"profile_{c.name}") for c in PROFILE_COLUMNS))
+         .outerjoin(grant_end, grant_end.c.allocation_id == _opened.c.allocation_id)
+         .outerjoin(application, application.c.application_id == _opened.c.application_id)
+         .outerjoin(youth, youth.c.application_id == application.c.application_id)
+         .outerjoin(release, release.c.application_id == application.c.application_id))
+_GRANT = (select(grant, grant_end.c.ended_at)
+          .outerjoin(grant_end, grant_end.c.allocation_id == grant.c.allocation_id)
+          .where(grant.c.allocation_id == _ALLOCATION))
+_GRANT_FOR_UPDATE = _GRANT.with_for_update(of=grant)
 
 
 class GrantRepository:
@@ -123,17 +144,11 @@ class GrantRepository:
     async def open(self, new: Grant) -> tuple[Grant, Profile | None] | None:
         """None when the allocation is known already. Else the grant as stored, ended if its reclaim was read first,
         and its application's profile if billing has read it: one statement, the insert and the reads."""
-        opened = insert(grant).values(
-            allocation_id=new.allocation_id, application_id=new.application_id, program=new.program,
-            gpu_model=new.gpu_model, gpus_by_csp=dict(new.gpus_by_csp),
-            starts_at=new.starts_at, ends_at=new.ends_at,
-        ).on_conflict_do_nothing().returning(*grant.c).cte("opened")
-        stmt = (select(opened, grant_end.c.ended_at, *(c.label(f"profile_{c.name}") for c in PROFILE_COLUMNS))
-                .outerjoin(grant_end, grant_end.c.allocation_id == opened.c.allocation_id)
-                .outerjoin(application, application.c.application_id == opened.c.application_id)
-                .outerjoin(youth, youth.c.application_id == application.c.application_id)
-                .outerjoin(release, release.c.application_id == application.c.application_id))
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._session.execute(_OPEN, {
+            "allocation_id": new.allocation_id, "application_id": new.application_id, "program": new.program,
+            "gpu_model": new.gpu_model, "gpus_by_csp": dict(new.gpus_by_csp),
+            "starts_at": new.starts_at, "ends_at": new.ends_at,
+        })).first()
         if row is None:
             return None
         m = row._mapping
@@ -149,12 +164,8 @@ class GrantRepository:
             set_={"ended_at": func.least(grant_end.c.ended_at, stmt.excluded.ended_at)}))
 
     async def get(self, allocation_id: UUID, *, for_update: bool = False) -> Grant | None:
-        stmt = (select(grant, grant_end.c.ended_at)
-                .outerjoin(grant_end, grant_end.c.allocation_id == grant.c.allocation_id)
-                .where(grant.c.allocation_id == allocation_id))
-        if for_update:
-            stmt = stmt.with_for_update(of=grant)
-        row = (await self._session.execute(stmt)).first()
+        stmt = _GRANT_FOR_UPDATE if for_update else _GRANT
+        row = (await self._session.execute(stmt, {"allocation_id": allocation_id})).first()
         return None if row is None else _grant(row._mapping)
 
     async def of_application(self, application_id: UUID) -> list[UUID]:
@@ -178,6 +189,10 @@ def _grant(m: Any) -> Grant:
                  starts_at=m["starts_at"], ends_at=m["ends_at"], ended_at=m["ended_at"])
 
 
+_PRICES_OF_MODEL = select(market_price).where(
+    market_price.c.gpu_model == bindparam("gpu_model", type_=market_price.c.gpu_model.type))
+
+
 class PriceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -191,8 +206,8 @@ class PriceRepository:
                   "set_at": stmt.excluded.set_at, "set_by": stmt.excluded.set_by}))
 
     async def of_model(self, gpu_model: str) -> list[MarketPrice]:
-        stmt = select(market_price).where(market_price.c.gpu_model == gpu_model)
-        return [_price(r._mapping) for r in (await self._session.execute(stmt)).all()]
+        rows = (await self._session.execute(_PRICES_OF_MODEL, {"gpu_model": gpu_model})).all()
+        return [_price(r._mapping) for r in rows]
 
     async def every(self) -> list[dict[str, Any]]:
         stmt = select(market_price).order_by(market_price.c.csp, market_price.c.gpu_model,
@@ -218,19 +233,25 @@ def _line(m: Any, amount: int) -> Line:
                 m["partner_id"], m["program"], m["gpu_model"], m["gpu_minutes"], amount)
 
 
+# the descriptive columns follow from the key (its payer, allocation and segment), so grouping by them too changes no
+# group
+_POSTED = (select(*KEY_COLUMNS, *DESCRIPTIVE, func.sum(ledger_line.c.amount_krw).label("net"),
+                  func.sum(ledger_line.c.direction).label("standing"))
+           .where(ledger_line.c.allocation_id == bindparam("allocation_id", type_=ledger_line.c.allocation_id.type))
+           .group_by(*KEY_COLUMNS, *DESCRIPTIVE))
+# RETURNING makes it one statement per batch of rows (SQLAlchemy's "insertmanyvalues"); without it asyncpg runs the
+# statement once per row
+_APPEND = ledger_line.insert().returning(ledger_line.c.id)
+
+
 class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def posted(self, allocation_id: UUID) -> dict[LineKey, Posted]:
         """The net of the allocation's lines per key, and whether each key's charge stands."""
-        # the descriptive columns follow from the key (its payer, allocation and segment), so grouping by them too
-        # changes no group
-        stmt = (select(*KEY_COLUMNS, *DESCRIPTIVE, func.sum(ledger_line.c.amount_krw).label("net"),
-                       func.sum(ledger_line.c.direction).label("standing"))
-                .where(ledger_line.c.allocation_id == allocation_id).group_by(*KEY_COLUMNS, *DESCRIPTIVE))
         out: dict[LineKey, Posted] = {}
-        for row in (await self._session.execute(stmt)).all():
+        for row in (await self._session.execute(_POSTED, {"allocation_id": allocation_id})).all():
             m = row._mapping
             line = _line(m, int(m["net"]))
             out[line.key] = Posted(line, int(m["net"]), int(m["standing"]) > 0)
@@ -239,9 +260,7 @@ class LedgerRepository:
     async def append(self, lines: Sequence[Line], cause: Cause, at: datetime) -> None:
         if not lines:
             return
-        # RETURNING makes it one statement per batch of rows (SQLAlchemy's "insertmanyvalues"); without it asyncpg
-        # runs the statement once per row
-        await self._session.execute(ledger_line.insert().returning(ledger_line.c.id), [{
+        await self._session.execute(_APPEND, [{
             "allocation_id": line.key.allocation_id, "application_id": line.application_id,
             "partner_id": line.partner_id, "program": line.program, "payer_kind": line.payer.kind.value,
             "payer_key": line.payer.key, "payer_name": line.payer.name, "csp": line.key.csp,

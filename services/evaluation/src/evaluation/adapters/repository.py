@@ -8,11 +8,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters.orm import evaluation, withdrawal
+from evaluation.adapters.repository_policies import in_force_version
 from evaluation.domain.model import (
     Applicant,
     Check,
@@ -108,27 +109,33 @@ def _evaluation(row: Any) -> Evaluation:
     )
 
 
+# the statements of the worker's every arrival, built once with their parameters apart (an evaluation's are `_row`'s,
+# one per column), so that SQLAlchemy neither rebuilds nor keys them again per call
+_ROW = {c.name: bindparam(c.name, type_=c.type) for c in evaluation.c}
+_APPLICATION = bindparam("application_id", type_=evaluation.c.application_id.type)
+_ADD = (insert(evaluation).values(_ROW).on_conflict_do_nothing(index_elements=[evaluation.c.application_id])
+        .returning(evaluation.c.application_id))
+_SAVE = update(evaluation).where(evaluation.c.application_id == bindparam("key", type_=_APPLICATION.type)).values(_ROW)
+_GET = select(evaluation).where(evaluation.c.application_id == _APPLICATION)
+_GET_FOR_UPDATE = _GET.with_for_update()
+
+
 class EvaluationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, result: Evaluation) -> bool:
         """Store the evaluation; False (and nothing changed) when the application already has one."""
-        stmt = (insert(evaluation).values(_row(result))
-                .on_conflict_do_nothing(index_elements=[evaluation.c.application_id])
-                .returning(evaluation.c.application_id))
-        return (await self._session.execute(stmt)).first() is not None
+        return (await self._session.execute(_ADD, _row(result))).first() is not None
 
     async def save(self, result: Evaluation) -> None:
         """Write back a changed evaluation (its status, score, explanation and current facts)."""
-        await self._session.execute(update(evaluation)
-                                    .where(evaluation.c.application_id == result.application_id)
-                                    .values(_row(result)))
+        await self._session.execute(_SAVE, {**_row(result), "key": result.application_id})
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Evaluation | None:
         """One evaluation; `for_update` holds its row until the transaction ends (reviews and closes queue)."""
-        stmt = select(evaluation).where(evaluation.c.application_id == application_id)
-        row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
+        stmt = _GET_FOR_UPDATE if for_update else _GET
+        row = (await self._session.execute(stmt, {"application_id": application_id})).first()
         return _evaluation(row) if row else None
 
     async def awaiting_reviewers(self) -> list[Evaluation]:
@@ -167,6 +174,19 @@ class EvaluationRepository:
         return [_evaluation(r) for r in (await self._session.execute(stmt)).all()]
 
 
+_LOCKED = func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=Text), 0))
+_LOCK = select(_LOCKED)
+# an arrival's lock and the policy version in force at its submission, in one round trip
+_LOCK_ARRIVAL = select(_LOCKED, in_force_version(bindparam("at", type_=evaluation.c.submitted_at.type)))
+_WITHDRAWAL = (select(withdrawal.c.application_id, withdrawal.c.withdrawn_at, withdrawal.c.reason)
+               .where(withdrawal.c.application_id == bindparam("application_id",
+                                                               type_=withdrawal.c.application_id.type)))
+
+
+def _lock_key(application_id: UUID) -> str:
+    return f"evaluation.application:{application_id}"
+
+
 class WithdrawalRepository:
     """Withdrawals on record, including those that came before their application's submission."""
 
@@ -175,8 +195,14 @@ class WithdrawalRepository:
 
     async def lock(self, application_id: UUID) -> None:
         """Serialise the application's withdrawal with its arrival, so the later of the two sees the earlier."""
-        key = func.hashtextextended(f"evaluation.application:{application_id}", 0)
-        await self._session.execute(select(func.pg_advisory_xact_lock(key)))
+        await self._session.execute(_LOCK, {"key": _lock_key(application_id)})
+
+    async def lock_arrival(self, application_id: UUID, submitted_at: datetime) -> str | None:
+        """`lock`, for the application's arrival, and the name of the policy version in force at `submitted_at` (as
+        the statement found it when it started: no policy change waits for this lock, nor this lock for one)."""
+        row = (await self._session.execute(_LOCK_ARRIVAL, {"key": _lock_key(application_id),
+                                                           "at": submitted_at})).one()
+        return row[1]  # type: ignore[no-any-return]
 
     async def add(self, item: Withdrawal) -> bool:
         """False when the application's withdrawal is on record already (nothing changes)."""
@@ -187,6 +213,5 @@ class WithdrawalRepository:
         return (await self._session.execute(stmt)).first() is not None
 
     async def get(self, application_id: UUID) -> Withdrawal | None:
-        stmt = select(withdrawal).where(withdrawal.c.application_id == application_id)
-        row = (await self._session.execute(stmt)).first()
+        row = (await self._session.execute(_WITHDRAWAL, {"application_id": application_id})).first()
         return Withdrawal(row.application_id, row.withdrawn_at, row.reason) if row else None

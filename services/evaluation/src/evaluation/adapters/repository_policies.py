@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,11 +28,34 @@ def _version(row: Any) -> PolicyVersion:
 LIVE = policy_version.c.cancelled_at.is_(None)
 
 
+def in_force_version(at: BindParameter[datetime]) -> ColumnElement[str]:
+    """The name of the version in force at `at` (`domain.policy.in_force`): the live one with the latest start at or
+    before it, else the first live one; NULL when no version is live."""
+    return func.coalesce(
+        select(policy_version.c.version).where(LIVE, policy_version.c.effective_at <= at)
+        .order_by(policy_version.c.effective_at.desc()).limit(1).scalar_subquery(),
+        select(policy_version.c.version).where(LIVE).order_by(policy_version.c.effective_at).limit(1)
+        .scalar_subquery())
+
+
+_IN_FORCE = select(in_force_version(bindparam("at", type_=policy_version.c.effective_at.type)))
+_RECORD = select(policy_version).where(policy_version.c.version == bindparam("version", type_=Text))
+# Each version as read, per database (its engine): its name, start and rules never change once stored (a change is a
+# new version, a cancel only stops it governing), so each is read and parsed once per process.
+_VERSIONS: WeakKeyDictionary[object, dict[str, Policy]] = WeakKeyDictionary()
+
+
+def _versions(session: AsyncSession) -> dict[str, Policy]:
+    bind = session.bind
+    return {} if bind is None else _VERSIONS.setdefault(bind, {})
+
+
 class PolicyRepository:
     """Versions are only added, or cancelled before their time: rules are never updated, by design."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._known = _versions(session)
 
     async def add(self, policy: Policy, created: Change) -> bool:
         """False when the version name is taken, even by a cancelled version (nothing changes)."""
@@ -48,14 +72,19 @@ class PolicyRepository:
                                             cancelled_by_role=cancelled.role))
 
     async def get(self, version: str) -> Policy | None:
+        if (known := self._known.get(version)) is not None:
+            return known
         found = await self.record(version)
         return found.policy if found else None
 
     async def record(self, version: str) -> PolicyVersion | None:
         """One version with its audit, cancelled or not."""
-        row = (await self._session.execute(select(policy_version)
-                                           .where(policy_version.c.version == version))).first()
-        return _version(row) if row else None
+        row = (await self._session.execute(_RECORD, {"version": version})).first()
+        if row is None:
+            return None
+        found = _version(row)
+        self._known[version] = found.policy
+        return found
 
     async def records(self) -> list[PolicyVersion]:
         """Every version with its audit, cancelled ones included, the latest start first."""
@@ -69,7 +98,11 @@ class PolicyRepository:
         return [_policy(r) for r in (await self._session.execute(stmt)).all()]
 
     async def in_force(self, at: datetime) -> Policy:
-        return in_force(await self.live(), at)
+        """The version in force at `at`: which one, read each time (a version may have been published or cancelled
+        since); its rules, once per process."""
+        version = (await self._session.execute(_IN_FORCE, {"at": at})).scalar()
+        found = await self.get(version) if version is not None else None
+        return found if found is not None else in_force(await self.live(), at)
 
     async def named_by_a_decision(self, version: str) -> bool:
         """True when an evaluation, a re-check or a round names the version (a re-check may be dated ahead)."""
@@ -90,13 +123,18 @@ def _round(row: Any) -> Round:
     return Round(**{**data, "application_ids": tuple(UUID(a) for a in data["application_ids"])})
 
 
+_LOCK_CALL = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=Text), 0)))
+_ROUND = select(call_round).where(call_round.c.call_id == bindparam("call_id", type_=call_round.c.call_id.type))
+_ROUND_FOR_UPDATE = _ROUND.with_for_update()
+
+
 class RoundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def lock_call(self, call_id: UUID) -> None:
         """Serialise a call's close with the arrival of its applications, so neither misses the other."""
-        await self._session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(str(call_id), 0))))
+        await self._session.execute(_LOCK_CALL, {"key": str(call_id)})
 
     async def add(self, item: Round) -> bool:
         """False when the call's round was closed already (a repeated close changes nothing)."""
@@ -108,8 +146,8 @@ class RoundRepository:
         return (await self._session.execute(stmt)).first() is not None
 
     async def get(self, call_id: UUID, *, for_update: bool = False) -> Round | None:
-        stmt = select(call_round).where(call_round.c.call_id == call_id)
-        row = (await self._session.execute(stmt.with_for_update() if for_update else stmt)).first()
+        stmt = _ROUND_FOR_UPDATE if for_update else _ROUND
+        row = (await self._session.execute(stmt, {"call_id": call_id})).first()
         return _round(row) if row else None
 
     async def mark_scored(self, call_id: UUID, at: datetime) -> None:

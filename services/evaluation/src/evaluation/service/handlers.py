@@ -40,10 +40,11 @@ log = logging.getLogger(__name__)
 
 async def evaluate_application(cmd: EvaluateApplication, uow: EvaluationUnitOfWork,
                                clock: Clock) -> Evaluation | None:
-    withdrawn = await withdrawals.earlier_withdrawal(cmd.application_id, uow)
+    withdrawn, version = await withdrawals.earlier_withdrawal(cmd.application_id, cmd.submitted_at, uow)
     if cmd.call_id is not None:
         await uow.rounds.lock_call(cmd.call_id)
-    policy = await uow.policies.in_force(cmd.submitted_at)
+    found = await uow.policies.get(version) if version is not None else None
+    policy = found or await uow.policies.in_force(cmd.submitted_at)
     result = decisions.evaluate(cmd, policy, clock())
     if withdrawn is not None:  # withdrawn before it arrived: recorded, neither announced nor sent to a panel
         result.withdraw()

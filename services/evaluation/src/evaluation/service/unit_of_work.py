@@ -82,6 +82,9 @@ class Rounds(Protocol):
 class Withdrawals(Protocol):
     async def lock(self, application_id: UUID) -> None:
         """Serialise an application's withdrawal with its arrival, so the later of the two sees the earlier."""
+    async def lock_arrival(self, application_id: UUID, submitted_at: datetime) -> str | None:
+        """`lock`, for the application's arrival, and the name of the policy version in force at `submitted_at`, in
+        one round trip (None when no version is live)."""
     async def add(self, item: Withdrawal) -> bool:
         """False when the application's withdrawal is on record already (nothing changes)."""
     async def get(self, application_id: UUID) -> Withdrawal | None: ...

@@ -6,6 +6,7 @@ and the arrival, serialised with it by a lock on the application, finds it and s
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from uuid import UUID
 
 from evaluation.domain.commands import WithdrawApplication
@@ -17,10 +18,13 @@ from servicekit.clock import Clock
 log = logging.getLogger(__name__)
 
 
-async def earlier_withdrawal(application_id: UUID, uow: EvaluationUnitOfWork) -> Withdrawal | None:
-    """For an arrival, taken first (before any call's lock, as a withdrawal takes them): a withdrawal on record."""
-    await uow.withdrawals.lock(application_id)
-    return await uow.withdrawals.get(application_id)
+async def earlier_withdrawal(application_id: UUID, submitted_at: datetime,
+                             uow: EvaluationUnitOfWork) -> tuple[Withdrawal | None, str | None]:
+    """For an arrival, taken first (before any call's lock, as a withdrawal takes them): a withdrawal on record, and
+    the name of the policy version in force at `submitted_at`, read with the lock (policy changes take no part in it)
+    instead of in a round trip of its own."""
+    version = await uow.withdrawals.lock_arrival(application_id, submitted_at)
+    return await uow.withdrawals.get(application_id), version
 
 
 async def withdraw_application(cmd: WithdrawApplication, uow: EvaluationUnitOfWork,
