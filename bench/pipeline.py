@@ -18,14 +18,18 @@ Baseline, in the same run and at the same rates: a bare aiokafka relay of one me
 services' client settings, pass it on to a second and a third; the bench reads the third) — the floor that Kafka
 and Python clients on this machine set, with no HTTP, no database, no model.
 
-Reported: p50, p95, p99 of each step, and the highest rate whose p99 is within the goal (50 ms).
-`python -m bench.pipeline relay <from> <to>` is the baseline's relay process.
+Then the pipeline's Kafka traffic alone (SKELETON): the same three hops, but read by the five consumer groups that
+read them in the platform (billing reads all three, intake's worker two, allocation two, telemetry one), each a bare
+process: what the broker and the clients cost an application before any service does anything with it.
+
+Reported: p50, p95, p99 of each step, the CPU each process spent per application, and the highest rate whose p99 is
+within the goal (50 ms). `python -m bench.pipeline relay <group> <topic>[,<topic>...] <target or ->` is a Kafka-only
+run's process.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import os
 import signal
@@ -49,6 +53,7 @@ from aiokafka import AIOKafkaConsumer
 from bench.common import KAFKA, REPO, Result, clock, scratch_database
 from contracts import topics
 from servicekit.auth import Principal, TokenIssuer, generate_keypair
+from servicekit.auth.tokens import Role
 from servicekit.kafka import ensure_topics, make_consumer, make_producer
 from servicekit.migrations import upgrade
 from servicekit.settings import AuthSettings, KafkaSettings
@@ -308,7 +313,7 @@ async def profiled(processes: Processes, send: Any, arrivals: Arrivals) -> Step:
     return step
 
 
-def token(auth: AuthSettings, role: str, **claims: Any) -> dict[str, str]:
+def token(auth: AuthSettings, role: Role, **claims: Any) -> dict[str, str]:
     principal = Principal(client_id=f"bench-{role}", role=role, **claims)
     return {"Authorization": f"Bearer {TokenIssuer.from_settings(auth).issue(principal).token}"}
 
@@ -362,11 +367,23 @@ def schedule() -> list[tuple[int, float]]:
     return [*((r, STEP_S) for r in RATES), (RATE, SECONDS)]
 
 
-async def relay(source: str, target: str) -> None:
-    """The baseline's hop: a bare consumer and idempotent producer with the services' settings, commits after send."""
+# the Kafka-only runs: per consumer group, the topics (hop numbers) it reads, and the hop it passes the first one's
+# records on to (None: it reads and commits only)
+Topology = dict[str, tuple[tuple[int, ...], int | None]]
+BARE: Topology = {"relay-0": ((0,), 1), "relay-1": ((1,), 2)}
+# the pipeline's own traffic a P3 application makes, without its services: intake's outbox → hop 0; evaluation reads
+# it, scores → hop 1; allocation reads hops 1 (and 0, for withdrawals), decides → hop 2; intake's worker reads 1 and
+# 2, billing 0, 1 and 2, telemetry 2 (and the bench 2)
+SKELETON: Topology = {"evaluation": ((0,), 1), "allocation": ((1, 0), 2), "intake": ((1, 2), None),
+                      "billing": ((0, 1, 2), None), "telemetry": ((2,), None)}
+
+
+async def relay(group: str, sources: list[str], target: str | None) -> None:
+    """One consumer group of a Kafka-only run: a bare consumer and idempotent producer with the services' settings;
+    the records of the first source are sent on to `target` (if any), and the offsets of a poll committed after."""
     settings = KafkaSettings(bootstrap_servers=KAFKA)
-    consumer = make_consumer(settings, source, group_id=f"relay-{source}")
-    producer = make_producer(settings, client_id=f"relay-{source}")
+    consumer = make_consumer(settings, *sources, group_id=group)
+    producer = make_producer(settings, client_id=group)
     await consumer.start()
     await producer.start()
     stop = asyncio.Event()
@@ -374,25 +391,29 @@ async def relay(source: str, target: str) -> None:
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, records in batch.items():
-                sent = [await producer.send(target, r.value, key=r.key, headers=r.headers) for r in records]
+            if target is not None:
+                sent = [await producer.send(target, r.value, key=r.key, headers=r.headers)
+                        for tp, records in batch.items() if tp.topic == sources[0] for r in records]
                 await asyncio.gather(*sent)
-                await consumer.commit({tp: records[-1].offset + 1})
+            if batch:
+                await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
     finally:
         await consumer.stop()
         await producer.stop()
 
 
-async def run_baseline(prefix: str) -> list[Step]:
-    hops = [f"{prefix}bare.{n}" for n in range(3)]
+async def run_kafka_only(prefix: str, name: str, topology: Topology) -> list[Step]:
+    """The schedule over three topics and the topology's consumer groups, one process each."""
+    hops = [f"{prefix}{name}.{n}" for n in range(3)]
     await ensure_topics(KafkaSettings(bootstrap_servers=KAFKA, topic_partitions=3), hops, client_id="bench")
     processes = Processes()
     arrivals = Arrivals(hops[2], types=None)
     producer = make_producer(KafkaSettings(bootstrap_servers=KAFKA), client_id="bench")
     try:
-        for source, target in itertools.pairwise(hops):
-            await processes.spawn(["-m", "bench.pipeline", "relay", source, target], {},
-                                  LOGS / f"relay-{source.rsplit('.', 1)[1]}.log")
+        for group, (reads, target) in topology.items():
+            await processes.spawn(["-m", "bench.pipeline", "relay", f"{prefix}{name}-{group}",
+                                   ",".join(hops[n] for n in reads), "-" if target is None else hops[target]], {},
+                                  LOGS / f"{name}-{group}.log")
         await arrivals.start()
         await producer.start()
 
@@ -402,10 +423,11 @@ async def run_baseline(prefix: str) -> list[Step]:
             await producer.send(hops[0], json.dumps({"id": key}).encode(), key=key.encode())
             return key, at
 
-        for _ in range(120):  # until both relays joined their groups and pass a message on
+        for _ in range(120):  # until every group joined and a message passes
             processes.check()
             if (await offer(5, 1, send, arrivals)).missing == 0:
                 break
+        await offer(5, 4, send, arrivals)  # every group's first fetches and commits done
         return [await offer(rate, seconds, send, arrivals, processes.names) for rate, seconds in schedule()]
     finally:
         await producer.stop()
@@ -445,17 +467,20 @@ def print_steps(name: str, steps: list[Step]) -> None:
 
 async def run() -> list[Result]:
     prefix = f"bench{uuid.uuid4().hex[:6]}."
-    baseline = await run_baseline(prefix)
+    baseline = await run_kafka_only(prefix, "bare", BARE)
+    skeleton = await run_kafka_only(prefix, "skeleton", SKELETON)
     measured = await run_services(prefix)
     print_steps("bare relay over three hops", baseline)
+    print_steps("the pipeline's Kafka traffic alone (five consumer groups, no services)", skeleton)
     print_steps("intake → evaluation → allocation", measured)
     return [as_result("bare aiokafka relay, three hops", baseline),
+            as_result("the pipeline's Kafka traffic alone", skeleton),
             as_result("submit → decided (P3, five services)", measured)]
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["relay"]:
-        uvloop.run(relay(sys.argv[2], sys.argv[3]))  # as the services' workers run
+    if sys.argv[1:2] == ["relay"]:  # relay <group> <topic>[,<topic>...] <target or ->, as the services' workers run
+        uvloop.run(relay(sys.argv[2], sys.argv[3].split(","), None if sys.argv[4] == "-" else sys.argv[4]))
     elif sys.argv[1:2] == ["profile"]:  # py-spy on every service process: BENCH_PIPELINE_PROFILE_S (20) at ..._RATE
         PROFILE_S = PROFILE_S or 20
         uvloop.run(run_services(f"bench{uuid.uuid4().hex[:6]}."))

@@ -121,13 +121,26 @@ async def test_a_service_without_a_batch_handler_and_a_single_record_go_one_by_o
     assert seen.batches == [] and seen.one_by_one[-1] == alone.id
 
 
-async def test_the_partitions_of_one_poll_are_committed_together_once_all_are_settled() -> None:
+async def test_the_partitions_of_one_poll_are_one_batch_and_one_commit() -> None:
     seen = Seen()
     other = TopicPartition(TOPIC, 1)
-    poll = {TP: records(*(submitted() for _ in range(3))), other: records(submitted(), partition=1)}
+    first, second = [submitted() for _ in range(3)], submitted()
+    poll = {TP: records(*first), other: records(second, partition=1)}
     await consumer(seen)._process_poll(seen, poll, asyncio.Event())  # type: ignore[arg-type]  # commits only
+    assert seen.batches == [[e.id for e in [*first, second]]]  # partition after partition, each in order
+    assert seen.one_by_one == []
     assert seen.commits == [{TP: 43, other: 41}]
-    assert len(seen.batches) == 1 and len(seen.one_by_one) == 1
+
+
+async def test_a_failing_poll_batch_is_settled_partition_by_partition_then_committed_once() -> None:
+    seen = Seen(batch_fails=True)
+    other = TopicPartition(TOPIC, 1)
+    first, second = submitted(), submitted()
+    poll = {TP: records(first), other: records(second, partition=1)}
+    await consumer(seen)._process_poll(seen, poll, asyncio.Event())  # type: ignore[arg-type]  # commits only
+    assert seen.batches == [[first.id, second.id]]
+    assert seen.one_by_one == [first.id, second.id]
+    assert seen.commits == [{TP: 41, other: 41}]
 
 
 async def test_a_poll_cut_short_by_a_stop_commits_what_was_settled_before_it() -> None:

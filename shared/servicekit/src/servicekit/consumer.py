@@ -27,7 +27,7 @@ from servicekit.tracing import consuming, record_fields
 
 log = logging.getLogger(__name__)
 EventHandler = Callable[[Event], Awaitable[Any]]
-# several events of one partition, in order, with their records, handled in one transaction (build_worker)
+# the events of one poll, each partition in order, with their records, handled in one transaction (build_worker)
 BatchHandler = Callable[[list[tuple[Event, ConsumerRecord]]], Awaitable[Any]]
 LAG_EVERY_S = 1.0
 
@@ -100,24 +100,28 @@ class EventConsumer:
 
     async def _process_poll(self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[ConsumerRecord]],
                             stop: asyncio.Event) -> None:
-        """Every partition of one poll, then one offset commit for all of them (after their database commits; one
-        round trip to the group coordinator a poll, not one a partition). A partition's offset advances past what
-        was settled even when a later partition fails: an outage, or asked to stop."""
+        """Every record of one poll, then one offset commit for all its partitions (after the database commits).
+        Where the service handles batches, the whole poll is one transaction: under load, what arrived while the
+        last poll was handled (often several partitions and topics) is handled together, and a quiet topic's single
+        record still goes at once. Otherwise, or when that batch fails, partition by partition, record by record.
+        What was settled before a stop or an outage is committed even so."""
         done: dict[TopicPartition, int] = {}
         try:
-            for tp, records in batch.items():
-                if not await self._process_partition(tp, records, stop, done):
+            records = [record for partition in batch.values() for record in partition]
+            if len(records) > 1 and await self._settle_batch(records):
+                done.update({tp: partition[-1].offset + 1 for tp, partition in batch.items() if partition})
+                return
+            for tp, partition in batch.items():
+                if not await self._settle_partition(tp, partition, stop, done):
                     break
         finally:
             if done:
                 await consumer.commit(done)
 
-    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event,
-                                 done: dict[TopicPartition, int]) -> bool:
-        """Settle the partition's records, `done[tp]` the offset after the last one settled; False when stopping."""
-        if len(records) > 1 and await self._settle_batch(records):
-            done[tp] = records[-1].offset + 1
-            return True
+    async def _settle_partition(self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event,
+                                done: dict[TopicPartition, int]) -> bool:
+        """Settle the partition's records one by one, `done[tp]` the offset after the last one settled; False when
+        asked to stop."""
         for record in records:
             if not await self._settle_in_context(record, stop):
                 return False  # stopping: this record is delivered again to whoever has the partition next
@@ -125,9 +129,10 @@ class EventConsumer:
         return True
 
     async def _settle_batch(self, records: list[ConsumerRecord]) -> bool:
-        """Where the service handles batches: every record of the partition's batch in one transaction. Whatever
-        goes wrong (a record that does not decode, a handler that raises, an outage), nothing of it is kept and the
-        records are settled one by one instead, with their retries and dead letters; False then."""
+        """Where the service handles batches: every record given (a poll's, partition after partition, each in
+        order) in one transaction. Whatever goes wrong (a record that does not decode, a handler that raises, an
+        outage), nothing of it is kept and the records are settled one by one instead, with their retries and dead
+        letters; False then."""
         if self._batch is None:
             return False
         try:
@@ -136,14 +141,14 @@ class EventConsumer:
             if handled:
                 await self._batch(handled)
         except Exception as exc:
-            log.info("consumer %s: a batch of %d at %s/%s/%s is settled record by record: %s: %s", self._group_id,
-                     len(records), records[0].topic, records[0].partition, records[0].offset, type(exc).__name__,
-                     exc)
+            log.info("consumer %s: a batch of %d from %s/%s/%s on is settled record by record: %s: %s",
+                     self._group_id, len(records), records[0].topic, records[0].partition, records[0].offset,
+                     type(exc).__name__, exc)
             return False
         self.processed += len(handled)
-        topic = records[0].topic
-        self.handled_by_topic[topic] = self.handled_by_topic.get(topic, 0) + len(handled)
-        log.debug("handled %d events of %s", len(handled), topic)
+        for _, record in handled:
+            _count(self.handled_by_topic, record.topic)
+        log.debug("handled a batch of %d events", len(handled))
         return True
 
     async def _settle_in_context(self, record: ConsumerRecord, stop: asyncio.Event) -> bool:

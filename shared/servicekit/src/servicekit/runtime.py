@@ -120,9 +120,9 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
 
 def build_worker(runtime: Runtime[Any], translations: Translations,
                  jobs: Sequence[Job] = (), *, combine: Callable[[list[Any]], object] | None = None) -> Worker:
-    """The service's worker. The events of a partition that arrive together are handled in one transaction (their
-    commands one by one in order, or with `combine` as one batch command), and one by one, a transaction each, only
-    when that fails (docs/messaging.md); WORKER__BATCH=false handles every event alone."""
+    """The service's worker. The events one poll returns are handled in one transaction (partition after partition,
+    their commands one by one in order, or with `combine` as one batch command), and one by one, a transaction each,
+    only when that fails (docs/messaging.md); WORKER__BATCH=false handles every event alone."""
     settings = runtime.settings
     relay = OutboxRelay(runtime.engine, runtime.tables, settings.kafka, settings.outbox,
                         source=settings.source, client_id=f"{settings.service_name}-relay")

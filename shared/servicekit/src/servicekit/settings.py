@@ -54,7 +54,7 @@ class WorkerSettings(BaseModel):
                                                     "exclusion race) is retried this many times before parking; "
                                                     "a lost connection to the broker or database is retried "
                                                     "without limit.")
-    batch: bool = Field(default=True, description="The events of a partition that arrive together are handled in "
+    batch: bool = Field(default=True, description="The events one poll returns (what arrived together) are handled in "
                                                   "one transaction (one by one when that fails); false: each in "
                                                   "its own.")
     health_host: str = "127.0.0.1"

@@ -14,7 +14,7 @@ from servicekit.worker import Worker
 def create_worker(settings: Settings, *, clock: Clock = utcnow) -> Worker:
     runtime = bootstrap(settings, clock=clock)
     reader = DeadLetterReader(runtime)
-    # the events of a partition read together are kept in one transaction: a page's read model keeps up with the
+    # the events of a poll are kept in one transaction: a page's read model keeps up with the
     # platform's busiest topics (bench: dashboard_lag)
     worker = build_worker(runtime, TRANSLATIONS, jobs=[reader.job()], combine=together)
     worker.health.metrics["dead_letters"] = reader.stats  # on the probe's state and in the heartbeat row
