@@ -4,14 +4,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import insert
 
 from bench.common import KAFKA, Result, clock, scratch_database
 from contracts import ApplicationWithdrawn, to_record
 from intake.adapters.orm import messaging
 from servicekit.db import make_engine
-from servicekit.kafka import ensure_topics
+from servicekit.kafka import ensure_topics, make_producer
 from servicekit.migrations import upgrade
 from servicekit.relay import OutboxRelay
 from servicekit.settings import DbSettings, KafkaSettings, OutboxSettings
@@ -26,7 +25,8 @@ def events(n: int) -> list[ApplicationWithdrawn]:
 
 
 async def bare_producer(topic: str) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True, linger_ms=5)
+    """The relay's own producer (the services' settings: idempotent, acks=all, KAFKA__LINGER_MS), records encoded."""
+    producer = make_producer(KafkaSettings(bootstrap_servers=KAFKA), client_id="bench-bare")
     await producer.start()
     records = [to_record(e, source="/bench") for e in events(EVENTS)]
     try:

@@ -159,3 +159,20 @@ async def test_a_poll_cut_short_by_a_stop_commits_what_was_settled_before_it() -
     await made._process_poll(seen, poll, stop)  # type: ignore[arg-type]  # commits only
     assert seen.one_by_one == [first.id]
     assert seen.commits == [{TP: 41}]  # the first record only; the rest is delivered again
+
+
+def mangled(event: Event) -> ConsumerRecord[bytes, bytes]:
+    """The event's record with a body that does not decode: its headers still name its type."""
+    record = records(event)[0]
+    return ConsumerRecord(TOPIC, 0, record.offset, 0, 0, None, b"{not json", None, 0, 9, record.headers)
+
+
+async def test_a_record_of_a_type_the_consumer_does_not_handle_is_passed_over_unread() -> None:
+    seen = Seen()
+    unhandled = mangled(ApplicationWithdrawn(application_id=uuid.uuid4()))  # no handler here: not ours to judge
+    handled = mangled(submitted())
+    made = consumer(seen, batched=False)
+    await settle(made, seen, [unhandled])
+    assert seen.parked == [] and seen.committed == [41]
+    await settle(made, seen, [handled])  # a type it handles that does not decode is parked
+    assert seen.parked == [9] and made.dead_lettered == 1

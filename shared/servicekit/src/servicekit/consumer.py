@@ -16,7 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from contracts import Event, PoisonMessage, from_record, topics
+from contracts import Event, PoisonMessage, event_class, from_record, topics
 from contracts.cloudevents import trace_context
 from servicekit.kafka import make_consumer, make_producer
 from servicekit.liveness import PartStatus, current_part
@@ -136,7 +136,7 @@ class EventConsumer:
         if self._batch is None:
             return False
         try:
-            events = [(from_record(r.headers, r.value), r) for r in records]
+            events = [(from_record(r.headers, r.value), r) for r in records if self._wanted(r)]
             handled = [(e, r) for e, r in events if e is not None and type(e) in self._handlers]
             if handled:
                 await self._batch(handled)
@@ -193,7 +193,18 @@ class EventConsumer:
         return Parked(str(exc) or type(exc).__name__, error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
                       handler=handler, attempts=attempts)
 
+    def _wanted(self, record: ConsumerRecord) -> bool:
+        """False for a record of one of our event types this consumer has no handler for: passed over unread (the
+        topic's consumers that handle it judge it). Anything else is decoded, and parked if it does not decode."""
+        for name, raw in record.headers or ():
+            if name == "ce_type" and isinstance(raw, bytes | bytearray):
+                known = event_class(bytes(raw).decode(errors="replace"))
+                return known is None or known in self._handlers
+        return True
+
     async def _process(self, record: ConsumerRecord) -> None:
+        if not self._wanted(record):
+            return
         try:
             event = from_record(record.headers, record.value)
         except PoisonMessage as exc:
