@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from servicekit.auth.tokens import (
 from servicekit.settings import AuthSettings
 
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
+REMEMBERED = 1024  # tokens verified lately, kept with their caller until they expire (a client reuses its token)
 # checked in this order: the first match explains the refusal; PyJWT's own message stays in __cause__ only
 _ERRORS: list[tuple[type[Exception], type[TokenError], str]] = [
     (jwt_errors.ExpiredSignatureError, TokenExpired, "the access token has expired"),
@@ -54,6 +56,8 @@ class TokenVerifier:
         self._keys: dict[str, Ed25519PublicKey] = {key_id(key): key for key in keys}
         self.remote = remote
         self.issuer, self.audience, self.leeway_s = issuer, audience, leeway_s
+        # token → (its caller, its expiry, the id of the key its signature verified with)
+        self._verified: OrderedDict[str, tuple[Principal, float, str]] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: AuthSettings, *, transport: httpx.AsyncBaseTransport | None = None,
@@ -85,29 +89,45 @@ class TokenVerifier:
         return self.verify(token)
 
     def verify(self, token: str | None) -> Principal:
-        """The caller the token names, by the keys known now, or a TokenError saying why not."""
+        """The caller the token names, by the keys known now, or a TokenError saying why not.
+
+        A token verified lately is not verified again (its signature, header and claims cannot have changed): it
+        is answered from memory while it has not expired (as PyJWT judges, with the leeway) and the key that
+        verified it is still trusted; otherwise it is verified afresh, and refused for what it is."""
         if not token:
             raise TokenMissing("no access token")
-        claims = self._decode(token, self._candidate_keys(_header(token)))
-        return _principal(claims)
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires, kid = remembered
+            if time.time() < expires + self.leeway_s and kid in self._trusted():
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        claims, kid = self._decode(token, self._candidate_keys(_header(token)))
+        principal = _principal(claims)
+        self._verified[token] = (principal, float(claims["exp"]), kid)
+        if len(self._verified) > REMEMBERED:
+            self._verified.popitem(last=False)
+        return principal
 
     def _trusted(self) -> dict[str, Ed25519PublicKey]:
         return {**(self.remote.keys if self.remote is not None else {}), **self._keys}
 
-    def _candidate_keys(self, header: dict[str, Any]) -> list[Ed25519PublicKey]:
+    def _candidate_keys(self, header: dict[str, Any]) -> list[tuple[str, Ed25519PublicKey]]:
         trusted = self._trusted()
         kid = header.get("kid")
         if kid is None:
-            return list(trusted.values())
+            return list(trusted.items())
         if kid not in trusted:
             raise TokenSignatureInvalid("the access token is signed by a key this service does not trust")
-        return [trusted[kid]]
+        return [(kid, trusted[kid])]
 
-    def _decode(self, token: str, keys: list[Ed25519PublicKey]) -> dict[str, Any]:
-        for key in keys:
+    def _decode(self, token: str, keys: list[tuple[str, Ed25519PublicKey]]) -> tuple[dict[str, Any], str]:
+        """The token's claims, and the id of the key that verified it."""
+        for kid, key in keys:
             try:
                 return jwt.decode(token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
-                                  leeway=self.leeway_s, options={"require": REQUIRED_CLAIMS})
+                                  leeway=self.leeway_s, options={"require": REQUIRED_CLAIMS}), kid
             except jwt_errors.InvalidSignatureError:
                 continue  # perhaps the next trusted key signed it
             except jwt_errors.InvalidTokenError as exc:
