@@ -23,8 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from intake.adapters.orm import application, application_status, offer
@@ -198,17 +197,12 @@ class ApplicationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._read: dict[UUID, _Read] = {}  # the applications read in this unit of work
-        # the session's connection, and the transaction it was taken in
-        self._connection: tuple[SessionTransaction | None, AsyncConnection] | None = None
 
     async def _execute(self, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
-        """The statement on the session's connection, past the session's own execution path: the statements here
-        are Core ones, it has nothing to add to them, and it costs about a tenth of a statement's time."""
-        transaction = self._session.sync_session.get_transaction()
-        if self._connection is None or transaction is None or transaction is not self._connection[0]:
-            connection = await self._session.connection()  # begins the session's transaction if none has
-            self._connection = (self._session.sync_session.get_transaction(), connection)
-        return await self._connection[1].execute(stmt, params)
+        """The statement on the session's connection (in its transaction, begun if none has), past the session's
+        own execution path: the statements here are Core ones, it has nothing to add to them, and it costs about a
+        tenth of a statement's time."""
+        return await (await self._session.connection()).execute(stmt, params)
 
     async def add(self, app: Application, now: datetime) -> None:
         await self._execute(_ADD, {**_row(app), **_changes(app, now)})
