@@ -15,21 +15,24 @@ then the goal's step: BENCH_PIPELINE_RATE (100) for BENCH_PIPELINE_SECONDS (60).
 
 Baseline, in the same run and at the same rates: a bare aiokafka relay of one message over the same three hops
 (the bench produces to a first topic; two relay processes, each a bare consumer and idempotent producer with the
-services' client settings, pass it on to a second and a third; the bench reads the third) — the floor that Kafka
-and Python clients on this machine set, with no HTTP, no database, no model.
+services' client settings, committing offsets as often as a worker does, pass it on to a second and a third; the
+bench reads the third) — the floor that Kafka and Python clients on this machine set, with no HTTP, no database, no
+model.
 
 Then the pipeline's Kafka traffic alone (SKELETON): the same three hops, but read by the five consumer groups that
 read them in the platform (billing reads all three, intake's worker two, allocation two, telemetry one), each a bare
-process: what the broker and the clients cost an application before any service does anything with it.
+process with its service's fetch wait: what the broker and the clients cost an application before any service does
+anything with it.
 
 Reported: p50, p95, p99 of each step, the CPU each process spent per application, and the highest rate whose p99 is
-within the goal (50 ms). `python -m bench.pipeline relay <group> <topic>[,<topic>...] <target or ->` is a Kafka-only
-run's process.
+within the goal (50 ms). A Kafka-only run's process is
+`python -m bench.pipeline relay <group> <topic>[,<topic>...] <target or -> <fetch wait ms>`.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import signal
@@ -56,7 +59,7 @@ from servicekit.auth import Principal, TokenIssuer, generate_keypair
 from servicekit.auth.tokens import Role
 from servicekit.kafka import ensure_topics, make_consumer, make_producer
 from servicekit.migrations import upgrade
-from servicekit.settings import AuthSettings, KafkaSettings
+from servicekit.settings import AuthSettings, KafkaSettings, WorkerSettings
 
 
 def _number(name: str, default: float) -> float:
@@ -378,16 +381,18 @@ SKELETON: Topology = {"evaluation": ((0,), 1), "allocation": ((1, 0), 2), "intak
                       "billing": ((0, 1, 2), None), "telemetry": ((2,), None)}
 
 
-async def relay(group: str, sources: list[str], target: str | None) -> None:
+async def relay(group: str, sources: list[str], target: str | None, fetch_wait_ms: int = 0) -> None:
     """One consumer group of a Kafka-only run: a bare consumer and idempotent producer with the services' settings;
-    the records of the first source are sent on to `target` (if any), and the offsets of a poll committed after."""
-    settings = KafkaSettings(bootstrap_servers=KAFKA)
+    the records of the first source are sent on to `target` (if any), and the offsets of what was read committed
+    after, as often as a service's worker commits them."""
+    settings = KafkaSettings(bootstrap_servers=KAFKA, fetch_wait_ms=fetch_wait_ms)
     consumer = make_consumer(settings, *sources, group_id=group)
     producer = make_producer(settings, client_id=group)
     await consumer.start()
     await producer.start()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    every_s, committed_at, read = WorkerSettings().commit_interval_s, 0.0, {}
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=200)
@@ -395,11 +400,20 @@ async def relay(group: str, sources: list[str], target: str | None) -> None:
                 sent = [await producer.send(target, r.value, key=r.key, headers=r.headers)
                         for tp, records in batch.items() if tp.topic == sources[0] for r in records]
                 await asyncio.gather(*sent)
-            if batch:
-                await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+            read.update({tp: records[-1].offset + 1 for tp, records in batch.items() if records})
+            if read and clock() - committed_at >= every_s:
+                await consumer.commit(read)
+                read, committed_at = {}, clock()
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+def fetch_wait_ms(service: str) -> int:
+    """The service's own consumer fetch wait (0 for a group no service is)."""
+    with contextlib.suppress(ImportError):
+        return int(importlib.import_module(f"{service}.config").Settings.default_fetch_wait_ms)
+    return 0
 
 
 async def run_kafka_only(prefix: str, name: str, topology: Topology) -> list[Step]:
@@ -412,8 +426,8 @@ async def run_kafka_only(prefix: str, name: str, topology: Topology) -> list[Ste
     try:
         for group, (reads, target) in topology.items():
             await processes.spawn(["-m", "bench.pipeline", "relay", f"{prefix}{name}-{group}",
-                                   ",".join(hops[n] for n in reads), "-" if target is None else hops[target]], {},
-                                  LOGS / f"{name}-{group}.log")
+                                   ",".join(hops[n] for n in reads), "-" if target is None else hops[target],
+                                   str(fetch_wait_ms(group))], {}, LOGS / f"{name}-{group}.log")
         await arrivals.start()
         await producer.start()
 
@@ -479,8 +493,9 @@ async def run() -> list[Result]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["relay"]:  # relay <group> <topic>[,<topic>...] <target or ->, as the services' workers run
-        uvloop.run(relay(sys.argv[2], sys.argv[3].split(","), None if sys.argv[4] == "-" else sys.argv[4]))
+    if sys.argv[1:2] == ["relay"]:  # relay <group> <topic>[,...] <target or -> <fetch wait ms>, as a worker runs
+        uvloop.run(relay(sys.argv[2], sys.argv[3].split(","), None if sys.argv[4] == "-" else sys.argv[4],
+                         int(sys.argv[5])))
     elif sys.argv[1:2] == ["profile"]:  # py-spy on every service process: BENCH_PIPELINE_PROFILE_S (20) at ..._RATE
         PROFILE_S = PROFILE_S or 20
         uvloop.run(run_services(f"bench{uuid.uuid4().hex[:6]}."))

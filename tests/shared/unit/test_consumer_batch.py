@@ -1,17 +1,21 @@
 """The consumer's batch path, decided without a broker: records of a partition that arrive together go to the
-service's batch handler at once, and one by one (with their retries and dead letters) whenever the batch fails."""
+service's batch handler at once, and one by one (with their retries and dead letters) whenever the batch fails; and
+when their offsets are committed."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import date
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 
 from contracts import Applicant, ApplicationSubmitted, ApplicationWithdrawn, Event, to_record
-from servicekit.consumer import EventConsumer
+from servicekit.consumer import EventConsumer, _Joined
+from servicekit.liveness import PartStatus
 from servicekit.settings import KafkaSettings, WorkerSettings
 
 TOPIC = "intake.applications.v1"
@@ -48,6 +52,8 @@ class Seen:
         self.commits: list[dict[TopicPartition, int]] = []
         self.parked: list[int] = []
         self.batch_fails = batch_fails
+        self.owned = {TopicPartition(TOPIC, n) for n in range(3)}
+        self.commit_fails = False
 
     async def batch(self, delivered: list[tuple[Event, ConsumerRecord[bytes, bytes]]]) -> None:
         assert all(dict(r.headers)["ce_id"] == str(e.id).encode() for e, r in delivered)  # each with its record
@@ -58,7 +64,13 @@ class Seen:
     async def one(self, event: Event) -> None:
         self.one_by_one.append(event.id)
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.owned)
+
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        assert set(offsets) <= self.owned, "aiokafka refuses to commit a partition not assigned"
+        if self.commit_fails:
+            raise KafkaConnectionError("the broker went away")
         self.commits.append(dict(offsets))
         if TP in offsets:
             self.committed.append(offsets[TP])
@@ -68,9 +80,10 @@ class Seen:
         self.parked.append(len(value))
 
 
-def consumer(seen: Seen, *, batched: bool = True) -> EventConsumer:
+def consumer(seen: Seen, *, batched: bool = True, commit_interval_s: float = 1.0) -> EventConsumer:
     made = EventConsumer(KafkaSettings(), group_id="test", handlers={ApplicationSubmitted: seen.one},
-                         worker=WorkerSettings(max_attempts=1), batch=seen.batch if batched else None)
+                         worker=WorkerSettings(max_attempts=1, commit_interval_s=commit_interval_s),
+                         batch=seen.batch if batched else None)
     made._dlq = seen  # type: ignore[assignment]  # stands in for the dead-letter producer
     return made
 
@@ -176,3 +189,93 @@ async def test_a_record_of_a_type_the_consumer_does_not_handle_is_passed_over_un
     assert seen.parked == [] and seen.committed == [41]
     await settle(made, seen, [handled])  # a type it handles that does not decode is parked
     assert seen.parked == [9] and made.dead_lettered == 1
+
+
+async def test_offsets_are_committed_at_most_once_an_interval_and_the_latest_of_each_partition_goes() -> None:
+    seen = Seen()
+    made = consumer(seen, commit_interval_s=30)
+    await settle(made, seen, records(submitted()))
+    assert seen.committed == [41]  # the first poll's: nothing was committed before
+    other = TopicPartition(TOPIC, 1)
+    await made._process_poll(seen, {TP: records(submitted(), submitted())}, asyncio.Event())  # type: ignore[arg-type]
+    await made._process_poll(seen, {other: records(submitted(), partition=1)}, asyncio.Event())  # type: ignore[arg-type]
+    assert seen.commits == [{TP: 41}]  # handled, committed to the database, not yet to Kafka
+    await made._commit(seen, now=True)  # type: ignore[arg-type]  # commits only
+    assert seen.commits == [{TP: 41}, {TP: 42, other: 41}]
+    await made._commit(seen, now=True)  # type: ignore[arg-type]  # commits only
+    assert len(seen.commits) == 2  # nothing new settled: no request
+
+
+async def test_with_no_interval_every_poll_is_committed() -> None:
+    seen = Seen()
+    made = consumer(seen, commit_interval_s=0)
+    for _ in range(3):
+        await settle(made, seen, records(submitted()))
+    assert seen.committed == [41, 41, 41]
+
+
+async def test_a_parked_record_and_a_stop_are_committed_at_once() -> None:
+    seen = Seen()
+    made = consumer(seen, batched=False, commit_interval_s=30)
+    await settle(made, seen, records(submitted()))
+    await settle(made, seen, records(submitted(), b'{"not": "an event"}'))  # parked: not parked twice on a restart
+    assert seen.committed == [41, 42] and seen.parked
+    stop = asyncio.Event()
+
+    async def one(event: Event) -> None:
+        stop.set()
+
+    made._handlers = {ApplicationSubmitted: one}
+    await made._process_poll(seen, {TP: records(submitted(), submitted())}, stop)  # type: ignore[arg-type]
+    assert seen.committed == [41, 42, 41]
+
+
+async def test_a_commit_that_fails_keeps_its_offsets_for_the_next_one() -> None:
+    seen = Seen()
+    made = consumer(seen, commit_interval_s=0)
+    seen.commit_fails = True
+    try:
+        await settle(made, seen, records(submitted(), submitted()))
+    except KafkaConnectionError:
+        pass
+    else:
+        raise AssertionError("the failed commit was not reported")
+    seen.commit_fails = False
+    await made._commit(seen)  # type: ignore[arg-type]  # commits only
+    assert seen.committed == [42]
+
+
+async def test_before_partitions_are_taken_away_what_was_settled_of_them_is_committed_and_no_more_after() -> None:
+    seen = Seen()
+    made = consumer(seen, commit_interval_s=30)
+    await settle(made, seen, records(submitted()))
+    other = TopicPartition(TOPIC, 1)
+    await made._process_poll(seen, {TP: records(submitted(), submitted()), other: records(submitted(), partition=1)},
+                             asyncio.Event())  # type: ignore[arg-type]
+    joined = _Joined(PartStatus("consumer"), lambda: made._commit(seen, now=True))  # type: ignore[arg-type]
+    await joined.on_partitions_revoked({TP, other})
+    assert seen.commits[-1] == {TP: 42, other: 41}
+    seen.owned = {TP}  # the group gave `other` to another consumer while a poll of it was being handled
+    await made._process_poll(seen, {TP: records(submitted(), submitted(), submitted()),  # type: ignore[arg-type]
+                                    other: records(submitted(), partition=1)}, asyncio.Event())
+    await made._commit(seen, now=True)  # type: ignore[arg-type]  # commits only
+    assert seen.commits[-1] == {TP: 43}  # its new owner reads `other` again, and its inbox passes the record over
+
+
+def written_at(record: ConsumerRecord[bytes, bytes], timestamp: int) -> ConsumerRecord[bytes, bytes]:
+    return dataclasses.replace(record, timestamp=timestamp)
+
+
+async def test_a_poll_is_handled_in_the_order_its_records_were_written_each_partition_in_its_own_order() -> None:
+    allocated, warned, recovered, later = submitted(), submitted(), submitted(), submitted()
+    first, second = records(allocated, later)
+    other = [written_at(r, t) for r, t in zip(records(warned, recovered, partition=1), (200, 150), strict=True)]
+    poll = {TopicPartition(TOPIC, 1): other, TP: [written_at(first, 100), written_at(second, 300)]}
+    for batched in (True, False):  # as one batch, and one by one
+        seen = Seen(batch_fails=not batched)
+        made = consumer(seen, commit_interval_s=0)
+        await made._process_poll(seen, poll, asyncio.Event())  # type: ignore[arg-type]  # commits only
+        # 150 after 200: a partition's order is kept whatever its timestamps say
+        expected = [allocated.id, warned.id, recovered.id, later.id]
+        assert (seen.batches[0] if batched else seen.one_by_one) == expected
+        assert seen.commits == [{TP: 42, TopicPartition(TOPIC, 1): 42}]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
+from evaluation.config import Settings as EvaluationSettings
+from servicekit.kafka import FETCH_TOGETHER_BYTES, make_consumer
 from telemetry.config import Settings
 
 
@@ -15,3 +18,25 @@ def test_one_http_variable_keeps_the_services_own_port(monkeypatch: pytest.Monke
 def test_a_port_given_is_the_port_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEMETRY_HTTP__PORT", "9104")
     assert Settings().http.port == 9104
+
+
+def test_a_kafka_variable_keeps_the_services_own_fetch_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEMETRY_KAFKA__BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("EVALUATION_KAFKA__BOOTSTRAP_SERVERS", "kafka:9092")
+    assert Settings().kafka.fetch_wait_ms == 100  # no decision waits on telemetry: its fetches gather records
+    assert EvaluationSettings().kafka.fetch_wait_ms == 0  # allocation waits on its scores
+
+
+async def test_a_fetch_wait_given_is_the_one_the_consumer_asks_the_broker_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEMETRY_KAFKA__FETCH_WAIT_MS", "250")
+    waiting = make_consumer(Settings().kafka, "t", group_id="g")
+    monkeypatch.setenv("TELEMETRY_KAFKA__FETCH_WAIT_MS", "0")
+    at_once = make_consumer(Settings().kafka, "t", group_id="g")
+    assert (waiting._fetch_max_wait_ms, waiting._fetch_min_bytes) == (250, FETCH_TOGETHER_BYTES)
+    assert at_once._fetch_min_bytes == 1  # answered as soon as one record is there
+
+
+def test_a_fetch_wait_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEMETRY_KAFKA__FETCH_WAIT_MS", "5000")
+    with pytest.raises(ValidationError, match="fetch_wait_ms"):
+        Settings()

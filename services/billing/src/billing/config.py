@@ -44,6 +44,7 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "billing"
 
     default_port: ClassVar[int] = 8005
+    default_fetch_wait_ms: ClassVar[int] = 100  # no decision waits on billing
     default_krw_per_gpu_hour: int = Field(default=4000, gt=0, le=10_000_000,
                                           description="Market price of a GPU-hour where none is set for the CSP "
                                                       "and model.")

@@ -41,6 +41,7 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "intake"
 
     default_port: ClassVar[int] = 8001
+    default_fetch_wait_ms: ClassVar[int] = 100  # its worker keeps the partners' view: no decision waits on it
     forms: FormSettings = FormSettings()
     calls: CallSettings = CallSettings()
     idempotency: IdempotencySettings = IdempotencySettings()

@@ -113,6 +113,7 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "telemetry"
 
     default_port: ClassVar[int] = 8004
+    default_fetch_wait_ms: ClassVar[int] = 100  # no decision waits on telemetry
     policy: PolicySettings = PolicySettings()
     ingest: IngestSettings = IngestSettings()
     storage: StorageSettings = StorageSettings()

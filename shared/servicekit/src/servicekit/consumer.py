@@ -8,6 +8,7 @@ connection to the broker or the database is waited out without limit: an outage 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -41,13 +42,19 @@ class Parked(Exception):
 
 
 class _Joined(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
-    """Marks the consumer ready once the group gave it its partitions (possibly none: a standby replica)."""
+    """Marks the consumer ready once the group gave it its partitions (possibly none: a standby replica); before
+    they are taken away, commits what was settled of them."""
 
-    def __init__(self, part: PartStatus) -> None:
+    def __init__(self, part: PartStatus, flush: Callable[[], Awaitable[None]]) -> None:
         self._part = part
+        self._flush = flush
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         self._part.ready = False
+        try:
+            await self._flush()
+        except Exception as exc:  # its records are delivered again to the next owner, whose inbox passes them over
+            log.warning("committing before a rebalance: %s: %s", type(exc).__name__, exc)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._part.ready = True
@@ -73,6 +80,10 @@ class EventConsumer:
         self.dead_lettered_by_topic: dict[str, int] = {}
         self.lag_by_partition: dict[tuple[str, int], int] = {}
         self._lag_at = 0.0
+        # offsets settled (their records handled and committed to the database) but not yet committed to Kafka
+        self._settled: dict[TopicPartition, int] = {}
+        self._committed_at = 0.0
+        self._commit_now = False  # a record was parked: its dead letter is not sent twice after a restart
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
 
@@ -86,6 +97,7 @@ class EventConsumer:
                     consumer = await self._ensure_consumer(part)
                     batch = await consumer.getmany(timeout_ms=200, max_records=200)
                     await self._process_poll(consumer, batch, stop)
+                    await self._commit(consumer)
                     await self._measure_lag(consumer)
                     part.turned()
                     backoff.reset()
@@ -100,37 +112,50 @@ class EventConsumer:
 
     async def _process_poll(self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[ConsumerRecord]],
                             stop: asyncio.Event) -> None:
-        """Every record of one poll, then one offset commit for all its partitions (after the database commits).
-        Where the service handles batches, the whole poll is one transaction: under load, what arrived while the
-        last poll was handled (often several partitions and topics) is handled together, and a quiet topic's single
-        record still goes at once. Otherwise, or when that batch fails, partition by partition, record by record.
-        What was settled before a stop or an outage is committed even so."""
+        """Every record of one poll; their offsets are committed after the database commits, at once or with the
+        next commit that is due (`_commit`). Where the service handles batches, the whole poll is one transaction:
+        under load, what arrived while the last poll was handled (often several partitions and topics) is handled
+        together, and a quiet topic's single record still goes at once. Otherwise, or when that batch fails, record
+        by record. Either way in the order the records were written (`as_written`). What was settled before a stop or
+        an outage is committed at once."""
         done: dict[TopicPartition, int] = {}
+        at_once = True  # unless the poll ends as it should
         try:
-            records = [record for partition in batch.values() for record in partition]
+            records = as_written(batch)
             if len(records) > 1 and await self._settle_batch(records):
                 done.update({tp: partition[-1].offset + 1 for tp, partition in batch.items() if partition})
-                return
-            for tp, partition in batch.items():
-                if not await self._settle_partition(tp, partition, stop, done):
-                    break
+            else:
+                for record in records:
+                    if not await self._settle_in_context(record, stop):
+                        break  # stopping: this record is delivered again to whoever has the partition next
+                    done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            at_once = stop.is_set()
         finally:
-            if done:
-                await consumer.commit(done)
+            self._settled.update(done)
+            await self._commit(consumer, now=at_once)
 
-    async def _settle_partition(self, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event,
-                                done: dict[TopicPartition, int]) -> bool:
-        """Settle the partition's records one by one, `done[tp]` the offset after the last one settled; False when
-        asked to stop."""
-        for record in records:
-            if not await self._settle_in_context(record, stop):
-                return False  # stopping: this record is delivered again to whoever has the partition next
-            done[tp] = record.offset + 1
-        return True
+    async def _commit(self, consumer: AIOKafkaConsumer, *, now: bool = False) -> None:
+        """Commit the offsets settled so far when asked to (`now`), after a record was parked, or once
+        `commit_interval_s` has passed since the last commit: a record delivered again after a crash is passed over
+        by the inbox, so fewer commits cost a restart a little re-reading, never an effect twice. Only partitions
+        still assigned: a record another consumer now owns is delivered to it again, and its inbox passes it over."""
+        due = now or self._commit_now or time.monotonic() - self._committed_at >= self._worker.commit_interval_s
+        if not self._settled or not due:
+            return
+        owned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in self._settled.items() if tp in owned}
+        self._settled = {}
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except BaseException:
+                self._settled = {**offsets, **self._settled}
+                raise
+        self._committed_at = time.monotonic()
+        self._commit_now = False
 
     async def _settle_batch(self, records: list[ConsumerRecord]) -> bool:
-        """Where the service handles batches: every record given (a poll's, partition after partition, each in
-        order) in one transaction. Whatever goes wrong (a record that does not decode, a handler that raises, an
+        """Where the service handles batches: every record given (a poll's, as written) in one transaction. Whatever goes wrong (a record that does not decode, a handler that raises, an
         outage), nothing of it is kept and the records are settled one by one instead, with their retries and dead
         letters; False then."""
         if self._batch is None:
@@ -167,6 +192,7 @@ class EventConsumer:
                     await self._process(record)
                 else:
                     await self._dead_letter(record, parked)
+                    self._commit_now = True
                 return True
             except Parked as exc:
                 parked = exc
@@ -258,7 +284,7 @@ class EventConsumer:
             consumer = make_consumer(self._kafka, group_id=self._group_id)
             try:
                 await consumer.start()
-                consumer.subscribe(self.topics, listener=_Joined(part))
+                consumer.subscribe(self.topics, listener=_Joined(part, lambda: self._commit(consumer, now=True)))
             except BaseException:
                 await consumer.stop()
                 raise
@@ -266,6 +292,11 @@ class EventConsumer:
         return self._consumer
 
     async def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                await self._commit(self._consumer, now=True)
+            except Exception as exc:  # delivered again after the restart, and passed over by the inbox
+                log.warning("committing on the way out: %s: %s", type(exc).__name__, exc)
         for client in (self._consumer, self._dlq):
             if client is not None:
                 try:
@@ -284,6 +315,19 @@ def handling(event: Event, record: ConsumerRecord) -> Iterator[None]:
             topic=record.topic):
         yield
         log.info("handled %s", event.type)
+
+
+def as_written(batch: Mapping[TopicPartition, list[ConsumerRecord]]) -> list[ConsumerRecord]:
+    """The records of a poll in the order they were written (their timestamps), each partition's in its own order
+    whatever their timestamps say: events of one subject on different topics (an allocation and, later, telemetry's
+    warning about it) are handled in the order they happened, as they would be one poll at a time."""
+    if len(batch) == 1:
+        return next(iter(batch.values()))
+    return list(heapq.merge(*batch.values(), key=_written_at))
+
+
+def _written_at(record: ConsumerRecord) -> int:
+    return int(record.timestamp)
 
 
 def _count(counts: dict[str, int], topic: str) -> None:

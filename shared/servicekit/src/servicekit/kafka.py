@@ -10,6 +10,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from servicekit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+FETCH_TOGETHER_BYTES = 1_048_576  # with a fetch wait: what the broker gathers before it answers early
 
 
 def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
@@ -21,9 +22,12 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProduce
 
 
 def make_consumer(settings: KafkaSettings, *topics: str, group_id: str) -> AIOKafkaConsumer:
+    wait_ms = settings.fetch_wait_ms or 0
     return AIOKafkaConsumer(
         *topics, bootstrap_servers=settings.bootstrap_servers, group_id=group_id, client_id=group_id,
         enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        # the broker answers a fetch once it has this much, or the wait is over (0: as soon as there is a record)
+        fetch_min_bytes=FETCH_TOGETHER_BYTES if wait_ms else 1, fetch_max_wait_ms=wait_ms or 500,
         request_timeout_ms=max(settings.request_timeout_ms, 40_000),
         session_timeout_ms=10_000, heartbeat_interval_ms=3_000, metadata_max_age_ms=30_000,
     )

@@ -30,6 +30,13 @@ class KafkaSettings(BaseModel):
     linger_ms: int = Field(default=0, ge=0, le=1000, description="How long a producer holds a record for more to "
                            "batch with it. 0: sent at once; records added while a request is in flight still "
                            "batch.")
+    fetch_wait_ms: int | None = Field(default=None, ge=0, le=1000,
+                                      description="How long the broker may hold the consumer's fetch for more "
+                                                  "records (up to 1 MiB) so that they are handled together: fewer "
+                                                  "fetches, transactions and commits a record, each record up to "
+                                                  "this much later. 0: answered as soon as one record is there. "
+                                                  "Default: the service's own (0 where a decision waits on it, "
+                                                  "100 for intake's worker, billing and telemetry).")
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -57,6 +64,11 @@ class WorkerSettings(BaseModel):
     batch: bool = Field(default=True, description="The events one poll returns (what arrived together) are handled in "
                                                   "one transaction (one by one when that fails); false: each in "
                                                   "its own.")
+    commit_interval_s: float = Field(default=1.0, ge=0, le=60,
+                                     description="Offsets of handled records are committed at most this often (and "
+                                                 "at once on a stop, a rebalance or a parked record); a record "
+                                                 "delivered again after a crash is passed over by the inbox. 0: "
+                                                 "after every poll.")
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=0, ge=0, le=65535, description="The worker's own /healthz and /readyz for "
                                                                    "process probes; 0 serves none.")
@@ -157,6 +169,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
     service_name: ClassVar[str]
     default_port: ClassVar[int] = 8000
+    # how long its consumer's fetches may wait for more records: 0 for a service a decision waits on
+    default_fetch_wait_ms: ClassVar[int] = 0
 
     db: DbSettings = DbSettings()
     kafka: KafkaSettings = KafkaSettings()
@@ -172,6 +186,8 @@ class ServiceSettings(BaseSettings):
         # an <SVC>_HTTP__<KEY> variable builds the whole section anew: the service's port must survive it
         if self.http.port is None:
             self.http.port = self.default_port
+        if self.kafka.fetch_wait_ms is None:  # likewise an <SVC>_KAFKA__<KEY> variable
+            self.kafka.fetch_wait_ms = self.default_fetch_wait_ms
         return self
 
     @property
