@@ -39,7 +39,8 @@ class Row(BaseModel):
 
 
 def bare_app(url: str) -> FastAPI:
-    app = FastAPI()
+    # bare: without FastAPI's own tracing, which a tracer provider in the process (intake's) would turn on
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
     engine = make_engine(DbSettings(url=url))
 
     @app.post("/applications", status_code=201)

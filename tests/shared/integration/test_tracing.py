@@ -5,6 +5,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.trace import SpanKind
+
 from contracts import topics
 from support.auth import bearer
 from support.kafka import read_topic
@@ -79,3 +83,34 @@ async def test_a_request_without_a_traceparent_starts_a_trace_of_its_own(stack: 
     assert len(rows) == 2
     assert len(trace_ids) == 2  # one trace per request
     assert "0" * 32 not in trace_ids
+
+
+
+class Recorder(SpanProcessor):
+    """The spans that end while it is on (a processor cannot be taken off the process's provider)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.on:
+            self.spans.append(span)
+
+
+async def test_a_request_is_one_server_span_the_child_of_the_callers(stack: Stack) -> None:
+    """Ours (servicekit's TracingMiddleware), not also FastAPI's own: two would be siblings under the caller, each
+    timing the same request, and an exporter would send both."""
+    recorder = Recorder()
+    async with stack.api("intake") as api:
+        provider = trace.get_tracer_provider()
+        assert isinstance(provider, TracerProvider)  # the services' own (install_tracer_provider)
+        provider.add_span_processor(recorder)
+        recorder.on = True
+        response = await api.post("/applications", json=application(), headers={
+            **PARTNER, "traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"})
+        recorder.on = False
+    assert response.status_code == 201, response.text
+    servers = [(s.name, format(s.context.trace_id, "032x"), s.parent and format(s.parent.span_id, "016x"))
+               for s in recorder.spans if s.kind is SpanKind.SERVER]
+    assert servers == [("POST /applications", TRACE_ID, CALLER_SPAN)]

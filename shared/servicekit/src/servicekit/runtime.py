@@ -97,7 +97,10 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
             await probe.close()
             await runtime.aclose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    # the request's span, metrics and log lines are servicekit's (TracingMiddleware, RequestMetrics, logs):
+    # FastAPI's own would time every request again, in a second server span beside ours
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     metrics = app.state.metrics = ProcessMetrics("api")
 
     async def prometheus_metrics() -> Response:  # open to the scraper, like the probes; not in the OpenAPI

@@ -10,6 +10,7 @@ up an exporter of its own (a tracer provider already set is kept).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -38,7 +39,13 @@ def install_tracer_provider(service_name: str) -> None:
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    return _tracer_of(trace.get_tracer_provider())
+
+
+@functools.lru_cache(maxsize=4)
+def _tracer_of(provider: trace.TracerProvider) -> trace.Tracer:
+    """A provider's tracer, asked for once (the SDK builds a new one, through a deprecation shim, every time)."""
+    return provider.get_tracer(TRACER_NAME)
 
 
 def current_trace_context() -> dict[str, str]:
