@@ -155,9 +155,9 @@ class EventConsumer:
         self._commit_now = False
 
     async def _settle_batch(self, records: list[ConsumerRecord]) -> bool:
-        """Where the service handles batches: every record given (a poll's, as written) in one transaction. Whatever goes wrong (a record that does not decode, a handler that raises, an
-        outage), nothing of it is kept and the records are settled one by one instead, with their retries and dead
-        letters; False then."""
+        """Where the service handles batches: every record given (a poll's, as written) in one transaction.
+        Whatever goes wrong (a record that does not decode, a handler that raises, an outage), nothing of it is kept
+        and the records are settled one by one instead, with their retries and dead letters; False then."""
         if self._batch is None:
             return False
         try:
