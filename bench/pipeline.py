@@ -25,7 +25,9 @@ process with its service's fetch wait: what the broker and the clients cost an a
 anything with it.
 
 Reported: p50, p95, p99 of each step, the CPU each process spent per application, and the highest rate whose p99 is
-within the goal (50 ms). A Kafka-only run's process is
+within the goal (50 ms). `python -m bench.pipeline kafka-only` runs the two Kafka-only runs alone; their clients
+commit every BENCH_PIPELINE_COMMIT_INTERVAL_S (a worker's default, 1 s; 0: after every poll) and wait
+BENCH_PIPELINE_FETCH_WAIT_MS on a fetch (default: each service's own). A Kafka-only run's process is
 `python -m bench.pipeline relay <group> <topic>[,<topic>...] <target or -> <fetch wait ms>`.
 """
 from __future__ import annotations
@@ -73,6 +75,10 @@ RATE = int(_number("BENCH_PIPELINE_RATE", 100))
 SECONDS = _number("BENCH_PIPELINE_SECONDS", 60)
 DRAIN_S = _number("BENCH_PIPELINE_DRAIN_S", 30)
 SERVERS = int(_number("BENCH_PIPELINE_SERVERS", 40))
+# the Kafka-only runs' clients, as the services' workers run them unless set: how often they commit, and a fetch wait
+# for every group (else each service's own)
+COMMIT_INTERVAL_S = _number("BENCH_PIPELINE_COMMIT_INTERVAL_S", WorkerSettings().commit_interval_s)
+FETCH_WAIT_MS = os.environ.get("BENCH_PIPELINE_FETCH_WAIT_MS")
 GOAL_P99_MS = 50.0
 LOGS = REPO / ".local" / "logs" / "bench-pipeline"
 DECIDED = {"allocation.resource_allocated.v1", "allocation.application_waitlisted.v1"}
@@ -392,7 +398,7 @@ async def relay(group: str, sources: list[str], target: str | None, fetch_wait_m
     await producer.start()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    every_s, committed_at, read = WorkerSettings().commit_interval_s, 0.0, {}
+    every_s, committed_at, read = COMMIT_INTERVAL_S, 0.0, {}
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=200)
@@ -410,7 +416,9 @@ async def relay(group: str, sources: list[str], target: str | None, fetch_wait_m
 
 
 def fetch_wait_ms(service: str) -> int:
-    """The service's own consumer fetch wait (0 for a group no service is)."""
+    """The service's own consumer fetch wait (0 for a group no service is), unless BENCH_PIPELINE_FETCH_WAIT_MS."""
+    if FETCH_WAIT_MS is not None:
+        return int(FETCH_WAIT_MS)
     with contextlib.suppress(ImportError):
         return int(importlib.import_module(f"{service}.config").Settings.default_fetch_wait_ms)
     return 0
@@ -496,6 +504,12 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["relay"]:  # relay <group> <topic>[,...] <target or -> <fetch wait ms>, as a worker runs
         uvloop.run(relay(sys.argv[2], sys.argv[3].split(","), None if sys.argv[4] == "-" else sys.argv[4],
                          int(sys.argv[5])))
+    elif sys.argv[1:2] == ["kafka-only"]:  # the bare relay and the Kafka traffic alone, without the services
+        async def kafka_only() -> None:
+            prefix = f"bench{uuid.uuid4().hex[:6]}."
+            print_steps("bare relay over three hops", await run_kafka_only(prefix, "bare", BARE))
+            print_steps("the pipeline's Kafka traffic alone", await run_kafka_only(prefix, "skeleton", SKELETON))
+        uvloop.run(kafka_only())
     elif sys.argv[1:2] == ["profile"]:  # py-spy on every service process: BENCH_PIPELINE_PROFILE_S (20) at ..._RATE
         PROFILE_S = PROFILE_S or 20
         uvloop.run(run_services(f"bench{uuid.uuid4().hex[:6]}."))

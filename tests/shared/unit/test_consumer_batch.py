@@ -279,3 +279,14 @@ async def test_a_poll_is_handled_in_the_order_its_records_were_written_each_part
         expected = [allocated.id, warned.id, recovered.id, later.id]
         assert (seen.batches[0] if batched else seen.one_by_one) == expected
         assert seen.commits == [{TP: 42, TopicPartition(TOPIC, 1): 42}]
+
+
+async def test_an_empty_poll_commits_what_was_settled_once_the_interval_has_passed() -> None:
+    seen = Seen()
+    made = consumer(seen, commit_interval_s=0.05)
+    await settle(made, seen, records(submitted()))
+    await settle(made, seen, records(submitted(), submitted()))  # within the interval: held
+    assert seen.committed == [41]
+    await asyncio.sleep(0.06)
+    await made._process_poll(seen, {}, asyncio.Event())  # type: ignore[arg-type]  # a quiet topic's next poll
+    assert seen.committed == [41, 42]

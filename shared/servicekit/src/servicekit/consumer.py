@@ -96,8 +96,7 @@ class EventConsumer:
                 try:
                     consumer = await self._ensure_consumer(part)
                     batch = await consumer.getmany(timeout_ms=200, max_records=200)
-                    await self._process_poll(consumer, batch, stop)
-                    await self._commit(consumer)
+                    await self._process_poll(consumer, batch, stop)  # an empty poll too: a commit may be due
                     await self._measure_lag(consumer)
                     part.turned()
                     backoff.reset()
