@@ -40,3 +40,17 @@ def test_a_fetch_wait_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEMETRY_KAFKA__FETCH_WAIT_MS", "5000")
     with pytest.raises(ValidationError, match="fetch_wait_ms"):
         Settings()
+
+
+@pytest.mark.parametrize(("name", "value"), [("BATCH_SIZE", "0"), ("BATCH_SIZE", "10001"),
+                                             ("BATCHES_PER_COMMIT", "0"), ("BATCHES_PER_COMMIT", "101")])
+def test_the_relays_batches_are_bounded(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(f"TELEMETRY_OUTBOX__{name}", value)
+    with pytest.raises(ValidationError, match=name.lower()):
+        Settings()
+
+
+def test_the_relays_statements_a_transaction_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEMETRY_OUTBOX__BATCHES_PER_COMMIT", "3")
+    assert Settings().outbox.batches_per_commit == 3
+    assert Settings().outbox.batch_size == 500

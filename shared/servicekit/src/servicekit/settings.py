@@ -45,7 +45,10 @@ class KafkaSettings(BaseModel):
 class OutboxSettings(BaseModel):
     poll_interval_s: float = Field(default=1.0, gt=0, description="The relay's fallback poll: a commit that adds "
                                                                   "rows wakes it at once (LISTEN/NOTIFY).")
-    batch_size: int = Field(default=500, ge=1)
+    batch_size: int = Field(default=500, ge=1, le=10_000, description="Rows the relay reads in one statement.")
+    batches_per_commit: int = Field(default=10, ge=1, le=100,
+                                    description="Statements of rows sent in one transaction: each is read while the "
+                                                "rows before it are sent; the marks commit once Kafka has them all.")
     max_backoff_s: float = Field(default=5.0, gt=0)
     retention_days: int = Field(default=7, ge=0)
 
