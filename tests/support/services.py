@@ -30,7 +30,8 @@ class ServiceSpec:
             "db": DbSettings(url=infra.sqlalchemy_url(database), pool_size=3),
             "kafka": KafkaSettings(bootstrap_servers=infra.kafka_bootstrap, topic_prefix=topic_prefix,
                                    request_timeout_ms=5_000, topic_partitions=2),
-            "outbox": OutboxSettings(poll_interval_s=0.05, max_backoff_s=1.0),
+            # sent rows kept, for the tests that read what a service published from its outbox
+            "outbox": OutboxSettings(poll_interval_s=0.05, max_backoff_s=1.0, retention_days=1),
             "auth": auth_settings() if self.name == ISSUER else auth_settings().model_copy(
                 update={"private_key_pem": None}),
         }
@@ -48,6 +49,7 @@ class ServiceSpec:
             f"{p}KAFKA__BOOTSTRAP_SERVERS": infra.kafka_bootstrap, f"{p}KAFKA__TOPIC_PREFIX": topic_prefix,
             f"{p}KAFKA__REQUEST_TIMEOUT_MS": "5000", f"{p}KAFKA__TOPIC_PARTITIONS": "2",
             f"{p}OUTBOX__POLL_INTERVAL_S": "0.05", f"{p}OUTBOX__MAX_BACKOFF_S": "1.0",
+            f"{p}OUTBOX__RETENTION_DAYS": "1",
             f"{p}HTTP__HOST": "127.0.0.1", f"{p}HTTP__PORT": str(port),
         }
 

@@ -1,6 +1,7 @@
 """The outbox relay on the real database and broker: a backlog goes out once each, each key's events in order on the
-partition Kafka's clients give the key, several statements of rows to a transaction; and a failure in any of them
-leaves every row of the transaction unpublished."""
+partition Kafka's clients give the key, several statements of rows to a transaction, the rows deleted as they are sent
+(or kept, marked, when a retention is set); and a failure in any statement leaves every row of the transaction
+unpublished."""
 from __future__ import annotations
 
 import uuid
@@ -21,6 +22,8 @@ from support.stack import Stack
 
 KEYS, EACH = 7, 40  # 280 rows: 5 statements of 64, over 2 transactions of 3
 SETTINGS = OutboxSettings(batch_size=64, batches_per_commit=3)
+KEPT = SETTINGS.model_copy(update={"retention_days": 1})
+MODES = pytest.mark.parametrize("settings", [SETTINGS, KEPT], ids=["deleted as sent", "kept, marked sent"])
 
 
 async def backlog(stack: Stack, topic: str, keys: list[uuid.UUID], *, spoil: Any = None) -> None:
@@ -47,13 +50,15 @@ def relay(stack: Stack, settings: OutboxSettings = SETTINGS) -> tuple[OutboxRela
     return OutboxRelay(engine, messaging, service.kafka, settings, source="/test", client_id="test-relay"), engine
 
 
-async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stack: Stack) -> None:
+@MODES
+async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stack: Stack,
+                                                                            settings: OutboxSettings) -> None:
     service = stack.settings("intake")
     topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
     await ensure_topics(service.kafka, [topic], client_id="test")
     keys = [uuid.uuid4() for _ in range(KEYS)]
     await backlog(stack, topic, keys)
-    publisher, engine = relay(stack)
+    publisher, engine = relay(stack, settings)
     try:
         sent = [await publisher.publish_batch() for _ in range(3)]
     finally:
@@ -61,6 +66,7 @@ async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stac
         await engine.dispose()
     assert sent == [3 * 64, KEYS * EACH - 3 * 64, 0]  # three statements in the first transaction, the rest after
     assert await stack.count("intake.outbox WHERE published_at IS NULL") == 0
+    assert await stack.count("intake.outbox") == (KEYS * EACH if settings.retention_days else 0)
 
     records = await read_topic(stack.infra.kafka_bootstrap, topic, at_least=KEYS * EACH)
     assert len(records) == KEYS * EACH
@@ -86,18 +92,19 @@ def unknown_topic(at: int) -> Any:
     return spoil
 
 
-@pytest.mark.parametrize(("spoil", "raised"), [
+@pytest.mark.parametrize(("spoil", "raised", "settings"), [
     # at once, while the next statement is still reading
-    (unencodable(10), KeyError),
-    (unknown_topic(150), Exception),  # in the third statement, when the producer gives up on the topic
-], ids=["the first statement's rows fail to encode", "Kafka refuses a row of the third statement"])
-async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(stack: Stack, spoil: Any,
-                                                                         raised: type[Exception]) -> None:
+    (unencodable(10), KeyError, SETTINGS), (unencodable(10), KeyError, KEPT),
+    (unknown_topic(150), Exception, SETTINGS),  # in the third statement, when the producer gives up on the topic
+], ids=["the first statement's rows fail to encode, deleted as sent", "the same, kept",
+        "Kafka refuses a row of the third statement"])
+async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(
+        stack: Stack, spoil: Any, raised: type[Exception], settings: OutboxSettings) -> None:
     service = stack.settings("intake")
     topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
     await ensure_topics(service.kafka, [topic], client_id="test")
     await backlog(stack, topic, [uuid.uuid4() for _ in range(KEYS)], spoil=spoil)
-    publisher, engine = relay(stack)
+    publisher, engine = relay(stack, settings)
     try:
         with pytest.raises(raised):
             await publisher.publish_batch()
@@ -110,3 +117,23 @@ async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(stack: 
     finally:
         await publisher._drop_producer()
         await engine.dispose()
+
+
+@pytest.mark.parametrize(("retention_days", "left"), [(0, 0), (1, 1)])
+async def test_rows_marked_sent_are_purged_once_past_the_retention(stack: Stack, retention_days: int,
+                                                                   left: int) -> None:
+    """Marked rows older than the retention go (with none set, all of them: rows a relay that kept them left behind);
+    unpublished rows stay whatever their age."""
+    await backlog(stack, stack.topic("relay-purge"), [uuid.uuid4()])
+    await stack.fetch("UPDATE intake.outbox SET published_at = now() - interval '2 hours' WHERE seq IN "
+                      "(SELECT seq FROM intake.outbox ORDER BY seq LIMIT 2)")
+    await stack.fetch("UPDATE intake.outbox SET published_at = now() - interval '2 days' WHERE seq IN "
+                      "(SELECT seq FROM intake.outbox ORDER BY seq LIMIT 1)")
+    await stack.fetch("UPDATE intake.outbox SET created_at = now() - interval '30 days' WHERE published_at IS NULL")
+    publisher, engine = relay(stack, SETTINGS.model_copy(update={"retention_days": retention_days}))
+    try:
+        await publisher.purge_published()
+    finally:
+        await engine.dispose()
+    assert await stack.count("intake.outbox WHERE published_at IS NULL") == EACH - 2
+    assert await stack.count("intake.outbox WHERE published_at IS NOT NULL") == left  # the one sent 2 hours ago

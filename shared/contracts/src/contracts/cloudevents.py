@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -18,6 +17,7 @@ from contracts.registry import OUR_TYPE_PREFIXES, event_class
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
+_SPEC_VERSION, _CONTENT_TYPE = SPEC_VERSION.encode(), CONTENT_TYPE.encode()
 Headers = list[tuple[str, bytes]]
 
 
@@ -25,8 +25,7 @@ class PoisonMessage(ValueError):
     """A record that can never be processed as it is: it belongs in the dead-letter topic."""
 
 
-@dataclass(frozen=True, slots=True)
-class KafkaRecord:
+class KafkaRecord(NamedTuple):
     key: bytes
     value: bytes
     headers: Headers
@@ -40,19 +39,21 @@ def to_record(event: Event, *, source: str, extra_headers: Headers | None = None
 def encode(payload: dict[str, Any], *, subject: str, source: str,
            extra_headers: Headers | None = None) -> KafkaRecord:
     """The record of an event already dumped to JSON values (as an outbox row keeps it): no model work."""
+    key = subject.encode()
     headers: Headers = [
-        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_specversion", _SPEC_VERSION),
         ("ce_id", str(payload["id"]).encode()),
         ("ce_type", str(payload["type"]).encode()),
         ("ce_source", source.encode()),
-        ("ce_subject", subject.encode()),
+        ("ce_subject", key),
         ("ce_time", str(payload["occurred_at"]).encode()),
-        ("content-type", CONTENT_TYPE.encode()),
+        ("content-type", _CONTENT_TYPE),
     ]
-    headers.extend(extra_headers or [])
+    if extra_headers:
+        headers += extra_headers
     data = {k: v for k, v in payload.items() if k not in ENVELOPE_FIELDS}
     body = orjson.dumps(data)  # compact UTF-8, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it
-    return KafkaRecord(key=subject.encode(), value=body, headers=headers)
+    return KafkaRecord(key, body, headers)
 
 
 # The CloudEvents Distributed Tracing extension: the W3C trace context in which the event was created, as the

