@@ -16,6 +16,7 @@ from intake.adapters.orm import messaging
 from servicekit.db import make_engine
 from servicekit.kafka import ensure_topics
 from servicekit.relay import OutboxRelay
+from servicekit.retry import is_outage
 from servicekit.settings import OutboxSettings
 from support.kafka import read_topic
 from support.stack import Stack
@@ -104,6 +105,7 @@ async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(
     topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
     await ensure_topics(service.kafka, [topic], client_id="test")
     await backlog(stack, topic, [uuid.uuid4() for _ in range(KEYS)], spoil=spoil)
+    first_five = [r["seq"] for r in await stack.fetch("SELECT seq FROM intake.outbox ORDER BY seq LIMIT 5")]
     publisher, engine = relay(stack, settings)
     try:
         with pytest.raises(raised):
@@ -112,8 +114,7 @@ async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(
         assert await stack.count("intake.outbox WHERE published_at IS NULL") == KEYS * EACH
         # the relay's connection went back clean: the next transaction reads again from the first row
         async with engine.begin() as conn:
-            assert len(await publisher._claim_rows(conn, 5)) == 5
-            await conn.rollback()
+            assert [row.seq for row in await publisher._claim_rows(conn, 5)] == first_five
     finally:
         await publisher._drop_producer()
         await engine.dispose()
@@ -137,3 +138,25 @@ async def test_rows_marked_sent_are_purged_once_past_the_retention(stack: Stack,
         await engine.dispose()
     assert await stack.count("intake.outbox WHERE published_at IS NULL") == EACH - 2
     assert await stack.count("intake.outbox WHERE published_at IS NOT NULL") == left  # the one sent 2 hours ago
+
+
+async def test_a_connection_that_broke_is_dropped_and_the_next_batch_goes_out_on_a_new_one(stack: Stack) -> None:
+    """The database drops the relay's idle pooled connection (a restart, a failover): the next batch fails as an
+    outage, which the relay backs off from, and the one after goes out on a new connection."""
+    service = stack.settings("intake")
+    topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
+    await ensure_topics(service.kafka, [topic], client_id="test")
+    await backlog(stack, topic, [uuid.uuid4() for _ in range(KEYS)])
+    publisher, engine = relay(stack, SETTINGS.model_copy(update={"batches_per_commit": 1}))
+    try:
+        assert await publisher.publish_batch() == 64  # the pool now holds the relay's connection, idle
+        await stack.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        with pytest.raises(Exception) as broken:  # whichever way the driver reports it: an outage
+            await publisher.publish_batch()
+        assert is_outage(broken.value)
+        assert await publisher.publish_batch() == 64  # on a new connection, from where it stopped
+    finally:
+        await publisher._drop_producer()
+        await engine.dispose()
+    assert await stack.count("intake.outbox") == KEYS * EACH - 2 * 64

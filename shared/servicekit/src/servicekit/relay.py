@@ -1,4 +1,4 @@
-"""The outbox relay: publishes committed event rows in order, marks them sent, and never drops one.
+"""The outbox relay: publishes committed event rows in order, deletes them (or marks them sent), and never drops one.
 
 One relay at a time per service holds the batch (a transaction-scoped advisory lock), so replicas cannot reorder
 one key's events. While the broker is down the relay backs off and tries again; rows stay until Kafka has them.
@@ -132,8 +132,8 @@ class OutboxRelay:
             await listener.close()
 
     async def publish_batch(self) -> int:
-        """Send the oldest unpublished rows and mark them sent, all or nothing: they are marked in the statements
-        that read them, and the marks commit only once Kafka has every one (else they roll back together).
+        """Send the oldest unpublished rows and delete them (or mark them sent), all or nothing: they are claimed in
+        the statements that read them, and the claims commit only once Kafka has every one (else they roll back).
 
         Up to `batches_per_commit` claims of `batch_size` rows go in one transaction, each issued before the rows
         of the one before are encoded and sent, so that the database finds the next rows while this process works
