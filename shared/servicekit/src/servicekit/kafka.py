@@ -30,7 +30,7 @@ def partition_for(key: bytes | None, partitions: Sequence[int], available: Seque
     a record without a key goes to any available one."""
     if key is None:
         return random.choice(available or partitions)
-    return partitions[(murmurhash2(key, KEY_HASH_SEED) & 0x7FFFFFFF) % len(partitions)]
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
 
 
 def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:

@@ -51,7 +51,7 @@ class OutboxSettings(BaseModel):
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Rows the relay reads in one statement.")
     batches_per_commit: int = Field(default=10, ge=1, le=100,
                                     description="Statements of rows sent in one transaction: each is read while the "
-                                                "rows before it are sent; the marks commit once Kafka has them all.")
+                                                "rows before it are sent; the claims commit once Kafka has them all.")
     max_backoff_s: float = Field(default=5.0, gt=0)
     retention_days: int = Field(default=0, ge=0, le=3660,
                                 description="Days a published row is kept, marked sent, before it is purged; 0: "
