@@ -45,6 +45,12 @@ async def backlog(stack: Stack, topic: str, keys: list[uuid.UUID], *, spoil: Any
         await engine.dispose()
 
 
+async def new_topic(stack: Stack) -> str:
+    topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
+    await ensure_topics(stack.settings("intake").kafka, [topic], client_id="test")
+    return topic
+
+
 def relay(stack: Stack, settings: OutboxSettings = SETTINGS) -> tuple[OutboxRelay, Any]:
     service = stack.settings("intake")
     engine = make_engine(service.db)
@@ -55,8 +61,7 @@ def relay(stack: Stack, settings: OutboxSettings = SETTINGS) -> tuple[OutboxRela
 async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stack: Stack,
                                                                             settings: OutboxSettings) -> None:
     service = stack.settings("intake")
-    topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
-    await ensure_topics(service.kafka, [topic], client_id="test")
+    topic = await new_topic(stack)
     keys = [uuid.uuid4() for _ in range(KEYS)]
     await backlog(stack, topic, keys)
     publisher, engine = relay(stack, settings)
@@ -101,9 +106,7 @@ def unknown_topic(at: int) -> Any:
         "Kafka refuses a row of the third statement"])
 async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(
         stack: Stack, spoil: Any, raised: type[Exception], settings: OutboxSettings) -> None:
-    service = stack.settings("intake")
-    topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
-    await ensure_topics(service.kafka, [topic], client_id="test")
+    topic = await new_topic(stack)
     await backlog(stack, topic, [uuid.uuid4() for _ in range(KEYS)], spoil=spoil)
     first_five = [r["seq"] for r in await stack.fetch("SELECT seq FROM intake.outbox ORDER BY seq LIMIT 5")]
     publisher, engine = relay(stack, settings)
@@ -143,9 +146,7 @@ async def test_rows_marked_sent_are_purged_once_past_the_retention(stack: Stack,
 async def test_a_connection_that_broke_is_dropped_and_the_next_batch_goes_out_on_a_new_one(stack: Stack) -> None:
     """The database drops the relay's idle pooled connection (a restart, a failover): the next batch fails as an
     outage, which the relay backs off from, and the one after goes out on a new connection."""
-    service = stack.settings("intake")
-    topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
-    await ensure_topics(service.kafka, [topic], client_id="test")
+    topic = await new_topic(stack)
     await backlog(stack, topic, [uuid.uuid4() for _ in range(KEYS)])
     publisher, engine = relay(stack, SETTINGS.model_copy(update={"batches_per_commit": 1}))
     try:
