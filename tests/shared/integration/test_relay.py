@@ -45,6 +45,20 @@ async def backlog(stack: Stack, topic: str, keys: list[uuid.UUID], *, spoil: Any
         await engine.dispose()
 
 
+def keys_over(partitions: list[int]) -> list[uuid.UUID]:
+    """KEYS keys, at least one on each partition by aiokafka's partitioner (random keys would put all seven on one of
+    two partitions one time in 64)."""
+    default, keys, covered = DefaultPartitioner(), [], set()
+    while len(keys) < KEYS:
+        key = uuid.uuid4()
+        partition = default(str(key).encode(), partitions, partitions)
+        if partition in covered and KEYS - len(keys) <= len(partitions) - len(covered):
+            continue  # the keys left are needed for the partitions not yet covered
+        keys.append(key)
+        covered.add(partition)
+    return keys
+
+
 async def new_topic(stack: Stack) -> str:
     topic = stack.topic(f"relay-{uuid.uuid4().hex[:6]}")
     await ensure_topics(stack.settings("intake").kafka, [topic], client_id="test")
@@ -62,7 +76,8 @@ async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stac
                                                                             settings: OutboxSettings) -> None:
     service = stack.settings("intake")
     topic = await new_topic(stack)
-    keys = [uuid.uuid4() for _ in range(KEYS)]
+    partitions = list(range(service.kafka.topic_partitions))
+    keys = keys_over(partitions)
     await backlog(stack, topic, keys)
     publisher, engine = relay(stack, settings)
     try:
@@ -76,7 +91,6 @@ async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stac
 
     records = await read_topic(stack.infra.kafka_bootstrap, topic, at_least=KEYS * EACH)
     assert len(records) == KEYS * EACH
-    partitions = list(range(service.kafka.topic_partitions))
     default = DefaultPartitioner()
     for key in keys:
         mine = [r for r in records if r.key == str(key).encode()]
