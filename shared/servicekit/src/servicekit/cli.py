@@ -13,6 +13,7 @@ import uvicorn
 import uvloop
 
 from servicekit.logs import configure_logging
+from servicekit.memory import settle_after_start
 from servicekit.migrations import upgrade
 from servicekit.redrive import redrive
 from servicekit.retry import Backoff
@@ -37,7 +38,9 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
     settings = settings_class()
     configure_logging(settings_class.service_name, settings.log, role=args.role)
     if args.role == "api":
-        uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port or settings.default_port,
+        app = create_app(settings)
+        settle_after_start(settings.gc)
+        uvicorn.run(app, host=settings.http.host, port=settings.http.port or settings.default_port,
                     loop="uvloop", http="httptools", log_level="warning", access_log=False,
                     log_config=None)  # uvicorn's lines in our format
     elif args.role == "worker":
@@ -68,5 +71,6 @@ async def _run_worker(settings: ServiceSettings, create_worker: Callable[[Any], 
             log.warning("topics not ready (attempt %d): %s", attempt + 1, exc)
             await asyncio.sleep(backoff.next_delay())
     worker = create_worker(settings)
+    settle_after_start(settings.gc)
     install_signal_handlers(worker.stop)
     await worker.run()

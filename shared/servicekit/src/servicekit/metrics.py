@@ -23,6 +23,8 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.memory import GcCollector, record_pauses
+
 if TYPE_CHECKING:
     from servicekit.worker import Worker
 
@@ -57,6 +59,7 @@ class ProcessMetrics:
         self.role = role
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
+        self.registry.register(GcCollector(record_pauses(), f"{PREFIX}gc_pause_seconds"))
         self._info = Gauge(f"{PREFIX}process_info", "The service and role of this process (always 1)",
                            ["service", "role"], registry=self.registry)
         self.collector_errors = Counter(f"{PREFIX}metrics_collector_errors",

@@ -90,6 +90,15 @@ class WorkerSettings(BaseModel):
                                                                   "heartbeats.")
 
 
+class GcSettings(BaseModel):
+    """The garbage collector of each process (`servicekit.memory`)."""
+
+    freeze_after_start: bool = Field(default=True, description="Once the process has built its app or worker, the "
+                                     "objects it holds are frozen out of later collections (`gc.freeze`).")
+    young_threshold: int = Field(default=700, ge=100, le=1_000_000, description="Allocations, less deallocations, "
+                                 "between two collections of the youngest generation (Python's own default, 700).")
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, ge=1, le=65535, description="Default: the service's own port.")
@@ -188,6 +197,7 @@ class ServiceSettings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     auth: AuthSettings = AuthSettings()
     log: LogSettings = LogSettings()
+    gc: GcSettings = GcSettings()
 
     @model_validator(mode="after")
     def _own_port(self) -> ServiceSettings:
