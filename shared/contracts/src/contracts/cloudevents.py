@@ -12,12 +12,13 @@ from typing import Any, NamedTuple
 import orjson
 from pydantic import ValidationError
 
-from contracts.base import ENVELOPE_FIELDS, Event
+from contracts.base import Event
 from contracts.registry import OUR_TYPE_PREFIXES, event_class
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
-_SPEC_VERSION, _CONTENT_TYPE = SPEC_VERSION.encode(), CONTENT_TYPE.encode()
+_SPEC_VERSION_HEADER = ("ce_specversion", SPEC_VERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
 Headers = list[tuple[str, bytes]]
 
 
@@ -38,21 +39,23 @@ def to_record(event: Event, *, source: str, extra_headers: Headers | None = None
 
 def encode(payload: dict[str, Any], *, subject: str, source: str,
            extra_headers: Headers | None = None) -> KafkaRecord:
-    """The record of an event already dumped to JSON values (as an outbox row keeps it): no model work."""
+    """The record of an event already dumped to JSON values (as an outbox row keeps it): no model work.
+
+    `payload` is the caller's to give away (a dict dumped or decoded for this record): its envelope fields are taken
+    out of it into the headers, and the rest is the body."""
     key = subject.encode()
     headers: Headers = [
-        ("ce_specversion", _SPEC_VERSION),
-        ("ce_id", str(payload["id"]).encode()),
-        ("ce_type", str(payload["type"]).encode()),
+        _SPEC_VERSION_HEADER,
+        ("ce_id", str(payload.pop("id")).encode()),
+        ("ce_type", str(payload.pop("type")).encode()),
         ("ce_source", source.encode()),
         ("ce_subject", key),
-        ("ce_time", str(payload["occurred_at"]).encode()),
-        ("content-type", _CONTENT_TYPE),
+        ("ce_time", str(payload.pop("occurred_at")).encode()),
+        _CONTENT_TYPE_HEADER,
     ]
     if extra_headers:
         headers += extra_headers
-    data = {k: v for k, v in payload.items() if k not in ENVELOPE_FIELDS}
-    body = orjson.dumps(data)  # compact UTF-8, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it
+    body = orjson.dumps(payload)  # compact UTF-8, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it
     return KafkaRecord(key, body, headers)
 
 
@@ -64,7 +67,17 @@ TRACE_ATTRIBUTES = ("traceparent", "tracestate")
 
 def trace_headers(context: Mapping[str, str | None]) -> Headers:
     """The record headers of a W3C trace context (`traceparent`, `tracestate`); nothing for an empty one."""
-    return [(f"ce_{name}", value.encode()) for name in TRACE_ATTRIBUTES if (value := context.get(name))]
+    return trace_header_pair(context.get("traceparent"), context.get("tracestate"))
+
+
+def trace_header_pair(traceparent: str | None, tracestate: str | None) -> Headers:
+    """The same, from the two values (as an outbox row keeps them)."""
+    if not traceparent:
+        return [("ce_tracestate", tracestate.encode())] if tracestate else []
+    headers = [("ce_traceparent", traceparent.encode())]
+    if tracestate:
+        headers.append(("ce_tracestate", tracestate.encode()))
+    return headers
 
 
 def trace_context(headers: Any) -> dict[str, str]:

@@ -18,7 +18,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from sqlalchemy import BigInteger, Delete, Integer, Row, Table, Update, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.cloudevents import encode, trace_headers
+from contracts.cloudevents import encode, trace_header_pair
 from servicekit.kafka import make_producer, partition_for
 from servicekit.liveness import current_part
 from servicekit.logs import log_context
@@ -26,7 +26,7 @@ from servicekit.outbox import channel
 from servicekit.retry import Backoff, is_transient, sleep_or_stop
 from servicekit.settings import KafkaSettings, OutboxSettings
 from servicekit.tables import MessagingTables
-from servicekit.tracing import event_fields
+from servicekit.tracing import record_fields
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 300.0
@@ -185,8 +185,8 @@ class OutboxRelay:
         debug = log.isEnabledFor(logging.DEBUG)
         for _seq, topic, key, payload, traceparent, tracestate in rows:  # validated when the handler built the
             # event: encoded here without model work; the trace context the event was created in goes with it
-            trace = {"traceparent": traceparent, "tracestate": tracestate}
-            record = encode(payload, subject=key, source=self._source, extra_headers=trace_headers(trace))
+            record = encode(payload, subject=key, source=self._source,
+                            extra_headers=trace_header_pair(traceparent, tracestate))
             if (known := partitions.get(topic)) is None:
                 known = partitions[topic] = sorted(await producer.partitions_for(topic))
             partition = partition_for(record.key, known)
@@ -199,8 +199,7 @@ class OutboxRelay:
                 batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers)  # the
                 # first record of a batch always fits, however large
             if debug:
-                with log_context(**event_fields(event_id=str(payload["id"]), event_type=payload["type"],
-                                                subject=key, context=trace)):
+                with log_context(**record_fields(record.headers)):
                     log.debug("publishing to %s", topic)
         for (topic, partition), batch in filling.items():
             batch.close()
