@@ -131,7 +131,7 @@ async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(
         assert await stack.count("intake.outbox WHERE published_at IS NULL") == KEYS * EACH
         # the relay's connection went back clean: the next transaction reads again from the first row
         async with engine.begin() as conn:
-            assert [row.seq for row in await publisher._claim_rows(conn, 5)] == first_five
+            assert [row.seq for row in await publisher._claim_rows(conn, 5, after=0)] == first_five
     finally:
         await publisher._drop_producer()
         await engine.dispose()
@@ -199,7 +199,7 @@ async def test_a_claim_reads_each_row_about_once_even_when_the_statistics_say_th
         await backlog(stack, topic, [uuid.uuid4() for _ in range(KEYS)])
     publisher, engine = relay(stack, settings)
     claim = publisher._claim.compile(dialect=engine.dialect)  # the statement as the relay sends it
-    values = {"lock_key": publisher._lock_key, "batch_size": settings.batch_size}
+    values = {"lock_key": publisher._lock_key, "batch_size": settings.batch_size, "after": 0}
     try:
         async with engine.connect() as conn:
             [[plan]] = (await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim}",

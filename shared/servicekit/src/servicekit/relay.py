@@ -46,7 +46,7 @@ def _claim_statement(table: Table, *, keep: bool) -> Update | Delete:
     plan of the range reads each row once."""
     locked = select(func.pg_try_advisory_xact_lock(bindparam("lock_key", type_=BigInteger))).scalar_subquery()
     unpublished = table.c.published_at.is_(None)
-    oldest = (select(table.c.seq).where(locked, unpublished)
+    oldest = (select(table.c.seq).where(locked, unpublished, table.c.seq > bindparam("after", type_=BigInteger))
               .order_by(table.c.seq).limit(bindparam("batch_size", type_=Integer)).subquery())
     taken = (unpublished, table.c.seq <= select(func.max(oldest.c.seq)).scalar_subquery())
     claim = (update(table).where(*taken).values(published_at=func.now()) if keep
@@ -149,14 +149,15 @@ class OutboxRelay:
         size, limit = self._settings.batch_size, self._settings.batch_size * self._settings.batches_per_commit
         sent = 0
         async with self._engine.begin() as conn:
-            claiming: asyncio.Future[list[Row[Any]]] = asyncio.ensure_future(self._claim_rows(conn, size))
+            claiming: asyncio.Future[list[Row[Any]]] = asyncio.ensure_future(self._claim_rows(conn, size, after=0))
             try:
                 futures: list[asyncio.Future[Any]] = []
                 while rows := await claiming:
                     sent += len(rows)
                     more = len(rows) == size and sent < limit
                     if more:  # read on while these are sent: they come after them, whatever happens
-                        claiming = asyncio.ensure_future(self._claim_rows(conn, min(size, limit - sent)))
+                        claiming = asyncio.ensure_future(self._claim_rows(conn, min(size, limit - sent),
+                                                                          after=rows[-1].seq))
                     futures += await self._send(await self._ensure_producer(), rows)
                     if not more:
                         break
@@ -171,8 +172,11 @@ class OutboxRelay:
         self.published += sent
         return sent
 
-    async def _claim_rows(self, conn: AsyncConnection, size: int) -> list[Row[Any]]:
-        result = await conn.execute(self._claim, {"lock_key": self._lock_key, "batch_size": size})
+    async def _claim_rows(self, conn: AsyncConnection, size: int, *, after: int) -> list[Row[Any]]:
+        """The oldest `size` unpublished rows past `after`: a transaction's later claims start past its last one's
+        rows, whose index entries (deleted or marked by this same transaction, so not yet dead to anyone else) each
+        claim from the start would step over again, a heap visit each."""
+        result = await conn.execute(self._claim, {"lock_key": self._lock_key, "batch_size": size, "after": after})
         return sorted(result.all(), key=lambda row: row.seq)  # RETURNING keeps no order
 
     async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Sequence[Any]]) -> list[asyncio.Future[Any]]:
