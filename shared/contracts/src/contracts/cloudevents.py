@@ -72,9 +72,9 @@ def trace_headers(context: Mapping[str, str | None]) -> Headers:
 
 def trace_header_pair(traceparent: str | None, tracestate: str | None) -> Headers:
     """The same, from the two values (as an outbox row keeps them)."""
-    if not traceparent:
-        return [("ce_tracestate", tracestate.encode())] if tracestate else []
-    headers = [("ce_traceparent", traceparent.encode())]
+    headers: Headers = []
+    if traceparent:
+        headers.append(("ce_traceparent", traceparent.encode()))
     if tracestate:
         headers.append(("ce_tracestate", tracestate.encode()))
     return headers

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,12 +41,7 @@ class GcPauses:
             return
         took, generation = time.perf_counter() - self._started, info["generation"]
         self.sums[generation] += took
-        counts = self.counts[generation]
-        for i, bound in enumerate(BUCKETS):
-            if took <= bound:
-                counts[i] += 1
-                return
-        counts[-1] += 1
+        self.counts[generation][bisect_left(BUCKETS, took)] += 1  # the first bound ≥ took; past the last, +Inf
 
 
 PAUSES = GcPauses()
