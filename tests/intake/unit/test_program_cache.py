@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from intake.adapters.repository_calls import PROGRAMS_FRESH_S, ProgramCache, ProgramRepository
 from intake.domain.calls import IntakeMode, Program
@@ -42,7 +42,7 @@ class ProgramTable:
 
 
 def programs(table: ProgramTable, cache: ProgramCache) -> ProgramRepository:
-    return ProgramRepository(cast(AsyncSession, table), cache)
+    return ProgramRepository(cast(AsyncConnection, table), cache)
 
 
 async def test_the_programs_are_read_once_while_fresh_and_shared_by_every_unit_of_work() -> None:
@@ -75,7 +75,7 @@ async def test_a_code_it_does_not_know_is_read_again_at_once() -> None:
 
 async def test_without_a_cache_every_get_reads() -> None:
     table = ProgramTable(ProgramRow("P2", "AI research", "round"))
-    repository = ProgramRepository(cast(AsyncSession, table))
+    repository = ProgramRepository(cast(AsyncConnection, table))
     await repository.get("P2")
     await repository.get("P2")
     assert table.reads == 2

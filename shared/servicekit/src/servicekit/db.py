@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import MetaData, event, exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from servicekit.settings import DbSettings
 
@@ -58,6 +58,3 @@ def _ping_after_idle(engine: AsyncEngine, idle_s: float) -> None:
         except Exception as error:  # the pool invalidates this connection and checks out another (3 tries)
             raise exc.DisconnectionError(str(error)) from error
 
-
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)

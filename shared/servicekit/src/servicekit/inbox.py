@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 @cache
@@ -18,7 +18,7 @@ def _claim(table: Table) -> Insert:
 
 
 class Inbox:
-    def __init__(self, session: AsyncSession, table: Table, consumer: str) -> None:
+    def __init__(self, session: AsyncConnection, table: Table, consumer: str) -> None:
         self._session = session
         self._table = table
         self._consumer = consumer

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import cache
 
 from sqlalchemy import Insert, Table, func
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import Event
 from servicekit.tracing import current_trace_context
@@ -37,7 +37,7 @@ class Outbox:
     instead of at its next poll, for no round trip of its own.
     """
 
-    def __init__(self, session: AsyncSession, table: Table, *, topic_prefix: str = "") -> None:
+    def __init__(self, session: AsyncConnection, table: Table, *, topic_prefix: str = "") -> None:
         self._session = session
         self._table = table
         self._prefix = topic_prefix

@@ -14,7 +14,7 @@ from contracts import topics
 from servicekit.bus import Handlers, MessageBus, inject
 from servicekit.clock import Clock, utcnow
 from servicekit.consumer import EventConsumer
-from servicekit.db import make_engine, make_session_factory
+from servicekit.db import make_engine
 from servicekit.health import KafkaProbe, WorkerCheck, health_router
 from servicekit.heartbeat import Heartbeat, Probe
 from servicekit.http import DomainErrors, UnhandledErrors, document_problems, install_error_handlers
@@ -63,10 +63,9 @@ def build_runtime(settings: ServiceSettings, tables: MessagingTables, uow_class:
     `collectors` are the service's domain metrics (servicekit.metrics), served by its API and worker alike."""
     install_tracer_provider(settings.service_name)  # spans with real ids: the trace goes on through the outbox
     engine = make_engine(settings.db)
-    sessions = make_session_factory(engine)
 
     def uow_factory() -> U:
-        return uow_class(sessions, tables, consumer=settings.service_name,
+        return uow_class(engine, tables, consumer=settings.service_name,
                          topic_prefix=settings.kafka.topic_prefix)
 
     bus = MessageBus(uow_factory, inject(handlers, clock=clock, **dependencies))

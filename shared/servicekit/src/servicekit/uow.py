@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from contracts import Event
 from servicekit.inbox import Inbox
@@ -42,35 +42,55 @@ class UnitOfWork(Protocol):
 
 
 class SqlUnitOfWork:
-    """Rolls back unless committed. Subclasses override `_start` to build repositories on `self.session`."""
+    """Rolls back unless committed. Subclasses override `_start` to build repositories on `self.session`.
 
-    session: AsyncSession
+    `session` is the transaction's connection (a PostgreSQL session): the repositories run Core statements, and a
+    connection runs them without the ORM session's bookkeeping, which cost about 90 µs a transaction for nothing
+    here. `_begin` may instead join a transaction already open on another connection, as a savepoint."""
+
+    session: AsyncConnection
     outbox: Outbox
     inbox: Inbox
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], tables: MessagingTables, *,
+    def __init__(self, engine: AsyncEngine, tables: MessagingTables, *,
                  consumer: str, topic_prefix: str = "") -> None:
-        self._session_factory = session_factory
+        self._engine = engine
         self._tables = tables
         self._consumer = consumer
         self._topic_prefix = topic_prefix
+        self._savepoint: AsyncTransaction | None = None
 
     async def __aenter__(self) -> Self:
-        self.session = self._session_factory()
+        self.session = await self._begin()
         self.outbox = Outbox(self.session, self._tables.outbox, topic_prefix=self._topic_prefix)
         self.inbox = Inbox(self.session, self._tables.inbox, self._consumer)
         self._start()
         return self
+
+    async def _begin(self) -> AsyncConnection:
+        """A pooled connection; its transaction begins with its first statement."""
+        return await self._engine.connect()
+
+    async def _join(self, outer: AsyncConnection) -> AsyncConnection:
+        """For `_begin`: this unit of work as a savepoint of the transaction open on `outer` (which is not closed
+        here): its commit releases the savepoint, leaving the outer transaction to commit or not."""
+        self._savepoint = await outer.begin_nested()
+        return outer
 
     def _start(self) -> None:
         """Build the service's repositories on self.session."""
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        if self._savepoint is not None:
+            if self._savepoint.is_active:
+                await self._savepoint.rollback()
+            self._savepoint = None
+            return
+        await self.session.close()  # back to the pool, rolled back unless committed
 
     async def commit(self) -> None:
-        await self.session.commit()
+        if self._savepoint is not None:
+            await self._savepoint.commit()
+        else:
+            await self.session.commit()

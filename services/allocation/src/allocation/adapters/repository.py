@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, delete, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from allocation.adapters.orm import (
     allocation,
@@ -34,7 +34,7 @@ def _allocation_row(item: Allocation) -> dict[str, Any]:
 
 
 class AllocationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, *items: Allocation) -> None:
@@ -146,7 +146,7 @@ def _with_period(row: Any) -> dict[str, Any]:
 class WaitingRepository:
     """The waitlist, the P1/P2 round candidates, and the applications evaluation excluded: those not (yet) placed."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add_waitlisted(self, *entries: WaitlistEntry) -> None:

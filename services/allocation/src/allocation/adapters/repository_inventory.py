@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import Range, aggregate_order_by, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from allocation.adapters.orm import allocation_gpu, csp, server, server_gpu, server_window
 from allocation.domain.model import Csp, ProgramCode, Server, Slot
@@ -111,7 +111,7 @@ WHERE w.pool = :pool AND s.gpu_model = :gpu_model AND w.during && tstzrange(:sta
 
 
 class InventoryRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add_csp(self, item: Csp) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from allocation.adapters.orm import offer
 from allocation.domain.offers import Offer, OfferKind, OfferState
@@ -17,7 +17,7 @@ def _offer(row: Any) -> Offer:
 
 
 class OfferRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, item: Offer) -> None:

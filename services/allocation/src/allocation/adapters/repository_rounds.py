@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from allocation.adapters.orm import round_, round_decision, round_input
 from allocation.domain.model import ProgramCode
@@ -23,7 +23,7 @@ def _round(row: Any) -> Round:
 
 
 class RoundRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, item: Round) -> bool:

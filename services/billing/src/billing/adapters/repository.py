@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.adapters.orm import (
     application,
@@ -82,7 +82,7 @@ _PROFILE = (select(application, youth.c.youth, release.c.url, release.c.released
 class ProfileRepository:
     """Applications as intake announced them, evaluation's youth finding, and the operators' releases."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, profile: Profile) -> list[UUID] | None:
@@ -138,7 +138,7 @@ _GRANT_FOR_UPDATE = _GRANT.with_for_update(of=grant)
 
 
 class GrantRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def open(self, new: Grant) -> tuple[Grant, Profile | None] | None:
@@ -194,7 +194,7 @@ _PRICES_OF_MODEL = select(market_price).where(
 
 
 class PriceRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def put(self, price: MarketPrice, event_id: UUID, at: datetime, by: str) -> None:
@@ -245,7 +245,7 @@ _APPEND = ledger_line.insert().returning(ledger_line.c.id)
 
 
 class LedgerRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def posted(self, allocation_id: UUID) -> dict[LineKey, Posted]:
@@ -311,7 +311,7 @@ class LedgerRepository:
 
 
 class DocumentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def lock_round(self) -> None:
@@ -435,7 +435,7 @@ def _document(m: Any, lines: list[DocumentLine]) -> Document:
 
 
 class UsageRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, entry: UsageEntry) -> None:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import and_, any_, case, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dashboard.adapters.orm import application, event
 from dashboard.domain.model import ApplicationView, EventRecord, FunnelRow, Stage
@@ -36,7 +36,7 @@ class EventFilter:
 
 
 class EventRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add_many(self, records: Sequence[EventRecord]) -> set[UUID]:
@@ -82,7 +82,7 @@ def _view(row: Any) -> ApplicationView:
 
 
 class ApplicationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> ApplicationView | None:

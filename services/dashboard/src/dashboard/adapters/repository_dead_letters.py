@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dashboard.adapters.orm import dead_letter
 from dashboard.domain.dead_letters import DeadLetter
@@ -45,7 +45,7 @@ def _at(topic: str, partition: int, offset: int) -> Any:
 
 
 class DeadLetterRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, letters: Sequence[DeadLetter]) -> int:

@@ -32,7 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import distinct_on, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
 from dashboard.adapters.orm import (
@@ -86,7 +86,7 @@ def _merge(table: Table, key: str, rows: Sequence[dict[str, Any]]) -> list[tuple
     return statements
 
 
-async def _changes(session: AsyncSession, spans: Select[Any], bounds: Sequence[int], *, keys: int,
+async def _changes(session: AsyncConnection, spans: Select[Any], bounds: Sequence[int], *, keys: int,
                    moments: TypeEngine[Any] | None = None) -> list[Change]:
     """Spans (their first `keys` columns the key, then `start` and `stop` in the bounds' unit, from the first bound,
     and `gpus`) as the changes they make: +gpus where they start, -gpus where they stop, summed per key and place
@@ -152,7 +152,7 @@ def _balance_half(*, program: str | None, call_id: UUID | None, upper: bool) -> 
 
 
 class ProfileRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def merge_many(self, profiles: Sequence[Profile]) -> None:
@@ -217,7 +217,7 @@ class ProfileRepository:
 
 
 class WaitlistRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def waiting(self, *, program: str | None) -> tuple[Waitlisted, list[Waitlisted]]:
@@ -246,7 +246,7 @@ class WaitlistRepository:
 
 
 class AllocationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def merge_many(self, changes: Sequence[Grant | Reclaim]) -> None:
@@ -293,7 +293,7 @@ class AllocationRepository:
 
 
 class RoundRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def put_many(self, results: Sequence[RoundResult]) -> None:
@@ -325,7 +325,7 @@ class RoundRepository:
 
 
 class LadderRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add_many(self, steps: Sequence[LadderStep]) -> None:
@@ -372,7 +372,7 @@ class LadderRepository:
 
 
 class StaleAlertRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, alert: StaleAlert) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import Text, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from evaluation.adapters.orm import evaluation, withdrawal
 from evaluation.adapters.repository_policies import in_force_version
@@ -121,7 +121,7 @@ _GET_FOR_UPDATE = _GET.with_for_update()
 
 
 class EvaluationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, result: Evaluation) -> bool:
@@ -190,7 +190,7 @@ def _lock_key(application_id: UUID) -> str:
 class WithdrawalRepository:
     """Withdrawals on record, including those that came before their application's submission."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def lock(self, application_id: UUID) -> None:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from evaluation.adapters.orm import evaluation, review_assignment, review_exclusion, reviewer
 from evaluation.domain.model import Review, Status
@@ -20,7 +20,7 @@ def _reviewer(row: Any) -> Reviewer:
 
 
 class ReviewerRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, item: Reviewer) -> None:
@@ -56,7 +56,7 @@ class ReviewerRepository:
 
 
 class PanelRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def assign(self, application_id: UUID, reviewers: list[Reviewer], excluded: list[Exclusion],

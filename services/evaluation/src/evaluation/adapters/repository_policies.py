@@ -8,7 +8,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import BindParameter, ColumnElement, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from evaluation.adapters.orm import call_round, evaluation, policy_version
 from evaluation.domain.model import Round
@@ -45,15 +45,14 @@ _RECORD = select(policy_version).where(policy_version.c.version == bindparam("ve
 _VERSIONS: WeakKeyDictionary[object, dict[str, Policy]] = WeakKeyDictionary()
 
 
-def _versions(session: AsyncSession) -> dict[str, Policy]:
-    bind = session.bind
-    return {} if bind is None else _VERSIONS.setdefault(bind, {})
+def _versions(session: AsyncConnection) -> dict[str, Policy]:
+    return _VERSIONS.setdefault(session.engine, {})
 
 
 class PolicyRepository:
     """Versions are only added, or cancelled before their time: rules are never updated, by design."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
         self._known = _versions(session)
 
@@ -129,7 +128,7 @@ _ROUND_FOR_UPDATE = _ROUND.with_for_update()
 
 
 class RoundRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def lock_call(self, call_id: UUID) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from intake.adapters.orm import call, program
 from intake.adapters.repository import Cursor, keyset_page
@@ -52,7 +52,7 @@ class ProgramCache:
 
 
 class ProgramRepository:
-    def __init__(self, session: AsyncSession, cache: ProgramCache | None = None) -> None:
+    def __init__(self, session: AsyncConnection, cache: ProgramCache | None = None) -> None:
         self._session = session
         self._cache = cache
 
@@ -73,7 +73,7 @@ class ProgramRepository:
 
 
 class CallRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, new: Call) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from intake.adapters.orm import webhook, webhook_delivery
 from intake.adapters.repository import Cursor, keyset_page
@@ -23,7 +23,7 @@ _DELIVER = pending_deliveries()
 
 
 class WebhookRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, hook: Webhook) -> None:

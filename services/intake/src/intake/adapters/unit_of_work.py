@@ -1,11 +1,10 @@
 """Intake's SQL unit of work: the shared SQL unit of work plus intake's repositories."""
 from __future__ import annotations
 
-from typing import Self
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from intake.adapters.idempotency import request_transaction
 from intake.adapters.repository import ApplicationRepository
@@ -29,19 +28,17 @@ class SqlIntakeUnitOfWork(SqlUnitOfWork):
     webhooks: WebhookRepository
     csps: CspRepository
 
-    async def __aenter__(self) -> Self:
+    async def _begin(self) -> AsyncConnection:
         transaction = await request_transaction()
         if transaction is not None:
             # a request holding an Idempotency-Key: its effects commit with its stored answer, in its transaction;
             # this unit's commit only releases a savepoint (docs/idempotency.md)
-            self._session_factory = async_sessionmaker(**{**self._session_factory.kw, "bind": transaction,
-                                                          "join_transaction_mode": "create_savepoint"})
-        return await super().__aenter__()
+            return await self._join(transaction)
+        return await super()._begin()
 
     def _start(self) -> None:
         self.applications = ApplicationRepository(self.session)
         self.calls = CallRepository(self.session)
-        bind = self._session_factory.kw.get("bind")
-        self.programs = ProgramRepository(self.session, program_cache(bind) if bind is not None else None)
+        self.programs = ProgramRepository(self.session, program_cache(self.session))
         self.webhooks = WebhookRepository(self.session)
         self.csps = CspRepository(self.session)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Text, and_, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from telemetry.adapters.orm import allocation, allocation_hour, allocation_slot, gpu, gpu_hour, ladder_step, sample
 from telemetry.adapters.rollup_sql import COLUMNS, added, sums_of
@@ -99,7 +99,7 @@ def _allocation(row: Any) -> Allocation:
 
 
 class AllocationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, tracked: Allocation) -> bool:
@@ -200,7 +200,7 @@ class AllocationRepository:
 
 
 class SampleRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add_new(self, samples: Sequence[Sample], *, csp_id: UUID, in_use_pct: float) -> StoredBatch:

@@ -6,14 +6,14 @@ from uuid import UUID
 
 from sqlalchemy import Text, any_, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from telemetry.adapters.orm import csp_host
 from telemetry.domain.model import HostMapping
 
 
 class HostRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def servers(self, csp_id: UUID, hostnames: Collection[str]) -> dict[str, str]:

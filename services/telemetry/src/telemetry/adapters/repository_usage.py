@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from telemetry.adapters.orm import allocation, allocation_hour, allocation_slot, gpu, gpu_hour, ladder_step, sample
 from telemetry.adapters.rollup_sql import COLUMNS, sums_of
@@ -111,7 +111,7 @@ def _usage(row: Any) -> HourUsage:
 class UsageRepository:
     """The allocations' hourly rollups."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def backfill(self, allocation_id: UUID, *, in_use_pct: float) -> None:
@@ -156,7 +156,7 @@ class UsageRepository:
 class StepRepository:
     """Each allocation's ladder, every step with why."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, allocation_id: UUID, taken: StepTaken) -> None:
@@ -188,7 +188,7 @@ def _midnight(day: date) -> datetime:
 class PartitionRepository:
     """The raw samples' daily partitions."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def existing(self) -> set[date]:
