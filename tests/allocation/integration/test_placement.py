@@ -73,6 +73,18 @@ async def test_gpus_busy_in_another_period_are_free_for_this_one(bus: Any, query
     assert await events(query) == ["resource_allocated", "resource_allocated", "application_waitlisted"]
 
 
+async def test_a_gpu_taken_twice_in_a_period_counts_once_so_the_rest_of_its_server_is_still_offered(
+        bus: Any) -> None:
+    december: Allocation = await bus.handle(allocate(4, date(2026, 12, 1), date(2026, 12, 31)))
+    january: Allocation = await bus.handle(allocate(4, date(2027, 1, 1), date(2027, 1, 31)))
+    taken = [("p3-gov-01", i) for i in range(4)]
+    assert [(s.server_name, s.gpu_index) for s in december.slots] == taken
+    assert [(s.server_name, s.gpu_index) for s in january.slots] == taken
+    # over both months GPUs 0-3 are taken twice each (eight rows for an 8-GPU server); 4-7 are free all along
+    both: Allocation = await bus.handle(allocate(4, date(2026, 12, 1), date(2027, 1, 31)))
+    assert [(s.server_name, s.gpu_index) for s in both.slots] == [("p3-gov-01", i) for i in range(4, 8)]
+
+
 async def test_gpus_reclaimed_mid_period_are_free_after_the_reclaim_and_not_before(bus: Any) -> None:
     whole_pool: Allocation = await bus.handle(allocate(32))
     await bus.handle(ReclaimResource(whole_pool.id, "operator", datetime(2027, 1, 1, tzinfo=UTC)))
