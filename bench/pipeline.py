@@ -24,8 +24,10 @@ read them in the platform (billing reads all three, intake's worker two, allocat
 process with its service's fetch wait: what the broker and the clients cost an application before any service does
 anything with it.
 
-Reported: p50, p95, p99 of each step, the CPU each process spent per application, and the highest rate whose p99 is
-within the goal (50 ms). `python -m bench.pipeline kafka-only` runs the two Kafka-only runs alone; their clients
+Reported: p50, p95, p99 of each step, the CPU each process spent per application, the highest rate whose p99 is
+within the goal (50 ms), and for the last step the SQL statements that took the most execution time per application
+(PostgreSQL's pg_stat_statements, which the local stack loads; nothing when it is not readable).
+`python -m bench.pipeline kafka-only` runs the two Kafka-only runs alone; their clients
 commit every BENCH_PIPELINE_COMMIT_INTERVAL_S (a worker's default, 1 s; 0: after every poll) and wait
 BENCH_PIPELINE_FETCH_WAIT_MS on a fetch (default: each service's own). A Kafka-only run's process is
 `python -m bench.pipeline relay <group> <topic>[,<topic>...] <target or -> <fetch wait ms>`.
@@ -50,12 +52,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import httpx
 import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer
 
-from bench.common import KAFKA, REPO, Result, clock, scratch_database
+from bench.common import KAFKA, PG, REPO, Result, clock, scratch_database
 from contracts import topics
 from servicekit.auth import Principal, TokenIssuer, generate_keypair
 from servicekit.auth.tokens import Role
@@ -106,6 +109,7 @@ class Step:
     latencies_ms: list[float] = field(default_factory=list)
     missing: int = 0
     cpu_ms_per_application: dict[str, float] = field(default_factory=dict)
+    statements: list[dict[str, Any]] = field(default_factory=list)  # the most time-consuming, per application
 
     def percentile(self, q: float) -> float:
         values = sorted([*self.latencies_ms, *[DRAIN_S * 1000] * self.missing])
@@ -115,7 +119,7 @@ class Step:
         return {"rate": self.rate, "seconds": self.seconds, "decided": len(self.latencies_ms),
                 "missing": self.missing, "p50_ms": round(self.percentile(0.50), 1),
                 "p95_ms": round(self.percentile(0.95), 1), "p99_ms": round(self.percentile(0.99), 1),
-                "cpu_ms_per_application": self.cpu_ms_per_application}
+                "cpu_ms_per_application": self.cpu_ms_per_application, "statements": self.statements}
 
 
 class Arrivals:
@@ -154,12 +158,62 @@ class Arrivals:
             await self._consumer.stop()
 
 
+Counts = dict[int, tuple[int, float, str]]  # per statement (queryid): calls, total execution ms, its text
+
+
+class Statements:
+    """The scratch database's statements as PostgreSQL's pg_stat_statements counts them, when the server loads it
+    and the bench's role may read every role's (deploy/local/postgres.sh sets up both); else nothing is reported. A
+    step reports what it added: the statements that took the most execution time, per application."""
+
+    TOP = 8
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+
+    async def counts(self) -> Counts | None:
+        try:
+            conn = await asyncpg.connect(f"{PG}/postgres")
+        except (OSError, asyncpg.PostgresError):
+            return None
+        try:
+            rows = await conn.fetch(
+                "SELECT queryid, calls, total_exec_time, query FROM pg_stat_statements"
+                " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1) AND queryid IS NOT NULL",
+                self._database)
+        except asyncpg.PostgresError:  # not loaded, not created, or not readable
+            return None
+        finally:
+            await conn.close()
+        return {r["queryid"]: (r["calls"], r["total_exec_time"], r["query"]) for r in rows}
+
+    @classmethod
+    def added(cls, before: Counts | None, after: Counts | None, applications: int) -> list[dict[str, Any]]:
+        if before is None or after is None or not applications:
+            return []
+        rows: list[dict[str, Any]] = []
+        for queryid, (calls, total_ms, query) in after.items():
+            was_calls, was_ms = before.get(queryid, (0, 0.0, ""))[:2]
+            if calls > was_calls:
+                rows.append({"calls": round((calls - was_calls) / applications, 2),
+                             "us_each": round((total_ms - was_ms) * 1000 / (calls - was_calls)),
+                             "ms": round((total_ms - was_ms) / applications, 3),
+                             "query": " ".join(query.split())[:110]})
+        rows.sort(key=lambda r: -r["ms"])
+        calls, ms = sum(r["calls"] for r in rows), sum(r["ms"] for r in rows)
+        everything = {"calls": round(calls, 1), "us_each": round(ms * 1000 / calls) if calls else 0,
+                      "ms": round(ms, 3), "query": "(every statement)"}
+        return [everything, *rows[:cls.TOP]] if rows else []
+
+
 async def offer(rate: int, seconds: float, send: Any, arrivals: Arrivals,
-                pids: dict[str, list[int]] | None = None) -> Step:
+                pids: dict[str, list[int]] | None = None, statements: Statements | None = None) -> Step:
     """Start `send(n)` every 1/rate s for `seconds` (open loop); each returns the key its decision will carry and
-    the clock reading before it was sent. With `pids`, the CPU each of those processes spent meanwhile."""
+    the clock reading before it was sent. With `pids`, the CPU each of those processes spent meanwhile; with
+    `statements`, the SQL statements that took the most time."""
     step = Step(rate, seconds)
     pids = {**(pids or {}), **infrastructure_pids(), "bench": [os.getpid()]} if pids is not None else {}
+    counts_before = await statements.counts() if statements is not None else None
     cpu_before = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
     count = int(rate * seconds)
     started = clock()
@@ -182,6 +236,8 @@ async def offer(rate: int, seconds: float, send: Any, arrivals: Arrivals,
             step.missing += 1
     step.cpu_ms_per_application = {name: round((sum(map(cpu_seconds, group)) - cpu_before[name]) * 1000 / count, 2)
                                    for name, group in pids.items()}
+    if statements is not None:
+        step.statements = Statements.added(counts_before, await statements.counts(), count)
     return step
 
 
@@ -367,7 +423,9 @@ async def run_services(prefix: str) -> list[Step]:
                 print("  at rest:", json.dumps(rest))
                 if PROFILE_S:
                     return [await profiled(processes, send, arrivals)]
-                return [await offer(rate, seconds, send, arrivals, processes.names) for rate, seconds in schedule()]
+                statements = Statements(url.rsplit("/", 1)[1])
+                return [await offer(rate, seconds, send, arrivals, processes.names, statements)
+                        for rate, seconds in schedule()]
         finally:
             await arrivals.stop()
 
@@ -484,6 +542,10 @@ def print_steps(name: str, steps: list[Step]) -> None:
             costs = sorted(s.cpu_ms_per_application.items(), key=lambda kv: -kv[1])
             print(f"      CPU per application {sum(s.cpu_ms_per_application.values()):.1f} ms: "
                   + ", ".join(f"{name} {ms:.1f}" for name, ms in costs if ms >= 0.5))
+    if steps and steps[-1].statements:
+        print(f"    SQL at {steps[-1].rate}/s (pg_stat_statements), per application: calls, µs each, ms of execution")
+        for row in steps[-1].statements:
+            print(f"      {row['calls']:>6} {row['us_each']:>6} {row['ms']:>7.3f}  {row['query']}")
     print(f"    highest rate with p99 ≤ {GOAL_P99_MS:.0f} ms: {best_rate(steps)}/s")
 
 

@@ -198,6 +198,10 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
+    # each statement's calls and time, for the benchmarks (bench/pipeline.py) and anyone asking where time goes
+    if [[ -f "${PG_BIN%/bin}/lib/pg_stat_statements.so" ]]; then
+        echo "shared_preload_libraries = 'pg_stat_statements'" >>"$conf.tmp"
+    fi
     mv "$conf.tmp" "$conf"
     if ((IS_ROOT)); then
         chown postgres:postgres "$conf"
@@ -306,6 +310,16 @@ provision() {
         psql_admin template1 >>"$SETUP_LOG" 2>&1 || {
         tail -n 20 "$SETUP_LOG" >&2
         die "CREATE EXTENSION btree_gist in template1 failed (see $SETUP_LOG)"
+    }
+    # the statements' statistics, read from the postgres database (every database's, by dbid); only once loaded
+    {
+        echo "SET client_min_messages = warning;"
+        echo "SELECT 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'"
+        echo "  WHERE current_setting('shared_preload_libraries') ~ 'pg_stat_statements' \\gexec"
+        echo "GRANT pg_read_all_stats TO $APP_OWNER;"
+    } | psql_admin postgres >>"$SETUP_LOG" 2>&1 || {
+        tail -n 20 "$SETUP_LOG" >&2
+        die "CREATE EXTENSION pg_stat_statements in postgres failed (see $SETUP_LOG)"
     }
     for db in "${APP_DATABASES[@]}"; do
         {
