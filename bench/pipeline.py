@@ -57,6 +57,7 @@ import httpx
 import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import KAFKA, PG, REPO, Result, clock, scratch_database
 from contracts import topics
@@ -110,6 +111,7 @@ class Step:
     missing: int = 0
     cpu_ms_per_application: dict[str, float] = field(default_factory=dict)
     statements: list[dict[str, Any]] = field(default_factory=list)  # the most time-consuming, per application
+    full_collections: dict[str, dict[str, float]] = field(default_factory=dict)  # per process, as GcPauses.added
 
     def percentile(self, q: float) -> float:
         values = sorted([*self.latencies_ms, *[DRAIN_S * 1000] * self.missing])
@@ -119,7 +121,8 @@ class Step:
         return {"rate": self.rate, "seconds": self.seconds, "decided": len(self.latencies_ms),
                 "missing": self.missing, "p50_ms": round(self.percentile(0.50), 1),
                 "p95_ms": round(self.percentile(0.95), 1), "p99_ms": round(self.percentile(0.99), 1),
-                "cpu_ms_per_application": self.cpu_ms_per_application, "statements": self.statements}
+                "cpu_ms_per_application": self.cpu_ms_per_application, "statements": self.statements,
+                "full_collections": self.full_collections}
 
 
 class Arrivals:
@@ -206,14 +209,57 @@ class Statements:
         return [everything, *rows[:cls.TOP]] if rows else []
 
 
+GcReading = dict[str, tuple[dict[float, float], float]]  # per process: cumulative count by bucket bound, seconds
+
+
+class GcPauses:
+    """Each service process's full collections (generation 2), from the `platform_gc_pause_seconds` histogram every
+    process serves on its /metrics; a step reports how many fell inside it, their time, and the bucket bound the
+    longest one was within."""
+
+    def __init__(self, metrics: dict[str, str]) -> None:
+        self._metrics = metrics
+
+    async def read(self) -> GcReading:
+        reading: GcReading = {}
+        async with httpx.AsyncClient(timeout=5) as http:
+            for name, url in self._metrics.items():
+                with contextlib.suppress(httpx.HTTPError):
+                    buckets, seconds = {}, 0.0
+                    for family in text_string_to_metric_families((await http.get(url)).text):
+                        for sample in family.samples if family.name == "platform_gc_pause_seconds" else ():
+                            if sample.labels.get("generation") != "2":
+                                continue
+                            if sample.name.endswith("_bucket"):
+                                buckets[float(sample.labels["le"])] = sample.value
+                            elif sample.name.endswith("_sum"):
+                                seconds = sample.value
+                    reading[name] = (buckets, seconds)
+        return reading
+
+    @staticmethod
+    def added(before: GcReading, after: GcReading) -> dict[str, dict[str, float]]:
+        added = {}
+        for name, (buckets, seconds) in after.items():
+            was_buckets, was_seconds = before.get(name, ({}, 0.0))
+            new = {bound: count - was_buckets.get(bound, 0.0) for bound, count in buckets.items()}
+            count = new.get(float("inf"), 0.0)
+            if count > 0:
+                added[name] = {"count": int(count), "ms": round((seconds - was_seconds) * 1000, 1),
+                               "longest_within_ms": min(b for b, c in new.items() if c == count) * 1000}
+        return added
+
+
 async def offer(rate: int, seconds: float, send: Any, arrivals: Arrivals,
-                pids: dict[str, list[int]] | None = None, statements: Statements | None = None) -> Step:
+                pids: dict[str, list[int]] | None = None, statements: Statements | None = None,
+                pauses: GcPauses | None = None) -> Step:
     """Start `send(n)` every 1/rate s for `seconds` (open loop); each returns the key its decision will carry and
     the clock reading before it was sent. With `pids`, the CPU each of those processes spent meanwhile; with
-    `statements`, the SQL statements that took the most time."""
+    `statements`, the SQL statements that took the most time; with `pauses`, the full collections."""
     step = Step(rate, seconds)
     pids = {**(pids or {}), **infrastructure_pids(), "bench": [os.getpid()]} if pids is not None else {}
     counts_before = await statements.counts() if statements is not None else None
+    pauses_before = await pauses.read() if pauses is not None else {}
     cpu_before = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
     count = int(rate * seconds)
     started = clock()
@@ -238,6 +284,8 @@ async def offer(rate: int, seconds: float, send: Any, arrivals: Arrivals,
                                    for name, group in pids.items()}
     if statements is not None:
         step.statements = Statements.added(counts_before, await statements.counts(), count)
+    if pauses is not None:
+        step.full_collections = GcPauses.added(pauses_before, await pauses.read())
     return step
 
 
@@ -293,6 +341,7 @@ def _free_port() -> int:
 class Processes:
     procs: list[asyncio.subprocess.Process] = field(default_factory=list)
     names: dict[str, list[int]] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)  # each service process's /metrics
 
     async def spawn(self, args: Sequence[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -319,10 +368,12 @@ class Processes:
                 await proc.wait()
 
 
-def service_env(service: str, url: str, prefix: str, port: int, auth: AuthSettings) -> dict[str, str]:
+def service_env(service: str, url: str, prefix: str, port: int, auth: AuthSettings,
+                probe_port: int = 0) -> dict[str, str]:
     p = f"{service.upper()}_"
     env = {f"{p}DB__URL": url, f"{p}KAFKA__BOOTSTRAP_SERVERS": KAFKA, f"{p}KAFKA__TOPIC_PREFIX": prefix,
            f"{p}HTTP__HOST": "127.0.0.1", f"{p}HTTP__PORT": str(port), f"{p}RATE_LIMIT__ENABLED": "false",
+           f"{p}WORKER__HEALTH_PORT": str(probe_port),
            f"{p}AUTH__PUBLIC_KEYS_PEM": "".join(auth.public_keys_pem), f"{p}LOG__LEVEL": "WARNING"}
     if service == "intake" and auth.private_key_pem is not None:
         env[f"{p}AUTH__PRIVATE_KEY_PEM"] = auth.private_key_pem.get_secret_value()
@@ -337,9 +388,11 @@ async def services_running(url: str, prefix: str, auth: AuthSettings,
     processes, urls = Processes(), {}
     try:
         for service in SERVICES:
-            port = _free_port()
+            port, probe_port = _free_port(), _free_port()
             urls[service] = f"http://127.0.0.1:{port}"
-            env = service_env(service, url, prefix, port, auth)
+            processes.metrics[f"{service}-api"] = f"{urls[service]}/metrics"
+            processes.metrics[f"{service}-worker"] = f"http://127.0.0.1:{probe_port}/metrics"
+            env = service_env(service, url, prefix, port, auth, probe_port)
             for role in ("worker", "api"):
                 await processes.spawn(["-m", service, role], env, LOGS / f"{service}-{role}.log")
         async with httpx.AsyncClient() as http:
@@ -423,8 +476,8 @@ async def run_services(prefix: str) -> list[Step]:
                 print("  at rest:", json.dumps(rest))
                 if PROFILE_S:
                     return [await profiled(processes, send, arrivals)]
-                statements = Statements(url.rsplit("/", 1)[1])
-                return [await offer(rate, seconds, send, arrivals, processes.names, statements)
+                statements, pauses = Statements(url.rsplit("/", 1)[1]), GcPauses(processes.metrics)
+                return [await offer(rate, seconds, send, arrivals, processes.names, statements, pauses)
                         for rate, seconds in schedule()]
         finally:
             await arrivals.stop()
@@ -542,6 +595,10 @@ def print_steps(name: str, steps: list[Step]) -> None:
             costs = sorted(s.cpu_ms_per_application.items(), key=lambda kv: -kv[1])
             print(f"      CPU per application {sum(s.cpu_ms_per_application.values()):.1f} ms: "
                   + ", ".join(f"{name} {ms:.1f}" for name, ms in costs if ms >= 0.5))
+        if s.full_collections:
+            print("      full collections: " + ", ".join(
+                f"{name} {gc['count']} ({gc['ms']:.0f} ms, longest ≤ {gc['longest_within_ms']:.0f})"
+                for name, gc in sorted(s.full_collections.items())))
     if steps and steps[-1].statements:
         print(f"    SQL at {steps[-1].rate}/s (pg_stat_statements), per application: calls, µs each, ms of execution")
         for row in steps[-1].statements:
