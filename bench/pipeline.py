@@ -188,7 +188,11 @@ class Statements:
             return None
         finally:
             await conn.close()
-        return {r["queryid"]: (r["calls"], r["total_exec_time"], r["query"]) for r in rows}
+        counts: Counts = {}
+        for r in rows:  # one row per role, and per top level or not: summed
+            calls, ms, _ = counts.get(r["queryid"], (0, 0.0, ""))
+            counts[r["queryid"]] = (calls + r["calls"], ms + r["total_exec_time"], r["query"])
+        return counts
 
     @classmethod
     def added(cls, before: Counts | None, after: Counts | None, applications: int) -> list[dict[str, Any]]:

@@ -90,6 +90,8 @@ class SqlUnitOfWork:
         await self.session.close()  # back to the pool, rolled back unless committed
 
     async def commit(self) -> None:
+        """Once, at the end (as the bus does): statements after a joined unit's commit would run in the outer
+        transaction, outside any savepoint."""
         if self._savepoint is not None:
             await self._savepoint.commit()
         else:
