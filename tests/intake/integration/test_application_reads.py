@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import asyncpg
+import pytest
 
 from intake.bootstrap import bootstrap
 from intake.domain.commands import CreateApplication, RecordOutcome
@@ -32,8 +33,10 @@ async def waitlisted(stack: Stack) -> uuid.UUID:
         await runtime.aclose()
 
 
-async def read_for_update_while(stack: Stack, app_id: uuid.UUID, *changes: str) -> Application | None:
-    """The application read for update while another transaction, holding it, makes `changes` and commits."""
+async def read_for_update_while(stack: Stack, app_id: uuid.UUID, *changes: str,
+                                batch: tuple[uuid.UUID, ...] = ()) -> Application | None:
+    """The application read for update while another transaction, holding it, makes `changes` and commits; with
+    `batch`, locked with those others at once first (as a batch of events does), then read."""
     other = await asyncpg.connect(stack.db_dsn)
     runtime = bootstrap(stack.settings("intake"), clock=lambda: AT)
     try:
@@ -44,6 +47,8 @@ async def read_for_update_while(stack: Stack, app_id: uuid.UUID, *changes: str) 
 
             async def read() -> Application | None:
                 async with runtime.uow_factory() as uow:
+                    if batch:
+                        await uow.applications.lock([*batch, app_id])
                     return await uow.applications.get(app_id, for_update=True)
 
             reading = asyncio.create_task(read())
@@ -61,9 +66,11 @@ OFFER = ("INSERT INTO intake.offer (id, application_id, gpu_model, gpus, starts_
 OFFERED = "UPDATE intake.application SET status = 'offered', updated_at = '2026-11-02T10:00Z' WHERE id = $1"
 
 
-async def test_a_read_that_waited_for_an_offer_being_made_has_the_offer(stack: Stack) -> None:
+@pytest.mark.parametrize("alone", [True, False], ids=["alone", "locked-with-others"])
+async def test_a_read_that_waited_for_an_offer_being_made_has_the_offer(stack: Stack, alone: bool) -> None:
     app_id = await waitlisted(stack)
-    app = await read_for_update_while(stack, app_id, OFFER, OFFERED)
+    others = () if alone else (await waitlisted(stack), uuid.uuid4())  # and one that does not exist
+    app = await read_for_update_while(stack, app_id, OFFER, OFFERED, batch=others)
     assert app is not None and app.status is Status.OFFERED
     assert app.offer is not None and app.offer.state is OfferState.OPEN and app.offer.gpus == 4
 

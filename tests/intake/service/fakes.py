@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -46,6 +46,7 @@ class FakeApplications:
     def __init__(self, webhooks: FakeWebhooks) -> None:
         self.rows: dict[UUID, Application] = {}
         self.history: dict[UUID, list[StatusRow]] = {}
+        self.locked: list[list[UUID]] = []  # each `lock`'s ids, in the order they would be locked
         self._webhooks = webhooks
 
     def __getitem__(self, application_id: UUID) -> Application:
@@ -64,6 +65,9 @@ class FakeApplications:
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None:
         found = self.rows.get(application_id)
         return copy.deepcopy(found) if found is not None else None
+
+    async def lock(self, application_ids: Collection[UUID]) -> None:
+        self.locked.append(sorted(set(application_ids)))
 
     async def save(self, app: Application, now: datetime) -> None:
         if app.id not in self.rows:

@@ -19,6 +19,7 @@ from intake.domain.commands import (
 from intake.domain.errors import OfferClosed
 from intake.domain.model import Application, Status
 from intake.domain.offers import Offer, OfferState
+from intake.service.handlers import lock_applications
 from servicekit.bus import MessageBus
 from support.clock import ManualClock
 
@@ -166,3 +167,29 @@ async def test_the_expiry_of_another_offer_changes_nothing(
     stored = uow.applications[app_id]
     assert stored.status is Status.OFFERED
     assert stored.offer is not None and stored.offer.state is OfferState.OPEN
+
+
+async def test_a_batch_reads_the_applications_its_outcomes_and_offers_change_at_once_in_the_order_of_their_ids(
+        uow: FakeIntakeUnitOfWork, bus: MessageBus, clock: ManualClock) -> None:
+    first, second, third = await submitted(bus), await submitted(bus), await submitted(bus)
+    batch = [RecordOutcome(third, Status.SCORED, "score 70.00", clock.now),
+             RecordOutcome(first, Status.SCORED, "score 81.50", clock.now),
+             RecordOutcome(third, Status.ACTIVE, "4 GPUs allocated", clock.now),
+             RecordOutcome(second, Status.WAITLISTED, "no capacity now", clock.now),
+             RecordOffer(second, an_offer(clock.now))]
+    ran = await bus.handle_in_order([(uuid4(), "outcome", cmd) for cmd in batch], prepare=lock_applications)
+    assert ran == len(batch)
+    assert uow.applications.locked == [sorted([first, second, third])]
+    assert [uow.applications[a].status for a in (first, second, third)] == [
+        Status.SCORED, Status.OFFERED, Status.ACTIVE]
+    assert uow.applications.statuses(third) == [Status.SUBMITTED, Status.SCORED, Status.ACTIVE]
+
+
+async def test_a_batch_that_changes_one_application_leaves_its_reading_to_the_handlers(
+        uow: FakeIntakeUnitOfWork, bus: MessageBus, clock: ManualClock) -> None:
+    app_id = await submitted(bus)
+    batch = [RecordOutcome(app_id, Status.SCORED, "score 81.50", clock.now),
+             RecordOutcome(app_id, Status.ACTIVE, "4 GPUs allocated", clock.now)]
+    assert await bus.handle_in_order([(uuid4(), "outcome", cmd) for cmd in batch], prepare=lock_applications) == 2
+    assert uow.applications.locked == []
+    assert uow.applications.statuses(app_id) == [Status.SUBMITTED, Status.SCORED, Status.ACTIVE]

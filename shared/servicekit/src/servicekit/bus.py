@@ -13,6 +13,8 @@ from servicekit.uow import UnitOfWork
 
 Handler = Callable[..., Awaitable[Any]]  # (command, uow, *named dependencies) → result
 Handlers = Mapping[type, Handler]  # a service's table of contents: each command type → its handler
+# (commands, uow) → None: before a batch's commands run one by one, what they will read, read at once
+Prepare = Callable[[list[object], Any], Awaitable[None]]
 
 
 def inject(handlers: Handlers, **dependencies: Any) -> dict[type, Handler]:
@@ -51,12 +53,15 @@ class MessageBus:
         return result
 
     async def handle_in_order(self, messages: Sequence[tuple[UUID, str, object]],
-                              around: Callable[[int], AbstractContextManager[Any]] | None = None) -> int:
+                              around: Callable[[int], AbstractContextManager[Any]] | None = None,
+                              prepare: Prepare | None = None) -> int:
         """Several messages in one transaction: every (id, type, command) is claimed at once, then each command of
         an id claimed now runs through its own handler, in order, on the same unit of work (within `around(i)`, the
-        i-th message's context, if given). All or nothing; how many ran."""
+        i-th message's context, if given), after `prepare(commands, uow)` if given. All or nothing; how many ran."""
         async with self._uow_factory() as uow:
             fresh = await self._claimed(uow, messages)
+            if prepare is not None and fresh:
+                await prepare([cmd for _, cmd in fresh], uow)
             for index, cmd in fresh:
                 with around(index) if around is not None else contextlib.nullcontext():
                     await self._handlers[type(cmd)](cmd, uow)

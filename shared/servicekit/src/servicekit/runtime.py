@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import topics
-from servicekit.bus import Handlers, MessageBus, inject
+from servicekit.bus import Handlers, MessageBus, Prepare, inject
 from servicekit.clock import Clock, utcnow
 from servicekit.consumer import EventConsumer
 from servicekit.db import make_engine
@@ -121,10 +121,11 @@ def build_api(runtime_factory: Callable[[], Runtime[Any]], *, title: str, descri
 
 
 def build_worker(runtime: Runtime[Any], translations: Translations,
-                 jobs: Sequence[Job] = (), *, combine: Callable[[list[Any]], object] | None = None) -> Worker:
+                 jobs: Sequence[Job] = (), *, combine: Callable[[list[Any]], object] | None = None,
+                 prepare: Prepare | None = None) -> Worker:
     """The service's worker. The events one poll returns are handled in one transaction (partition after partition,
-    their commands one by one in order, or with `combine` as one batch command), and one by one, a transaction each,
-    only when that fails (docs/messaging.md); WORKER__BATCH=false handles every event alone."""
+    their commands one by one in order, after `prepare`, or with `combine` as one batch command), and one by one, a
+    transaction each, only when that fails (docs/messaging.md); WORKER__BATCH=false handles every event alone."""
     settings = runtime.settings
     relay = OutboxRelay(runtime.engine, runtime.tables, settings.kafka, settings.outbox,
                         source=settings.source, client_id=f"{settings.service_name}-relay")
@@ -133,7 +134,7 @@ def build_worker(runtime: Runtime[Any], translations: Translations,
         consumer = EventConsumer(settings.kafka, group_id=settings.service_name,
                                  handlers=event_handlers(runtime.bus, translations),
                                  max_backoff_s=settings.outbox.max_backoff_s, worker=settings.worker,
-                                 batch=batch_handler(runtime.bus, translations, combine)
+                                 batch=batch_handler(runtime.bus, translations, combine, prepare)
                                  if combine is not None or settings.worker.batch else None)
     worker = Worker(relay=relay, consumer=consumer, jobs=list(jobs), health=WorkerHealth(settings.worker))
     heartbeat = Heartbeat(runtime.engine, runtime.tables.worker_heartbeat, settings.worker, worker.state)

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import ConsumerRecord
 
 from contracts import Event
-from servicekit.bus import MessageBus
+from servicekit.bus import MessageBus, Prepare
 from servicekit.consumer import BatchHandler, EventConsumer, handling
 from servicekit.liveness import WorkerHealth, current_part
 from servicekit.metrics import ProcessMetrics
@@ -70,10 +70,12 @@ def event_handlers(bus: MessageBus, translations: Translations) -> dict[type[Eve
 
 
 def batch_handler(bus: MessageBus, translations: Translations,
-                  combine: Callable[[list[object]], object] | None = None) -> BatchHandler:
+                  combine: Callable[[list[object]], object] | None = None, prepare: Prepare | None = None
+                  ) -> BatchHandler:
     """Events handled in one transaction, every one claimed in the inbox at once: each translated, then the
     commands combined into one (the service's own batch command, with `combine`), else each run through its own
-    handler in order, in the event's span and log context as when handled alone."""
+    handler in order, in the event's span and log context as when handled alone, after `prepare` has read at once
+    what they will read (MessageBus.handle_in_order)."""
 
     async def handle(delivered: list[tuple[Event, ConsumerRecord]]) -> Any:
         kept = [(event, record, command) for event, record in delivered
@@ -83,7 +85,7 @@ def batch_handler(bus: MessageBus, translations: Translations,
             return None
         if combine is not None:
             return await bus.handle_many(messages, combine)
-        return await bus.handle_in_order(messages, around=lambda i: handling(kept[i][0], kept[i][1]))
+        return await bus.handle_in_order(messages, around=lambda i: handling(kept[i][0], kept[i][1]), prepare=prepare)
 
     return handle
 

@@ -2,6 +2,7 @@
 each with its latest offer of freed capacity."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Select,
     Text,
     Update,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -111,10 +113,12 @@ _LATEST_OFFER = (select(*(offer.c[k] for k in OFFER_KEYS)).where(offer.c.applica
 _SEEN = application.alias("seen")
 _AS_SEEN = (select(literal_column("seen.xmin")).where(_SEEN.c.id == application.c.id).scalar_subquery()
             == literal_column("application.xmin")).label("as_seen")
-_GET = (select(application, *_LATEST_OFFER.c, _AS_SEEN)
-        .select_from(application.outerjoin(_LATEST_OFFER, true()))
-        .where(application.c.id == bindparam("application_id", type_=application.c.id.type)))
+_READ = select(application, *_LATEST_OFFER.c, _AS_SEEN).select_from(application.outerjoin(_LATEST_OFFER, true()))
+_GET = _READ.where(application.c.id == bindparam("application_id", type_=application.c.id.type))
 _GET_FOR_UPDATE = _GET.with_for_update(of=application)
+# several (`:ids`, an array: one statement whatever their number), locked in the order of their ids
+_LOCK = (_READ.where(application.c.id == any_(bindparam("ids", type_=ARRAY(application.c.id.type))))
+         .order_by(application.c.id).with_for_update(of=application))
 # each application's latest offer, for a page of applications (`:ids`)
 _LATEST_OFFERS = (select(offer.c.application_id, *(offer.c[k] for k in OFFER_KEYS))
                   .ext(distinct_on(offer.c.application_id))
@@ -195,27 +199,60 @@ class ApplicationRepository:
     def __init__(self, session: AsyncConnection) -> None:
         self._session = session
         self._read: dict[UUID, _Read] = {}  # the applications read in this unit of work
+        self._locked: dict[UUID, Application] = {}  # read for update by `lock`, not yet handed out by `get`
 
     async def add(self, app: Application, now: datetime) -> None:
         await self._session.execute(_ADD, {**_row(app), **_changes(app, now)})
         app.history.clear()
 
+    async def lock(self, application_ids: Collection[UUID]) -> None:
+        """Read the applications for update in one statement, their locks taken in the order of their ids: the
+        next `get(id, for_update=True)` of each is answered from what was read, without a round trip (one only:
+        after it, a `get` reads the row again). An id with no application is left to `get`."""
+        ids = sorted(set(application_ids))
+        if not ids:
+            return
+        rows = (await self._session.execute(_LOCK, {"ids": ids})).all()
+        apps = self._loaded(rows)
+        for app in await self._with_offers(apps):
+            self._locked[app.id] = app
+
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None:
+        if for_update and (locked := self._locked.pop(application_id, None)) is not None:
+            self._read[application_id] = _Read.of(locked)  # as read by `lock`, whatever was read since
+            return locked
         stmt = _GET_FOR_UPDATE if for_update else _GET
         row = (await self._session.execute(stmt, {"application_id": application_id})).first()
         if row is None:
             return None
-        app = _application(row)
-        if row.as_seen:
-            app.offer = _offer(row[len(APPLICATION_KEYS):-1])
-        else:  # read again, after the lock: the transaction it waited for may have changed the offer
-            app.offer = (await self._latest_offers([app.id])).get(app.id)
-        self._read[app.id] = _Read.of(app)
-        return app
+        return (await self._with_offers(self._loaded([row])))[0]
+
+    def _loaded(self, rows: Sequence[Any]) -> list[tuple[Application, bool]]:
+        """Each row of `_READ` as an application with its latest offer, and whether that offer is as the
+        statement's snapshot saw the row (`as_seen`)."""
+        loaded = []
+        for row in rows:
+            app = _application(row)
+            if row.as_seen:
+                app.offer = _offer(row[len(APPLICATION_KEYS):-1])
+            loaded.append((app, bool(row.as_seen)))
+        return loaded
+
+    async def _with_offers(self, loaded: list[tuple[Application, bool]]) -> list[Application]:
+        """The applications, each noted as read; those whose lock waited for a transaction that changed the row
+        have their latest offer read again, after the lock: that transaction may have changed it too."""
+        again = [app.id for app, as_seen in loaded if not as_seen]
+        offers = await self._latest_offers(again) if again else {}
+        for app, as_seen in loaded:
+            if not as_seen:
+                app.offer = offers.get(app.id)
+            self._read[app.id] = _Read.of(app)
+        return [app for app, _ in loaded]
 
     async def save(self, app: Application, now: datetime) -> None:
         """The form too, unless it is still the one read (a draft's may have been replaced); the latest offer too,
         unless it is still as read."""
+        self._locked.pop(app.id, None)
         read = self._read.get(app.id)
         if read is not None and read.form_kept(app):
             await self._session.execute(_SAVE_STATUS, {**_status_row(app), **_changes(app, now)})

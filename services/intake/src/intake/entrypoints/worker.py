@@ -12,6 +12,7 @@ from intake.bootstrap import bootstrap
 from intake.config import Settings
 from intake.domain.commands import CloseDueCalls
 from intake.entrypoints.consumer import TRANSLATIONS
+from intake.service.handlers import lock_applications
 from servicekit.clock import Clock, utcnow
 from servicekit.runtime import build_worker
 from servicekit.worker import Worker, periodic
@@ -32,7 +33,7 @@ def create_worker(settings: Settings, *, clock: Clock = utcnow) -> Worker:
         closed: int = await runtime.bus.handle(CloseDueCalls(now=runtime.clock()))
         return closed
 
-    return build_worker(runtime, TRANSLATIONS, jobs=[
+    return build_worker(runtime, TRANSLATIONS, prepare=lock_applications, jobs=[
         periodic("closing calls past closes_at", settings.calls.close_interval_s, close_due_calls),
         periodic("purging idempotency keys", settings.idempotency.purge_interval_s, purge_keys),
         deliver_webhooks(runtime.engine, hooks, runtime.clock),

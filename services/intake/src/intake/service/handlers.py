@@ -96,6 +96,14 @@ async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork, clock: Clock
         await _store(uow, app, clock())
 
 
+async def lock_applications(commands: list[object], uow: IntakeUnitOfWork) -> None:
+    """Before a batch of other services' events runs, command by command: the applications its outcomes and offers
+    change, read for update in one round trip (and one order of locks) instead of one each."""
+    ids = {c.application_id for c in commands if isinstance(c, RecordOutcome | RecordOffer | ExpireOffer)}
+    if len(ids) > 1:  # one alone is read by its own handler, as it would be
+        await uow.applications.lock(ids)
+
+
 async def notify_usage(cmd: NotifyUsage, uow: IntakeUnitOfWork, clock: Clock) -> int:
     """The partner's webhooks are told, as a status-change event whose status stays `active` and whose reason
     carries telemetry's numbers; the application itself does not change. Only an active application is told."""

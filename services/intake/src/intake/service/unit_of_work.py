@@ -2,7 +2,7 @@
 (adapters) meets them, and so does the in-memory one of the fast tests."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -23,6 +23,10 @@ class Applications(Protocol):
         """Store a new application and the status changes it went through."""
 
     async def get(self, application_id: UUID, *, for_update: bool = False) -> Application | None: ...
+
+    async def lock(self, application_ids: Collection[UUID]) -> None:
+        """Read these applications for update at once, in the order of their ids, for the `get(…, for_update=True)`
+        of each that follows: a batch of events takes its locks in one round trip and one order."""
 
     async def save(self, app: Application, now: datetime) -> None:
         """Store the application's form (a draft's may change), its status, its latest offer, and the status
