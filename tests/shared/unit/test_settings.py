@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from evaluation.config import Settings as EvaluationSettings
+from servicekit.cli import named
 from servicekit.kafka import FETCH_TOGETHER_BYTES, make_consumer
 from telemetry.config import Settings
 
@@ -56,3 +57,17 @@ def test_the_relays_statements_a_transaction_come_from_the_environment(monkeypat
     monkeypatch.setenv("TELEMETRY_OUTBOX__BATCHES_PER_COMMIT", "3")
     assert Settings().outbox.batches_per_commit == 3
     assert Settings().outbox.batch_size == 500
+
+
+def test_a_process_names_its_connections_after_its_service_and_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert named(Settings(), "worker").db.application_name == "telemetry-worker"
+    monkeypatch.setenv("TELEMETRY_DB__APPLICATION_NAME", "telemetry-worker-b")
+    assert named(Settings(), "worker").db.application_name == "telemetry-worker-b"  # a name given stands
+
+
+@pytest.mark.parametrize("value", ["t" * 64, "telemetry-\u0430pi", "telemetry\napi"],
+                         ids=["long", "not-ascii", "newline"])
+def test_a_connections_name_is_bounded(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("TELEMETRY_DB__APPLICATION_NAME", value)
+    with pytest.raises(ValidationError, match="application_name"):
+        Settings()

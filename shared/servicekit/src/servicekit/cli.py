@@ -23,6 +23,7 @@ from servicekit.worker import Worker, install_signal_handlers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
 
 
 def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], Any],
@@ -35,7 +36,7 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
     parser.add_argument("--limit", type=int, default=10_000, help="redrive: at most this many records")
     parser.add_argument("--dry-run", action="store_true", help="redrive: count, send nothing")
     args = parser.parse_args(argv)
-    settings = settings_class()
+    settings = named(settings_class(), args.role)
     configure_logging(settings_class.service_name, settings.log, role=args.role)
     if args.role == "api":
         app = create_app(settings)
@@ -53,6 +54,14 @@ def main(*, settings_class: type[ServiceSettings], create_app: Callable[[Any], A
               f"{done.skipped} parked by other services left alone")
     else:
         _run(extra[args.role](settings))
+
+
+def named(settings: S, role: str) -> S:
+    """Unless told otherwise, the process names its database connections after its service and role
+    (`intake-api`): pg_stat_activity and the server's log then say which process holds or opened each."""
+    if not settings.db.application_name:
+        settings.db.application_name = f"{settings.service_name}-{role}"[:63]
+    return settings
 
 
 def _run(main: Coroutine[Any, Any, T]) -> T:

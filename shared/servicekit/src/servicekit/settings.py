@@ -18,6 +18,10 @@ class DbSettings(BaseModel):
     ping_after_idle_s: float = Field(default=5.0, ge=0, le=3600, description="A pooled connection idle this long "
                                      "is pinged before use (and replaced if the database went away); 0 pings at "
                                      "every use.")
+    application_name: str = Field(default="", max_length=63, pattern=r"^[\x20-\x7e]*$",
+                                  description="How the process names itself to PostgreSQL (pg_stat_activity, "
+                                              "the server's log lines): printable ASCII, at most 63 characters. "
+                                              "Empty: `<service>-<role>` (`intake-api`), as the process starts.")
     echo: bool = False
 
 
