@@ -13,12 +13,23 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from bench import dashboard, intake_submit, outbox_relay, pipeline, reoffer, selection, telemetry_ingest, whatif
+from bench import (
+    dashboard,
+    intake_outcomes,
+    intake_submit,
+    outbox_relay,
+    pipeline,
+    reoffer,
+    selection,
+    telemetry_ingest,
+    whatif,
+)
 from bench.common import REPO, Result
 from servicekit.memory import settle_after_start
 from servicekit.settings import GcSettings
 
-BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run, "selection": selection.run,
+BENCHMARKS = {"outbox_relay": outbox_relay.run, "intake_submit": intake_submit.run,
+              "intake_outcomes": intake_outcomes.run, "selection": selection.run,
               "reoffer": reoffer.run, "telemetry_ingest": telemetry_ingest.run, "dashboard_lag": dashboard.run_lag,
               "dashboard_paint": dashboard.run_paint, "whatif": whatif.run,
               "pipeline": pipeline.run}
