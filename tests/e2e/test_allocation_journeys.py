@@ -16,7 +16,6 @@ from support.stack import eventually, ok
 pytestmark = pytest.mark.e2e
 
 SERVER_GPUS = 8
-TODAY = datetime.now(UTC).date()
 # (institution, region, servers, early career): 8 servers asked for, 6 in the pool
 P2_APPLICANTS = [("KAIST", "Daejeon", 1, False), ("KAIST", "Daejeon", 1, False),
                  ("Seoul National University", "Seoul", 2, False), ("POSTECH", "Gyeongbuk", 1, False),
@@ -39,11 +38,12 @@ def p2_form(i: int, call_id: str) -> dict[str, Any]:
 
 
 def p3_form(gpus: int) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
     return {"program": "P3",
             "applicant": {"name": "Dr. Park", "sector": "academia", "institution": "GIST", "region": "Gwangju"},
-            "gpus_requested": gpus, "gpu_model": "H100", "earliest_start": TODAY.isoformat(),
-            "acceptable_window_months": 2, "period_start": TODAY.isoformat(),
-            "period_end": (TODAY + timedelta(days=89)).isoformat(), "planned_gpu_hours_per_month": gpus * 400,
+            "gpus_requested": gpus, "gpu_model": "H100", "earliest_start": today.isoformat(),
+            "acceptable_window_months": 2, "period_start": today.isoformat(),
+            "period_end": (today + timedelta(days=89)).isoformat(), "planned_gpu_hours_per_month": gpus * 400,
             "purpose": "a Korean speech model"}
 
 

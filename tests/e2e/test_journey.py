@@ -9,7 +9,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -25,7 +25,6 @@ from support.stack import Stack, eventually
 pytestmark = pytest.mark.e2e
 
 PARTNER = bearer("partner", uuid.uuid4())
-TODAY = datetime.now(UTC).date()
 GPUS = 4
 PLANNED_GPU_HOURS = 2000
 MARKET_PRICE_KRW = 5200  # gov-dc's price of an H100 GPU-hour (billing's default is another: 4000)
@@ -34,13 +33,13 @@ TRACEPARENT = f"00-{TRACE_ID}-{uuid.uuid4().hex[:16]}-01"
 JOURNEY = {"intake", "evaluation", "allocation", "telemetry", "billing"}  # the services it goes through
 
 
-def p3_application(**overrides: Any) -> dict[str, Any]:
+def p3_application(today: date, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "program": "P3",
         "applicant": {"name": "Dr. Park", "sector": "academia", "institution": "GIST", "region": "Gwangju"},
-        "gpus_requested": GPUS, "gpu_model": "H100", "earliest_start": TODAY.isoformat(),
-        "acceptable_window_months": 2, "period_start": TODAY.isoformat(),
-        "period_end": (TODAY + timedelta(days=89)).isoformat(),
+        "gpus_requested": GPUS, "gpu_model": "H100", "earliest_start": today.isoformat(),
+        "acceptable_window_months": 2, "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=89)).isoformat(),
         "planned_gpu_hours_per_month": PLANNED_GPU_HOURS, "purpose": "a Korean speech model",
     }
     body.update(overrides)
@@ -73,6 +72,7 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
                                                                 request: pytest.FixtureRequest) -> None:
     intake, evaluation, allocation = services["intake"], services["evaluation"], services["allocation"]
     telemetry, billing = services["telemetry"], services["billing"]
+    today = datetime.now(UTC).date()  # the test's day, taken as it starts (not when the module was collected)
     async with httpx.AsyncClient(timeout=10) as http:
         # the government pool: one server of 8 H100s, and its market price
         gov_dc = await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}, headers=OPERATOR), 201)
@@ -81,20 +81,20 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
             "csp": "gov-dc", "name": "p3-gov-01", "region": "Gwangju", "gpu_model": "H100", "gpus": 8,
             "pool": "P3"}, headers=OPERATOR), 201)
         # from today on in Korea's calendar: its midnight (15:00 UTC the day before) precedes the allocation's start
-        await json_of(await http.put(f"{billing}/market-prices/gov-dc/H100/{TODAY.isoformat()}",
+        await json_of(await http.put(f"{billing}/market-prices/gov-dc/H100/{today.isoformat()}",
                                      json={"krw_per_gpu_hour": MARKET_PRICE_KRW}, headers=OPERATOR))
 
         # 1. invalid input is refused naming the field, and nothing is stored
-        missing_applicant = p3_application()
+        missing_applicant = p3_application(today)
         del missing_applicant["applicant"]
-        for body, field in ((p3_application(gpus_requested=0), "gpus_requested"),
-                            (p3_application(program="P7"), "program"), (missing_applicant, "applicant")):
+        for body, field in ((p3_application(today, gpus_requested=0), "gpus_requested"),
+                            (p3_application(today, program="P7"), "program"), (missing_applicant, "applicant")):
             problem = await json_of(await http.post(f"{intake}/applications", json=body, headers=PARTNER), 422)
             assert [e["field"] for e in problem["errors"]] == [field]
         assert await json_of(await http.get(f"{intake}/applications", headers=PARTNER)) == {
             "items": [], "next_cursor": None}
 
-        application = await json_of(await http.post(f"{intake}/applications", json=p3_application(),
+        application = await json_of(await http.post(f"{intake}/applications", json=p3_application(today),
                                                     headers={**PARTNER, "traceparent": TRACEPARENT}), 201)
         app_id = application["id"]
 
@@ -118,7 +118,7 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
         assert sorted((s["server_name"], s["gpu_index"]) for s in placed["slots"]) == [
             ("p3-gov-01", i) for i in range(GPUS)]
         starts_at = datetime.fromisoformat(placed["starts_at"])
-        assert starts_at == datetime.combine(TODAY, datetime.min.time(), UTC)
+        assert starts_at == datetime.combine(today, datetime.min.time(), UTC)
         capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
                                                 params={"gpu_model": "H100"}, headers=OPERATOR))
         assert capacity["free_gpus"] == 8 - GPUS

@@ -17,16 +17,16 @@ from support.stack import Stack, eventually
 PARTNER = bearer("partner")
 TRACE_ID = uuid.uuid4().hex
 CALLER_SPAN = "00f067aa0ba902b7"
-TODAY = datetime.now(UTC).date()
 
 
 def application() -> dict[str, Any]:
+    today = datetime.now(UTC).date()
     return {
         "program": "P3",
         "applicant": {"name": "Dr. Lee", "sector": "research_institute", "institution": "ETRI", "region": "Daejeon"},
-        "gpus_requested": 4, "gpu_model": "H100", "earliest_start": TODAY.isoformat(),
-        "acceptable_window_months": 2, "period_start": TODAY.isoformat(),
-        "period_end": (TODAY + timedelta(days=89)).isoformat(), "planned_gpu_hours_per_month": 2000,
+        "gpus_requested": 4, "gpu_model": "H100", "earliest_start": today.isoformat(),
+        "acceptable_window_months": 2, "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=89)).isoformat(), "planned_gpu_hours_per_month": 2000,
         "purpose": "speech recognition",
     }
 
