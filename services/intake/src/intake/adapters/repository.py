@@ -2,7 +2,7 @@
 each with its latest offer of freed capacity."""
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import TypeAdapter
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Insert,
     Select,
     Text,
@@ -26,13 +27,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from intake.adapters.orm import application, application_status, offer
+from intake.adapters.orm import application, application_status, messaging, offer
 from intake.adapters.webhook_outbox import pending_deliveries
 from intake.domain.forms import Form
 from intake.domain.model import Application, Status
 from intake.domain.offers import Offer, OfferState
 from intake.domain.types import ProgramCode
 from intake.domain.webhooks import STATUS_CHANGED
+from servicekit.outbox import carried
 
 APPLICANT_PREFIX = "applicant_"
 COLUMNS = ("program", "call_id", "gpu_model", "period_start", "period_end", "planned_gpu_hours_per_month",
@@ -86,6 +88,8 @@ def _storing(row: Insert | Update, *, after: ColumnElement[Any] | None = None) -
 # the parameters are the application's row (`_row`; a saved one's only the columns its UPDATE sets: it would set any
 # column it is given) and those of its changes (`_changes`)
 _ADD = _storing(application.insert().values({c.name: bindparam(c.name, type_=c.type) for c in application.c}))
+# the same as a unit of work's last write, carrying its events (`SqlUnitOfWork.write_last`)
+_ADD_LAST = _ADD.add_cte(carried(messaging.outbox))
 
 
 def _updating(columns: list[str]) -> Insert:
@@ -196,13 +200,24 @@ class _Read:
 
 
 class ApplicationRepository:
-    def __init__(self, session: AsyncConnection) -> None:
+    """`write_last`, when given, is the unit of work's (`SqlUnitOfWork.write_last`): `add` is then the unit's last
+    write, run at its commit with the unit's events — alone, when nothing ran before it (a P3 submission: one round
+    trip for the application, its history, its webhook deliveries and its event)."""
+
+    def __init__(self, session: AsyncConnection,
+                 write_last: Callable[[Executable, dict[str, Any]], Awaitable[None]] | None = None) -> None:
         self._session = session
+        self._write_last = write_last
         self._read: dict[UUID, _Read] = {}  # the applications read in this unit of work
         self._locked: dict[UUID, Application] = {}  # read for update by `lock`, not yet handed out by `get`
 
     async def add(self, app: Application, now: datetime) -> None:
-        await self._session.execute(_ADD, {**_row(app), **_changes(app, now)})
+        """Store a new application: the unit of work's last step but for its events, when given `write_last`."""
+        parameters = {**_row(app), **_changes(app, now)}
+        if self._write_last is not None:
+            await self._write_last(_ADD_LAST, parameters)
+        else:
+            await self._session.execute(_ADD, parameters)
         app.history.clear()
 
     async def lock(self, application_ids: Collection[UUID]) -> None:

@@ -37,7 +37,7 @@ class SqlIntakeUnitOfWork(SqlUnitOfWork):
         return await super()._begin()
 
     def _start(self) -> None:
-        self.applications = ApplicationRepository(self.session)
+        self.applications = ApplicationRepository(self.session, self.write_last)
         self.calls = CallRepository(self.session)
         self.programs = ProgramRepository(self.session, program_cache(self.session))
         self.webhooks = WebhookRepository(self.session)
