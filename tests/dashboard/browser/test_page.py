@@ -106,8 +106,8 @@ async def test_an_operator_watches_an_application_arrive_live_and_acts_in_korean
         assert await funnel_applications(page, "P3") == 0
 
         # a partner submits through intake: its event appears without a reload, and the funnel moves
-        application = await created(await http.post(f"{intake}/applications", json=p3_application(),
-                                                    headers=PARTNER))
+        form = p3_application(datetime.now(UTC).date())
+        application = await created(await http.post(f"{intake}/applications", json=form, headers=PARTNER))
         submitted = page.locator(f'#event-list li[data-application="{application["id"]}"]'
                                  '[data-type="intake.application_submitted.v1"]')
         await expect(submitted).to_have_count(1, timeout=WAIT_MS)
