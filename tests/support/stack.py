@@ -46,6 +46,17 @@ class Stack:
     async def count(self, table: str) -> int:
         return int((await self.fetch(f"SELECT count(*) FROM {table}"))[0][0])
 
+    @asynccontextmanager
+    async def notifications(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+        """Each NOTIFY on `channel` of the test's database (its channel's name), as it is delivered."""
+        listener = await asyncpg.connect(self.db_dsn)
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        await listener.add_listener(channel, lambda _conn, _pid, name, _payload: heard.put_nowait(name))
+        try:
+            yield heard
+        finally:
+            await listener.close()
+
     async def handle(self, service: str, *commands: object, clock: Clock = utcnow) -> None:
         """Run each command through the service's own message bus, in order, as its consumer would."""
         runtime = SERVICES[service].bootstrap(self.settings(service), clock=clock)

@@ -1,7 +1,7 @@
 """A unit of work's last write carrying its events (SqlUnitOfWork.write_last), on the real database: a P3 submission
 is one statement on the wire, without BEGIN and COMMIT, its event and wake-up included; a unit in which something ran
-first runs it inside its transaction; a failing last write stores no event; the connection goes back to the pool
-transactional again."""
+first runs it inside its transaction; events keep their order; a failing last write stores no event; the connection
+goes back to the pool transactional again."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
@@ -86,17 +85,6 @@ def on_the_wire(runtime: Runtime[Any]) -> Iterator[Wire]:
             event.remove(engine, name, listener)
 
 
-@asynccontextmanager
-async def wake_ups(stack: Stack) -> AsyncIterator[asyncio.Queue[str]]:
-    listener = await asyncpg.connect(stack.db_dsn)
-    heard: asyncio.Queue[str] = asyncio.Queue()
-    await listener.add_listener(channel(messaging.outbox), lambda _conn, _pid, name, _payload: heard.put_nowait(name))
-    try:
-        yield heard
-    finally:
-        await listener.close()
-
-
 def withdrawn() -> ApplicationWithdrawn:
     return ApplicationWithdrawn(application_id=uuid.uuid4(), reason="no longer needed")
 
@@ -106,7 +94,7 @@ async def test_a_p3_submission_is_one_statement_with_its_history_its_event_and_t
     async with intake_runtime(stack) as runtime:
         # the connection's first statement has asyncpg read the types it binds (in a transaction of its own)
         await runtime.bus.handle(CreateApplication(partner_id=uuid.uuid4(), form=P3_FORM))
-        async with wake_ups(stack) as heard:
+        async with stack.notifications(channel(messaging.outbox)) as heard:
             with on_the_wire(runtime) as wire:
                 app = await runtime.bus.handle(CreateApplication(partner_id=uuid.uuid4(), form=P3_FORM))
                 await asyncio.sleep(0.05)
@@ -143,7 +131,7 @@ async def test_after_another_statement_the_last_write_runs_in_the_units_transact
     assert await stack.count("intake.outbox") == 2
 
 
-async def test_an_event_added_before_the_last_write_is_inserted_at_once_and_keeps_its_place(stack: Stack) -> None:
+async def test_events_added_before_and_after_the_last_write_ride_on_it_in_their_order(stack: Stack) -> None:
     first, second = withdrawn(), withdrawn()
     async with intake_runtime(stack) as runtime:
         async with runtime.uow_factory() as uow:
@@ -184,7 +172,7 @@ async def test_a_unit_left_without_its_commit_writes_nothing_and_its_connection_
             alone = (await uow.session.get_raw_connection()).driver_connection
         async with runtime.uow_factory() as uow:
             assert (await uow.session.get_raw_connection()).driver_connection is alone
-            await uow.outbox.add(withdrawn())  # at once: no last write here; then no commit
+            await uow.outbox.add(withdrawn())  # waits for a commit that never comes
         async with runtime.uow_factory() as uow:
             await uow.applications.add(submitted(), AT)
             await uow.outbox.add(withdrawn())  # waits for the last write, which never runs

@@ -24,38 +24,35 @@ def outbox_trace_context() -> dict[str, str | None]:
     return {"traceparent": context.get("traceparent"), "tracestate": context.get("tracestate")}
 
 
-# an event's row: what `Outbox.add` inserts, and the arrays a statement carrying the events takes (`carried`)
+# an event's row, as `Outbox.add` keeps it and as the arrays of `written` and `carried` take it
 COLUMNS = ("event_id", "topic", "key", "type", "payload", "traceparent", "tracestate")
 
 
 @cache
-def carried(table: Table) -> CTE:
-    """The events of a unit of work as a data-modifying CTE (`WITH outbox_events AS (INSERT INTO <outbox> …)`) for
-    its last write to carry: their rows come as one array a column (`:outbox_<column>`, from `Outbox.carried`), and
-    each row's RETURNING wakes the relay (PostgreSQL delivers one NOTIFY a channel and payload at the commit).
-    PostgreSQL runs a data-modifying CTE to completion whether or not the statement reads it."""
+def written(table: Table) -> Insert:
+    """A unit of work's events into `table`, in one statement: their rows come as one array a column
+    (`:outbox_<column>`, from `Outbox.taken`) and are numbered in the order they were added; each row's RETURNING
+    wakes the relay (PostgreSQL delivers one NOTIFY a channel and payload, at the commit, none at a rollback). Built
+    once per table, so SQLAlchemy compiles it once per process."""
     arrays = [bindparam(f"outbox_{c}", type_=ARRAY(table.c[c].type)) for c in COLUMNS]
-    rows = func.unnest(*arrays).table_valued(*COLUMNS).render_derived()
-    return (table.insert().from_select(list(COLUMNS), select(*rows.c))
-            .returning(func.pg_notify(channel(table), "")).cte("outbox_events"))
+    rows = func.unnest(*arrays).table_valued(*COLUMNS, with_ordinality="n").render_derived()
+    return (table.insert().from_select(list(COLUMNS), select(*(rows.c[c] for c in COLUMNS)).order_by(rows.c.n))
+            .returning(func.pg_notify(channel(table), "")))
 
 
 @cache
-def _inserts(table: Table) -> tuple[Insert, Insert]:
-    """The event's row, and the same with the relay's wake-up; built once per table, so SQLAlchemy compiles each
-    once per process."""
-    return table.insert(), table.insert().returning(func.pg_notify(channel(table), ""))
+def carried(table: Table) -> CTE:
+    """`written` as a data-modifying CTE (`WITH outbox_events AS (INSERT INTO <outbox> …)`), for a unit's last
+    write to carry its events (`SqlUnitOfWork.write_last`). PostgreSQL runs a data-modifying CTE to completion
+    whether or not the statement reads it."""
+    return written(table).cte("outbox_events")
 
 
 class Outbox:
-    """Adds event rows to the caller's transaction; nothing reaches Kafka until that transaction commits.
-
-    The first row of a transaction also queues a NOTIFY, in its own INSERT (`RETURNING pg_notify(...)`), which
-    PostgreSQL delivers at the commit (and drops at a rollback, a savepoint's included): the relay wakes at once
-    instead of at its next poll, for no round trip of its own.
-
-    Once the unit of work has a last write that carries its events (`SqlUnitOfWork.write_last`), rows wait
-    (`deferring`) and ride on that statement (`carried`), in the order they were added: no round trip of their own.
+    """Keeps a unit of work's events until its commit, which writes them in its transaction in one statement
+    (`written`), or has its last write carry them (`carried`): nothing reaches Kafka until that transaction commits,
+    and the rows are numbered in the order the events were added. The statement also wakes the relay (`RETURNING
+    pg_notify(...)`, delivered at the commit): at once, instead of at its next poll, for no round trip of its own.
     """
 
     def __init__(self, session: AsyncConnection, table: Table, *, topic_prefix: str = "") -> None:
@@ -63,22 +60,24 @@ class Outbox:
         self._table = table
         self._prefix = topic_prefix
         self.added: list[Event] = []
-        self.deferring = False
         self._waiting: list[dict[str, Any]] = []
 
     async def add(self, event: Event) -> None:
-        # parameters apart from the statement, so the statement is compiled once; the trace context is the one
-        # current now, whenever the row is written
-        row = {"event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
-               "type": event.type, "payload": event.model_dump(mode="json"), **outbox_trace_context()}
-        if self.deferring:
-            self._waiting.append(row)
-        else:
-            plain, waking = _inserts(self._table)
-            await self._session.execute(plain if self.added else waking, row)
+        # the trace context is the one current now (the request's, or the consumed event's handler's)
+        self._waiting.append({"event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
+                              "type": event.type, "payload": event.model_dump(mode="json"),
+                              **outbox_trace_context()})
         self.added.append(event)
 
-    def carried(self) -> dict[str, list[Any]]:
-        """The parameters of `carried(table)`: the rows waiting, one array a column, which are then taken."""
+    def taken(self) -> dict[str, list[Any]]:
+        """The parameters of `written` and `carried`: the rows waiting, one array a column, which are then taken."""
         rows, self._waiting = self._waiting, []
         return {f"outbox_{c}": [row[c] for row in rows] for c in COLUMNS}
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def written(self) -> tuple[Insert, dict[str, list[Any]]]:
+        """The statement that writes the rows waiting, and its parameters (which takes them)."""
+        return written(self._table), self.taken()

@@ -93,26 +93,27 @@ class SqlUnitOfWork:
         await self.session.close()  # back to the pool, rolled back unless committed
 
     async def write_last(self, statement: Executable, parameters: dict[str, Any]) -> None:
-        """`statement` as this unit's last write: it runs at the commit, carrying the events the unit adds from now
-        on (`statement` has `outbox.carried(<this unit's outbox table>)` among its CTEs; it takes their arrays
-        besides `parameters`). A unit whose only statement it is — nothing ran before it, and it is no savepoint —
-        runs it alone, without BEGIN and COMMIT: PostgreSQL runs one statement atomically, its CTEs and all, so
-        the state and its events still commit together, in one round trip instead of four.
-
-        Nothing of the unit may run after it but `outbox.add` (it would not see this write): a repository calls it
-        from the unit's last step. A second call runs the first at once, with the events added until then."""
+        """`statement` as this unit's last write: it runs at the commit, carrying the unit's events
+        (`statement` has `outbox.carried(<this unit's outbox table>)` among its CTEs and takes their arrays besides
+        `parameters`). Nothing of the unit may run after it (it would not see this write) but `outbox.add`: a
+        repository calls it from the unit's last step. A second call runs the first at once, with the events added
+        until then."""
         if self._last is not None:
-            await self.session.execute(self._last[0], {**self._last[1], **self.outbox.carried()})
+            await self.session.execute(self._last[0], {**self._last[1], **self.outbox.taken()})
         self._last = (statement, parameters)
-        self.outbox.deferring = True
 
     async def _write_last(self) -> bool:
-        """Run the last write, if there is one; whether it ran alone (committed by itself)."""
-        if self._last is None:
+        """Run the unit's last statement: its last write carrying its events, or else its events' INSERT. When
+        nothing ran in the unit before it and the unit is no savepoint, it runs alone, without BEGIN and COMMIT:
+        PostgreSQL runs one statement atomically, its CTEs and all, so the state and its events still commit
+        together, in one round trip instead of three. Whether it ran alone (committed by itself)."""
+        if self._last is not None:
+            (statement, parameters), self._last = self._last, None
+            parameters = {**parameters, **self.outbox.taken()}
+        elif self.outbox.waiting:
+            statement, parameters = self.outbox.written()
+        else:
             return False
-        statement, parameters = self._last
-        self._last = None
-        parameters = {**parameters, **self.outbox.carried()}
         if self._savepoint is None and not self.session.in_transaction():
             # the pool puts the connection back to its own isolation level when it is returned
             alone = await self.session.execution_options(isolation_level="AUTOCOMMIT")
