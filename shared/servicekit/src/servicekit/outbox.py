@@ -77,7 +77,3 @@ class Outbox:
     @property
     def waiting(self) -> bool:
         return bool(self._waiting)
-
-    def written(self) -> tuple[Insert, dict[str, list[Any]]]:
-        """The statement that writes the rows waiting, and its parameters (which takes them)."""
-        return written(self._table), self.taken()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from contracts import Event
 from servicekit.inbox import Inbox
-from servicekit.outbox import Outbox
+from servicekit.outbox import Outbox, written
 from servicekit.tables import MessagingTables
 
 
@@ -111,7 +111,7 @@ class SqlUnitOfWork:
             (statement, parameters), self._last = self._last, None
             parameters = {**parameters, **self.outbox.taken()}
         elif self.outbox.waiting:
-            statement, parameters = self.outbox.written()
+            statement, parameters = written(self._tables.outbox), self.outbox.taken()
         else:
             return False
         if self._savepoint is None and not self.session.in_transaction():
