@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import CTE, Insert, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import Event
 from servicekit.tracing import current_trace_context
@@ -55,11 +54,8 @@ class Outbox:
     pg_notify(...)`, delivered at the commit): at once, instead of at its next poll, for no round trip of its own.
     """
 
-    def __init__(self, session: AsyncConnection, table: Table, *, topic_prefix: str = "") -> None:
-        self._session = session
-        self._table = table
+    def __init__(self, *, topic_prefix: str = "") -> None:
         self._prefix = topic_prefix
-        self.added: list[Event] = []
         self._waiting: list[dict[str, Any]] = []
 
     async def add(self, event: Event) -> None:
@@ -67,7 +63,6 @@ class Outbox:
         self._waiting.append({"event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
                               "type": event.type, "payload": event.model_dump(mode="json"),
                               **outbox_trace_context()})
-        self.added.append(event)
 
     def taken(self) -> dict[str, list[Any]]:
         """The parameters of `written` and `carried`: the rows waiting, one array a column, which are then taken."""

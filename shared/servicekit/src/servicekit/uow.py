@@ -65,7 +65,7 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         self._last = None
         self.session = await self._begin()
-        self.outbox = Outbox(self.session, self._tables.outbox, topic_prefix=self._topic_prefix)
+        self.outbox = Outbox(topic_prefix=self._topic_prefix)
         self.inbox = Inbox(self.session, self._tables.inbox, self._consumer)
         self._start()
         return self

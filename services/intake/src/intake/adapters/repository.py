@@ -87,9 +87,9 @@ def _storing(row: Insert | Update, *, after: ColumnElement[Any] | None = None) -
 
 # the parameters are the application's row (`_row`; a saved one's only the columns its UPDATE sets: it would set any
 # column it is given) and those of its changes (`_changes`)
-_ADD = _storing(application.insert().values({c.name: bindparam(c.name, type_=c.type) for c in application.c}))
-# the same as a unit of work's last write, carrying its events (`SqlUnitOfWork.write_last`)
-_ADD_LAST = _ADD.add_cte(carried(messaging.outbox))
+# a new application's is a unit of work's last write, carrying its events (`SqlUnitOfWork.write_last`)
+_ADD = (_storing(application.insert().values({c.name: bindparam(c.name, type_=c.type) for c in application.c}))
+        .add_cte(carried(messaging.outbox)))
 
 
 def _updating(columns: list[str]) -> Insert:
@@ -200,24 +200,20 @@ class _Read:
 
 
 class ApplicationRepository:
-    """`write_last`, when given, is the unit of work's (`SqlUnitOfWork.write_last`): `add` is then the unit's last
-    write, run at its commit with the unit's events — alone, when nothing ran before it (a P3 submission: one round
-    trip for the application, its history, its webhook deliveries and its event)."""
+    """`write_last` is the unit of work's (`SqlUnitOfWork.write_last`): `add` is the unit's last write, run at its
+    commit with the unit's events — alone, when nothing ran before it (a P3 submission: one round trip for the
+    application, its history, its webhook deliveries and its event)."""
 
     def __init__(self, session: AsyncConnection,
-                 write_last: Callable[[Executable, dict[str, Any]], Awaitable[None]] | None = None) -> None:
+                 write_last: Callable[[Executable, dict[str, Any]], Awaitable[None]]) -> None:
         self._session = session
         self._write_last = write_last
         self._read: dict[UUID, _Read] = {}  # the applications read in this unit of work
         self._locked: dict[UUID, Application] = {}  # read for update by `lock`, not yet handed out by `get`
 
     async def add(self, app: Application, now: datetime) -> None:
-        """Store a new application: the unit of work's last step but for its events, when given `write_last`."""
-        parameters = {**_row(app), **_changes(app, now)}
-        if self._write_last is not None:
-            await self._write_last(_ADD_LAST, parameters)
-        else:
-            await self._session.execute(_ADD, parameters)
+        """Store a new application, as the unit of work's last step but for its events."""
+        await self._write_last(_ADD, {**_row(app), **_changes(app, now)})
         app.history.clear()
 
     async def lock(self, application_ids: Collection[UUID]) -> None:
