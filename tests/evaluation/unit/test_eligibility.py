@@ -166,11 +166,15 @@ def test_p3_accepts_a_period_that_ends_on_the_day_of_submission() -> None:
     assert failed(a_submission(period_start=date(2026, 1, 1), period_end=date(2026, 4, 10))) == []
 
 
-def test_the_submission_day_is_taken_in_utc() -> None:
-    seoul_morning = datetime.fromisoformat("2026-04-11T08:00:00+09:00")  # still 10 April in UTC
+@pytest.mark.parametrize(("submitted_at", "ended"), [
+    ("2026-04-10T23:59:00+09:00", False),  # the period's last day in Korea (14:59 UTC)
+    ("2026-04-10T15:00:00+00:00", True),  # still 10 April in UTC, already 11 April in Korea
+    ("2026-04-11T08:00:00+09:00", True),
+])
+def test_the_submission_day_is_koreas(submitted_at: str, ended: bool) -> None:
     submission = a_submission(period_start=date(2026, 1, 1), period_end=date(2026, 4, 10),
-                              submitted_at=seoul_morning)
-    assert failed(submission) == []
+                              submitted_at=datetime.fromisoformat(submitted_at))
+    assert failed(submission) == (["p3_period_not_ended"] if ended else [])
 
 
 @pytest.mark.parametrize("months", [1, 2, 3, 4])

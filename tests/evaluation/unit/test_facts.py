@@ -52,10 +52,12 @@ def test_a_representative_turning_40_on_the_submission_day_does_not() -> None:
     assert not facts.is_youth_company(p1(birth=date(1986, 4, 10)), POLICY)
 
 
-def test_the_submission_day_for_the_age_is_taken_in_utc() -> None:
-    # 9 April 23:30 UTC is already 10 April in Seoul, but the platform's days are UTC days
-    late_evening = datetime(2026, 4, 9, 23, 30, tzinfo=UTC)
-    assert facts.is_youth_company(p1(birth=date(1986, 4, 10), submitted_at=late_evening), POLICY)
+@pytest.mark.parametrize(("submitted_at", "youth"), [
+    (datetime(2026, 4, 9, 14, 59, tzinfo=UTC), True),  # 23:59 on 9 April in Korea: still 39
+    (datetime(2026, 4, 9, 15, 0, tzinfo=UTC), False),  # 9 April in UTC, but 10 April in Korea: 40 that day
+])
+def test_the_age_is_counted_on_koreas_calendar(submitted_at: datetime, youth: bool) -> None:
+    assert facts.is_youth_company(p1(birth=date(1986, 4, 10), submitted_at=submitted_at), POLICY) is youth
 
 
 def test_the_youth_age_is_the_policy_setting() -> None:

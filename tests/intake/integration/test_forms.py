@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from intake.config import FormSettings
+from intake.domain.forms import PROGRAM_ZONE
 from support.stack import Stack
 
 Form = Callable[..., dict[str, Any]]
@@ -97,9 +98,10 @@ BROKEN_RULES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 
 
 def dated(value: Any) -> Any:
-    """The overrides with TOMORROW as a date, computed now rather than when the module was collected."""
+    """The overrides with TOMORROW as a date, computed now rather than when the module was collected, on the
+    programs' calendar (Korea's: from 15:00 UTC on, UTC's tomorrow is Korea's today)."""
     if value is TOMORROW:
-        return (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        return (datetime.now(PROGRAM_ZONE) + timedelta(days=1)).date().isoformat()
     if isinstance(value, dict):
         return {k: dated(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -149,3 +149,20 @@ def test_a_final_application_cannot_be_withdrawn(status: Status) -> None:
     app.advance(status, "", NOW)
     with pytest.raises(InvalidTransition):
         app.withdraw("changed plans", NOW)
+
+
+@pytest.mark.parametrize(("at", "birth", "refused"), [
+    (datetime(2026, 11, 27, 16, 0, tzinfo=UTC), date(2026, 11, 28), False),  # 01:00 on the 28th in Korea: today
+    (datetime(2026, 11, 27, 16, 0, tzinfo=UTC), date(2026, 11, 29), True),
+    (datetime(2026, 11, 27, 14, 59, tzinfo=UTC), date(2026, 11, 28), True),  # 23:59 on the 27th in Korea
+])
+def test_in_the_future_means_after_today_on_koreas_calendar(at: datetime, birth: date, refused: bool) -> None:
+    company = Company("1234567891", "startup", "Busan", birth)
+    form = p1_form(company=company)
+    if not refused:
+        app = model.new_application(uuid4(), uuid4(), form, program=P1, call=CALL, at=at, limits=Limits(), submit=True)
+        assert app.status is Status.SUBMITTED
+        return
+    with pytest.raises(InvalidInput) as raised:
+        model.new_application(uuid4(), uuid4(), form, program=P1, call=CALL, at=at, limits=Limits(), submit=True)
+    assert [path for path, _ in raised.value.problems] == ["company.representative_birth_date"]

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from evaluation.domain import facts
 from evaluation.domain.eligibility import check_eligibility
-from evaluation.domain.model import INSUFFICIENT_REVIEWS, Evaluation, Recheck, Review, Status, Submission
+from evaluation.domain.model import INSUFFICIENT_REVIEWS, Evaluation, Recheck, Review, Status, Submission, program_day
 from evaluation.domain.policy import Policy
 from evaluation.domain.scoring import Scorecard, readiness_components, score_reviews
 
@@ -64,7 +64,7 @@ def recheck(result: Evaluation, policy: Policy, at: datetime, *, company_size: s
     `offer_id` names the offer of freed capacity the re-check was for, if any.
     """
     changes: dict[str, Any] = result.change_facts(company_size=company_size, sector=sector)
-    checks = check_eligibility(result.submission, policy, on=at.astimezone(UTC).date())
+    checks = check_eligibility(result.submission, policy, on=program_day(at))
     done = Recheck(at=at, policy_version=policy.version, changes=changes, checks=checks, offer_id=offer_id)
     result.rechecks.append(done)
     if not done.passed:

@@ -7,10 +7,11 @@ at any point (even before the submission arrives), makes it withdrawn for good.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from evaluation.domain.policy import Policy
 
@@ -19,6 +20,14 @@ NO_EVALUATION = "no_evaluation"  # a re-check asked for an application evaluatio
 
 # the programs, the same literal as the contracts' `Program` (the domain imports no contract)
 ProgramCode = Literal["P1", "P2", "P3"]
+# the programs are Korea's: a submission's day, an age and a career's length are counted on Korea's calendar, whatever
+# zone the instant was stored in (between 00:00 and 09:00 in Korea the UTC date is still yesterday's)
+PROGRAM_ZONE = ZoneInfo("Asia/Seoul")
+
+
+def program_day(at: datetime) -> date:
+    """The day `at` falls on in the programs' calendar (Korea's)."""
+    return at.astimezone(PROGRAM_ZONE).date()
 
 
 class Status(StrEnum):
@@ -89,8 +98,8 @@ class Submission:
 
     @property
     def submitted_on(self) -> date:
-        """The submission day, taken in UTC like every time the platform stores."""
-        return self.submitted_at.astimezone(UTC).date()
+        """The submission day on the programs' calendar (Korea's); the instant itself is stored in UTC."""
+        return program_day(self.submitted_at)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import MAXYEAR, MINYEAR, date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from intake.domain import registration
 from intake.domain.errors import Problem
@@ -17,6 +18,14 @@ from intake.domain.types import ProgramCode
 MONTHS_PER_YEAR = 12
 WHOLE_BP = 10_000  # a project share in basis points: 10000 is the whole project
 PARTICIPANTS = "corporate_participants"
+# the programs are Korea's: "today", "in the future" and "in the past" are days of Korea's calendar, whatever zone the
+# instant was stored in (between 00:00 and 09:00 in Korea the UTC date is still yesterday's)
+PROGRAM_ZONE = ZoneInfo("Asia/Seoul")
+
+
+def program_day(at: datetime) -> date:
+    """The day `at` falls on in the programs' calendar (Korea's)."""
+    return at.astimezone(PROGRAM_ZONE).date()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from intake.domain.calls import Call, Program, call_problems
 from intake.domain.errors import InvalidInput, InvalidTransition, OfferClosed
-from intake.domain.forms import Form, Limits, form_problems
+from intake.domain.forms import Form, Limits, form_problems, program_day
 from intake.domain.offers import Offer, OfferState
 from intake.domain.types import ProgramCode
 
@@ -156,6 +156,7 @@ def new_application(application_id: UUID, partner_id: UUID, form: Form, *, progr
 
 def _check(form: Form, *, program: Program, call: Call | None, at: datetime, limits: Limits, submit: bool) -> None:
     """Every rule the form breaks, and its call's: the call's window only for a form submitted now."""
-    problems = [*form_problems(form, at.date(), limits), *call_problems(form, program, call, at if submit else None)]
+    problems = [*form_problems(form, program_day(at), limits),
+                *call_problems(form, program, call, at if submit else None)]
     if problems:
         raise InvalidInput(*problems)
