@@ -14,6 +14,7 @@ from intake.adapters.orm import messaging
 from servicekit.db import make_engine
 from servicekit.kafka import ensure_topics, make_producer
 from servicekit.migrations import upgrade
+from servicekit.outbox import outbox_row
 from servicekit.relay import OutboxRelay
 from servicekit.settings import DbSettings, KafkaSettings, OutboxSettings
 
@@ -45,8 +46,7 @@ async def bare_producer(topic: str) -> float:
 
 async def relay_drain(url: str, topic_prefix: str) -> float:
     engine = make_engine(DbSettings(url=url))
-    rows = [{"event_id": e.id, "topic": f"{topic_prefix}{e.topic}", "key": e.subject, "type": e.type,
-             "payload": e.model_dump(mode="json")} for e in events(EVENTS)]
+    rows = [outbox_row(e, topic_prefix) for e in events(EVENTS)]
     async with engine.begin() as conn:
         await conn.execute(insert(messaging.outbox), rows)
     relay = OutboxRelay(engine, messaging, KafkaSettings(bootstrap_servers=KAFKA), OutboxSettings(),

@@ -108,11 +108,14 @@ async def test_a_p3_submission_is_one_statement_with_its_history_its_event_and_t
     assert [r["status"] for r in await stack.fetch(
         "SELECT status FROM intake.application_status WHERE application_id = $1 ORDER BY seq", app.id)] == [
         "submitted"]
-    [stored] = await stack.fetch("SELECT key, type, jsonb_typeof(payload) AS kind, payload->>'application_id' AS id,"
-                                 " payload->>'gpus_requested' AS gpus FROM intake.outbox WHERE key = $1",
-                                 str(app.id))
+    [stored] = await stack.fetch("SELECT key, type, json_typeof(payload) AS kind, payload->>'application_id' AS id,"
+                                 " payload->>'gpus_requested' AS gpus, payload::text AS text, occurred_at"
+                                 " FROM intake.outbox WHERE key = $1", str(app.id))
     assert (stored["key"], stored["type"], stored["kind"]) == (str(app.id), "intake.application_submitted.v1", "object")
     assert (stored["id"], stored["gpus"]) == (str(app.id), "4")
+    # the data as the relay sends it: compact JSON, without the envelope, which is in columns
+    assert f'"application_id":"{app.id}"' in stored["text"] and '"occurred_at"' not in stored["text"]
+    assert datetime.fromisoformat(stored["occurred_at"]).tzinfo is not None  # the event's time, as JSON wrote it
 
 
 async def test_after_another_statement_the_last_write_runs_in_the_units_transaction(stack: Stack) -> None:

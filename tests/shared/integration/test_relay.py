@@ -4,21 +4,27 @@ partition Kafka's clients give the key, several statements of rows to a transact
 unpublished."""
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from typing import Any
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from alembic import command
 from sqlalchemy import insert
 
-from contracts import ApplicationWithdrawn
+from contracts import ApplicationWithdrawn, to_record
 from intake.adapters.orm import messaging
 from servicekit.db import make_engine
 from servicekit.kafka import ensure_topics
+from servicekit.migrations import alembic_config, upgrade
+from servicekit.outbox import outbox_row
 from servicekit.relay import OutboxRelay
 from servicekit.retry import is_outage
 from servicekit.settings import OutboxSettings
 from support.kafka import read_topic
+from support.services import SERVICES
 from support.stack import Stack
 
 KEYS, EACH = 7, 40  # 280 rows: 5 statements of 64, over 2 transactions of 3
@@ -33,10 +39,13 @@ async def backlog(stack: Stack, topic: str, keys: list[uuid.UUID], *, spoil: Any
     for n in range(EACH):
         for key in keys:
             event = ApplicationWithdrawn(application_id=key, reason=f"{n}")
-            rows.append({"event_id": event.id, "topic": topic, "key": event.subject, "type": event.type,
-                         "payload": event.model_dump(mode="json")})
+            rows.append({**outbox_row(event), "topic": topic})
     if spoil is not None:
         spoil(rows)
+    await insert_rows(stack, rows)
+
+
+async def insert_rows(stack: Stack, rows: list[dict[str, Any]]) -> None:
     engine = make_engine(stack.settings("intake").db)
     try:
         async with engine.begin() as conn:
@@ -100,12 +109,6 @@ async def test_a_backlog_goes_out_once_each_in_order_on_each_keys_partition(stac
     assert len({r.partition for r in records}) > 1  # the keys spread: the order held across partitions too
 
 
-def unencodable(at: int) -> Any:
-    def spoil(rows: list[dict[str, Any]]) -> None:
-        del rows[at]["payload"]["occurred_at"]  # no event the services write lacks it
-    return spoil
-
-
 def unknown_topic(at: int) -> Any:
     def spoil(rows: list[dict[str, Any]]) -> None:
         rows[at]["topic"] = "not a topic name!"
@@ -113,10 +116,10 @@ def unknown_topic(at: int) -> Any:
 
 
 @pytest.mark.parametrize(("spoil", "raised", "settings"), [
-    # at once, while the next statement is still reading
-    (unencodable(10), KeyError, SETTINGS), (unencodable(10), KeyError, KEPT),
+    # in the first statement's rows, while the next statement is still reading
+    (unknown_topic(10), Exception, SETTINGS), (unknown_topic(10), Exception, KEPT),
     (unknown_topic(150), Exception, SETTINGS),  # in the third statement, when the producer gives up on the topic
-], ids=["the first statement's rows fail to encode, deleted as sent", "the same, kept",
+], ids=["Kafka refuses a row of the first statement, deleted as sent", "the same, kept",
         "Kafka refuses a row of the third statement"])
 async def test_a_failure_leaves_every_row_of_its_transaction_unpublished(
         stack: Stack, spoil: Any, raised: type[Exception], settings: OutboxSettings) -> None:
@@ -212,3 +215,53 @@ async def test_a_claim_reads_each_row_about_once_even_when_the_statistics_say_th
     assert rows_read(top) <= 8 * settings.batch_size  # a handful of nodes, each passing the batch once; not a pass
     # over the batch for every row of the table
     assert await stack.count("intake.outbox WHERE published_at IS NULL") == 3 * KEYS * EACH  # rolled back
+
+
+async def test_a_record_goes_out_byte_for_byte_as_the_event_encodes_to(stack: Stack) -> None:
+    """The outbox keeps the data as the compact JSON written (a `json` column) and the envelope in columns: the relay
+    sends what `to_record` makes of the event, without parsing or writing the JSON again."""
+    topic = await new_topic(stack)
+    event = ApplicationWithdrawn(application_id=uuid.uuid4(), reason='연구 종료: "done", \\ and a tab\there')
+    await insert_rows(stack, [{**outbox_row(event), "topic": topic}])
+    publisher, engine = relay(stack)
+    try:
+        assert await publisher.publish_batch() == 1
+    finally:
+        await publisher._drop_producer()
+        await engine.dispose()
+    [sent] = await read_topic(stack.infra.kafka_bootstrap, topic, at_least=1)
+    expected = to_record(event, source="/test")
+    assert (sent.key, sent.value, list(sent.headers)) == (expected.key, expected.value, expected.headers)
+
+
+async def test_rows_waiting_when_the_outbox_changes_shape_go_out_as_the_same_event(stack: Stack) -> None:
+    """The migration that moved the envelope into columns (`servicekit.migrations.outbox_data_as_json`): a row
+    written before it, the whole event as `jsonb`, is sent with the same headers and the same JSON (PostgreSQL's
+    spacing); undone, a row written after it is the whole event again."""
+    migrations, url = SERVICES["intake"].migrations, stack.settings("intake").db.url
+    topic = await new_topic(stack)
+    before, after = (ApplicationWithdrawn(application_id=uuid.uuid4(), reason=r) for r in ("before", "after"))
+    await asyncio.to_thread(command.downgrade, alembic_config(migrations, url), "0011")
+    try:
+        await stack.fetch("INSERT INTO intake.outbox (event_id, topic, key, type, payload) VALUES ($1, $2, $3, $4, $5)",
+                          before.id, topic, before.subject, before.type, json.dumps(before.model_dump(mode="json")))
+    finally:
+        await asyncio.to_thread(upgrade, migrations, url)
+    publisher, engine = relay(stack)
+    try:
+        assert await publisher.publish_batch() == 1
+    finally:
+        await publisher._drop_producer()
+        await engine.dispose()
+    [sent] = await read_topic(stack.infra.kafka_bootstrap, topic, at_least=1)
+    expected = to_record(before, source="/test")
+    assert (sent.key, list(sent.headers)) == (expected.key, expected.headers)
+    assert json.loads(sent.value) == json.loads(expected.value)
+
+    await insert_rows(stack, [{**outbox_row(after), "topic": topic}])
+    await asyncio.to_thread(command.downgrade, alembic_config(migrations, url), "0011")
+    try:
+        [row] = await stack.fetch("SELECT payload FROM intake.outbox")
+        assert json.loads(row["payload"]) == after.model_dump(mode="json")
+    finally:
+        await asyncio.to_thread(upgrade, migrations, url)

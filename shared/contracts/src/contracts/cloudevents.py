@@ -37,26 +37,41 @@ def to_record(event: Event, *, source: str, extra_headers: Headers | None = None
                   extra_headers=extra_headers)
 
 
+def envelope(payload: dict[str, Any]) -> tuple[str, str, str]:
+    """Takes the envelope fields out of an event dumped to JSON values: its id, type and time (as JSON has them);
+    what is left is its data, the record's body."""
+    return str(payload.pop("id")), str(payload.pop("type")), str(payload.pop("occurred_at"))
+
+
 def encode(payload: dict[str, Any], *, subject: str, source: str,
            extra_headers: Headers | None = None) -> KafkaRecord:
-    """The record of an event already dumped to JSON values (as an outbox row keeps it): no model work.
+    """The record of an event already dumped to JSON values: no model work.
 
     `payload` is the caller's to give away (a dict dumped or decoded for this record): its envelope fields are taken
     out of it into the headers, and the rest is the body."""
+    event_id, type_, time = envelope(payload)
+    # compact UTF-8, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it
+    return record(orjson.dumps(payload), event_id=event_id, type_=type_, time=time, subject=subject, source=source,
+                  extra_headers=extra_headers)
+
+
+def record(data: bytes, *, event_id: str, type_: str, time: str, subject: str, source: str,
+           extra_headers: Headers | None = None) -> KafkaRecord:
+    """The record of an event whose data is already its JSON body (as an outbox row keeps it): the envelope in the
+    `ce_*` headers, the body as it is."""
     key = subject.encode()
     headers: Headers = [
         _SPEC_VERSION_HEADER,
-        ("ce_id", str(payload.pop("id")).encode()),
-        ("ce_type", str(payload.pop("type")).encode()),
+        ("ce_id", event_id.encode()),
+        ("ce_type", type_.encode()),
         ("ce_source", source.encode()),
         ("ce_subject", key),
-        ("ce_time", str(payload.pop("occurred_at")).encode()),
+        ("ce_time", time.encode()),
         _CONTENT_TYPE_HEADER,
     ]
     if extra_headers:
         headers += extra_headers
-    body = orjson.dumps(payload)  # compact UTF-8, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it
-    return KafkaRecord(key, body, headers)
+    return KafkaRecord(key, data, headers)
 
 
 # The CloudEvents Distributed Tracing extension: the W3C trace context in which the event was created, as the

@@ -101,6 +101,33 @@ def drop_outbox_trace_columns(op: Operations, schema: str) -> None:
         op.execute(f'ALTER TABLE "{schema}".outbox DROP COLUMN IF EXISTS {column}')
 
 
+def outbox_data_as_json(op: Operations, schema: str) -> None:
+    """The outbox keeps an event's envelope in columns and its data as `json` (servicekit.tables): `occurred_at`
+    taken out of the `jsonb` payload, with `id` and `type` (already `event_id` and `type`), and the rest kept as the
+    relay will send it. Rows waiting when this runs are sent with their data as PostgreSQL writes `jsonb` (a space
+    after each `:` and `,`): the same JSON. An outbox made from the current definition has the shape already."""
+    op.execute(f"""
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT FROM information_schema.columns
+                           WHERE table_schema = '{schema}' AND table_name = 'outbox' AND column_name = 'occurred_at')
+            THEN
+                ALTER TABLE "{schema}".outbox ADD COLUMN occurred_at text;
+                UPDATE "{schema}".outbox
+                   SET occurred_at = payload->>'occurred_at', payload = payload - '{{id,type,occurred_at}}'::text[];
+                ALTER TABLE "{schema}".outbox ALTER COLUMN occurred_at SET NOT NULL,
+                                              ALTER COLUMN payload TYPE json USING payload::json;
+            END IF;
+        END $$""")
+
+
+def outbox_data_as_jsonb(op: Operations, schema: str) -> None:
+    """`outbox_data_as_json` undone: the whole event in a `jsonb` payload again."""
+    op.execute(f'ALTER TABLE "{schema}".outbox ALTER COLUMN payload TYPE jsonb USING payload::jsonb')
+    op.execute(f"""UPDATE "{schema}".outbox SET payload = payload
+                       || jsonb_build_object('id', event_id, 'type', type, 'occurred_at', occurred_at)""")
+    op.execute(f'ALTER TABLE "{schema}".outbox DROP COLUMN occurred_at')
+
+
 def heartbeat_working_column(op: Operations, schema: str) -> None:
     """The heartbeat's `working` column, which an earlier definition named `ready`: a schema whose heartbeat table
     was made then gets it renamed; one made since has it already."""

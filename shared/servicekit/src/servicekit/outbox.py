@@ -8,6 +8,7 @@ from sqlalchemy import CTE, Insert, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from contracts import Event
+from contracts.cloudevents import envelope
 from servicekit.tracing import current_trace_context
 
 
@@ -24,7 +25,17 @@ def outbox_trace_context() -> dict[str, str | None]:
 
 
 # an event's row, as `Outbox.add` keeps it and as the arrays of `written` and `carried` take it
-COLUMNS = ("event_id", "topic", "key", "type", "payload", "traceparent", "tracestate")
+COLUMNS = ("event_id", "topic", "key", "type", "occurred_at", "payload", "traceparent", "tracestate")
+
+
+def outbox_row(event: Event, topic_prefix: str = "") -> dict[str, Any]:
+    """An event's outbox row, without its trace context: the envelope in columns (`event_id`, `type`,
+    `occurred_at` as JSON writes it), the data in `payload` (a JSON column, which PostgreSQL keeps as the compact
+    text written: the relay sends it as the record's body without parsing it or writing it again)."""
+    payload = event.model_dump(mode="json")
+    _, _, occurred_at = envelope(payload)
+    return {"event_id": event.id, "topic": f"{topic_prefix}{event.topic}", "key": event.subject, "type": event.type,
+            "occurred_at": occurred_at, "payload": payload}
 
 
 @cache
@@ -60,9 +71,7 @@ class Outbox:
 
     async def add(self, event: Event) -> None:
         # the trace context is the one current now (the request's, or the consumed event's handler's)
-        self._waiting.append({"event_id": event.id, "topic": f"{self._prefix}{event.topic}", "key": event.subject,
-                              "type": event.type, "payload": event.model_dump(mode="json"),
-                              **outbox_trace_context()})
+        self._waiting.append({**outbox_row(event, self._prefix), **outbox_trace_context()})
 
     def taken(self) -> dict[str, list[Any]]:
         """The parameters of `written` and `carried`: the rows waiting, one array a column, which are then taken."""

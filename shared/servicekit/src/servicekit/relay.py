@@ -15,10 +15,25 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
-from sqlalchemy import BigInteger, Delete, Integer, Row, Table, Update, bindparam, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Delete,
+    Integer,
+    Row,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    cast,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.cloudevents import encode, trace_header_pair
+from contracts.cloudevents import record as event_record
+from contracts.cloudevents import trace_header_pair
 from servicekit.kafka import make_producer, partition_for
 from servicekit.liveness import current_part
 from servicekit.logs import log_context
@@ -43,7 +58,10 @@ def _claim_statement(table: Table, *, keep: bool) -> Update | Delete:
     subquery: both take the same rows (the statement sees one snapshot), but once the table's statistics say it is
     empty (autovacuum found it so between two bursts) the planner joins `IN` as a nested loop that reads the whole
     subquery again for every row: 1 s for 500 rows of a 5,000-row backlog, growing with the backlog's square. Every
-    plan of the range reads each row once."""
+    plan of the range reads each row once.
+
+    The rows come back as text (the id, and the data as it was written, kept verbatim by its `json` column): the
+    record is built from them without parsing or writing JSON (`contracts.cloudevents.record`)."""
     locked = select(func.pg_try_advisory_xact_lock(bindparam("lock_key", type_=BigInteger))).scalar_subquery()
     unpublished = table.c.published_at.is_(None)
     oldest = (select(table.c.seq).where(locked, unpublished, table.c.seq > bindparam("after", type_=BigInteger))
@@ -51,8 +69,8 @@ def _claim_statement(table: Table, *, keep: bool) -> Update | Delete:
     taken = (unpublished, table.c.seq <= select(func.max(oldest.c.seq)).scalar_subquery())
     claim = (update(table).where(*taken).values(published_at=func.now()) if keep
              else delete(table).where(*taken))
-    return claim.returning(table.c.seq, table.c.topic, table.c.key, table.c.payload, table.c.traceparent,
-                           table.c.tracestate)
+    return claim.returning(table.c.seq, table.c.topic, table.c.key, cast(table.c.event_id, Text), table.c.type,
+                           table.c.occurred_at, cast(table.c.payload, Text), table.c.traceparent, table.c.tracestate)
 
 
 class OutboxRelay:
@@ -187,10 +205,10 @@ class OutboxRelay:
         partitions: dict[str, list[int]] = {}
         filling: dict[tuple[str, int], BatchBuilder] = {}
         debug = log.isEnabledFor(logging.DEBUG)
-        for _seq, topic, key, payload, traceparent, tracestate in rows:  # validated when the handler built the
-            # event: encoded here without model work; the trace context the event was created in goes with it
-            record = encode(payload, subject=key, source=self._source,
-                            extra_headers=trace_header_pair(traceparent, tracestate))
+        for _seq, topic, key, event_id, type_, occurred_at, data, traceparent, tracestate in rows:  # validated
+            # when the handler built the event: sent as written; the trace context it was created in goes with it
+            record = event_record(data.encode(), event_id=event_id, type_=type_, time=occurred_at, subject=key,
+                                  source=self._source, extra_headers=trace_header_pair(traceparent, tracestate))
             if (known := partitions.get(topic)) is None:
                 known = partitions[topic] = sorted(await producer.partitions_for(topic))
             partition = partition_for(record.key, known)

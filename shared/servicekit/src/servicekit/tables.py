@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Identity, Index, MetaData, Table, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,10 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("topic", Text, nullable=False),
         Column("key", Text, nullable=False),
         Column("type", Text, nullable=False),
-        Column("payload", JSONB, nullable=False),
+        # the event's time as JSON writes it (the `ce_time` header), and its data: `json`, not `jsonb`, so that the
+        # compact text written is the text read, the record's body as it is (servicekit.outbox.outbox_row)
+        Column("occurred_at", Text, nullable=False),
+        Column("payload", JSON, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
         # the W3C trace context the event was created in (CloudEvents Distributed Tracing extension)
