@@ -51,8 +51,7 @@ async def answers(stack: Stack) -> list[dict[str, Any]]:
     rows = await stack.fetch("SELECT type, payload FROM evaluation.outbox WHERE type IN "
                              "('evaluation.eligibility_confirmed.v1', 'evaluation.application_rejected.v1') "
                              "ORDER BY seq")
-    payloads = [json.loads(r["payload"]) for r in rows]
-    return [{k: v for k, v in p.items() if k not in ("id", "occurred_at")} for p in payloads]
+    return [{"type": r["type"], **json.loads(r["payload"])} for r in rows]  # the id and time are columns of their own
 
 
 async def evaluation(stack: Stack, application_id: uuid.UUID) -> dict[str, Any]:
