@@ -217,12 +217,8 @@ async def test_a_claim_reads_each_row_about_once_even_when_the_statistics_say_th
     assert await stack.count("intake.outbox WHERE published_at IS NULL") == 3 * KEYS * EACH  # rolled back
 
 
-async def test_a_record_goes_out_byte_for_byte_as_the_event_encodes_to(stack: Stack) -> None:
-    """The outbox keeps the data as the compact JSON written (a `json` column) and the envelope in columns: the relay
-    sends what `to_record` makes of the event, without parsing or writing the JSON again."""
-    topic = await new_topic(stack)
-    event = ApplicationWithdrawn(application_id=uuid.uuid4(), reason='연구 종료: "done", \\ and a tab\there')
-    await insert_rows(stack, [{**outbox_row(event), "topic": topic}])
+async def the_one_record_sent(stack: Stack, topic: str) -> Any:
+    """The relay publishes the outbox's one row; the record it put on `topic`."""
     publisher, engine = relay(stack)
     try:
         assert await publisher.publish_batch() == 1
@@ -230,6 +226,16 @@ async def test_a_record_goes_out_byte_for_byte_as_the_event_encodes_to(stack: St
         await publisher._drop_producer()
         await engine.dispose()
     [sent] = await read_topic(stack.infra.kafka_bootstrap, topic, at_least=1)
+    return sent
+
+
+async def test_a_record_goes_out_byte_for_byte_as_the_event_encodes_to(stack: Stack) -> None:
+    """The outbox keeps the data as the compact JSON written (a `json` column) and the envelope in columns: the relay
+    sends what `to_record` makes of the event, without parsing or writing the JSON again."""
+    topic = await new_topic(stack)
+    event = ApplicationWithdrawn(application_id=uuid.uuid4(), reason='연구 종료: "done", \\ and a tab\there')
+    await insert_rows(stack, [{**outbox_row(event), "topic": topic}])
+    sent = await the_one_record_sent(stack, topic)
     expected = to_record(event, source="/test")
     assert (sent.key, sent.value, list(sent.headers)) == (expected.key, expected.value, expected.headers)
 
@@ -247,13 +253,7 @@ async def test_rows_waiting_when_the_outbox_changes_shape_go_out_as_the_same_eve
                           before.id, topic, before.subject, before.type, json.dumps(before.model_dump(mode="json")))
     finally:
         await asyncio.to_thread(upgrade, migrations, url)
-    publisher, engine = relay(stack)
-    try:
-        assert await publisher.publish_batch() == 1
-    finally:
-        await publisher._drop_producer()
-        await engine.dispose()
-    [sent] = await read_topic(stack.infra.kafka_bootstrap, topic, at_least=1)
+    sent = await the_one_record_sent(stack, topic)
     expected = to_record(before, source="/test")
     assert (sent.key, list(sent.headers)) == (expected.key, expected.headers)
     assert json.loads(sent.value) == json.loads(expected.value)

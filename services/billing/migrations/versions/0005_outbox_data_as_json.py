@@ -1,8 +1,5 @@
-"""The outbox keeps each event's envelope in columns and its data as the JSON the relay sends.
-
-`occurred_at` (the `ce_time` header) joins `event_id` and `type`, and `payload` becomes `json` holding the event's
-data alone: PostgreSQL keeps a `json` value's text as written, so the relay sends the compact JSON the service wrote
-without parsing and writing it again (servicekit.outbox.outbox_row, servicekit.relay).
+"""The outbox keeps each event's envelope in columns and its data as the JSON the relay sends
+(`servicekit.migrations.outbox_data_as_json`).
 
 Revision ID: 0005
 Revises: 0004
