@@ -60,7 +60,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
-from bench.common import KAFKA, REPO, Result, clock, scratch_database
+from bench.common import KAFKA, REPO, Result, clock, scratch_database, scratch_topics
 from contracts import (
     Applicant,
     ApplicationRejected,
@@ -184,22 +184,12 @@ async def answering(process: Child, url: str, timeout_s: float = 90) -> None:
 
 @asynccontextmanager
 async def bench_topics() -> AsyncIterator[KafkaSettings]:
-    """The platform's topics and their dead-letter topics under a fresh prefix; every topic of the prefix deleted
-    afterwards."""
-    kafka = KafkaSettings(bootstrap_servers=KAFKA, topic_prefix=f"bench{uuid.uuid4().hex[:6]}.")
-    names = [kafka.topic(t) for t in topics.ALL]
-    await ensure_topics(kafka, [*names, *(topics.dead_letter(n) for n in names)], client_id="bench")
-    try:
+    """The platform's topics and their dead-letter topics under a fresh prefix (deleted afterwards)."""
+    async with scratch_topics() as prefix:
+        kafka = KafkaSettings(bootstrap_servers=KAFKA, topic_prefix=prefix)
+        names = [kafka.topic(t) for t in topics.ALL]
+        await ensure_topics(kafka, [*names, *(topics.dead_letter(n) for n in names)], client_id="bench")
         yield kafka
-    finally:
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, client_id="bench-cleanup")
-        await admin.start()
-        try:
-            mine = [t for t in await admin.list_topics() if t.startswith(kafka.topic_prefix)]
-            if mine:
-                await admin.delete_topics(mine)
-        finally:
-            await admin.close()
 
 
 def service_env(url: str, kafka: KafkaSettings, **more: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import insert
 
-from bench.common import KAFKA, Result, clock, scratch_database
+from bench.common import KAFKA, Result, clock, scratch_database, scratch_topics
 from contracts import ApplicationWithdrawn, to_record
 from intake.adapters.orm import messaging
 from servicekit.db import make_engine
@@ -64,8 +64,7 @@ async def relay_drain(url: str, topic_prefix: str) -> float:
 
 
 async def run() -> list[Result]:
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    async with scratch_database() as url:
+    async with scratch_database() as url, scratch_topics() as prefix:
         await asyncio.to_thread(upgrade, MIGRATIONS, url)
         names = [f"{prefix}{t}" for t in ("warmup", "baseline", ApplicationWithdrawn.topic)]
         await ensure_topics(KafkaSettings(bootstrap_servers=KAFKA), names, client_id="bench")

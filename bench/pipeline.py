@@ -59,7 +59,7 @@ import uvloop
 from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import KAFKA, PG, REPO, Result, clock, scratch_database
+from bench.common import KAFKA, PG, REPO, Result, clock, scratch_database, scratch_topics
 from contracts import topics
 from servicekit.auth import Principal, TokenIssuer, generate_keypair
 from servicekit.auth.tokens import Role
@@ -611,10 +611,10 @@ def print_steps(name: str, steps: list[Step]) -> None:
 
 
 async def run() -> list[Result]:
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    baseline = await run_kafka_only(prefix, "bare", BARE)
-    skeleton = await run_kafka_only(prefix, "skeleton", SKELETON)
-    measured = await run_services(prefix)
+    async with scratch_topics() as prefix:
+        baseline = await run_kafka_only(prefix, "bare", BARE)
+        skeleton = await run_kafka_only(prefix, "skeleton", SKELETON)
+        measured = await run_services(prefix)
     print_steps("bare relay over three hops", baseline)
     print_steps("the pipeline's Kafka traffic alone (five consumer groups, no services)", skeleton)
     print_steps("intake → evaluation → allocation", measured)
@@ -629,13 +629,17 @@ if __name__ == "__main__":
                          int(sys.argv[5])))
     elif sys.argv[1:2] == ["kafka-only"]:  # the bare relay and the Kafka traffic alone, without the services
         async def kafka_only() -> None:
-            prefix = f"bench{uuid.uuid4().hex[:6]}."
-            print_steps("bare relay over three hops", await run_kafka_only(prefix, "bare", BARE))
-            print_steps("the pipeline's Kafka traffic alone", await run_kafka_only(prefix, "skeleton", SKELETON))
+            async with scratch_topics() as prefix:
+                print_steps("bare relay over three hops", await run_kafka_only(prefix, "bare", BARE))
+                print_steps("the pipeline's Kafka traffic alone", await run_kafka_only(prefix, "skeleton", SKELETON))
         uvloop.run(kafka_only())
     elif sys.argv[1:2] == ["profile"]:  # py-spy on every service process: BENCH_PIPELINE_PROFILE_S (20) at ..._RATE
         PROFILE_S = PROFILE_S or 20
-        uvloop.run(run_services(f"bench{uuid.uuid4().hex[:6]}."))
+
+        async def profile() -> None:
+            async with scratch_topics() as prefix:
+                await run_services(prefix)
+        uvloop.run(profile())
     else:
         for r in uvloop.run(run()):
             print(r.name, statistics.median(r.samples), json.dumps(r.details, indent=1))

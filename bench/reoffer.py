@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from allocation.config import Settings as AllocationSettings
 from allocation.entrypoints.worker import create_worker as allocation_worker
-from bench.common import KAFKA, Result, clock, scratch_database
+from bench.common import KAFKA, Result, clock, scratch_database, scratch_topics
 from contracts import Applicant, ApplicationSubmitted, ApplicationWithdrawn, Event, OfferDeclined, to_record
 from evaluation.config import Settings as EvaluationSettings
 from evaluation.entrypoints.worker import create_worker as evaluation_worker
@@ -140,11 +140,11 @@ async def bare_round_trips(prefix: str) -> list[float]:
 
 
 async def run() -> list[Result]:
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    baseline = await bare_round_trips(prefix)
-    async with scratch_database() as url:
-        for service in ("allocation", "evaluation"):
-            await asyncio.to_thread(upgrade, SERVICES / service / "migrations", url)
-        measured = await reoffer_latencies(url, prefix)
+    async with scratch_topics() as prefix:
+        baseline = await bare_round_trips(prefix)
+        async with scratch_database() as url:
+            for service in ("allocation", "evaluation"):
+                await asyncio.to_thread(upgrade, SERVICES / service / "migrations", url)
+            measured = await reoffer_latencies(url, prefix)
     return [Result(f"bare aiokafka relay over {HOPS} topics", "ms", baseline),
             Result("capacity freed -> offer made (allocation, evaluation)", "ms", measured)]
