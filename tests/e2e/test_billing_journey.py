@@ -87,8 +87,8 @@ async def test_a_youth_company_pays_half_and_an_open_source_release_credits_the_
             await eventually(lambda a=app_id: ledger_posted(http, billing, a), timeout=90,
                              what=f"the {program} allocation in billing's ledger")
 
-        # September: 30 days x 24 h = 720 h; the period runs 09:00 KST on 1 Sep to 09:00 KST on 1 Oct, so it is
-        # two segments (711 h in September, 9 h in October), each rounded on its own but here exact:
+        # September: 30 days x 24 h = 720 h; the period runs from 00:00 on 1 Sep to 00:00 on 1 Oct in Korea, the
+        # month billing cuts on, so it is one segment (a UTC-midnight period would leave 9 h of it in October):
         # P1, a youth company: 2 GPUs x 720 h x 5,000 KRW = 7,200,000 KRW; 30% halved = 15% → 1,080,000 KRW
         # P2, the large participant with half the project: 8 GPUs x 720 h x 6,000 = 34,560,000; 25% x 50% → 4,320,000
         await ok(http.post(f"{billing}/invoices/rounds", headers=OPERATOR))
@@ -96,7 +96,7 @@ async def test_a_youth_company_pays_half_and_an_open_source_release_credits_the_
         by_payer = {d["payer_name"]: d for d in invoices}
         assert {name: d["total_krw"] for name, d in by_payer.items()} == {"Haedal AI": 1_080_000,
                                                                        "Big Materials Co": 4_320_000}
-        assert [line["amount_krw"] for line in by_payer["Haedal AI"]["lines"]] == [1_066_500, 13_500]
+        assert [line["amount_krw"] for line in by_payer["Haedal AI"]["lines"]] == [1_080_000]
         assert {line["share_pct"] for line in by_payer["Big Materials Co"]["lines"]} == {"12.5000"}
         assert all(d["status"] == "issued" and d["number"].startswith("INV-") for d in invoices)
         other = await http.get(f"{billing}/invoices/{invoices[0]['id']}", headers=bearer("partner", uuid.uuid4()))

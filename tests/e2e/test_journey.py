@@ -9,7 +9,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from contracts import topics
 from support.auth import OPERATOR, bearer
+from support.billing import KST
 from support.kafka import produce_raw, read_topic, wait_consumed
 from support.processes import LOG_ROOT, ServiceProcesses
 from support.stack import Stack, eventually
@@ -72,7 +73,8 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
                                                                 request: pytest.FixtureRequest) -> None:
     intake, evaluation, allocation = services["intake"], services["evaluation"], services["allocation"]
     telemetry, billing = services["telemetry"], services["billing"]
-    today = datetime.now(UTC).date()  # the test's day, taken as it starts (not when the module was collected)
+    # the test's day in Korea, the programs' calendar, taken as it starts (not when the module was collected)
+    today = datetime.now(KST).date()
     async with httpx.AsyncClient(timeout=10) as http:
         # the government pool: one server of 8 H100s, and its market price
         gov_dc = await json_of(await http.post(f"{allocation}/csps", json={"name": "gov-dc"}, headers=OPERATOR), 201)
@@ -80,7 +82,7 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
         await json_of(await http.post(f"{allocation}/servers", json={
             "csp": "gov-dc", "name": "p3-gov-01", "region": "Gwangju", "gpu_model": "H100", "gpus": 8,
             "pool": "P3"}, headers=OPERATOR), 201)
-        # from today on in Korea's calendar: its midnight (15:00 UTC the day before) precedes the allocation's start
+        # from today on in Korea's calendar: from the allocation's start, its midnight (15:00 UTC the day before)
         await json_of(await http.put(f"{billing}/market-prices/gov-dc/H100/{today.isoformat()}",
                                      json={"krw_per_gpu_hour": MARKET_PRICE_KRW}, headers=OPERATOR))
 
@@ -118,7 +120,7 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
         assert sorted((s["server_name"], s["gpu_index"]) for s in placed["slots"]) == [
             ("p3-gov-01", i) for i in range(GPUS)]
         starts_at = datetime.fromisoformat(placed["starts_at"])
-        assert starts_at == datetime.combine(today, datetime.min.time(), UTC)
+        assert starts_at == datetime.combine(today, datetime.min.time(), KST)
         capacity = await json_of(await http.get(f"{allocation}/pools/P3/capacity",
                                                 params={"gpu_model": "H100"}, headers=OPERATOR))
         assert capacity["free_gpus"] == 8 - GPUS
@@ -152,12 +154,13 @@ async def test_a_p3_application_goes_from_submission_to_the_ledger(services: dic
 
         # 6. billing charges the allocated period: once the allocation's two events are on their topic and billing has
         # read its topics to the end, its ledger holds the market value of GPUS x the whole minutes from the start to
-        # the reclaim (09:00-10:00 in Korea: one segment, no month start in it), all of it owed by the government
+        # the reclaim (00:00-01:00 in Korea: one segment, the month's start at most its start), all of it owed by the
+        # government
         assert len(await allocation_records(stack, app_id)) == 2  # allocated, reclaimed
         await billing_caught_up(stack)
         ledger = await ledger_of(http, billing, app_id)
         government = [line for line in ledger if line["payer_kind"] == "government"]
-        billed_minutes = 60  # 00:00 to 01:00 UTC, the reclaim minute (step 5)
+        billed_minutes = 60  # 00:00 to 01:00 in Korea, the reclaim minute (step 5)
         assert sum(SIGN[line["direction"]] * gpu_minutes(line) for line in government) == GPUS * billed_minutes
         assert [(line["period_start"], line["period_end"], line["gpus"], line["krw_per_gpu_hour"], line["csp"],
                  Decimal(line["share_pct"]), Decimal(line["gpu_hours"])) for line in standing(government)] == [

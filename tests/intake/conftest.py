@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from contracts import OfferMade
+from intake.domain.forms import PROGRAM_ZONE
 from intake.entrypoints.consumer import TRANSLATIONS
 from support.auth import OPERATOR, bearer
 from support.stack import Stack, eventually
@@ -98,7 +99,8 @@ def make_offer(stack: Stack) -> Callable[..., Awaitable[OfferMade]]:
     async def offered(application_id: str, **overrides: Any) -> OfferMade:
         fields: dict[str, Any] = dict(
             application_id=uuid.UUID(application_id), offer_id=uuid.uuid4(), program="P3", gpu_model="H100",
-            gpus=4, starts_at=datetime(2026, 12, 1, tzinfo=UTC), ends_at=datetime(2027, 2, 28, tzinfo=UTC),
+            gpus=4, starts_at=datetime(2026, 12, 1, tzinfo=PROGRAM_ZONE),
+            ends_at=datetime(2027, 3, 1, tzinfo=PROGRAM_ZONE),
             expires_at=datetime.now(UTC) + timedelta(days=3))
         event = OfferMade(**{**fields, **overrides})
         await stack.handle("intake", TRANSLATIONS[OfferMade](event))

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from allocation.domain.model import PROGRAM_ZONE
 from contracts import (
     ApplicationScored,
     ApplicationWaitlisted,
@@ -66,8 +67,8 @@ async def test_a_scored_p3_application_gets_concrete_gpus_and_the_pool_shrinks(
         ("p3-gov-01", "gamma-cloud", i) for i in range(4)]
     # each GPU names its CSP by the id a CSP's token carries, too
     assert {str(s.csp_id) for s in allocated.slots} == {csps["gamma-cloud"]}
-    assert (allocated.starts_at, allocated.ends_at) == (datetime(2026, 12, 1, tzinfo=UTC),
-                                                        datetime(2027, 3, 1, tzinfo=UTC))
+    assert (allocated.starts_at, allocated.ends_at) == (datetime(2026, 12, 1, tzinfo=PROGRAM_ZONE),
+                                                        datetime(2027, 3, 1, tzinfo=PROGRAM_ZONE))
     assert [s["gpu_index"] for s in placed["slots"]] == [0, 1, 2, 3] and placed["status"] == "active"
 
 

@@ -29,7 +29,7 @@ from allocation.domain.commands import (
     WarnAllocation,
     WithdrawApplication,
 )
-from allocation.domain.model import Allocation
+from allocation.domain.model import PROGRAM_ZONE, Allocation
 from servicekit.runtime import Runtime
 from support.auth import OPERATOR
 from support.stack import Stack
@@ -146,8 +146,8 @@ async def test_an_idle_window_is_offered_to_a_request_that_accepts_a_short_windo
     server = (await query("SELECT id FROM allocation.server WHERE name = 'gov-national-01'"))[0]["id"]
     await bus.handle(OpenWindow(server, "P3", date(2027, 1, 1), date(2027, 2, 11), "national project starts late"))
     held = await query("SELECT application_id, starts_at, ends_at FROM allocation.allocation WHERE status = 'offered'")
-    assert [tuple(r) for r in held] == [(flexible.application_id, datetime(2027, 1, 1, tzinfo=UTC),
-                                         datetime(2027, 2, 12, tzinfo=UTC))]
+    assert [tuple(r) for r in held] == [(flexible.application_id, datetime(2027, 1, 1, tzinfo=PROGRAM_ZONE),
+                                         datetime(2027, 2, 12, tzinfo=PROGRAM_ZONE))]
 
 
 async def test_a_window_overlapping_another_of_the_same_server_is_a_conflict(stack: Stack, bus: Any,
@@ -254,8 +254,11 @@ async def test_a_window_ends_earlier_only_when_nobody_holds_the_gpus_after_and_l
         unknown = await api.patch(f"/servers/{server}/windows/{uuid.uuid4()}", json={"ends_on": None},
                                   headers=OPERATOR)
     assert too_early.status_code == 409 and too_early.json()["errors"][0]["field"] == "ends_on"
-    assert shortened.status_code == 200 and shortened.json()["ends_at"].startswith("2027-01-26")
-    assert extended.status_code == 200 and extended.json()["ends_at"].startswith("2027-04-01")
+    # a window ends at the end of its last day in Korea: 00:00 there the day after
+    assert shortened.status_code == 200
+    assert datetime.fromisoformat(shortened.json()["ends_at"]) == datetime(2027, 1, 26, tzinfo=PROGRAM_ZONE)
+    assert extended.status_code == 200
+    assert datetime.fromisoformat(extended.json()["ends_at"]) == datetime(2027, 4, 1, tzinfo=PROGRAM_ZONE)
     assert unknown.status_code == 404
     held = await query("SELECT application_id FROM allocation.allocation WHERE status = 'offered'")
     assert [r["application_id"] for r in held] == [later.application_id]

@@ -21,7 +21,7 @@ from allocation.domain.commands import (
     WarnAllocation,
     WithdrawApplication,
 )
-from allocation.domain.model import Allocation, Status
+from allocation.domain.model import PROGRAM_ZONE, Allocation, Status
 from servicekit.retry import is_transient
 from servicekit.runtime import Runtime
 from support.auth import OPERATOR
@@ -87,7 +87,7 @@ async def test_a_gpu_taken_twice_in_a_period_counts_once_so_the_rest_of_its_serv
 
 async def test_gpus_reclaimed_mid_period_are_free_after_the_reclaim_and_not_before(bus: Any) -> None:
     whole_pool: Allocation = await bus.handle(allocate(32))
-    await bus.handle(ReclaimResource(whole_pool.id, "operator", datetime(2027, 1, 1, tzinfo=UTC)))
+    await bus.handle(ReclaimResource(whole_pool.id, "operator", datetime(2027, 1, 1, tzinfo=PROGRAM_ZONE)))
     assert await bus.handle(allocate(32, date(2027, 1, 1), date(2027, 2, 28))) is not None
     assert await bus.handle(allocate(1, date(2026, 12, 31), date(2026, 12, 31))) is None
 
@@ -146,7 +146,7 @@ async def test_a_round_program_application_is_recorded_as_a_candidate_without_an
     await bus.handle(AddRoundCandidate(uuid.uuid4(), "P2", call_id, 77.0, "early_career", "KAIST", 8, "H200",
                                        date(2027, 3, 1), date(2027, 8, 31)))
     rows = await query("SELECT program, call_id, track, lower(period) AS starts_at FROM allocation.round_candidate")
-    assert [tuple(r) for r in rows] == [("P2", call_id, "early_career", datetime(2027, 3, 1, tzinfo=UTC))]
+    assert [tuple(r) for r in rows] == [("P2", call_id, "early_career", datetime(2027, 3, 1, tzinfo=PROGRAM_ZONE))]
     assert await events(query) == []
 
 

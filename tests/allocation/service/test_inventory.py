@@ -2,7 +2,7 @@
 offered at once."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import uuid4
 
 import pytest
@@ -17,13 +17,13 @@ from allocation.domain.commands import (
     SetGpuUuids,
 )
 from allocation.domain.errors import DuplicateName, InvalidInput, NotFound, Overlap
-from allocation.domain.model import Status
+from allocation.domain.model import PROGRAM_ZONE, Status
 from contracts import CspRegistered, EligibilityRecheckRequested, ResourceAllocated
 from support.clock import ManualClock
 
 from .fakes import FakeAllocationUnitOfWork, allocation_bus, gpu_uuids, request, seeded, servers
 
-JAN_1, FEB_1, MAR_1 = (datetime(2027, m, 1, tzinfo=UTC) for m in (1, 2, 3))
+JAN_1, FEB_1, MAR_1 = (datetime(2027, m, 1, tzinfo=PROGRAM_ZONE) for m in (1, 2, 3))  # days start in Korea
 
 
 async def test_a_csp_is_registered_once_and_a_second_of_the_same_name_is_a_conflict() -> None:
@@ -109,7 +109,7 @@ async def test_an_idle_window_goes_to_a_waiting_request_that_accepts_a_short_win
     window = await bus.handle(OpenWindow(gov.id, "P3", date(2027, 1, 1), date(2027, 2, 11), "project starts late"))
     (held,) = uow.allocations.with_status(Status.OFFERED)
     assert (held.application_id, held.starts_at, held.ends_at) == (
-        flexible.application_id, JAN_1, datetime(2027, 2, 12, tzinfo=UTC))
+        flexible.application_id, JAN_1, datetime(2027, 2, 12, tzinfo=PROGRAM_ZONE))
     assert (window.pool, window.note) == ("P3", "project starts late")
 
 
@@ -133,7 +133,8 @@ async def test_a_window_ends_earlier_only_when_nobody_holds_the_gpus_after_the_n
         await bus.handle(EndWindow(server.id, window.id, date(2027, 1, 10)))
     assert held.value.field == "ends_on" and uow.inventory.windows_of("p3-01")[0].ends_at == FEB_1
     shortened = await bus.handle(EndWindow(server.id, window.id, date(2027, 1, 25)))
-    assert shortened.ends_at == uow.inventory.windows_of("p3-01")[0].ends_at == datetime(2027, 1, 26, tzinfo=UTC)
+    assert shortened.ends_at == uow.inventory.windows_of("p3-01")[0].ends_at == datetime(2027, 1, 26,
+                                                                                          tzinfo=PROGRAM_ZONE)
 
 
 async def test_a_window_that_ends_later_offers_what_it_adds_to_the_waiting_line() -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -15,7 +15,7 @@ from allocation.domain.commands import (
     WithdrawApplication,
 )
 from allocation.domain.errors import AllocationEnded, AllocationNotFound
-from allocation.domain.model import Status
+from allocation.domain.model import PROGRAM_ZONE, Status
 from contracts import (
     ApplicationWaitlisted,
     EligibilityRecheckRequested,
@@ -27,7 +27,7 @@ from support.clock import ManualClock
 
 from .fakes import request, seeded, servers
 
-JAN_1, FEB_1, APR_1 = (datetime(2027, m, 1, tzinfo=UTC) for m in (1, 2, 4))
+JAN_1, FEB_1, APR_1 = (datetime(2027, m, 1, tzinfo=PROGRAM_ZONE) for m in (1, 2, 4))  # days start in Korea
 
 
 async def test_requests_go_to_the_fullest_server_that_fits_and_are_published_with_their_gpus() -> None:

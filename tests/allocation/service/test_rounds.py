@@ -5,19 +5,19 @@ the re-check itself)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID, uuid4
 
 import pytest
 
 from allocation.domain.commands import AddRoundCandidate, ExcludeApplication, SelectRound, WithdrawApplication
-from allocation.domain.model import ProgramCode
+from allocation.domain.model import PROGRAM_ZONE, ProgramCode
 from contracts import ApplicationWaitlisted, ResourceAllocated, RoundSelected
 from support.clock import ManualClock
 
 from .fakes import confirm_awards, seeded, servers
 
-MAR_1 = datetime(2027, 3, 1, tzinfo=UTC)
+MAR_1 = datetime(2027, 3, 1, tzinfo=PROGRAM_ZONE)  # days start in Korea
 
 
 def candidate(call_id: UUID, score: float, institution: str, gpus: int = 8, track: str = "general",

@@ -18,8 +18,16 @@ def an_allocation(gpus: int = 2) -> model.Allocation:
     return model.allocate(uuid4(), uuid4(), "P3", "H100", PERIOD, [SERVER.slot(i) for i in range(gpus)])
 
 
-def test_the_period_runs_from_the_first_day_to_midnight_after_the_last_in_utc() -> None:
-    assert PERIOD == (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
+def test_the_period_runs_from_the_first_day_to_midnight_after_the_last_in_korea() -> None:
+    # 00:00 in Korea is 15:00 UTC the day before, all year round (no summer time)
+    assert PERIOD == (datetime(2026, 11, 30, 15, tzinfo=UTC), datetime(2027, 2, 28, 15, tzinfo=UTC))
+    assert PERIOD[0].astimezone(model.PROGRAM_ZONE).isoformat() == "2026-12-01T00:00:00+09:00"
+
+
+def test_a_moment_takes_its_day_from_koreas_calendar() -> None:
+    assert model.program_day(datetime(2026, 12, 1, 14, 59, tzinfo=UTC)) == date(2026, 12, 1)
+    assert model.program_day(datetime(2026, 12, 1, 15, 0, tzinfo=UTC)) == date(2026, 12, 2)
+    assert model.day_start(date(2026, 12, 2)) == datetime(2026, 12, 1, 15, tzinfo=UTC)
 
 
 def test_a_single_day_period_lasts_twenty_four_hours() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocation.domain.model import allocation_period, no_fit_reason
+from allocation.domain.model import PROGRAM_ZONE, allocation_period, no_fit_reason
 from allocation.domain.windows import min_days, next_midnight, offer_periods, window_bounds
 from contracts.bounds import EARLIEST_DATE, EARLIEST_TIME, LATEST_DATE, LATEST_TIME
 
@@ -34,6 +34,8 @@ def test_periods_windows_and_offers_within_the_bounds_never_overflow(
 
 
 def test_the_first_and_last_bounded_days_make_a_period_and_a_next_midnight() -> None:
-    assert allocation_period(EARLIEST_DATE, LATEST_DATE) == (EARLIEST_TIME, datetime(2200, 1, 1, tzinfo=UTC))
-    assert next_midnight(LATEST_TIME) == datetime(2200, 1, 1, tzinfo=UTC)
-    assert window_bounds(LATEST_DATE, LATEST_DATE)[1] == datetime(2200, 1, 1, tzinfo=UTC)
+    # whole days in Korea: 00:00 there is 15:00 UTC the day before (in 1900, Seoul's mean time: 15:32:08)
+    assert allocation_period(EARLIEST_DATE, LATEST_DATE) == (datetime(1900, 1, 1, tzinfo=PROGRAM_ZONE),
+                                                             datetime(2199, 12, 31, 15, tzinfo=UTC))
+    assert next_midnight(LATEST_TIME) == datetime(2200, 1, 1, 15, tzinfo=UTC)  # LATEST_TIME is 2200-01-01 in Korea
+    assert window_bounds(LATEST_DATE, LATEST_DATE)[1] == datetime(2199, 12, 31, 15, tzinfo=UTC)

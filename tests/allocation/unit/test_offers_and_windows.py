@@ -12,9 +12,10 @@ from allocation.domain.offers import Offer, OfferState
 from allocation.domain.rounds import choose_grant, place
 from allocation.domain.windows import next_midnight, offer_periods, window_bounds
 
-DEC_1, JAN_1, FEB_1, MAR_1 = (datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC),
-                              datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
-NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+# 00:00 of the first of each month in Korea (15:00 UTC the day before)
+DEC_1, JAN_1, FEB_1, MAR_1 = (datetime(2026, 11, 30, 15, tzinfo=UTC), datetime(2026, 12, 31, 15, tzinfo=UTC),
+                              datetime(2027, 1, 31, 15, tzinfo=UTC), datetime(2027, 2, 28, 15, tzinfo=UTC))
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)  # 00:30 on 28 November in Korea
 
 
 def an_offer() -> Offer:
@@ -64,11 +65,13 @@ def test_a_waiver_covers_the_warnings_before_it_and_a_new_warning_rearms_the_lad
     assert not held.reclaim_waived
 
 
-def test_an_offer_starts_at_the_next_midnight_and_never_in_the_past() -> None:
-    assert next_midnight(NOW) == datetime(2026, 11, 28, tzinfo=UTC)
+def test_an_offer_starts_at_the_next_midnight_in_korea_and_never_in_the_past() -> None:
+    assert next_midnight(NOW) == datetime(2026, 11, 28, 15, tzinfo=UTC)  # 00:00 on 29 November in Korea
+    assert next_midnight(NOW - timedelta(minutes=30)) == NOW - timedelta(minutes=30)
+    assert next_midnight(datetime(2026, 11, 27, 23, 59, tzinfo=UTC)) == datetime(2026, 11, 28, 15, tzinfo=UTC)
     assert next_midnight(DEC_1) == DEC_1
     assert offer_periods((DEC_1 - timedelta(days=10), MAR_1), NOW, None, []) == [
-        (datetime(2026, 11, 28, tzinfo=UTC), MAR_1)]
+        (datetime(2026, 11, 28, 15, tzinfo=UTC), MAR_1)]
     assert offer_periods((DEC_1, JAN_1), JAN_1, None, []) == []
 
 
@@ -80,7 +83,7 @@ def test_short_windows_are_tried_longest_first_only_when_the_applicant_accepts_t
         (DEC_1, MAR_1), (FEB_1 - timedelta(days=10), MAR_1), (JAN_1, FEB_1)]
 
 
-def test_window_bounds_are_whole_utc_days_and_in_order() -> None:
+def test_window_bounds_are_whole_days_in_korea_and_in_order() -> None:
     assert window_bounds(date(2027, 1, 1), date(2027, 1, 31)) == (JAN_1, FEB_1)
     assert window_bounds(None, None) == (None, None)
     with pytest.raises(InvalidInput):

@@ -22,6 +22,7 @@ from contracts import (
 )
 from intake.adapters.webhook_delivery import WebhookSettings
 from intake.domain.commands import RecordOutcome
+from intake.domain.forms import PROGRAM_ZONE
 from intake.domain.model import Status
 from intake.entrypoints.consumer import TRANSLATIONS
 from support.kafka import produce_raw, read_topic
@@ -72,8 +73,8 @@ async def test_an_offer_makes_a_waitlisted_application_offered_naming_the_gpus_p
     assert body["status"] == "offered"
     assert [(h["status"], h["reason"]) for h in body["history"]] == [
         ("submitted", ""), ("waitlisted", "no idle window fits now"),
-        ("offered", "offered 4 H100 GPUs from 2026-12-01T00:00+00:00 to 2027-02-28T00:00+00:00; "
-                    "answer by 2026-12-30T09:00+00:00")]
+        ("offered", "offered 4 H100 GPUs from 2026-12-01 00:00 KST to 2027-03-01 00:00 KST; "
+                    "answer by 2026-12-30 18:00 KST")]
     offer = body["offer"]
     assert (offer["id"], offer["gpu_model"], offer["gpus"], offer["state"]) == (str(made.offer_id), "H100", 4, "open")
     assert datetime.fromisoformat(offer["expires_at"]) == made.expires_at
@@ -171,7 +172,7 @@ async def test_an_answer_without_an_open_offer_is_refused_naming_the_offer_and_c
     reasons = {name: r.json()["errors"] for name, r in refusals.items()}
     assert all([e["field"] for e in errors] == ["offer"] for errors in reasons.values()), reasons
     assert "has no offer" in reasons["none"][0]["reason"]
-    assert f"expired at {lapsed_at.isoformat(timespec='minutes')}" in reasons["lapsed"][0]["reason"]
+    assert f"expired at {lapsed_at.astimezone(PROGRAM_ZONE):%Y-%m-%d %H:%M} KST" in reasons["lapsed"][0]["reason"]
     assert "was accepted already" in reasons["answered"][0]["reason"]
     assert "is withdrawn" in reasons["withdrawn"][0]["reason"]
     assert after == before
@@ -230,7 +231,8 @@ async def publish(stack: Stack, event: Event) -> None:
 
 def offer_for(app_id: str) -> OfferMade:
     return OfferMade(application_id=uuid.UUID(app_id), offer_id=uuid.uuid4(), program="P3", gpu_model="H100",
-                     gpus=4, starts_at=datetime(2026, 12, 1, tzinfo=UTC), ends_at=datetime(2027, 2, 28, tzinfo=UTC),
+                     gpus=4, starts_at=datetime(2026, 12, 1, tzinfo=PROGRAM_ZONE),
+                     ends_at=datetime(2027, 3, 1, tzinfo=PROGRAM_ZONE),
                      expires_at=datetime.now(UTC) + timedelta(days=3))
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from intake.domain.calls import IntakeMode, Program
 from intake.domain.errors import OfferClosed
-from intake.domain.forms import Applicant, Form, Limits
+from intake.domain.forms import PROGRAM_ZONE, Applicant, Form, Limits
 from intake.domain.model import Application, Status, new_application
 from intake.domain.offers import Offer, OfferState
 
@@ -23,7 +23,8 @@ def an_application() -> Application:
 
 
 def an_offer(expires_in: timedelta = timedelta(days=3)) -> Offer:
-    return Offer(uuid4(), "H100", 4, datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 2, 28, tzinfo=UTC),
+    return Offer(uuid4(), "H100", 4, datetime(2026, 12, 1, tzinfo=PROGRAM_ZONE),
+                 datetime(2027, 3, 1, tzinfo=PROGRAM_ZONE),
                  expires_at=NOW + expires_in, made_at=NOW)
 
 
@@ -37,8 +38,9 @@ def offered(offer: Offer | None = None) -> Application:
 def test_an_offer_moves_a_waitlisted_application_forward_and_says_what_is_offered_until_when() -> None:
     app = offered()
     assert app.status is Status.OFFERED
-    assert app.history[-1] == (Status.OFFERED, "offered 4 H100 GPUs from 2026-12-01T00:00+00:00 to "
-                                               "2027-02-28T00:00+00:00; answer by 2026-11-30T09:00+00:00")
+    # told in Korea's time, as a partner there reads it (NOW + 3 days is 09:00 UTC, 18:00 in Korea)
+    assert app.history[-1] == (Status.OFFERED, "offered 4 H100 GPUs from 2026-12-01 00:00 KST to "
+                                               "2027-03-01 00:00 KST; answer by 2026-11-30 18:00 KST")
 
 
 def test_waitlisted_offered_accepted_then_active_is_the_way_forward() -> None:
@@ -68,7 +70,7 @@ def test_a_declined_offer_ends_the_application_with_the_reason() -> None:
 
 def test_an_offer_past_its_expiry_cannot_be_answered_and_says_when_it_expired() -> None:
     app = offered(an_offer(expires_in=timedelta(minutes=5)))
-    with pytest.raises(OfferClosed, match="expired at 2026-11-27T09:05") as error:
+    with pytest.raises(OfferClosed, match="expired at 2026-11-27 18:05 KST") as error:  # 09:05 UTC
         app.accept_offer(NOW + timedelta(minutes=6))
     assert error.value.field == "offer"
     assert app.status is Status.OFFERED

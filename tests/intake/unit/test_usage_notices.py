@@ -10,7 +10,7 @@ from contracts import ReclaimWaived, UtilizationDropped, UtilizationRecovered
 from intake.domain.commands import NotifyUsage
 from intake.entrypoints.consumer import TRANSLATIONS
 
-START, END = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 8, tzinfo=UTC)
+START, END = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 8, tzinfo=UTC)  # 09:00 in Korea
 
 
 def test_a_warning_tells_the_partner_the_utilization_the_threshold_and_the_window() -> None:
@@ -19,7 +19,7 @@ def test_a_warning_tells_the_partner_the_utilization_the_threshold_and_the_windo
     notice = TRANSLATIONS[UtilizationDropped](event)
     assert isinstance(notice, NotifyUsage)
     assert (notice.application_id, notice.at) == (event.application_id, event.occurred_at)
-    assert notice.reason.startswith("utilization warning: 4.2% from 2027-01-01 00:00 UTC to 2027-01-08 00:00 UTC")
+    assert notice.reason.startswith("utilization warning: 4.2% from 2027-01-01 09:00 KST to 2027-01-08 09:00 KST")
     assert "threshold of 15.0%" in notice.reason and "reclaimed after the grace period" in notice.reason
 
 
@@ -30,8 +30,8 @@ def test_a_warning_of_the_gpu_hours_rule_tells_the_gpu_hours_used_required_and_p
                                window_end=END)
     notice = TRANSLATIONS[UtilizationDropped](event)
     assert isinstance(notice, NotifyUsage)
-    assert notice.reason.startswith("utilization warning: 403.2 GPU-hours used from 2027-01-01 00:00 UTC to "
-                                    "2027-01-08 00:00 UTC, below the 460.3 required of the 920.5 planned")
+    assert notice.reason.startswith("utilization warning: 403.2 GPU-hours used from 2027-01-01 09:00 KST to "
+                                    "2027-01-08 09:00 KST, below the 460.3 required of the 920.5 planned")
 
 
 def test_the_call_to_reclaim_is_not_a_notice() -> None:

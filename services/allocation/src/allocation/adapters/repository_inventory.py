@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,8 +24,8 @@ from sqlalchemy.dialects.postgresql import Range, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from allocation.adapters.orm import allocation_gpu, csp, server, server_gpu, server_window
-from allocation.domain.model import Csp, ProgramCode, Server, Slot
-from allocation.domain.windows import Period, Window, midnight
+from allocation.domain.model import Csp, ProgramCode, Server, Slot, day_start, program_day
+from allocation.domain.windows import Period, Window
 
 Span = tuple[datetime | None, datetime | None]  # a period either end of which may be open
 
@@ -229,8 +229,9 @@ class InventoryRepository:
 
     async def daily_capacity(self, pool: ProgramCode, gpu_model: str | None, first: date,
                              last: date) -> list[dict[str, Any]]:
-        """Per UTC day and GPU model: the GPUs serving the pool all day, and those allocated at any time that day."""
+        """Per day in Korea and GPU model: the GPUs serving the pool all day, and those allocated at any time that
+        day."""
         rows = await self._session.execute(DAILY_CAPACITY, {
-            "pool": pool, "gpu_model": gpu_model, "first": midnight(first), "last": midnight(last)})
-        return [{"day": r.starts_at.astimezone(UTC).date(), "gpu_model": r.gpu_model, "total_gpus": int(r.total_gpus),
+            "pool": pool, "gpu_model": gpu_model, "first": day_start(first), "last": day_start(last)})
+        return [{"day": program_day(r.starts_at), "gpu_model": r.gpu_model, "total_gpus": int(r.total_gpus),
                  "allocated_gpus": int(r.allocated_gpus)} for r in rows.all()]

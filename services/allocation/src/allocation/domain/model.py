@@ -13,10 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from allocation.domain.errors import AllocationEnded, InvalidInput
 
 ProgramCode = Literal["P1", "P2", "P3"]  # a support program, and the pool of GPUs that serves it
+# the programs are Korea's: a period "from 3 December" holds its GPUs from 00:00 on 3 December in Korea, the day intake
+# and evaluation judge it by and billing cuts months on (UTC's midnight is 09:00 there)
+PROGRAM_ZONE = ZoneInfo("Asia/Seoul")
 POOLS: tuple[ProgramCode, ...] = ("P1", "P2", "P3")
 # NVIDIA's UUID of a GPU as nvidia-smi reports it and the DCGM exporter labels its samples (`UUID`); the contracts'
 # GpuUuid has the same pattern
@@ -127,12 +131,21 @@ def choose_slots(gpus: int, free: list[list[Slot]]) -> list[Slot] | None:
     return sorted(chosen + best_fit[:remainder])
 
 
+def program_day(at: datetime) -> date:
+    """The day `at` falls on in the programs' calendar (Korea's)."""
+    return at.astimezone(PROGRAM_ZONE).date()
+
+
+def day_start(day: date) -> datetime:
+    """00:00 of `day` in Korea, as a UTC instant (15:00 UTC the day before, at today's offset)."""
+    return datetime.combine(day, time(), PROGRAM_ZONE).astimezone(UTC)
+
+
 def allocation_period(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    """The requested days as [period_start 00:00 UTC, the day after period_end 00:00 UTC)."""
+    """The requested days, whole days in Korea: [period_start 00:00, the day after period_end 00:00)."""
     if period_end < period_start:
         raise InvalidInput("period_end", "must not be before period_start")
-    return (datetime.combine(period_start, time(), UTC),
-            datetime.combine(period_end + timedelta(days=1), time(), UTC))
+    return day_start(period_start), day_start(period_end + timedelta(days=1))
 
 
 @dataclass
@@ -276,6 +289,6 @@ class RoundCandidate:
 
 def no_fit_reason(gpus: int, free_gpus: int, gpu_model: str, pool: ProgramCode,
                   period: tuple[datetime, datetime]) -> str:
-    last_day = (period[1] - timedelta(days=1)).date()
+    last_day = program_day(period[1] - timedelta(days=1))
     return (f"{gpus} {gpu_model} GPUs requested, {free_gpus} free in pool {pool} "
-            f"for {period[0].date().isoformat()}..{last_day.isoformat()}")
+            f"for {program_day(period[0]).isoformat()}..{last_day.isoformat()}")

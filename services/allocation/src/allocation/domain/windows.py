@@ -1,16 +1,17 @@
 """When a server serves which pool (availability windows), and which periods a waiting request may be offered.
 
-A window is a half-open UTC interval; None at either end means unbounded. A government server idle until the national
+A window is a half-open interval of instants; None at either end means unbounded. Windows given in days are whole days
+on the programs' calendar (Korea's), as periods are. A government server idle until the national
 project it was bought for starts is a window in pool P3 from the day it is ready to the day the project starts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from allocation.domain.errors import InvalidInput
-from allocation.domain.model import ProgramCode
+from allocation.domain.model import ProgramCode, day_start, program_day
 
 Period = tuple[datetime, datetime]
 DAY = timedelta(days=1)
@@ -40,21 +41,17 @@ class Window:
         return other.ends_at, self.ends_at
 
 
-def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
-
-
 def window_bounds(starts_on: date | None, ends_on: date | None) -> tuple[datetime | None, datetime | None]:
-    """Whole UTC days: from `starts_on` 00:00 to the end of `ends_on` (inclusive), either end open."""
+    """Whole days in Korea: from `starts_on` 00:00 to the end of `ends_on` (inclusive), either end open."""
     if starts_on is not None and ends_on is not None and ends_on < starts_on:
         raise InvalidInput("ends_on", "must not be before starts_on")
-    return (midnight(starts_on) if starts_on else None, midnight(ends_on) + DAY if ends_on else None)
+    return (day_start(starts_on) if starts_on else None, day_start(ends_on + DAY) if ends_on else None)
 
 
 def next_midnight(at: datetime) -> datetime:
-    """The first 00:00 UTC at or after `at`: an offer starts on a whole day, never in the past."""
-    day = midnight(at.astimezone(UTC).date())
-    return day if day == at else day + DAY
+    """The first 00:00 in Korea at or after `at`: an offer starts on a whole day, never in the past."""
+    today = program_day(at)
+    return at if day_start(today) == at else day_start(today + DAY)
 
 
 def offer_periods(requested: Period, not_before: datetime, min_days: int | None,

@@ -64,7 +64,7 @@ class WindowIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     pool: Pool
-    starts_on: Day | None = Field(default=None, description="First day (UTC); open if left out.")
+    starts_on: Day | None = Field(default=None, description="First day (Korea's calendar); open if left out.")
     ends_on: Day | None = Field(default=None, description="Last day, inclusive; open if left out.")
     note: Note = ""
 
@@ -77,7 +77,7 @@ class WindowIn(BaseModel):
 
 class WindowEndIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ends_on: Day | None = Field(description="The new last day (inclusive, UTC); null for open-ended.")
+    ends_on: Day | None = Field(description="The new last day (inclusive, Korea's calendar); null for open-ended.")
 
 
 class WindowOut(BaseModel):

@@ -28,6 +28,11 @@ def program_day(at: datetime) -> date:
     return at.astimezone(PROGRAM_ZONE).date()
 
 
+def program_time(at: datetime) -> str:
+    """`at` as a partner in Korea reads it: "2026-12-01 00:00 KST" (what the status history and webhooks say)."""
+    return at.astimezone(PROGRAM_ZONE).strftime("%Y-%m-%d %H:%M KST")
+
+
 @dataclass(frozen=True)
 class Limits:
     """The numbers the forms are checked against; the settings provide them."""

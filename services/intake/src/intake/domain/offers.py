@@ -3,11 +3,12 @@ expires, or allocation lets it expire. An offer is answered once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from intake.domain.errors import OfferClosed
+from intake.domain.forms import program_time
 
 
 class OfferState(StrEnum):
@@ -15,10 +16,6 @@ class OfferState(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     EXPIRED = "expired"
-
-
-def _utc(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="minutes")
 
 
 @dataclass
@@ -36,8 +33,8 @@ class Offer:
 
     def describe(self) -> str:
         """What the partner is offered, for the status history and the webhook."""
-        return (f"offered {self.gpus} {self.gpu_model} GPUs from {_utc(self.starts_at)} to {_utc(self.ends_at)}; "
-                f"answer by {_utc(self.expires_at)}")
+        return (f"offered {self.gpus} {self.gpu_model} GPUs from {program_time(self.starts_at)} to "
+                f"{program_time(self.ends_at)}; answer by {program_time(self.expires_at)}")
 
     def accept(self, at: datetime) -> None:
         self._answer(OfferState.ACCEPTED, at)
@@ -56,7 +53,7 @@ class Offer:
 
     def _answer(self, state: OfferState, at: datetime) -> None:
         if self.state is OfferState.EXPIRED or (self.state is OfferState.OPEN and at > self.expires_at):
-            raise OfferClosed(f"offer {self.id} expired at {_utc(self.expires_at)} unanswered")
+            raise OfferClosed(f"offer {self.id} expired at {program_time(self.expires_at)} unanswered")
         if self.state is not OfferState.OPEN:
             raise OfferClosed(f"offer {self.id} was {self.state.value} already")
         self.state, self.answered_at = state, at

@@ -3,7 +3,6 @@ offer of freed capacity an open offer for the partner to answer, a usage warning
 notice to the partner, and a CSP registered in the inventory one a CSP client may be linked to."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from contracts import (
@@ -23,6 +22,7 @@ from contracts import (
     UtilizationRecovered,
 )
 from intake.domain.commands import ExpireOffer, NotifyDocument, NotifyUsage, RecordCsp, RecordOffer, RecordOutcome
+from intake.domain.forms import program_time
 from intake.domain.model import Status
 from intake.domain.offers import Offer
 from intake.domain.webhooks import CREDIT_NOTE_ISSUED, INVOICE_ISSUED
@@ -64,7 +64,7 @@ def utilization_dropped(e: UtilizationDropped) -> NotifyUsage | None:
     """A warning reaches the partner; the reclaim itself comes as allocation's ResourceReclaimed (status reclaimed)."""
     if e.level != "warning":
         return None
-    span = f"from {_day(e.window_start)} to {_day(e.window_end)}"
+    span = f"from {program_time(e.window_start)} to {program_time(e.window_end)}"
     if e.rule == "gpu_hours_below_plan" and e.actual_gpu_hours is not None and e.required_gpu_hours is not None:
         shortfall = (f"{e.actual_gpu_hours:.1f} GPU-hours used {span}, below the {e.required_gpu_hours:.1f} required "
                      f"of the {e.planned_gpu_hours or 0:.1f} planned")
@@ -75,9 +75,9 @@ def utilization_dropped(e: UtilizationDropped) -> NotifyUsage | None:
 
 
 def utilization_recovered(e: UtilizationRecovered) -> NotifyUsage:
-    return NotifyUsage(e.application_id, f"utilization recovered: {e.utilization_pct:.1f}% from "
-                                         f"{_day(e.window_start)} to {_day(e.window_end)}, at or above the threshold "
-                                         f"of {e.threshold_pct:.1f}%; the warning is lifted", e.occurred_at)
+    span = f"from {program_time(e.window_start)} to {program_time(e.window_end)}"
+    return NotifyUsage(e.application_id, f"utilization recovered: {e.utilization_pct:.1f}% {span}, at or above the "
+                                         f"threshold of {e.threshold_pct:.1f}%; the warning is lifted", e.occurred_at)
 
 
 def invoice_issued(e: InvoiceIssued) -> NotifyDocument:
@@ -94,10 +94,6 @@ def _document(e: InvoiceIssued | CreditNoteIssued) -> dict[str, Any]:
     return {"document_id": str(e.document_id), "number": e.number, "payer_kind": e.payer_kind,
             "payer_name": e.payer_name, "month": e.month.isoformat(), "total_krw": e.total_krw,
             "application_ids": [str(a) for a in e.application_ids]}
-
-
-def _day(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def offer_made(e: OfferMade) -> RecordOffer:
