@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
+
+from servicekit.kafka import delete_topics_with_prefix
+from servicekit.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,14 +58,7 @@ async def scratch_topics() -> AsyncIterator[str]:
     try:
         yield prefix
     finally:
-        admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, client_id="bench-cleanup")
-        await admin.start()
-        try:
-            mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
-            if mine:
-                await admin.delete_topics(mine)
-        finally:
-            await admin.close()
+        await delete_topics_with_prefix(KafkaSettings(bootstrap_servers=KAFKA), prefix, client_id="bench-cleanup")
 
 
 @dataclass

@@ -7,6 +7,9 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from servicekit import kafka
+from servicekit.settings import KafkaSettings
+
 
 async def produce_raw(bootstrap: str, topic: str, value: bytes, *, key: bytes | None = None,
                       headers: list[tuple[str, bytes]] | None = None) -> None:
@@ -65,16 +68,7 @@ async def wait_consumed(bootstrap: str, group: str, topic: str, *, timeout: floa
 
 async def delete_topics_with_prefix(bootstrap: str, prefix: str) -> None:
     """A test's topics go when the test does, so the broker stays small and restarts fast."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
+    await kafka.delete_topics_with_prefix(KafkaSettings(bootstrap_servers=bootstrap), prefix, client_id="test-cleanup")
 
 
 async def rewind(bootstrap: str, group: str, topic_names: list[str]) -> None:

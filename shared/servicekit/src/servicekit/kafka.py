@@ -76,3 +76,19 @@ async def ensure_topics(settings: KafkaSettings, names: list[str], *, client_id:
         log.info("created topics %s", missing)
     finally:
         await admin.close()
+
+
+async def delete_topics_with_prefix(settings: KafkaSettings, prefix: str, *, client_id: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (a test's, a benchmark's or an environment's, on one
+    broker); the names deleted."""
+    if not prefix:
+        raise ValueError("an empty prefix would name every topic")
+    admin = make_admin(settings, client_id=client_id)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+    finally:
+        await admin.close()
