@@ -2,6 +2,7 @@
 database) with a few routes of its own; and the same promises on the real services."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -51,6 +52,12 @@ def demo_routes(stored: list[str]) -> APIRouter:
     async def now(request: Request) -> dict[str, str]:
         async with runtime_of(request.app).engine.connect() as conn:
             return {"now": str((await conn.execute(text("SELECT now()"))).scalar_one())}
+
+    @router.get("/slow")
+    async def slow(request: Request) -> dict[str, str]:
+        async with runtime_of(request.app).engine.connect() as conn:
+            await conn.execute(text("SELECT pg_sleep(1.5)"))
+        return {"slept": "1.5 s"}
 
     return router
 
@@ -158,6 +165,26 @@ async def test_a_database_outage_is_a_503_problem_with_retry_after(stack: Stack)
     assert (down.status_code, down.headers["content-type"], down.headers["retry-after"]) == (503, PROBLEM, "7")
     assert "127.0.0.1" not in down.text
     assert up.status_code == 200
+
+
+async def test_a_request_that_finds_no_pooled_connection_in_time_is_a_503_with_retry_after_not_a_500(
+        stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    # one pooled connection and one more at need: two slow requests take both, a third waits out the pool's timeout
+    small = DbSettings(url=stack.settings("billing").db.url, pool_size=1, pool_timeout_s=0.3)
+    with caplog.at_level(logging.WARNING, logger="servicekit.http"):
+        async with demo_api(stack, [], db=small, http=HttpSettings(retry_after_s=4)) as api:
+            slow = [asyncio.create_task(api.get("/slow")) for _ in range(2)]
+            await asyncio.sleep(0.5)  # both have their connection and sleep in PostgreSQL
+            crowded = await api.get("/now")
+            assert [(await s).status_code for s in slow] == [200, 200]
+            freed = await api.get("/now")
+    body = crowded.json()
+    assert (crowded.status_code, crowded.headers["content-type"], crowded.headers["retry-after"]) == (
+        503, PROBLEM, "4")
+    assert "more requests than it can take" in body["detail"] and "QueuePool" not in crowded.text
+    [record] = [r for r in caplog.records if body["error_id"] in r.getMessage()]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert freed.status_code == 200
 
 
 async def test_a_service_whose_database_is_down_answers_503_not_500(stack: Stack) -> None:

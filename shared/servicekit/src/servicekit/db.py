@@ -27,6 +27,7 @@ def service_metadata(schema: str) -> MetaData:
 def make_engine(settings: DbSettings) -> AsyncEngine:
     named = {"server_settings": {"application_name": settings.application_name}} if settings.application_name else {}
     engine = create_async_engine(settings.url, pool_size=settings.pool_size, max_overflow=settings.pool_size,
+                                 pool_timeout=settings.pool_timeout_s,
                                  echo=settings.echo, json_serializer=_json_text, json_deserializer=orjson.loads,
                                  connect_args=named)
     _ping_after_idle(engine, settings.ping_after_idle_s)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.retry import is_transient
+from servicekit.retry import is_overload, is_transient
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -136,7 +136,8 @@ def _domain_handler(status: int) -> Any:
 
 class UnhandledErrors:
     """The last word on an exception no handler took: 503 with Retry-After while the database or the broker cannot
-    be reached (the client should come back), else a 500 whose body holds an id for the logs and nothing else."""
+    be reached, or no pooled connection came free in time (the client should come back), else a 500 whose body holds
+    an id for the logs and nothing else."""
 
     def __init__(self, app: ASGIApp, retry_after_s: Callable[[], int]) -> None:
         self.app = app
@@ -151,7 +152,11 @@ class UnhandledErrors:
     def _answer(self, exc: Exception, scope: Scope) -> JSONResponse:
         error_id = uuid.uuid4().hex
         where = f"{scope.get('method')} {scope.get('path')}"
-        if _outage(exc):
+        if _caused_by(exc, is_overload):
+            log.warning("overloaded %s on %s: %r", error_id, where, exc)
+            return problem(503, "Service Unavailable", "the service has more requests than it can take now; "
+                           "retry later", headers=retry_after(self._retry_after_s()), error_id=error_id)
+        if _caused_by(exc, is_transient):
             # no traceback: an outage fails every request the same way, and its cause is all there is to say
             log.warning("unavailable %s on %s: %r", error_id, where, exc)
             return problem(503, "Service Unavailable", "a system this service depends on cannot be reached; "
@@ -181,14 +186,15 @@ async def answering_errors(app: ASGIApp, scope: Scope, receive: Receive, send: S
         await response(scope, receive, send)
 
 
-def _outage(exc: BaseException | None) -> bool:
-    """A passing fault of the database or the broker, or one that a handler re-raised as its cause."""
+def _caused_by(exc: BaseException | None, kind: Callable[[BaseException], bool]) -> bool:
+    """`exc` is of that kind (a passing fault of the database or the broker, say), or a handler re-raised one as its
+    cause."""
     for _ in range(5):
         if exc is None:
             return False
         if isinstance(exc, BaseExceptionGroup):
-            return all(_outage(e) for e in exc.exceptions)
-        if is_transient(exc):
+            return all(_caused_by(e, kind) for e in exc.exceptions)
+        if kind(exc):
             return True
         exc = exc.__cause__
     return False
@@ -201,7 +207,8 @@ _STATUSES = {
     422: "Invalid input: each field and the reason",
     429: "Too many requests from this client: wait for Retry-After",
     500: "An unexpected error, logged under the error_id given",
-    503: "A database or broker this service needs is unreachable: retry after Retry-After",
+    503: "A database or broker this service needs is unreachable, or the service is overloaded: retry after "
+         "Retry-After",
 }
 _PROBLEM_REF = "#/components/schemas/Problem"
 _REPLACED_REFS = (_PROBLEM_REF, "#/components/schemas/HTTPValidationError")

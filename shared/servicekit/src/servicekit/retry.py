@@ -7,6 +7,7 @@ import random
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # the server going away or refusing connections: an outage, waited out however long it lasts
 OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08004", "08006"}
@@ -16,8 +17,14 @@ TRANSIENT_SQLSTATES = {"40001", "40P01", "23P01", *OUTAGE_SQLSTATES}
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A broker or database outage, a dropped connection, a serialization conflict: worth trying again."""
-    return is_outage(exc) or _sqlstate(exc) in TRANSIENT_SQLSTATES
+    """A broker or database outage, a dropped connection, a serialization conflict, no pooled connection free in
+    time: worth trying again."""
+    return is_outage(exc) or is_overload(exc) or _sqlstate(exc) in TRANSIENT_SQLSTATES
+
+
+def is_overload(exc: BaseException) -> bool:
+    """Every pooled connection stayed taken for the pool's timeout: the process has more work than connections."""
+    return isinstance(exc, PoolTimeout)
 
 
 def is_outage(exc: BaseException) -> bool:

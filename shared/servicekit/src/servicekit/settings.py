@@ -15,6 +15,10 @@ PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DO
 class DbSettings(BaseModel):
     url: str = "postgresql+asyncpg://platform:platform@127.0.0.1:15432/gpuplatform"
     pool_size: int = Field(default=5, ge=1)
+    pool_timeout_s: float = Field(default=30.0, gt=0, le=300, description="How long a request or a handler waits "
+                                  "for a pooled connection when every one is taken (the pool keeps `pool_size` and "
+                                  "opens as many more at need); then an API answers 503 with Retry-After and a "
+                                  "worker tries the record again.")
     ping_after_idle_s: float = Field(default=5.0, ge=0, le=3600, description="A pooled connection idle this long "
                                      "is pinged before use (and replaced if the database went away); 0 pings at "
                                      "every use.")
