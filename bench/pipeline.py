@@ -10,8 +10,9 @@ Each step offers P3 applications at a steady rate (open loop: a request is start
 earlier ones were answered) for a number of seconds. The clock starts before the POST and stops when a consumer of
 `allocation.allocations.v1` reads the application's `resource_allocated` or `application_waitlisted`. A step that
 has decisions missing BENCH_PIPELINE_DRAIN_S (30) after its last request has fallen behind: its missing ones count
-as that long. The steps: BENCH_PIPELINE_RATES (10,25,50,75,100 applications/s) for BENCH_PIPELINE_STEP_S (15) each,
-then the goal's step: BENCH_PIPELINE_RATE (100) for BENCH_PIPELINE_SECONDS (60).
+as that long, and so do the applications intake refused with 503 (overloaded: no database connection came free in
+time), counted apart as `refused`. The steps: BENCH_PIPELINE_RATES (10,25,50,75,100 applications/s) for
+BENCH_PIPELINE_STEP_S (15) each, then the goal's step: BENCH_PIPELINE_RATE (100) for BENCH_PIPELINE_SECONDS (60).
 
 Baseline, in the same run and at the same rates: a bare aiokafka relay of one message over the same three hops
 (the bench produces to a first topic; two relay processes, each a bare consumer and idempotent producer with the
@@ -103,23 +104,25 @@ def p3_application(n: int) -> dict[str, Any]:
 
 @dataclass
 class Step:
-    """One rate's latencies (ms), how many decisions never came, and the CPU each process spent per application."""
+    """One rate's latencies (ms), how many decisions never came (or were refused at the door), and the CPU each
+    process spent per application."""
 
     rate: int
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     missing: int = 0
+    refused: int = 0  # answered 503 by intake: never submitted, so never decided
     cpu_ms_per_application: dict[str, float] = field(default_factory=dict)
     statements: list[dict[str, Any]] = field(default_factory=list)  # the most time-consuming, per application
     full_collections: dict[str, dict[str, float]] = field(default_factory=dict)  # per process, as GcPauses.added
 
     def percentile(self, q: float) -> float:
-        values = sorted([*self.latencies_ms, *[DRAIN_S * 1000] * self.missing])
+        values = sorted([*self.latencies_ms, *[DRAIN_S * 1000] * (self.missing + self.refused)])
         return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
     def summary(self) -> dict[str, Any]:
         return {"rate": self.rate, "seconds": self.seconds, "decided": len(self.latencies_ms),
-                "missing": self.missing, "p50_ms": round(self.percentile(0.50), 1),
+                "missing": self.missing, "refused": self.refused, "p50_ms": round(self.percentile(0.50), 1),
                 "p95_ms": round(self.percentile(0.95), 1), "p99_ms": round(self.percentile(0.99), 1),
                 "cpu_ms_per_application": self.cpu_ms_per_application, "statements": self.statements,
                 "full_collections": self.full_collections}
@@ -267,7 +270,7 @@ async def offer(rate: int, seconds: float, send: Any, arrivals: Arrivals,
     cpu_before = {name: sum(map(cpu_seconds, group)) for name, group in pids.items()}
     count = int(rate * seconds)
     started = clock()
-    pending: list[asyncio.Task[tuple[str, float]]] = []
+    pending: list[asyncio.Task[tuple[str | None, float]]] = []
     for n in range(count):
         delay = started + n / rate - clock()
         if delay > 0:
@@ -275,12 +278,14 @@ async def offer(rate: int, seconds: float, send: Any, arrivals: Arrivals,
         pending.append(asyncio.create_task(send(n)))
     sent = await asyncio.gather(*pending)
     deadline = clock() + DRAIN_S
-    while clock() < deadline and any(key not in arrivals.seen for key, _ in sent):
+    while clock() < deadline and any(key is not None and key not in arrivals.seen for key, _ in sent):
         arrivals.arrived.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(arrivals.arrived.wait(), timeout=max(0.0, deadline - clock()))
     for key, at in sent:
-        if key in arrivals.seen:
+        if key is None:
+            step.refused += 1
+        elif key in arrivals.seen:
             step.latencies_ms.append((arrivals.seen[key] - at) * 1000)
         else:
             step.missing += 1
@@ -466,11 +471,13 @@ async def run_services(prefix: str) -> list[Step]:
                 serial = iter(range(10**9))
                 submit = f"{urls['intake']}/applications"
 
-                async def send(_: int) -> tuple[str, float]:
+                async def send(_: int) -> tuple[str | None, float]:
                     at = clock()
                     async with load.post(submit, data=orjson.dumps(p3_application(next(serial))),
                                          headers={"Content-Type": "application/json"}) as response:
                         body = await response.read()
+                    if response.status == 503:  # overloaded: the partner is told to come back (Retry-After)
+                        return None, at
                     if response.status != 201:
                         raise RuntimeError(f"intake answered {response.status}: {body[:500]!r}")
                     return str(orjson.loads(body)["id"]), at
@@ -576,7 +583,7 @@ def best_rate(steps: Sequence[Step]) -> int | None:
     """The highest rate whose p99 stays within the goal (and every lower one did too)."""
     within = None
     for step in sorted(steps, key=lambda s: s.rate):
-        if step.percentile(0.99) > GOAL_P99_MS or step.missing:
+        if step.percentile(0.99) > GOAL_P99_MS or step.missing or step.refused:
             break
         within = step.rate
     return within
@@ -594,7 +601,8 @@ def print_steps(name: str, steps: list[Step]) -> None:
     for s in steps:
         summary = s.summary()
         print(f"    {s.rate:>4}/s for {s.seconds:>3.0f} s: p50 {summary['p50_ms']:>8.1f}  p95 {summary['p95_ms']:>8.1f}"
-              f"  p99 {summary['p99_ms']:>8.1f} ms   decided {summary['decided']}, missing {summary['missing']}")
+              f"  p99 {summary['p99_ms']:>8.1f} ms   decided {summary['decided']}, missing {summary['missing']}"
+              + (f", refused {s.refused}" if s.refused else ""))
         if s.cpu_ms_per_application:
             costs = sorted(s.cpu_ms_per_application.items(), key=lambda kv: -kv[1])
             print(f"      CPU per application {sum(s.cpu_ms_per_application.values()):.1f} ms: "
