@@ -7,7 +7,7 @@ whose date arithmetic or database column cannot hold it. The HTTP door (servicek
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
@@ -17,7 +17,9 @@ from pydantic_core import PydanticCustomError
 # 9999 that adding years, months or days to any bounded date stays a valid date.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
-EARLIEST_TIME = datetime.combine(EARLIEST_DATE, time(), UTC)
+# the first instant of the earliest day anywhere (UTC+14 is the easternmost offset): a day's start in Korea, where the
+# programs' days are counted, is 15:00 UTC the day before (15:32 in 1900, Seoul's mean time)
+EARLIEST_TIME = datetime.combine(EARLIEST_DATE, time(), timezone(timedelta(hours=14))).astimezone(UTC)
 LATEST_TIME = datetime.combine(LATEST_DATE, time.max, UTC)
 
 INT32_MAX = 2**31 - 1  # PostgreSQL integer
